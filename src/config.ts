@@ -1,0 +1,73 @@
+// The only module that reads process.env. Everything else receives a frozen Config.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Environment variables clawpod reads (documented in docs/configuration.md):
+ * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
+ * CLAWPOD_PODMAN, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
+ * XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
+ */
+export interface Config {
+  /** 'podman' | 'docker' when the user pinned a runtime; undefined to discover. */
+  readonly runtime: string | undefined;
+  readonly containerHost: string | undefined;
+  readonly dockerHost: string | undefined;
+  readonly home: string;
+  readonly uid: number;
+  readonly xdgRuntimeDir: string | undefined;
+  /** Holds mount-allowlist.json; never mountable into an agent. */
+  readonly configDir: string;
+  /** Holds clawpod state (secret files under runDir, caches). */
+  readonly dataDir: string;
+  /** Host tmpfs folder for per-container secret files. */
+  readonly secretsDir: string;
+  readonly podmanBin: string;
+  /** containers.conf handed to a Podman service clawpod starts itself. */
+  readonly containersConf: string | undefined;
+  /** Overrides the base image of the agent image (skips the registry probe). */
+  readonly baseImage: string | undefined;
+  readonly caBundle: string | undefined;
+  readonly path: string;
+  /** Root of the clawpod checkout/package (images/ lives here). */
+  readonly packageRoot: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function packageRoot(): string {
+  // dist/src/config.js → package root is two levels above dist/src
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  return join(here, '..', '..');
+}
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const home = env.HOME ?? homedir();
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 1000;
+  const xdgConfig = env.XDG_CONFIG_HOME ?? join(home, '.config');
+  const xdgData = env.XDG_DATA_HOME ?? join(home, '.local', 'share');
+  const root = packageRoot();
+  const localConf = join(root, '.clawpod', 'containers.conf');
+  const runBase = uid === 0 ? '/run/clawpod' : join(env.XDG_RUNTIME_DIR ?? `/run/user/${uid}`, 'clawpod');
+  const cfg: Config = {
+    runtime: env.CLAWPOD_RUNTIME || undefined,
+    containerHost: env.CONTAINER_HOST || undefined,
+    dockerHost: env.DOCKER_HOST || undefined,
+    home,
+    uid,
+    xdgRuntimeDir: env.XDG_RUNTIME_DIR || undefined,
+    configDir: env.CLAWPOD_CONFIG_DIR ?? join(xdgConfig, 'clawpod'),
+    dataDir: env.CLAWPOD_DATA_DIR ?? join(xdgData, 'clawpod'),
+    secretsDir: join(runBase, 'secrets'),
+    podmanBin: env.CLAWPOD_PODMAN ?? 'podman',
+    containersConf: env.CONTAINERS_CONF ?? (existsSync(localConf) ? localConf : undefined),
+    baseImage: env.CLAWPOD_BASE_IMAGE || undefined,
+    caBundle: env.CLAWPOD_CA_BUNDLE ?? env.NODE_EXTRA_CA_CERTS ?? undefined,
+    path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    packageRoot: root,
+    ...overrides,
+  };
+  return Object.freeze(cfg);
+}

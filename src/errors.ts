@@ -1,0 +1,79 @@
+// One error type for everything clawpod reports to a user: a stable code, a message
+// that names the thing and the value, and a hint with the exact fix.
+
+export type ErrorCode =
+  | 'SPEC_INVALID'
+  | 'YAML_MALFORMED'
+  | 'FILE_NOT_FOUND'
+  | 'MOUNT_BLOCKED'
+  | 'MOUNT_NOT_ALLOWED'
+  | 'MOUNT_INVALID'
+  | 'SECRET_MISSING'
+  | 'SECRET_INVALID'
+  | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_BUILD_FAILED'
+  | 'RUNTIME_UNAVAILABLE'
+  | 'RUNTIME_ERROR'
+  | 'ISOLATION_UNAVAILABLE'
+  | 'PORT_TAKEN'
+  | 'NAME_TAKEN'
+  | 'NOT_FOUND'
+  | 'USAGE';
+
+/** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
+const EXIT_CODES: Record<ErrorCode, number> = {
+  SPEC_INVALID: 2,
+  YAML_MALFORMED: 2,
+  FILE_NOT_FOUND: 2,
+  MOUNT_BLOCKED: 2,
+  MOUNT_NOT_ALLOWED: 2,
+  MOUNT_INVALID: 2,
+  SECRET_MISSING: 2,
+  SECRET_INVALID: 2,
+  USAGE: 2,
+  IMAGE_NOT_FOUND: 4,
+  IMAGE_BUILD_FAILED: 4,
+  RUNTIME_UNAVAILABLE: 3,
+  RUNTIME_ERROR: 3,
+  ISOLATION_UNAVAILABLE: 3,
+  PORT_TAKEN: 5,
+  NAME_TAKEN: 5,
+  NOT_FOUND: 6,
+};
+
+export class ClawpodError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  /** Extra lines (one per problem) when several were found at once. */
+  readonly details: readonly string[];
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { hint?: string; cause?: unknown; details?: readonly string[] } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ClawpodError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.details = opts.details ?? [];
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export function isClawpodError(e: unknown): e is ClawpodError {
+  return e instanceof ClawpodError;
+}
+
+/** Message of any thrown value, for wrapping foreign errors. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,37 @@
+// The one place clawpod's defaults live. The schema, the planner, docs and tests read them here.
+
+export const API_VERSION = 'clawpod.dev/v1alpha1';
+export const KIND_AGENT = 'Agent';
+
+export const DEFAULTS = Object.freeze({
+  image: 'localhost/clawpod-agent:latest',
+  /** uid:gid the agent runs as; 1000 is the `agent` user of clawpod images (and `node` in official Node images). */
+  user: '1000:1000',
+  workspaceMountPath: '/workspace',
+  network: 'none' as const,
+  isolation: 'runc' as const,
+  cpu: '1',
+  memory: '512Mi',
+  pids: 256,
+  tmpSize: '64Mi',
+  idleTimeout: '30m',
+  hostIP: '127.0.0.1',
+  /** Host ports of instance i are base + portStep·i. */
+  portStep: 10,
+  secretsMountPath: '/run/secrets',
+  stopTimeoutSeconds: 10,
+});
+
+/** Label keys on every object clawpod creates; they are how clawpod finds (and reaps) its own. */
+export const LABELS = Object.freeze({
+  managed: 'dev.clawpod.managed',
+  agent: 'dev.clawpod.agent',
+  instance: 'dev.clawpod.instance',
+  index: 'dev.clawpod.instance-index',
+  spec: 'dev.clawpod.spec',
+  expiresAt: 'dev.clawpod.expires-at',
+  role: 'dev.clawpod.role',
+});
+
+/** Label prefixes users may not set: they belong to clawpod. */
+export const RESERVED_LABEL_PREFIXES = ['dev.clawpod.', 'clawpod.dev/'] as const;

@@ -1,0 +1,139 @@
+// The Agent spec (apiVersion clawpod.dev/v1alpha1): strict shape, with every default
+// taken from defaults.ts. Values keep the user's spelling ("512Mi"); the planner converts.
+import { z } from 'zod';
+import { API_VERSION, DEFAULTS, KIND_AGENT, RESERVED_LABEL_PREFIXES } from './defaults.js';
+import { parseCpu, parseDuration, parseMemory } from './quantity.js';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const FORBIDDEN_TARGETS = ['/proc', '/sys', '/dev'];
+
+const quantity = (parse: (v: string | number) => { ok: boolean; expected?: string }) =>
+  z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+    const r = parse(v);
+    if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+  });
+
+const containerPath = z.string().superRefine((p, ctx) => {
+  if (!p.startsWith('/')) ctx.addIssue({ code: 'custom', message: 'expected an absolute path inside the container, e.g. "/data"' });
+  else if (p.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: 'expected a path without ".." segments' });
+  else if (p === '/' || FORBIDDEN_TARGETS.some((t) => p === t || p.startsWith(`${t}/`)))
+    ctx.addIssue({ code: 'custom', message: `expected a path outside /, ${FORBIDDEN_TARGETS.join(', ')}` });
+});
+
+export const SecretRefSchema = z.strictObject({
+  /** env source: the host variable; file source: the file's path (relative to the spec file). */
+  name: z.string().min(1, 'expected a non-empty name'),
+  /** file source only: the entry of a JSON or KEY=VALUE file to read. */
+  key: z.string().min(1).optional(),
+});
+
+export const SecretSchema = z.strictObject({
+  /** File name under /run/secrets, or the variable name when exposeAs is env. */
+  name: z.string().regex(FILE_NAME, 'expected a file-name-safe secret name: letters, digits, "_", "-", "."'),
+  source: z.enum(['env', 'file']).default('env'),
+  secretRef: SecretRefSchema,
+  /** file (default): /run/secrets/NAME, mode 0400. env: a variable, visible to `inspect` — the weaker option. */
+  exposeAs: z.enum(['file', 'env']).default('file'),
+});
+
+export const MountSchema = z.strictObject({
+  hostPath: z.string().min(1, 'expected a host path'),
+  containerPath,
+  /** tools/skills/mcp mount read-only unless readOnly: false is written out. */
+  type: z.enum(['data', 'tools', 'skills', 'mcp']).default('data'),
+  readOnly: z.boolean().optional(),
+});
+
+export const PortSchema = z.strictObject({
+  name: z.string().regex(DNS_LABEL).max(15).optional(),
+  containerPort: z.number().int().min(1).max(65535),
+  hostPort: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).default('auto'),
+  hostIP: z.union([z.ipv4(), z.ipv6()]).default(DEFAULTS.hostIP),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+});
+
+export const EnvVarSchema = z.strictObject({
+  name: z.string().regex(ENV_NAME, 'expected an environment variable name: letters, digits and "_", not starting with a digit'),
+  value: z.string({ error: 'expected a string value (quote numbers and booleans: "8080"); secrets go in spec.secrets' }),
+});
+
+const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_NAME.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'expected a label key like "team" or "example.com/team" (≤ 63 chars, alphanumerics, "-", "_", ".")' });
+    else if (RESERVED_LABEL_PREFIXES.some((p) => k.startsWith(p))) ctx.addIssue({ code: 'custom', path: [k], message: `expected a key outside the reserved prefixes ${RESERVED_LABEL_PREFIXES.join(', ')}` });
+    if (!LABEL_VALUE.test(v)) ctx.addIssue({ code: 'custom', path: [k], message: 'expected a label value of ≤ 63 alphanumerics, "-", "_", "."' });
+  }
+});
+
+export const AgentSpecBodySchema = z.strictObject({
+  image: z.string().min(1).default(DEFAULTS.image),
+  command: z.array(z.string()).min(1).optional(),
+  args: z.array(z.string()).optional(),
+  workingDir: containerPath.optional(),
+  user: z.string().regex(/^\d+(:\d+)?$/, 'expected a numeric "uid" or "uid:gid"').refine((u) => !/^0(:|$)/.test(u), 'expected a non-root uid; clawpod never runs agents as root').default(DEFAULTS.user),
+  env: z.array(EnvVarSchema).default([]),
+  secrets: z.array(SecretSchema).default([]),
+  mounts: z.array(MountSchema).default([]),
+  workspace: z.strictObject({
+    enabled: z.boolean().default(true),
+    mountPath: containerPath.default(DEFAULTS.workspaceMountPath),
+    /** Kubernetes PVC size; local volumes grow as needed. */
+    size: quantity(parseMemory).optional(),
+  }).prefault({}),
+  ports: z.array(PortSchema).default([]),
+  resources: z.strictObject({
+    cpu: quantity(parseCpu).default(DEFAULTS.cpu),
+    memory: quantity(parseMemory).default(DEFAULTS.memory),
+    pids: z.number().int().min(16).max(1_000_000).default(DEFAULTS.pids),
+  }).prefault({}),
+  network: z.enum(['none', 'bridge']).default(DEFAULTS.network),
+  isolation: z.enum(['runc', 'gvisor']).default(DEFAULTS.isolation),
+  lifecycle: z.strictObject({
+    idleTimeout: quantity(parseDuration).default(DEFAULTS.idleTimeout),
+    ttl: quantity(parseDuration).optional(),
+  }).prefault({}),
+  labels: labelsSchema.default({}),
+});
+
+export const AgentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION, { error: `expected "${API_VERSION}"` }),
+  kind: z.literal(KIND_AGENT, { error: `expected "${KIND_AGENT}"` }),
+  metadata: z.strictObject({
+    name: z.string().max(40, 'expected at most 40 characters (room is kept for instance and volume suffixes)').regex(DNS_LABEL, 'expected a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit'),
+    labels: labelsSchema.optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: AgentSpecBodySchema.prefault({}),
+}).superRefine((a, ctx) => {
+  const names = new Set<string>();
+  a.spec.secrets.forEach((s, i) => {
+    if (names.has(s.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'secrets', i, 'name'], message: 'expected a unique secret name' });
+    names.add(s.name);
+    if (s.source === 'env' && s.secretRef.key !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['spec', 'secrets', i, 'secretRef', 'key'], message: 'expected no key for source env (the variable named by secretRef.name is the whole value)' });
+  });
+  if (a.spec.ports.length > 0 && a.spec.network === 'none')
+    ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.ports is set: a container without a network cannot publish ports' });
+  const targets = new Set<string>();
+  a.spec.mounts.forEach((m, i) => {
+    if (targets.has(m.containerPath) || (a.spec.workspace.enabled && m.containerPath === a.spec.workspace.mountPath))
+      ctx.addIssue({ code: 'custom', path: ['spec', 'mounts', i, 'containerPath'], message: 'expected a containerPath not used by another mount or the workspace' });
+    targets.add(m.containerPath);
+  });
+  const ports = new Set<string>();
+  a.spec.ports.forEach((p, i) => {
+    const k = `${p.containerPort}/${p.protocol}`;
+    if (ports.has(k)) ctx.addIssue({ code: 'custom', path: ['spec', 'ports', i, 'containerPort'], message: 'expected each containerPort/protocol once' });
+    ports.add(k);
+  });
+});
+
+export type Agent = z.output<typeof AgentSchema>;
+export type AgentInput = z.input<typeof AgentSchema>;
+export type SecretSpec = Agent['spec']['secrets'][number];
+export type MountSpec = Agent['spec']['mounts'][number];
+export type PortSpec = Agent['spec']['ports'][number];
