@@ -33,6 +33,10 @@ export interface Config {
   readonly path: string;
   /** Root of the clawpod checkout/package (images/ lives here). */
   readonly packageRoot: string;
+  /** CLAWPOD_DEBUG=1 prints stack traces of unexpected errors. */
+  readonly debug: boolean;
+  /** The environment, read only by the `env` secret source. */
+  readonly secretEnv: Readonly<Record<string, string | undefined>>;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -50,7 +54,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const xdgData = env.XDG_DATA_HOME ?? join(home, '.local', 'share');
   const root = packageRoot();
   const localConf = join(root, '.clawpod', 'containers.conf');
-  const runBase = uid === 0 ? '/run/clawpod' : join(env.XDG_RUNTIME_DIR ?? `/run/user/${uid}`, 'clawpod');
+  const runBase = uid === 0 ? '/dev/shm/clawpod' : join(env.XDG_RUNTIME_DIR ?? `/run/user/${uid}`, 'clawpod');
   const cfg: Config = {
     runtime: env.CLAWPOD_RUNTIME || undefined,
     containerHost: env.CONTAINER_HOST || undefined,
@@ -67,6 +71,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     caBundle: env.CLAWPOD_CA_BUNDLE ?? env.NODE_EXTRA_CA_CERTS ?? undefined,
     path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     packageRoot: root,
+    debug: env.CLAWPOD_DEBUG === '1',
+    secretEnv: env,
     ...overrides,
   };
   return Object.freeze(cfg);

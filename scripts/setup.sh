@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs what clawpod needs on a Debian/Ubuntu host (root), builds it, configures and starts
+# the Podman API service, builds the agent image and starts a demo agent.
+#   ./scripts/setup.sh            everything, ending with the demo agent running
+#   ./scripts/setup.sh --no-demo  everything but the demo (used by .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DEMO=1
+[[ "${1:-}" == "--no-demo" ]] && DEMO=0
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# 1. Node 20+ (the project's engines field); Debian's own nodejs is too old, so we only check.
+if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split(".")[0]') -lt 20 ]]; then
+  echo "clawpod needs Node.js >= 20.11 (found: $(node -v 2>/dev/null || echo none))." >&2
+  echo "fix: install Node 20 or newer, e.g. https://github.com/nodesource/distributions, then re-run $0" >&2
+  exit 1
+fi
+
+# 2. Podman + runc (and busybox for the offline base image) from Debian when missing.
+need=()
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+[[ -x /bin/busybox ]] || need+=(busybox-static)
+if ((${#need[@]})); then
+  say "installing ${need[*]} from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 3. A project-local containers.conf. These VMs lack CAP_SYS_RESOURCE (default rlimits fail)
+#    and run hybrid cgroups v1 (crun refuses it; runc works): see docs/environment.md.
+mkdir -p .clawpod
+CONF=$ROOT/.clawpod/containers.conf
+{
+  echo '[containers]'
+  echo 'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]'
+  echo '[engine]'
+  echo 'runtime = "runc"'
+  echo 'cgroup_manager = "cgroupfs"'
+  if command -v runsc >/dev/null; then
+    # gVisor cannot manage cgroups v1 here nor set up its own netstack; see docs/isolation.md.
+    printf '#!/bin/sh\nexec %s --ignore-cgroups --network=none "$@"\n' "$(command -v runsc)" > .clawpod/runsc
+    chmod +x .clawpod/runsc
+    echo '[engine.runtimes]'
+    echo "runsc = [\"$ROOT/.clawpod/runsc\"]"
+  fi
+} > "$CONF.new"
+mv "$CONF.new" "$CONF"
+export CONTAINERS_CONF=$CONF
+
+# 4. Node dependencies and the build.
+say "installing npm dependencies and building clawpod"
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
+
+# 5. The Podman API service on the rootful socket, (re)started so it reads our containers.conf.
+SOCK=/run/podman/podman.sock
+if [[ -f .clawpod/podman-service.pid ]] && kill -0 "$(cat .clawpod/podman-service.pid)" 2>/dev/null; then
+  kill "$(cat .clawpod/podman-service.pid)" && sleep 0.5
+fi
+mkdir -p /run/podman
+if ! curl -sf --unix-socket "$SOCK" http://d/version >/dev/null 2>&1; then
+  say "starting the Podman API service on $SOCK"
+  nohup podman system service --time=0 "unix://$SOCK" > .clawpod/podman-service.log 2>&1 &
+  echo $! > .clawpod/podman-service.pid
+  for _ in $(seq 50); do curl -sf --unix-socket "$SOCK" http://d/version >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+node bin/clawpod.js doctor
+
+# 6. The agent image (from an official Node image, or from the host's Node when no registry answers).
+say "building the agent image"
+node bin/clawpod.js image build
+
+# 7. The demo agent.
+if ((DEMO)); then
+  say "starting the demo agent (examples/hello.yaml)"
+  node bin/clawpod.js rm -f hello >/dev/null 2>&1 || true
+  node bin/clawpod.js run -d -f examples/hello.yaml
+  node bin/clawpod.js ps
+fi

@@ -1,0 +1,31 @@
+import type { Ctx } from './context.js';
+import { LABELS } from '../spec/defaults.js';
+import { findAgent } from '../ops/find.js';
+import { decodeSpecLabel, workspaceVolumeName } from '../plan/plan.js';
+
+/** Env-exposed secret values are replaced before anything is printed. */
+function redactEnv(raw: unknown, secretNames: readonly string[]): unknown {
+  const r = raw as { Config?: { Env?: string[] } };
+  if (!r?.Config?.Env) return raw;
+  const env = r.Config.Env.map((kv) => {
+    const k = kv.slice(0, kv.indexOf('='));
+    return secretNames.includes(k) ? `${k}=[REDACTED:${k}]` : kv;
+  });
+  return { ...r, Config: { ...r.Config, Env: env } };
+}
+
+export default async function inspect(ctx: Ctx, name: string): Promise<void> {
+  const rt = await ctx.runtime();
+  const d = await findAgent(rt, name);
+  const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
+  const envSecrets = decoded?.agent.spec.secrets.filter((s) => s.exposeAs === 'env').map((s) => s.name) ?? [];
+  ctx.printJson({
+    name: d.name, id: d.id, agent: d.labels[LABELS.agent], state: d.state, image: d.image, runtime: rt.kind,
+    ports: d.ports, workspaceVolume: decoded?.agent.spec.workspace.enabled ? workspaceVolumeName(d.name) : null,
+    security: { user: d.user, readOnlyRootfs: d.readOnlyRootfs, capDrop: d.capDrop, securityOpt: d.securityOpt, ociRuntime: d.ociRuntime || 'default' },
+    resources: { nanoCpus: d.nanoCpus, memoryBytes: d.memoryBytes, pidsLimit: d.pidsLimit },
+    mounts: d.mounts,
+    spec: decoded?.agent ?? null,
+    engine: redactEnv(d.raw, envSecrets),
+  });
+}

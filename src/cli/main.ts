@@ -1,0 +1,92 @@
+// clawpod's command line: podman/kubectl-like verbs, one file each, loaded on demand so
+// that `clawpod run` pays only for what it uses.
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { isClawpodError, messageOf } from '../errors.js';
+import { makeCtx, type Ctx, type GlobalOptions } from './context.js';
+
+type Handler = (ctx: Ctx, ...args: never[]) => Promise<number | void>;
+
+function verb(load: () => Promise<{ default: Handler }>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const ctx = makeCtx(cmd.optsWithGlobals<GlobalOptions>());
+    const mod = await load();
+    const code = await mod.default(ctx, ...(args.slice(0, -1) as never[]));
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+const program = new Command('clawpod')
+  .description('Run AI agents in hardened containers, from one spec')
+  .version('0.1.0')
+  .option('--host <url>', 'container runtime socket, e.g. unix:///run/podman/podman.sock')
+  .option('--json', 'print one JSON object on stdout')
+  .enablePositionalOptions()
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+program.command('validate').description('check agent spec files without running them')
+  .argument('<files...>').action(verb(() => import('./validate.js')));
+
+program.command('run').description('create and start an agent from a spec')
+  .requiredOption('-f, --file <file>', 'agent spec (YAML); - reads stdin')
+  .option('--name <name>', 'instance name (default: the spec name, then NAME-1, NAME-2, ...)')
+  .option('-d, --detach', 'start in the background and print the name')
+  .option('--rm', 'remove the container when it exits (the workspace volume is kept)')
+  .action(verb(() => import('./run.js')));
+
+program.command('ps').description('list clawpod agents')
+  .option('-a, --all', 'include stopped agents').action(verb(() => import('./ps.js')));
+
+program.command('logs').description("print an agent's output")
+  .argument('<name>').option('-f, --follow', 'keep streaming').option('--tail <n>', 'only the last n lines', (v) => Number(v))
+  .action(verb(() => import('./logs.js')));
+
+program.command('exec').description('run a command inside a running agent')
+  .argument('<name>').argument('<command...>').option('-i, --interactive', 'pass stdin to the command')
+  .passThroughOptions().action(verb(() => import('./exec.js')));
+
+program.command('stop').description('stop agents (state is kept)')
+  .argument('<names...>').option('-t, --time <seconds>', 'seconds to wait before killing', (v) => Number(v))
+  .action(verb(() => import('./stop.js')));
+
+program.command('start').description('start stopped agents').argument('<names...>').action(verb(() => import('./start.js')));
+
+program.command('rm').description('remove agents (their workspace volumes are kept unless --volumes)')
+  .argument('<names...>').option('-f, --force', 'remove running agents too').option('--volumes', 'also delete the workspace volume')
+  .action(verb(() => import('./rm.js')));
+
+program.command('inspect').description("show an agent's configuration and state as JSON")
+  .argument('<name>').action(verb(() => import('./inspect.js')));
+
+program.command('gc').description('remove agents whose lifecycle.ttl has passed').action(verb(() => import('./gc.js')));
+
+program.command('doctor').description('check the container runtime setup and say how to fix it')
+  .action(verb(() => import('./doctor.js')));
+
+const image = program.command('image').description('build agent images');
+image.command('build').description('build the agent image, or a curated layer on top of an image')
+  .option('--tag <tag>', 'image to produce (default localhost/clawpod-agent:latest)')
+  .option('--base <image>', 'base image for the agent image (default: official Node image, or one built from the host)')
+  .option('--from <image>', 'image to add layers to (a team image, or the agent image)')
+  .addOption(new Option('--add <dir>', 'folder with skills/, tools/, mcp/, bin/ to add (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .action(verb(() => import('./image-build.js')));
+
+function report(e: unknown): number {
+  const json = process.argv.includes('--json');
+  if (isClawpodError(e)) {
+    if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+    process.stderr.write(`Error [${e.code}]: ${e.message}\n`);
+    for (const d of e.details) process.stderr.write(`  ${d}\n`);
+    if (e.hint) process.stderr.write(`  fix: ${e.hint}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`Error: ${messageOf(e)}\n`);
+  if (loadConfig().debug) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+  return 1;
+}
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.exitCode = report(e);
+});

@@ -1,0 +1,64 @@
+// start / stop / rm / gc of clawpod agents, by instance name.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { ClawpodError } from '../errors.js';
+import { DEFAULTS, LABELS } from '../spec/defaults.js';
+import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
+import { decodeSpecLabel, workspaceVolumeName } from '../plan/plan.js';
+import { resolveSecrets } from '../secrets/resolve.js';
+import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
+import { findAgent } from './find.js';
+
+/** Secret files live on a host tmpfs; after a reboot they are gone and are resolved again. */
+function redeliverSecrets(config: Config, d: ContainerDetails): void {
+  const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
+  if (!decoded) return;
+  const fileSecrets = decoded.agent.spec.secrets.filter((s) => s.exposeAs === 'file');
+  if (fileSecrets.length === 0 || existsSync(join(config.secretsDir, d.name))) return;
+  const resolved = resolveSecrets(decoded.agent.spec.secrets, { specDir: decoded.specDir, env: config.secretEnv });
+  deliverSecrets(resolved, { secretsDir: config.secretsDir, containerName: d.name, user: decoded.agent.spec.user, isRoot: config.uid === 0 });
+}
+
+export async function startAgent(rt: Runtime, config: Config, name: string): Promise<void> {
+  const d = await findAgent(rt, name);
+  redeliverSecrets(config, d);
+  await rt.startContainer(d.id);
+}
+
+export async function stopAgent(rt: Runtime, name: string, timeoutSeconds: number = DEFAULTS.stopTimeoutSeconds): Promise<void> {
+  const d = await findAgent(rt, name);
+  await rt.stopContainer(d.id, timeoutSeconds);
+}
+
+export interface RemoveResult { readonly name: string; readonly volumeRemoved: string | undefined; readonly volumeKept: string | undefined }
+
+export async function removeAgent(rt: Runtime, config: Config, name: string, opts: { force: boolean; volumes: boolean }): Promise<RemoveResult> {
+  const d = await findAgent(rt, name);
+  if (d.state === 'running' && !opts.force) {
+    throw new ClawpodError('USAGE', `agent ${name} is running`, { hint: `stop it first (\`clawpod stop ${name}\`) or use \`clawpod rm -f ${name}\`` });
+  }
+  await rt.removeContainer(d.id, { force: true });
+  removeDeliveredSecrets(config.secretsDir, d.name);
+  const volume = workspaceVolumeName(d.labels[LABELS.instance] ?? d.name);
+  const exists = (await rt.inspectVolume(volume)) !== undefined;
+  if (exists && opts.volumes) {
+    await rt.removeVolume(volume);
+    return { name, volumeRemoved: volume, volumeKept: undefined };
+  }
+  return { name, volumeRemoved: undefined, volumeKept: exists ? volume : undefined };
+}
+
+/** Removes agents whose lifecycle.ttl has passed (workspace volumes are kept). */
+export async function collectExpired(rt: Runtime, config: Config, now = new Date()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const c of await rt.listContainers({ labels: { [LABELS.managed]: 'true' } })) {
+    const exp = c.labels[LABELS.expiresAt];
+    if (exp && Date.parse(exp) <= now.getTime()) {
+      await rt.removeContainer(c.id, { force: true });
+      removeDeliveredSecrets(config.secretsDir, c.name);
+      removed.push(c.name);
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,108 @@
+// `clawpod run`: checks everything that can be checked before creating anything, then
+// creates volume → secret files → container → start; any failure undoes what it made.
+import type { Config } from '../config.js';
+import { ClawpodError } from '../errors.js';
+import { LABELS } from '../spec/defaults.js';
+import type { LoadedAgent } from '../spec/parse.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
+import { resolveSecrets } from '../secrets/resolve.js';
+import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
+import { instanceName, planContainer, workspaceVolumeName } from '../plan/plan.js';
+import { allocatePorts } from '../plan/ports.js';
+import { portHolder } from '../plan/port-holders.js';
+
+export interface RunOptions {
+  readonly name?: string;
+  readonly say: (s: string) => void;
+}
+
+export interface RunResult {
+  readonly id: string;
+  readonly name: string;
+  readonly index: number;
+  readonly image: string;
+  readonly volume: string | undefined;
+  /** True when this run created the workspace volume (so undo may remove it). */
+  readonly volumeCreated: boolean;
+  readonly ports: readonly { containerPort: number; hostPort: number; hostIP: string }[];
+}
+
+export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string) => void): CheckedMount[] {
+  const mounts = loaded.agent.spec.mounts;
+  if (mounts.length === 0) return [];
+  const allowlist = loadAllowlist(config.configDir, config.home, say);
+  return mounts.map((m, i) => checkMount(m, i, { specDir: loaded.dir, home: config.home, configDir: config.configDir, allowlist }));
+}
+
+async function ensureImage(rt: Runtime, image: string, say: (s: string) => void): Promise<void> {
+  if (await rt.inspectImage(image)) return;
+  if (image.startsWith('localhost/')) {
+    throw new ClawpodError('IMAGE_NOT_FOUND', `image ${image} is not built yet`, {
+      hint: image.startsWith('localhost/clawpod-agent') ? 'build it with `clawpod image build`' : `build it (\`clawpod image build --tag ${image} ...\`) or fix spec.image`,
+    });
+  }
+  say(`pulling ${image}`);
+  await rt.pullImage(image, { timeoutMs: 120_000, onProgress: (l) => say(`  ${l}`) });
+}
+
+/** The lowest instance index no existing container of this agent uses. */
+async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
+  const used = new Set((await rt.listContainers({ labels: { [LABELS.agent]: agentName } })).map((c) => Number(c.labels[LABELS.index])));
+  let i = 0;
+  while (used.has(i)) i++;
+  return i;
+}
+
+/** Creates (not starts) the agent's container; the caller starts it, attached or not. */
+export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
+  const { agent } = loaded;
+  const mounts = checkMounts(loaded, config, opts.say);
+  const secrets = resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, env: config.secretEnv });
+  await ensureImage(rt, agent.spec.image, opts.say);
+
+  const index = await nextIndex(rt, agent.metadata.name);
+  const name = opts.name ?? instanceName(agent.metadata.name, index);
+  const existing = await rt.inspectContainer(name);
+  if (existing) {
+    throw new ClawpodError('NAME_TAKEN', `a container named ${name} already exists (${existing.state})`, {
+      hint: `remove it with \`clawpod rm -f ${name}\` (its workspace volume is kept), or pass --name with another name`,
+    });
+  }
+  const running = rt.capabilities.hostPorts && agent.spec.ports.length > 0 ? await rt.listContainers({ all: false }) : [];
+  const ports = await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say);
+
+  const undo: (() => Promise<void>)[] = [];
+  try {
+    let volume: string | undefined;
+    let volumeCreated = false;
+    if (agent.spec.workspace.enabled) {
+      volume = workspaceVolumeName(name);
+      if (!(await rt.inspectVolume(volume))) {
+        await rt.createVolume(volume, { [LABELS.managed]: 'true', [LABELS.agent]: agent.metadata.name, [LABELS.instance]: name, [LABELS.role]: 'workspace' });
+        volumeCreated = true;
+        undo.push(() => rt.removeVolume(volume!));
+      } else {
+        opts.say(`reusing workspace volume ${volume}`);
+      }
+    }
+    const delivery = deliverSecrets(secrets, { secretsDir: config.secretsDir, containerName: name, user: agent.spec.user, isRoot: config.uid === 0 });
+    if (delivery.hostDir) undo.push(async () => removeDeliveredSecrets(config.secretsDir, name));
+    const spec = planContainer(agent, {
+      instanceName: name, index, ports, mounts, secretEnv: delivery.env, secretsHostDir: delivery.hostDir, specDir: loaded.dir, now: new Date(),
+    });
+    const id = await rt.createContainer(spec);
+    undo.push(() => rt.removeContainer(id, { force: true }));
+    return { id, name, index, image: agent.spec.image, volume, volumeCreated, ports };
+  } catch (e) {
+    for (const u of undo.reverse()) await u().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Removes what createAgent made for a container that failed to start (the volume only if new). */
+export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Promise<void> {
+  await rt.removeContainer(r.id, { force: true }).catch(() => undefined);
+  removeDeliveredSecrets(config.secretsDir, r.name);
+  if (r.volumeCreated && r.volume) await rt.removeVolume(r.volume).catch(() => undefined);
+}

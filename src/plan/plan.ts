@@ -1,0 +1,87 @@
+// Agent spec → runtime-neutral ContainerSpec, with clawpod's hardened defaults. Pure:
+// everything that touches the host (ports in use, mount checks, secrets) is passed in.
+import { DEFAULTS, LABELS } from '../spec/defaults.js';
+import { parseCpu, parseDuration, parseMemory } from '../spec/quantity.js';
+import type { Agent } from '../spec/schema.js';
+import type { ContainerSpec, MountPlan, PortBinding } from '../runtime/runtime.js';
+import type { CheckedMount } from '../security/mount-allowlist.js';
+
+export interface PlanInputs {
+  readonly instanceName: string;
+  readonly index: number;
+  readonly ports: readonly PortBinding[];
+  readonly mounts: readonly CheckedMount[];
+  readonly secretEnv: Readonly<Record<string, string>>;
+  readonly secretsHostDir: string | undefined;
+  /** Folder the spec came from, kept so `start` can re-resolve file secrets. */
+  readonly specDir: string;
+  readonly now: Date;
+}
+
+export function workspaceVolumeName(instanceName: string): string {
+  return `clawpod-${instanceName}-workspace`;
+}
+
+/** Instance 0 is the spec's name; instance i > 0 is NAME-i. */
+export function instanceName(agentName: string, index: number): string {
+  return index === 0 ? agentName : `${agentName}-${index}`;
+}
+
+function must<T>(r: { ok: true; value: T } | { ok: false }): T {
+  if (!r.ok) throw new Error('unreachable: the spec was validated');
+  return r.value;
+}
+
+export function encodeSpecLabel(agent: Agent, specDir: string): string {
+  return Buffer.from(JSON.stringify({ agent, specDir })).toString('base64');
+}
+
+export function decodeSpecLabel(label: string | undefined): { agent: Agent; specDir: string } | undefined {
+  if (!label) return undefined;
+  try { return JSON.parse(Buffer.from(label, 'base64').toString('utf8')) as { agent: Agent; specDir: string }; } catch { return undefined; }
+}
+
+export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
+  const s = agent.spec;
+  const mounts: MountPlan[] = [
+    { kind: 'tmpfs', target: '/tmp', sizeBytes: must(parseMemory(DEFAULTS.tmpSize)) },
+  ];
+  if (s.workspace.enabled) mounts.push({ kind: 'volume', name: workspaceVolumeName(inp.instanceName), target: s.workspace.mountPath, readOnly: false });
+  for (const m of inp.mounts) mounts.push({ kind: 'bind', source: m.source, target: m.target, readOnly: m.readOnly });
+  if (inp.secretsHostDir) mounts.push({ kind: 'bind', source: inp.secretsHostDir, target: DEFAULTS.secretsMountPath, readOnly: true });
+
+  const env: Record<string, string> = {};
+  if (s.workspace.enabled) env.WORKSPACE = s.workspace.mountPath;
+  for (const e of s.env) env[e.name] = e.value;
+  Object.assign(env, inp.secretEnv);
+
+  const labels: Record<string, string> = {
+    ...(agent.metadata.labels ?? {}),
+    ...s.labels,
+    [LABELS.managed]: 'true',
+    [LABELS.agent]: agent.metadata.name,
+    [LABELS.instance]: inp.instanceName,
+    [LABELS.index]: String(inp.index),
+    [LABELS.spec]: encodeSpecLabel(agent, inp.specDir),
+  };
+  if (s.lifecycle.ttl !== undefined) {
+    labels[LABELS.expiresAt] = new Date(inp.now.getTime() + must(parseDuration(s.lifecycle.ttl))).toISOString();
+  }
+
+  return {
+    name: inp.instanceName,
+    image: s.image,
+    ...(s.command ? { command: s.command } : {}),
+    ...(s.args ? { args: s.args } : {}),
+    env,
+    user: s.user,
+    ...(s.workingDir ? { workingDir: s.workingDir } : s.workspace.enabled ? { workingDir: s.workspace.mountPath } : {}),
+    labels,
+    mounts,
+    ports: inp.ports,
+    resources: { cpus: must(parseCpu(s.resources.cpu)), memoryBytes: must(parseMemory(s.resources.memory)), pids: s.resources.pids },
+    network: s.network,
+    isolation: s.isolation,
+    security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true },
+  };
+}

@@ -1,0 +1,69 @@
+// Composition of discovery with the real world: sockets, PATH, and starting a Podman service.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import type { Config } from '../config.js';
+import { ClawpodError } from '../errors.js';
+import { discover, type DiscoveryEnv, type Endpoint } from './discovery.js';
+import { probeSocket, type ProbeResult } from './probe.js';
+import type { Runtime } from './runtime.js';
+
+export function which(bin: string, pathVar: string): string | undefined {
+  if (bin.includes('/')) return existsSync(bin) ? bin : undefined;
+  for (const dir of pathVar.split(delimiter)) {
+    const p = join(dir, bin);
+    try { accessSync(p, constants.X_OK); return p; } catch { /* next */ }
+  }
+  return undefined;
+}
+
+async function startPodmanService(config: Config, podmanBin: string, socketPath: string): Promise<ProbeResult> {
+  mkdirSync(dirname(socketPath), { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true });
+  const logFile = join(config.dataDir, 'podman-service.log');
+  const log = openSync(logFile, 'a');
+  process.stderr.write(`clawpod: no Podman API socket answered; starting \`podman system service\` on ${socketPath} (log: ${logFile})\n`);
+  const child = spawn(podmanBin, ['system', 'service', '--time=0', `unix://${socketPath}`], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { PATH: config.path, HOME: config.home, ...(config.containersConf ? { CONTAINERS_CONF: config.containersConf } : {}), ...(config.xdgRuntimeDir ? { XDG_RUNTIME_DIR: config.xdgRuntimeDir } : {}) },
+  });
+  child.unref();
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && !exited) {
+    const r = await probeSocket(socketPath, 1000);
+    if (r) return r;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new ClawpodError('RUNTIME_UNAVAILABLE', `started \`${podmanBin} system service\` on ${socketPath}, but it ${exited ? 'exited' : 'did not answer within 15 s'}`, {
+    hint: `read ${logFile}; \`clawpod doctor\` checks the Podman setup`,
+  });
+}
+
+export function discoveryEnv(config: Config, explicitHost?: string): DiscoveryEnv {
+  return {
+    config,
+    ...(explicitHost ? { explicitHost } : {}),
+    probe: (p) => probeSocket(p),
+    exists: (p) => existsSync(p),
+    which: (b) => which(b, config.path),
+    startPodmanService: (bin, sock) => startPodmanService(config, bin, sock),
+  };
+}
+
+export async function driverFor(endpoint: Endpoint): Promise<Runtime> {
+  const url = `unix://${endpoint.socketPath}`;
+  if (endpoint.kind === 'podman') {
+    const { PodmanDriver } = await import('./podman-driver.js');
+    return new PodmanDriver(url, endpoint.socketPath);
+  }
+  const { DockerDriver } = await import('./docker-driver.js');
+  return new DockerDriver(url, endpoint.socketPath);
+}
+
+/** Discover and connect: the usual way a command gets its Runtime. */
+export async function connectRuntime(config: Config, explicitHost?: string): Promise<Runtime> {
+  return driverFor(await discover(discoveryEnv(config, explicitHost)));
+}

@@ -1,0 +1,167 @@
+// The one narrow interface every container runtime implements: Podman and Docker over
+// the Engine API today, Kubernetes later. Callers speak only these runtime-neutral types.
+import type { Readable, Writable } from 'node:stream';
+
+export type RuntimeKind = 'podman' | 'docker' | 'kubernetes';
+
+export type MountPlan =
+  | { readonly kind: 'volume'; readonly name: string; readonly target: string; readonly readOnly: boolean }
+  | { readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
+  | { readonly kind: 'tmpfs'; readonly target: string; readonly sizeBytes: number };
+
+export interface PortBinding {
+  readonly containerPort: number;
+  readonly hostPort: number;
+  readonly hostIP: string;
+  readonly protocol: 'tcp' | 'udp';
+}
+
+/** Everything a runtime needs to create one hardened container; no runtime flags leak in. */
+export interface ContainerSpec {
+  readonly name: string;
+  readonly image: string;
+  /** Replaces the image entrypoint when set. */
+  readonly command?: readonly string[];
+  readonly args?: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly user: string;
+  readonly workingDir?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly mounts: readonly MountPlan[];
+  readonly ports: readonly PortBinding[];
+  readonly resources: { readonly cpus: number; readonly memoryBytes: number; readonly pids: number };
+  readonly network: 'none' | 'bridge';
+  readonly isolation: 'runc' | 'gvisor';
+  readonly security: { readonly readOnlyRootfs: boolean; readonly dropAllCapabilities: boolean; readonly noNewPrivileges: boolean };
+  /** Keep stdin open so `attach` can write to the agent. */
+  readonly openStdin?: boolean;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing' | 'unknown';
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly state: ContainerState;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly PortBinding[];
+  readonly createdAt: string;
+  readonly exitCode?: number;
+}
+
+export interface ContainerDetails extends ContainerInfo {
+  readonly user: string;
+  readonly readOnlyRootfs: boolean;
+  readonly capDrop: readonly string[];
+  readonly securityOpt: readonly string[];
+  readonly memoryBytes: number;
+  readonly pidsLimit: number;
+  readonly nanoCpus: number;
+  readonly networkMode: string;
+  readonly ociRuntime: string;
+  readonly mounts: readonly { readonly type: string; readonly source: string; readonly target: string; readonly readOnly: boolean }[];
+  /** The engine's own inspect document, for `clawpod inspect`. */
+  readonly raw: unknown;
+}
+
+export interface OutputChunk {
+  readonly stream: 'stdout' | 'stderr';
+  readonly data: Buffer;
+}
+
+export interface ExecOptions {
+  readonly cmd: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly user?: string;
+  readonly workingDir?: string;
+  /** Bytes written to the process's stdin, then closed. */
+  readonly stdin?: Readable | string;
+  readonly onOutput?: (chunk: OutputChunk) => void;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Attached {
+  readonly stdin: Writable;
+  readonly output: AsyncIterable<OutputChunk>;
+  close(): void;
+}
+
+export interface VolumeInfo {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly mountpoint?: string;
+}
+
+export interface ImageInfo {
+  readonly id: string;
+  readonly tags: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly sizeBytes: number;
+}
+
+export interface BuildOptions {
+  /** A tar stream of the build context. */
+  readonly context: Readable;
+  readonly containerfile: string;
+  readonly tag: string;
+  readonly buildArgs?: Readonly<Record<string, string>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface RuntimeInfo {
+  readonly kind: RuntimeKind;
+  readonly version: string;
+  readonly apiVersion: string;
+  /** OCI runtimes the engine lists (runc, crun, runsc, ...) → their binary path, when given. */
+  readonly ociRuntimes: Readonly<Record<string, string>>;
+  readonly cgroupVersion?: string;
+}
+
+/** What a driver can do, so callers branch on capabilities rather than on `kind`. */
+export interface RuntimeCapabilities {
+  /** Host ports are published on the host's interfaces (false on Kubernetes). */
+  readonly hostPorts: boolean;
+  /** Images can be built by the runtime itself. */
+  readonly build: boolean;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  /** Where the runtime was found, e.g. unix:///run/podman/podman.sock. */
+  readonly endpoint: string;
+  readonly capabilities: RuntimeCapabilities;
+
+  info(): Promise<RuntimeInfo>;
+
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
+  removeContainer(id: string, opts?: { force?: boolean }): Promise<void>;
+  /** Resolves with the exit code once the container stops. */
+  waitContainer(id: string): Promise<number>;
+  listContainers(filter?: { labels?: Readonly<Record<string, string>>; all?: boolean }): Promise<ContainerInfo[]>;
+  /** undefined when no such container exists. */
+  inspectContainer(idOrName: string): Promise<ContainerDetails | undefined>;
+  logs(id: string, opts?: { follow?: boolean; tail?: number }): AsyncIterable<OutputChunk>;
+  exec(id: string, opts: ExecOptions): Promise<ExecResult>;
+  attach(id: string): Promise<Attached>;
+
+  createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  inspectVolume(name: string): Promise<VolumeInfo | undefined>;
+  listVolumes(filter?: { labels?: Readonly<Record<string, string>> }): Promise<VolumeInfo[]>;
+
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  buildImage(opts: BuildOptions): Promise<ImageInfo>;
+  /** Turns a root filesystem tar into an image. */
+  importImage(rootfs: Readable, ref: string, opts?: { changes?: readonly string[] }): Promise<void>;
+  pullImage(ref: string, opts?: { timeoutMs?: number; onProgress?: (line: string) => void }): Promise<void>;
+  removeImage(ref: string): Promise<void>;
+}

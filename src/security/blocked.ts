@@ -1,0 +1,49 @@
+// Paths that never enter a container or an image, whatever an allowlist says.
+import { resolve, sep } from 'node:path';
+
+export interface BlockRule { readonly pattern: string; readonly why: string }
+
+export const BUILTIN_BLOCKED: readonly BlockRule[] = [
+  { pattern: '.ssh', why: 'SSH keys' },
+  { pattern: '.aws', why: 'AWS credentials' },
+  { pattern: '.gnupg', why: 'GnuPG keys' },
+  { pattern: '.kube', why: 'Kubernetes credentials' },
+  { pattern: '.docker', why: 'registry credentials' },
+  { pattern: '.env*', why: 'dotenv secrets' },
+  { pattern: 'id_rsa*', why: 'SSH private key' },
+  { pattern: 'id_ed25519*', why: 'SSH private key' },
+  { pattern: 'id_ecdsa*', why: 'SSH private key' },
+  { pattern: '*.pem', why: 'private key or certificate' },
+  { pattern: '*.key', why: 'private key' },
+  { pattern: 'credentials', why: 'credentials file' },
+  { pattern: 'credentials.*', why: 'credentials file' },
+  { pattern: '.credentials*', why: 'credentials file' },
+  { pattern: '.git-credentials', why: 'git credentials' },
+  { pattern: '.netrc', why: 'netrc passwords' },
+  { pattern: '.pgpass', why: 'PostgreSQL passwords' },
+];
+
+/** Folders under HOME that a mount must not contain (mounting HOME itself would expose them). */
+export const SENSITIVE_HOME_DIRS = ['.ssh', '.aws', '.gnupg', '.kube', '.docker', '.netrc', '.git-credentials'];
+
+function globToRegExp(glob: string): RegExp {
+  const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${esc}$`);
+}
+
+export function matchesPattern(name: string, pattern: string): boolean {
+  return globToRegExp(pattern).test(name);
+}
+
+/** The rule that blocks `path` (any component of it), or undefined. */
+export function blockedRule(path: string, configDir: string, extra: readonly BlockRule[] = []): BlockRule | undefined {
+  const abs = resolve(path);
+  const cfg = resolve(configDir);
+  if (abs === cfg || abs.startsWith(cfg + sep)) return { pattern: configDir, why: "clawpod's own config dir (holds the mount allowlist)" };
+  const rules = [...BUILTIN_BLOCKED, ...extra];
+  for (const part of abs.split(sep).filter(Boolean)) {
+    const rule = rules.find((r) => matchesPattern(part, r.pattern));
+    if (rule) return rule;
+  }
+  return undefined;
+}
