@@ -7,7 +7,7 @@ export default async function exec(ctx: Ctx, name: string, command: string[], op
   const d = await findAgent(rt, name);
   if (d.state !== 'running') throw new ClawpodError('USAGE', `agent ${name} is ${d.state}, not running`, { hint: `start it with \`clawpod start ${name}\`` });
   const r = await rt.exec(d.id, {
-    cmd: command,
+    cmd: command[0] === '--' ? command.slice(1) : command,
     ...(opts.interactive ? { stdin: process.stdin } : {}),
     onOutput: (c) => (c.stream === 'stdout' ? process.stdout : process.stderr).write(c.data),
   });

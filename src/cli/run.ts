@@ -1,5 +1,6 @@
 import type { Ctx } from './context.js';
 import { ClawpodError } from '../errors.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { loadAgentFile } from '../spec/parse.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 
@@ -8,6 +9,20 @@ interface Opts { file: string; name?: string; detach?: boolean; rm?: boolean }
 function describe(r: RunResult): string {
   const ports = r.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}`).join(', ');
   return `${r.name}${ports ? `  ${ports}` : ''}${r.volume ? `  workspace: ${r.volume}` : ''}`;
+}
+
+/**
+ * The attach stream ends when the agent exits. Podman's wait endpoint answers a few hundred ms
+ * later (it polls); inspect already shows the exit code, so poll that briefly, then fall back to wait.
+ */
+async function exitCodeAfterOutput(rt: Runtime, id: string): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const d = await rt.inspectContainer(id);
+    if (!d) return 0;
+    if (d.state !== 'running' && d.state !== 'created' && d.exitCode !== undefined) return d.exitCode;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  return rt.waitContainer(id);
 }
 
 export default async function run(ctx: Ctx, opts: Opts): Promise<number | void> {
@@ -34,16 +49,12 @@ export default async function run(ctx: Ctx, opts: Opts): Promise<number | void> 
     attached = await rt.attach(r.id);
     await rt.startContainer(r.id);
   } catch (e) { attached?.close(); await undoCreate(rt, ctx.config, r); throw e; }
-  const exit = rt.waitContainer(r.id);
   const onSignal = () => { void rt.stopContainer(r.id, 10); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const pump = (async () => {
-    for await (const chunk of attached.output) (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
-  })();
-  const code = await exit;
-  await Promise.race([pump, new Promise((res) => setTimeout(res, 500))]);
+  for await (const chunk of attached.output) (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
   attached.close();
+  const code = await exitCodeAfterOutput(rt, r.id);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (opts.rm) await rt.removeContainer(r.id, { force: true });

@@ -28,7 +28,7 @@ export async function buildAgentImage(runtime: Runtime, config: Config, opts: { 
     containerfile: 'Containerfile',
     tag,
     buildArgs: { BASE: base.ref },
-    labels: { 'dev.clawpod.managed': 'true', 'dev.clawpod.base': base.ref },
+    labels: { 'dev.clawpod.built': 'true', 'dev.clawpod.base': base.ref },
     onProgress: (l) => opts.say(`  ${l}`),
   });
   return { image, tag, base: base.ref, seconds: (Date.now() - t0) / 1000 };
@@ -102,7 +102,7 @@ export async function buildLayeredImage(
       containerfile: 'Containerfile',
       tag: opts.tag,
       buildArgs: { FROM: opts.from },
-      labels: { 'dev.clawpod.managed': 'true', 'dev.clawpod.layers': layers, 'dev.clawpod.from': opts.from },
+      labels: { 'dev.clawpod.built': 'true', 'dev.clawpod.layers': layers, 'dev.clawpod.from': opts.from },
       onProgress: (l) => opts.say(`  ${l}`),
     });
     return { image, tag: opts.tag, base: opts.from, seconds: (Date.now() - t0) / 1000 };

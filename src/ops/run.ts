@@ -35,8 +35,14 @@ export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string
   return mounts.map((m, i) => checkMount(m, i, { specDir: loaded.dir, home: config.home, configDir: config.configDir, allowlist }));
 }
 
-async function ensureImage(rt: Runtime, image: string, say: (s: string) => void): Promise<void> {
-  if (await rt.inspectImage(image)) return;
+function nameTaken(name: string, cause?: unknown): ClawpodError {
+  return new ClawpodError('NAME_TAKEN', `a container named ${name} already exists`, {
+    hint: `remove it with \`clawpod rm -f ${name}\` (its workspace volume is kept), or pass --name with another name`, cause,
+  });
+}
+
+/** Pulls a missing registry image; a missing localhost/ image can only be built. */
+async function pullMissing(rt: Runtime, image: string, say: (s: string) => void): Promise<void> {
   if (image.startsWith('localhost/')) {
     throw new ClawpodError('IMAGE_NOT_FOUND', `image ${image} is not built yet`, {
       hint: image.startsWith('localhost/clawpod-agent') ? 'build it with `clawpod image build`' : `build it (\`clawpod image build --tag ${image} ...\`) or fix spec.image`,
@@ -59,16 +65,11 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   const { agent } = loaded;
   const mounts = checkMounts(loaded, config, opts.say);
   const secrets = resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, env: config.secretEnv });
-  await ensureImage(rt, agent.spec.image, opts.say);
 
   const index = await nextIndex(rt, agent.metadata.name);
   const name = opts.name ?? instanceName(agent.metadata.name, index);
-  const existing = await rt.inspectContainer(name);
-  if (existing) {
-    throw new ClawpodError('NAME_TAKEN', `a container named ${name} already exists (${existing.state})`, {
-      hint: `remove it with \`clawpod rm -f ${name}\` (its workspace volume is kept), or pass --name with another name`,
-    });
-  }
+  // Secret files are written per container name before create; never overwrite another container's.
+  if (secrets.some((x) => x.spec.exposeAs === 'file') && (await rt.inspectContainer(name))) throw nameTaken(name);
   const running = rt.capabilities.hostPorts && agent.spec.ports.length > 0 ? await rt.listContainers({ all: false }) : [];
   const ports = await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say);
 
@@ -91,7 +92,18 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     const spec = planContainer(agent, {
       instanceName: name, index, ports, mounts, secretEnv: delivery.env, secretsHostDir: delivery.hostDir, specDir: loaded.dir, now: new Date(),
     });
-    const id = await rt.createContainer(spec);
+    // The image and the name are checked by the engine itself (404, 409): one round trip less.
+    let id: string;
+    try {
+      id = await rt.createContainer(spec);
+    } catch (e) {
+      if (e instanceof ClawpodError && e.code === 'IMAGE_NOT_FOUND') {
+        await pullMissing(rt, spec.image, opts.say);
+        id = await rt.createContainer(spec);
+      } else if (e instanceof ClawpodError && e.code === 'NAME_TAKEN') {
+        throw nameTaken(name, e);
+      } else throw e;
+    }
     undo.push(() => rt.removeContainer(id, { force: true }));
     return { id, name, index, image: agent.spec.image, volume, volumeCreated, ports };
   } catch (e) {

@@ -1,28 +1,21 @@
-// Engine API driver (Docker-compatible REST over a unix socket) through dockerode.
-// Podman and Docker both speak it; their differences live in podman-driver.ts / docker-driver.ts.
-import Docker from 'dockerode';
+// Engine API driver (Docker-compatible REST over a unix socket). Podman and Docker both
+// speak it; their differences live in podman-driver.ts / docker-driver.ts.
 import { existsSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { ClawpodError, messageOf } from '../errors.js';
 import { demux } from './demux.js';
+import { EngineClient, EngineHttpError, jsonLines } from './engine-client.js';
+import type { EngineContainer, EngineCreateBody, EngineImage, EngineListed, EngineVolume } from './engine-types.js';
 import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ContainerState, ExecOptions, ExecResult,
   ImageInfo, OutputChunk, PortBinding, Runtime, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
 } from './runtime.js';
 
-interface EngineError { statusCode?: number; json?: { message?: string } | string; message?: string; code?: string }
+const statusOf = (e: unknown): number | undefined => (e instanceof EngineHttpError ? e.statusCode : undefined);
+const enc = encodeURIComponent;
 
-export function engineMessage(e: unknown): string {
-  const err = e as EngineError;
-  if (err && typeof err.json === 'object' && err.json?.message) return err.json.message;
-  if (err && typeof err.json === 'string' && err.json.trim()) return err.json.trim();
-  return messageOf(e);
-}
-
-const statusOf = (e: unknown): number | undefined => (e as EngineError)?.statusCode;
-
-function labelFilter(labels?: Readonly<Record<string, string>>): string[] {
-  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
+function labelFilter(labels?: Readonly<Record<string, string>>): { label: string[] } {
+  return { label: Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`) };
 }
 
 function portsFromEngine(bindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined): PortBinding[] {
@@ -40,46 +33,54 @@ function portsFromEngine(bindings: Record<string, { HostIp?: string; HostPort?: 
 export abstract class EngineDriver implements Runtime {
   abstract readonly kind: RuntimeKind;
   readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true };
-  protected readonly docker: Docker;
+  protected readonly api: EngineClient;
 
   constructor(readonly endpoint: string, readonly socketPath: string) {
-    this.docker = new Docker({ socketPath });
+    this.api = new EngineClient(socketPath);
   }
 
   /** The OCI runtime name the engine knows gVisor by, or undefined when it has none. */
   protected abstract gvisorRuntime(info: RuntimeInfo): string | undefined;
 
+  protected gvisorHint(): string {
+    return 'install gVisor (Debian: apt-get install -y runsc) and register it with the engine, or use isolation: runc';
+  }
+
+  /** Podman lists runtimes it merely knows of; on a local socket, a listed binary must exist too. */
+  protected usableRuntime(info: RuntimeInfo, name: string): boolean {
+    const path = info.ociRuntimes[name];
+    if (path === undefined) return false;
+    return path === '' || !path.startsWith('/') || existsSync(path);
+  }
+
   /** Wraps an engine failure in a ClawpodError that names what we were doing. */
   protected fail(what: string, e: unknown): never {
     if (e instanceof ClawpodError) throw e;
-    const code = (e as EngineError)?.code;
-    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES') {
+    const code = (e as { code?: string })?.code;
+    if (code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET') {
       throw new ClawpodError('RUNTIME_UNAVAILABLE', `${this.kind} at ${this.endpoint} did not answer while trying to ${what}: ${code}`, {
         hint: 'run `clawpod doctor` to find and start a container runtime', cause: e,
       });
     }
     const status = statusOf(e);
-    if (status === 404) throw new ClawpodError('NOT_FOUND', `${what}: ${engineMessage(e)}`, { cause: e, hint: 'run `clawpod ps -a` to see what exists' });
-    if (status === 409) throw new ClawpodError('NAME_TAKEN', `${what}: ${engineMessage(e)}`, { cause: e, hint: 'choose another --name or remove the existing one with `clawpod rm NAME`' });
-    throw new ClawpodError('RUNTIME_ERROR', `${this.kind} failed to ${what}: ${engineMessage(e)}`, { cause: e });
+    if (status === 404) throw new ClawpodError('NOT_FOUND', `${what}: ${messageOf(e)}`, { cause: e, hint: 'run `clawpod ps -a` to see what exists' });
+    if (status === 409) throw new ClawpodError('NAME_TAKEN', `${what}: ${messageOf(e)}`, { cause: e, hint: 'choose another --name or remove the existing one with `clawpod rm NAME`' });
+    throw new ClawpodError('RUNTIME_ERROR', `${this.kind} failed to ${what}: ${messageOf(e)}`, { cause: e });
   }
 
   async info(): Promise<RuntimeInfo> {
     try {
-      const [version, info] = await Promise.all([this.docker.version(), this.docker.info() as Promise<Record<string, unknown>>]);
+      const [version, info] = await Promise.all([
+        this.api.call<{ Version: string; ApiVersion: string }>('GET', '/version'),
+        this.api.call<{ Runtimes?: Record<string, { path?: string }>; CgroupVersion?: string }>('GET', '/info'),
+      ]);
       const runtimes: Record<string, string> = {};
-      for (const [name, r] of Object.entries((info.Runtimes as Record<string, { path?: string }> | undefined) ?? {})) runtimes[name] = r?.path ?? '';
-      return {
-        kind: this.kind,
-        version: version.Version,
-        apiVersion: version.ApiVersion,
-        ociRuntimes: runtimes,
-        cgroupVersion: typeof info.CgroupVersion === 'string' ? info.CgroupVersion : undefined,
-      };
+      for (const [name, r] of Object.entries(info?.Runtimes ?? {})) runtimes[name] = r?.path ?? '';
+      return { kind: this.kind, version: version?.Version ?? '?', apiVersion: version?.ApiVersion ?? '?', ociRuntimes: runtimes, ...(info?.CgroupVersion ? { cgroupVersion: info.CgroupVersion } : {}) };
     } catch (e) { this.fail('read its version', e); }
   }
 
-  protected async createBody(spec: ContainerSpec): Promise<Docker.ContainerCreateOptions> {
+  protected async createBody(spec: ContainerSpec): Promise<EngineCreateBody> {
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of spec.ports) {
@@ -88,7 +89,7 @@ export abstract class EngineDriver implements Runtime {
       (bindings[key] ??= []).push({ HostIp: p.hostIP, HostPort: String(p.hostPort) });
     }
     const tmpfs: Record<string, string> = {};
-    const mounts: Docker.MountSettings[] = [];
+    const mounts: EngineCreateBody['HostConfig']['Mounts'] = [];
     for (const m of spec.mounts) {
       if (m.kind === 'tmpfs') tmpfs[m.target] = `rw,nosuid,nodev,size=${m.sizeBytes}`;
       else if (m.kind === 'volume') mounts.push({ Type: 'volume', Source: m.name, Target: m.target, ReadOnly: m.readOnly });
@@ -99,13 +100,11 @@ export abstract class EngineDriver implements Runtime {
       const info = await this.info();
       runtime = this.gvisorRuntime(info);
       if (!runtime) {
-        throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: gvisor needs the runsc runtime, and ${this.kind} at ${this.endpoint} has none (usable: ${Object.keys(info.ociRuntimes).filter((n) => this.usableRuntime(info, n)).join(', ') || 'none listed'})`, {
-          hint: this.gvisorHint(),
-        });
+        const usable = Object.keys(info.ociRuntimes).filter((n) => this.usableRuntime(info, n));
+        throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: gvisor needs the runsc runtime, and ${this.kind} at ${this.endpoint} has none (usable: ${usable.join(', ') || 'none listed'})`, { hint: this.gvisorHint() });
       }
     }
     return {
-      name: spec.name,
       Image: spec.image,
       ...(spec.command ? { Entrypoint: [...spec.command] } : {}),
       ...(spec.args ? { Cmd: [...spec.args] } : {}),
@@ -136,71 +135,49 @@ export abstract class EngineDriver implements Runtime {
     };
   }
 
-  /** Podman lists runtimes it merely knows of; on a local socket, a listed binary must exist too. */
-  protected usableRuntime(info: RuntimeInfo, name: string): boolean {
-    const path = info.ociRuntimes[name];
-    if (path === undefined) return false;
-    return path === '' || !path.startsWith('/') || existsSync(path);
-  }
-
-  protected gvisorHint(): string {
-    return 'install gVisor (Debian: apt-get install -y runsc) and register it with the engine, or use isolation: runc';
-  }
-
   async createContainer(spec: ContainerSpec): Promise<string> {
     const body = await this.createBody(spec);
     try {
-      const c = await this.docker.createContainer(body);
-      return c.id;
+      const r = await this.api.call<{ Id: string }>('POST', '/containers/create', { query: { name: spec.name }, json: body });
+      return r!.Id;
     } catch (e) {
       if (statusOf(e) === 404) {
-        throw new ClawpodError('IMAGE_NOT_FOUND', `image ${spec.image} is not in ${this.kind}'s store`, {
-          hint: 'build it with `clawpod image build` or pull it with `podman pull IMAGE`', cause: e,
-        });
+        throw new ClawpodError('IMAGE_NOT_FOUND', `image ${spec.image} is not in ${this.kind}'s store`, { hint: 'build it with `clawpod image build` or pull it with `podman pull IMAGE`', cause: e });
       }
       this.fail(`create container ${spec.name}`, e);
     }
   }
 
   async startContainer(id: string): Promise<void> {
-    try { await this.docker.getContainer(id).start(); } catch (e) {
-      if (statusOf(e) === 304) return; // already running
-      this.fail(`start container ${id}`, e);
-    }
+    try { await this.api.call('POST', `/containers/${enc(id)}/start`, { accept: [304] }); } catch (e) { this.fail(`start container ${id}`, e); }
   }
 
   async stopContainer(id: string, timeoutSeconds = 10): Promise<void> {
-    try { await this.docker.getContainer(id).stop({ t: timeoutSeconds }); } catch (e) {
-      if (statusOf(e) === 304) return; // already stopped
-      this.fail(`stop container ${id}`, e);
-    }
+    try { await this.api.call('POST', `/containers/${enc(id)}/stop`, { query: { t: timeoutSeconds }, accept: [304] }); } catch (e) { this.fail(`stop container ${id}`, e); }
   }
 
   async removeContainer(id: string, opts: { force?: boolean } = {}): Promise<void> {
-    try { await this.docker.getContainer(id).remove({ force: opts.force ?? false, v: false }); } catch (e) {
-      if (statusOf(e) === 404) return;
-      this.fail(`remove container ${id}`, e);
-    }
+    try { await this.api.call('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force ?? false, v: false }, accept: [404] }); } catch (e) { this.fail(`remove container ${id}`, e); }
   }
 
   async waitContainer(id: string): Promise<number> {
     try {
-      const r = (await this.docker.getContainer(id).wait()) as { StatusCode: number };
-      return r.StatusCode;
+      const r = await this.api.call<{ StatusCode: number }>('POST', `/containers/${enc(id)}/wait`);
+      return r?.StatusCode ?? -1;
     } catch (e) { this.fail(`wait for container ${id}`, e); }
   }
 
   async listContainers(filter: { labels?: Readonly<Record<string, string>>; all?: boolean } = {}): Promise<ContainerInfo[]> {
     try {
-      const list = await this.docker.listContainers({ all: filter.all ?? true, filters: { label: labelFilter(filter.labels) } });
+      const list = (await this.api.call<EngineListed[]>('GET', '/containers/json', { query: { all: filter.all ?? true, filters: labelFilter(filter.labels) } })) ?? [];
       return list.map((c) => ({
         id: c.Id,
-        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),
         image: c.Image,
         state: (c.State as ContainerState) ?? 'unknown',
         labels: c.Labels ?? {},
         ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({
-          containerPort: p.PrivatePort, hostPort: p.PublicPort, hostIP: p.IP || '0.0.0.0', protocol: p.Type === 'udp' ? 'udp' : 'tcp',
+          containerPort: p.PrivatePort, hostPort: p.PublicPort!, hostIP: p.IP || '0.0.0.0', protocol: p.Type === 'udp' ? 'udp' as const : 'tcp' as const,
         })),
         createdAt: new Date(c.Created * 1000).toISOString(),
       }));
@@ -208,21 +185,20 @@ export abstract class EngineDriver implements Runtime {
   }
 
   async inspectContainer(idOrName: string): Promise<ContainerDetails | undefined> {
-    let d: Docker.ContainerInspectInfo;
-    try { d = await this.docker.getContainer(idOrName).inspect(); } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      this.fail(`inspect container ${idOrName}`, e);
-    }
+    let d: EngineContainer | undefined;
+    try { d = await this.api.call<EngineContainer>('GET', `/containers/${enc(idOrName)}/json`, { accept: [404] }); } catch (e) { this.fail(`inspect container ${idOrName}`, e); }
+    if (!d) return undefined;
     const hc = d.HostConfig;
+    const status = d.State.Status as ContainerState;
     return {
       id: d.Id,
       name: d.Name.replace(/^\//, ''),
       image: d.Config.Image,
-      state: (d.State.Status as ContainerState) ?? 'unknown',
+      state: status ?? 'unknown',
       labels: d.Config.Labels ?? {},
-      ports: portsFromEngine(hc.PortBindings as Record<string, { HostIp?: string; HostPort?: string }[]>),
+      ports: portsFromEngine(hc.PortBindings),
       createdAt: d.Created,
-      ...(d.State.Status === 'exited' ? { exitCode: d.State.ExitCode } : {}),
+      ...(status === 'exited' || status === 'stopped' ? { exitCode: d.State.ExitCode } : {}),
       user: d.Config.User,
       readOnlyRootfs: hc.ReadonlyRootfs ?? false,
       capDrop: hc.CapDrop ?? [],
@@ -231,110 +207,103 @@ export abstract class EngineDriver implements Runtime {
       pidsLimit: hc.PidsLimit ?? 0,
       nanoCpus: hc.NanoCpus ?? 0,
       networkMode: hc.NetworkMode ?? '',
-      ociRuntime: (hc as { Runtime?: string }).Runtime ?? '',
+      ociRuntime: hc.Runtime ?? '',
       mounts: (d.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Name ?? m.Source, target: m.Destination, readOnly: !m.RW })),
       raw: d,
     };
   }
 
   async *logs(id: string, opts: { follow?: boolean; tail?: number } = {}): AsyncIterable<OutputChunk> {
-    let src: Readable | Buffer;
+    let res: Readable;
     try {
-      const c = this.docker.getContainer(id);
-      const common = { stdout: true, stderr: true, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) };
-      src = (opts.follow ? await c.logs({ ...common, follow: true }) : await c.logs({ ...common, follow: false })) as Readable | Buffer;
+      res = await this.api.stream('GET', `/containers/${enc(id)}/logs`, { query: { stdout: true, stderr: true, follow: opts.follow ?? false, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) } });
     } catch (e) { this.fail(`read logs of ${id}`, e); }
-    yield* demux(src);
+    yield* demux(res);
   }
 
   async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
     const hasStdin = opts.stdin !== undefined;
     try {
-      const ex = await this.docker.getContainer(id).exec({
-        Cmd: [...opts.cmd],
-        AttachStdout: true, AttachStderr: true, AttachStdin: hasStdin,
-        ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
-        ...(opts.user ? { User: opts.user } : {}),
-        ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}),
+      const created = await this.api.call<{ Id: string }>('POST', `/containers/${enc(id)}/exec`, {
+        json: {
+          Cmd: [...opts.cmd], AttachStdout: true, AttachStderr: true, AttachStdin: hasStdin,
+          ...(opts.env ? { Env: Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) } : {}),
+          ...(opts.user ? { User: opts.user } : {}),
+          ...(opts.workingDir ? { WorkingDir: opts.workingDir } : {}),
+        },
       });
-      const stream = await ex.start({ hijack: true, stdin: hasStdin });
+      const execId = created!.Id;
+      const socket = await this.api.hijack('POST', `/exec/${enc(execId)}/start`, { json: { Detach: false, Tty: false } });
       if (hasStdin) {
         const input = typeof opts.stdin === 'string' ? Readable.from([opts.stdin]) : opts.stdin!;
-        input.on('end', () => (stream as unknown as { end(): void }).end());
-        input.pipe(stream as unknown as NodeJS.WritableStream, { end: false });
+        input.on('end', () => socket.end());
+        input.pipe(socket, { end: false });
+      } else {
+        socket.end();
       }
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      for await (const chunk of demux(stream as unknown as Readable)) {
+      for await (const chunk of demux(socket)) {
         (chunk.stream === 'stdout' ? out : err).push(chunk.data);
         opts.onOutput?.(chunk);
       }
-      const r = await ex.inspect();
-      return { exitCode: r.ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+      const r = await this.api.call<{ ExitCode: number | null }>('GET', `/exec/${enc(execId)}/json`);
+      return { exitCode: r?.ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
     } catch (e) { this.fail(`exec in ${id}`, e); }
   }
 
   async attach(id: string): Promise<Attached> {
     try {
-      const socket = (await this.docker.getContainer(id).attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as unknown as NodeJS.ReadWriteStream & Readable & { destroy(): void };
+      const socket = await this.api.hijack('POST', `/containers/${enc(id)}/attach`, { query: { stream: true, stdin: true, stdout: true, stderr: true } });
       const stdin = new PassThrough();
-      stdin.pipe(socket as unknown as NodeJS.WritableStream);
+      stdin.pipe(socket);
       return { stdin, output: demux(socket), close: () => socket.destroy() };
     } catch (e) { this.fail(`attach to ${id}`, e); }
   }
 
   async createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
-    try { await this.docker.createVolume({ Name: name, Labels: { ...labels } }); } catch (e) { this.fail(`create volume ${name}`, e); }
+    try { await this.api.call('POST', '/volumes/create', { json: { Name: name, Labels: { ...labels } } }); } catch (e) { this.fail(`create volume ${name}`, e); }
   }
 
   async removeVolume(name: string): Promise<void> {
-    try { await this.docker.getVolume(name).remove(); } catch (e) {
-      if (statusOf(e) === 404) return;
-      this.fail(`remove volume ${name}`, e);
-    }
+    try { await this.api.call('DELETE', `/volumes/${enc(name)}`, { accept: [404] }); } catch (e) { this.fail(`remove volume ${name}`, e); }
   }
 
   async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
     try {
-      const v = await this.docker.getVolume(name).inspect();
-      return { name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint };
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      this.fail(`inspect volume ${name}`, e);
-    }
+      const v = await this.api.call<EngineVolume>('GET', `/volumes/${enc(name)}`, { accept: [404] });
+      return v ? { name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint } : undefined;
+    } catch (e) { this.fail(`inspect volume ${name}`, e); }
   }
 
   async listVolumes(filter: { labels?: Readonly<Record<string, string>> } = {}): Promise<VolumeInfo[]> {
     try {
-      const r = await this.docker.listVolumes({ filters: { label: labelFilter(filter.labels) } });
-      return (r.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint }));
+      const r = await this.api.call<{ Volumes: EngineVolume[] | null }>('GET', '/volumes', { query: { filters: labelFilter(filter.labels) } });
+      return (r?.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint }));
     } catch (e) { this.fail('list volumes', e); }
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
     try {
-      const i = await this.docker.getImage(ref).inspect();
-      return { id: i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, sizeBytes: i.Size };
-    } catch (e) {
-      if (statusOf(e) === 404) return undefined;
-      this.fail(`inspect image ${ref}`, e);
-    }
+      const i = await this.api.call<EngineImage>('GET', `/images/${enc(ref)}/json`, { accept: [404] });
+      return i ? { id: i.Id, tags: i.RepoTags ?? [], labels: i.Config?.Labels ?? {}, sizeBytes: i.Size } : undefined;
+    } catch (e) { this.fail(`inspect image ${ref}`, e); }
   }
 
   async buildImage(opts: BuildOptions): Promise<ImageInfo> {
     let failure: string | undefined;
     try {
-      const stream = await this.docker.buildImage(opts.context as unknown as NodeJS.ReadableStream, {
-        t: opts.tag, dockerfile: opts.containerfile, buildargs: { ...(opts.buildArgs ?? {}) }, labels: { ...(opts.labels ?? {}) }, rm: true,
-      } as Docker.ImageBuildOptions);
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (ev: { stream?: string; error?: string; errorDetail?: { message?: string } }) => {
-          if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
-          if (ev.stream) for (const line of ev.stream.split('\n')) if (line.trim()) opts.onProgress?.(line.trimEnd());
-        });
+      const res = await this.api.stream('POST', '/build', {
+        query: { t: opts.tag, dockerfile: opts.containerfile, buildargs: { ...(opts.buildArgs ?? {}) }, labels: { ...(opts.labels ?? {}) }, rm: true },
+        body: opts.context,
+        headers: { 'content-type': 'application/x-tar' },
       });
+      for await (const ev of jsonLines<{ stream?: string; error?: string; errorDetail?: { message?: string } }>(res)) {
+        if (ev.error) failure = ev.errorDetail?.message ?? ev.error;
+        if (ev.stream) for (const line of ev.stream.split('\n')) if (line.trim()) opts.onProgress?.(line.trimEnd());
+      }
     } catch (e) {
-      failure ??= engineMessage(e);
+      failure ??= messageOf(e);
     }
     const image = failure === undefined ? await this.inspectImage(opts.tag) : undefined;
     if (!image) {
@@ -348,8 +317,9 @@ export abstract class EngineDriver implements Runtime {
   async importImage(rootfs: Readable, ref: string, opts: { changes?: readonly string[] } = {}): Promise<void> {
     try {
       // The whole reference goes in `repo`: Podman's compat endpoint drops a separate `tag`.
-      const stream = await this.docker.importImage(rootfs as unknown as NodeJS.ReadableStream, { repo: ref, changes: opts.changes ? [...opts.changes] : undefined } as object);
-      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+      const query = `fromSrc=-&repo=${enc(ref)}${(opts.changes ?? []).map((c) => `&changes=${enc(c)}`).join('')}`;
+      const res = await this.api.stream('POST', `/images/create?${query}`, { body: rootfs, headers: { 'content-type': 'application/x-tar' } });
+      for await (const ev of jsonLines<{ error?: string }>(res)) if (ev.error) throw new Error(ev.error);
     } catch (e) { this.fail(`import image ${ref}`, e); }
   }
 
@@ -357,16 +327,14 @@ export abstract class EngineDriver implements Runtime {
     const ac = new AbortController();
     const timer = opts.timeoutMs ? setTimeout(() => ac.abort(), opts.timeoutMs) : undefined;
     try {
-      const stream = await this.docker.pull(ref, { abortSignal: ac.signal });
-      await new Promise<void>((resolve, reject) => {
-        ac.signal.addEventListener('abort', () => reject(new Error(`no answer from the registry within ${opts.timeoutMs} ms`)));
-        this.docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve()), (ev: { status?: string; error?: string }) => {
-          if (ev.error) reject(new Error(ev.error));
-          else if (ev.status) opts.onProgress?.(ev.status);
-        });
-      });
+      const res = await this.api.stream('POST', '/images/create', { query: { fromImage: ref }, signal: ac.signal });
+      for await (const ev of jsonLines<{ status?: string; error?: string }>(res)) {
+        if (ev.error) throw new Error(ev.error);
+        if (ev.status) opts.onProgress?.(ev.status);
+      }
+      if (!(await this.inspectImage(ref))) throw new Error('the engine finished without the image');
     } catch (e) {
-      throw new ClawpodError('IMAGE_NOT_FOUND', `could not pull ${ref}: ${ac.signal.aborted ? `no answer from the registry within ${opts.timeoutMs} ms` : engineMessage(e)}`, {
+      throw new ClawpodError('IMAGE_NOT_FOUND', `could not pull ${ref}: ${ac.signal.aborted ? `no answer from the registry within ${opts.timeoutMs} ms` : messageOf(e)}`, {
         hint: 'check the image name and your registry access, or build it locally with `clawpod image build`', cause: e,
       });
     } finally {
@@ -375,9 +343,6 @@ export abstract class EngineDriver implements Runtime {
   }
 
   async removeImage(ref: string): Promise<void> {
-    try { await this.docker.getImage(ref).remove({ force: true }); } catch (e) {
-      if (statusOf(e) === 404) return;
-      this.fail(`remove image ${ref}`, e);
-    }
+    try { await this.api.call('DELETE', `/images/${enc(ref)}`, { query: { force: true }, accept: [404] }); } catch (e) { this.fail(`remove image ${ref}`, e); }
   }
 }

@@ -37,7 +37,7 @@ export interface ContainerSpec {
   readonly openStdin?: boolean;
 }
 
-export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing' | 'unknown';
+export type ContainerState = 'created' | 'running' | 'stopped' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing' | 'unknown';
 
 export interface ContainerInfo {
   readonly id: string;
