@@ -103,7 +103,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, at: (
       continue;
     }
     const value = valueAt(raw, issue.path);
-    const got = value === undefined ? 'missing' : `got ${show(value)}`;
+    const got = value === undefined ? (issue.code === 'custom' ? 'not set (its default applies)' : 'missing') : `got ${show(value)}`;
     lines.push(`${at(issue.path)} ${formatPath(issue.path)}: ${got}, ${expectedOf(issue)}`);
   }
   return lines;
