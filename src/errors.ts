@@ -68,6 +68,13 @@ export class ClawpodError extends Error {
   }
 }
 
+/** The lines a user sees: `Error [CODE]: message`, one line per detail, then the fix. */
+export function formatError(e: ClawpodError, opts: { hint?: boolean } = {}): string {
+  const lines = [`Error [${e.code}]: ${e.message}`, ...e.details.map((d) => `  ${d}`)];
+  if (e.hint && opts.hint !== false) lines.push(`  fix: ${e.hint}`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function isClawpodError(e: unknown): e is ClawpodError {
   return e instanceof ClawpodError;
 }

@@ -22,7 +22,7 @@ export default async function inspect(ctx: Ctx, name: string): Promise<void> {
   ctx.printJson({
     name: d.name, id: d.id, agent: d.labels[LABELS.agent], state: d.state, image: d.image, runtime: rt.kind,
     ports: d.ports, workspaceVolume: decoded?.agent.spec.workspace.enabled ? workspaceVolumeName(d.name) : null,
-    security: { user: d.user, readOnlyRootfs: d.readOnlyRootfs, capDrop: d.capDrop, securityOpt: d.securityOpt, ociRuntime: d.ociRuntime || 'default' },
+    security: { user: d.user, readOnlyRootfs: d.readOnlyRootfs, capDrop: d.capDrop, capAdd: d.capAdd, securityOpt: d.securityOpt, ociRuntime: d.ociRuntime || 'default' },
     resources: { nanoCpus: d.nanoCpus, memoryBytes: d.memoryBytes, pidsLimit: d.pidsLimit },
     mounts: d.mounts,
     spec: decoded?.agent ?? null,

@@ -2,7 +2,7 @@
 // that `clawpod run` pays only for what it uses.
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
-import { isClawpodError, messageOf } from '../errors.js';
+import { formatError, isClawpodError, messageOf } from '../errors.js';
 import { makeCtx, type Ctx, type GlobalOptions } from './context.js';
 
 type Handler = (ctx: Ctx, ...args: never[]) => Promise<number | void>;
@@ -77,9 +77,7 @@ function report(e: unknown): number {
   const json = process.argv.includes('--json');
   if (isClawpodError(e)) {
     if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
-    process.stderr.write(`Error [${e.code}]: ${e.message}\n`);
-    for (const d of e.details) process.stderr.write(`  ${d}\n`);
-    if (e.hint) process.stderr.write(`  fix: ${e.hint}\n`);
+    process.stderr.write(formatError(e));
     return e.exitCode;
   }
   process.stderr.write(`Error: ${messageOf(e)}\n`);

@@ -1,8 +1,27 @@
 import type { Ctx } from './context.js';
-import { loadAgentFile } from '../spec/parse.js';
+import { formatError, isClawpodError, type ClawpodError } from '../errors.js';
+import { loadAgentFile, type LoadedAgent } from '../spec/parse.js';
 
-export default async function validate(ctx: Ctx, files: string[]): Promise<void> {
-  const results = files.flatMap((f) => loadAgentFile(f).map((l) => ({ file: f, name: l.agent.metadata.name, spec: l.agent })));
-  if (ctx.json) ctx.printJson({ valid: true, agents: results });
-  else for (const r of results) ctx.print(`${r.file}: agent ${r.name} is valid`);
+/** Checks every file (not just up to the first bad one); exits with the first error's code. */
+export default async function validate(ctx: Ctx, files: string[]): Promise<number> {
+  const valid: { file: string; agents: LoadedAgent[] }[] = [];
+  const invalid: { file: string; error: ClawpodError }[] = [];
+  for (const file of files) {
+    try { valid.push({ file, agents: loadAgentFile(file) }); } catch (e) {
+      if (!isClawpodError(e)) throw e;
+      invalid.push({ file, error: e });
+    }
+  }
+  if (ctx.json) {
+    ctx.printJson({
+      valid: invalid.length === 0,
+      agents: valid.flatMap((v) => v.agents.map((l) => ({ file: v.file, name: l.agent.metadata.name, spec: l.agent }))),
+      errors: invalid.map((i) => ({ file: i.file, ...i.error.toJSON() })),
+    });
+  } else {
+    for (const v of valid) for (const l of v.agents) ctx.print(`${v.file}: agent ${l.agent.metadata.name} is valid`);
+  }
+  // one fix line at the end: it is the same for every spec error
+  invalid.forEach(({ error }, i) => process.stderr.write(formatError(error, { hint: i === invalid.length - 1 })));
+  return invalid[0]?.error.exitCode ?? 0;
 }

@@ -201,14 +201,20 @@ export abstract class EngineDriver implements Runtime {
       ...(status === 'exited' || status === 'stopped' ? { exitCode: d.State.ExitCode } : {}),
       user: d.Config.User,
       readOnlyRootfs: hc.ReadonlyRootfs ?? false,
+      // Podman lists every dropped capability by name where Docker keeps "ALL".
       capDrop: hc.CapDrop ?? [],
+      capAdd: hc.CapAdd ?? [],
       securityOpt: hc.SecurityOpt ?? [],
       memoryBytes: hc.Memory ?? 0,
       pidsLimit: hc.PidsLimit ?? 0,
       nanoCpus: hc.NanoCpus ?? 0,
       networkMode: hc.NetworkMode ?? '',
       ociRuntime: hc.Runtime ?? '',
-      mounts: (d.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Name ?? m.Source, target: m.Destination, readOnly: !m.RW })),
+      mounts: [
+        // tmpfs mounts are not in Mounts, only in HostConfig.Tmpfs
+        ...Object.keys(hc.Tmpfs ?? {}).map((target) => ({ type: 'tmpfs', source: 'tmpfs', target, readOnly: false })),
+        ...(d.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Name ?? m.Source, target: m.Destination, readOnly: !m.RW })),
+      ],
       raw: d,
     };
   }

@@ -56,6 +56,8 @@ export interface EngineContainer {
     NanoCpus?: number;
     NetworkMode?: string;
     Runtime?: string;
+    CapAdd?: string[] | null;
+    Tmpfs?: Record<string, string> | null;
   };
   Mounts?: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
 }

@@ -54,6 +54,7 @@ export interface ContainerDetails extends ContainerInfo {
   readonly user: string;
   readonly readOnlyRootfs: boolean;
   readonly capDrop: readonly string[];
+  readonly capAdd: readonly string[];
   readonly securityOpt: readonly string[];
   readonly memoryBytes: number;
   readonly pidsLimit: number;
