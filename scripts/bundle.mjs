@@ -1,8 +1,20 @@
 // Bundles the CLI into dist/bundle (one chunk per lazily loaded verb). A bundle loads in a
 // fraction of the time of hundreds of separate ESM files, which `clawpod run` pays every start.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// stale chunks of earlier builds would pile up otherwise
+rmSync('dist/bundle', { recursive: true, force: true });
+
+// Keys the validated-spec cache (src/spec/load.ts): any change to the spec modules or to the
+// libraries they use gives a new key, so a stale validation is never reused.
+const specBuild = createHash('sha256');
+for (const f of readdirSync('dist/src/spec').filter((n) => n.endsWith('.js')).sort()) specBuild.update(readFileSync(`dist/src/spec/${f}`));
+specBuild.update(readFileSync('package-lock.json'));
+
 await build({
+  define: { __CLAWPOD_SPEC_BUILD__: JSON.stringify(specBuild.digest('hex').slice(0, 16)) },
   entryPoints: ['dist/src/cli/main.js'],
   bundle: true,
   splitting: true,

@@ -2,6 +2,7 @@
 // (human text or one JSON object on stdout; progress and logs on stderr).
 import { loadConfig, type Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { enableTrace, trace } from '../trace.js';
 
 export interface GlobalOptions { host?: string; json?: boolean }
 
@@ -17,6 +18,8 @@ export interface Ctx {
 
 export function makeCtx(g: GlobalOptions): Ctx {
   const config = loadConfig();
+  enableTrace(config.trace);
+  trace('config loaded');
   let rt: Promise<Runtime> | undefined;
   const json = g.json ?? false;
   return {

@@ -4,6 +4,7 @@ import type { Ctx } from './context.js';
 import { runDoctor, type Check } from '../ops/doctor.js';
 import { discover } from '../runtime/discovery.js';
 import { discoveryEnv, driverFor, which } from '../runtime/connect.js';
+import { usableOciRuntime } from '../runtime/engine-driver.js';
 
 const MARK = { ok: '✔', warn: '!', fail: '✘' } as const;
 
@@ -19,7 +20,7 @@ export default async function doctor(ctx: Ctx): Promise<number> {
     discover: () => discover(discoveryEnv(c)),
     info: async (e) => (await driverFor(e)).info(),
     hasImage: async (e, ref) => (await (await driverFor(e)).inspectImage(ref)) !== undefined,
-    usableRuntime: (info, name) => { const p = info.ociRuntimes[name]; return p !== undefined && (p === '' || existsSync(p)); },
+    usableRuntime: usableOciRuntime,
   });
   if (ctx.json) ctx.printJson({ checks });
   else for (const k of checks) {

@@ -1,7 +1,8 @@
 import type { Ctx } from './context.js';
+import { trace } from '../trace.js';
 import { ClawpodError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { loadAgentFile } from '../spec/parse.js';
+import { loadAgents } from '../spec/load.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 
 interface Opts { file: string; name?: string; detach?: boolean; rm?: boolean }
@@ -26,7 +27,9 @@ async function exitCodeAfterOutput(rt: Runtime, id: string): Promise<number> {
 }
 
 export default async function run(ctx: Ctx, opts: Opts): Promise<number | void> {
-  const loaded = loadAgentFile(opts.file);
+  trace('run: verb loaded');
+  const loaded = await loadAgents(opts.file, ctx.config.dataDir);
+  trace('run: spec validated');
   if (loaded.length > 1 && (opts.name || !opts.detach)) {
     throw new ClawpodError('USAGE', `${opts.file} holds ${loaded.length} agents`, { hint: 'run several agents with -d and without --name, or split the file' });
   }
@@ -52,7 +55,11 @@ export default async function run(ctx: Ctx, opts: Opts): Promise<number | void> 
   const onSignal = () => { void rt.stopContainer(r.id, 10); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  for await (const chunk of attached.output) (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
+  let first = true;
+  for await (const chunk of attached.output) {
+    if (first) { trace('run: first output'); first = false; }
+    (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
+  }
   attached.close();
   const code = await exitCodeAfterOutput(rt, r.id);
   process.off('SIGINT', onSignal);

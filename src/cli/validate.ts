@@ -1,13 +1,15 @@
 import type { Ctx } from './context.js';
 import { formatError, isClawpodError, type ClawpodError } from '../errors.js';
-import { loadAgentFile, type LoadedAgent } from '../spec/parse.js';
+import { loadAgents } from '../spec/load.js';
+import type { LoadedAgent } from '../spec/parse.js';
 
 /** Checks every file (not just up to the first bad one); exits with the first error's code. */
 export default async function validate(ctx: Ctx, files: string[]): Promise<number> {
   const valid: { file: string; agents: LoadedAgent[] }[] = [];
   const invalid: { file: string; error: ClawpodError }[] = [];
   for (const file of files) {
-    try { valid.push({ file, agents: loadAgentFile(file) }); } catch (e) {
+    // no cache: an explicit validation always runs the validator
+    try { valid.push({ file, agents: await loadAgents(file, undefined) }); } catch (e) {
       if (!isClawpodError(e)) throw e;
       invalid.push({ file, error: e });
     }

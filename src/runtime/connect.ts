@@ -7,6 +7,7 @@ import { ClawpodError } from '../errors.js';
 import { discover, type DiscoveryEnv, type Endpoint } from './discovery.js';
 import { probeSocket, type ProbeResult } from './probe.js';
 import type { Runtime } from './runtime.js';
+import { traced } from '../trace.js';
 
 export function which(bin: string, pathVar: string): string | undefined {
   if (bin.includes('/')) return existsSync(bin) ? bin : undefined;
@@ -65,5 +66,6 @@ export async function driverFor(endpoint: Endpoint): Promise<Runtime> {
 
 /** Discover and connect: the usual way a command gets its Runtime. */
 export async function connectRuntime(config: Config, explicitHost?: string): Promise<Runtime> {
-  return driverFor(await discover(discoveryEnv(config, explicitHost)));
+  const endpoint = await traced('discovery', () => discover(discoveryEnv(config, explicitHost)));
+  return traced('driver loaded', () => driverFor(endpoint));
 }

@@ -2,6 +2,7 @@
 // speak it; their differences live in podman-driver.ts / docker-driver.ts.
 import { existsSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClawpodError, messageOf } from '../errors.js';
 import { demux } from './demux.js';
 import { EngineClient, EngineHttpError, jsonLines } from './engine-client.js';
@@ -30,6 +31,16 @@ function portsFromEngine(bindings: Record<string, { HostIp?: string; HostPort?: 
   return out;
 }
 
+/**
+ * Podman lists runtimes it merely knows of; on a local socket, a listed binary must exist too.
+ * A bare name (Docker says "runc") is looked up by the engine on its own PATH: trust it.
+ */
+export function usableOciRuntime(info: RuntimeInfo, name: string): boolean {
+  const path = info.ociRuntimes[name];
+  if (path === undefined) return false;
+  return path === '' || !path.startsWith('/') || existsSync(path);
+}
+
 export abstract class EngineDriver implements Runtime {
   abstract readonly kind: RuntimeKind;
   readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true };
@@ -46,11 +57,8 @@ export abstract class EngineDriver implements Runtime {
     return 'install gVisor (Debian: apt-get install -y runsc) and register it with the engine, or use isolation: runc';
   }
 
-  /** Podman lists runtimes it merely knows of; on a local socket, a listed binary must exist too. */
   protected usableRuntime(info: RuntimeInfo, name: string): boolean {
-    const path = info.ociRuntimes[name];
-    if (path === undefined) return false;
-    return path === '' || !path.startsWith('/') || existsSync(path);
+    return usableOciRuntime(info, name);
   }
 
   /** Wraps an engine failure in a ClawpodError that names what we were doing. */
@@ -157,7 +165,17 @@ export abstract class EngineDriver implements Runtime {
   }
 
   async removeContainer(id: string, opts: { force?: boolean } = {}): Promise<void> {
-    try { await this.api.call('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force ?? false, v: false }, accept: [404] }); } catch (e) { this.fail(`remove container ${id}`, e); }
+    // Podman refuses ("container state improper") while it is still cleaning up a container
+    // that has just exited; that settles within a few hundred ms.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.api.call('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force ?? false, v: false }, accept: [404] });
+        return;
+      } catch (e) {
+        if (attempt < 20 && statusOf(e) === 500 && /state improper/.test(messageOf(e))) { await sleep(50); continue; }
+        this.fail(`remove container ${id}`, e);
+      }
+    }
   }
 
   async waitContainer(id: string): Promise<number> {

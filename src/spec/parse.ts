@@ -1,10 +1,9 @@
 // YAML text → validated Agent documents. Every problem in a file is reported at once,
 // each with file:line:col, the field path, the value found and what was expected.
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
-import { ClawpodError, messageOf } from '../errors.js';
+import { ClawpodError } from '../errors.js';
 import { AgentSchema, type Agent } from './schema.js';
 import { closest } from './suggest.js';
 
@@ -158,17 +157,4 @@ export function parseAgents(text: string, file = '<input>'): LoadedAgent[] {
     });
   }
   return out;
-}
-
-export function loadAgentFile(file: string): LoadedAgent[] {
-  let text: string;
-  try {
-    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ClawpodError('FILE_NOT_FOUND', `cannot read spec file ${file}: ${messageOf(e)}`, {
-      hint: 'check the path given to -f (use - to read the spec from stdin)',
-      cause: e,
-    });
-  }
-  return parseAgents(text, file);
 }

@@ -1,0 +1,18 @@
+// CLAWPOD_TRACE=1: milliseconds since process start for each phase and Engine API call, on
+// stderr. For finding where a slow command spends its time; off by default and free when off.
+let enabled = false;
+
+export function enableTrace(on: boolean): void {
+  enabled = on;
+}
+
+export function trace(label: string): void {
+  if (enabled) process.stderr.write(`[trace ${performance.now().toFixed(1)} ms] ${label}\n`);
+}
+
+/** Times an async step: start and end lines with its duration. */
+export async function traced<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  if (!enabled) return fn();
+  const t0 = performance.now();
+  try { return await fn(); } finally { trace(`${label} (${(performance.now() - t0).toFixed(1)} ms)`); }
+}
