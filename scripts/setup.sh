@@ -29,7 +29,7 @@ if ((${#need[@]})); then
 fi
 
 # 3. A project-local containers.conf. These VMs lack CAP_SYS_RESOURCE (default rlimits fail)
-#    and run hybrid cgroups v1 (crun refuses it; runc works): see docs/environment.md.
+#    and run hybrid cgroups v1 (crun refuses it; runc works): see docs/runtimes.md.
 mkdir -p .clawpod
 CONF=$ROOT/.clawpod/containers.conf
 {
@@ -39,7 +39,7 @@ CONF=$ROOT/.clawpod/containers.conf
   echo 'runtime = "runc"'
   echo 'cgroup_manager = "cgroupfs"'
   if command -v runsc >/dev/null; then
-    # gVisor cannot manage cgroups v1 here nor set up its own netstack; see docs/isolation.md.
+    # gVisor cannot manage cgroups v1 here nor set up its own netstack; see docs/runtimes.md.
     printf '#!/bin/sh\nexec %s --ignore-cgroups --network=none "$@"\n' "$(command -v runsc)" > .clawpod/runsc
     chmod +x .clawpod/runsc
     echo '[engine.runtimes]'

@@ -41,6 +41,8 @@ export interface Config {
   readonly secretEnv: Readonly<Record<string, string | undefined>>;
 }
 
+const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function packageRoot(): string {
@@ -70,7 +72,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     podmanBin: env.CLAWPOD_PODMAN ?? 'podman',
     containersConf: env.CONTAINERS_CONF ?? (existsSync(localConf) ? localConf : undefined),
     baseImage: env.CLAWPOD_BASE_IMAGE || undefined,
-    caBundle: env.CLAWPOD_CA_BUNDLE ?? env.NODE_EXTRA_CA_CERTS ?? undefined,
+    // the host's bundle goes into a base built from the host, so HTTPS works inside agents
+    caBundle: env.CLAWPOD_CA_BUNDLE ?? env.NODE_EXTRA_CA_CERTS ?? (existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined),
     path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     packageRoot: root,
     debug: env.CLAWPOD_DEBUG === '1',

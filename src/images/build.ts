@@ -1,6 +1,6 @@
 // `clawpod image build`: the agent image from images/agent, and curated layers on top of
 // any image (a team base with approved skills/tools/MCP servers, then personal layers).
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -23,15 +23,25 @@ export async function buildAgentImage(runtime: Runtime, config: Config, opts: { 
   const tag = opts.tag ?? DEFAULTS.image;
   const base = await resolveBase(runtime, config, { ...(opts.base ? { base: opts.base } : {}), say: opts.say });
   opts.say(`building ${tag} FROM ${base.ref}`);
-  const image = await runtime.buildImage({
-    context: pack(join(config.packageRoot, 'images', 'agent')) as unknown as Readable,
-    containerfile: 'Containerfile',
-    tag,
-    buildArgs: { BASE: base.ref },
-    labels: { 'dev.clawpod.built': 'true', 'dev.clawpod.base': base.ref },
-    onProgress: (l) => opts.say(`  ${l}`),
-  });
-  return { image, tag, base: base.ref, seconds: (Date.now() - t0) / 1000 };
+  // The extra CA bundle (a TLS-intercepting proxy's, a company CA) goes in as a file Node
+  // trusts through NODE_EXTRA_CA_CERTS; an empty file when there is none.
+  const ctx = mkdtempSync(join(tmpdir(), 'clawpod-agent-'));
+  try {
+    cpSync(join(config.packageRoot, 'images', 'agent'), ctx, { recursive: true });
+    writeFileSync(join(ctx, 'extra-ca.crt'), config.caBundle && existsSync(config.caBundle) ? readFileSync(config.caBundle) : '');
+    if (config.caBundle) opts.say(`trusting the CA bundle ${config.caBundle} inside the image (NODE_EXTRA_CA_CERTS)`);
+    const image = await runtime.buildImage({
+      context: pack(ctx) as unknown as Readable,
+      containerfile: 'Containerfile',
+      tag,
+      buildArgs: { BASE: base.ref },
+      labels: { 'dev.clawpod.built': 'true', 'dev.clawpod.base': base.ref },
+      onProgress: (l) => opts.say(`  ${l}`),
+    });
+    return { image, tag, base: base.ref, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
 }
 
 /** Checks a layer folder: known top-level entries only, no secrets, no symlinks leading out. */
