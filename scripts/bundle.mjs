@@ -23,6 +23,8 @@ await build({
   format: 'esm',
   outdir: 'dist/bundle',
   logLevel: 'warning',
+  // a native addon: it finds its .node file relative to its own package, so it stays in node_modules
+  external: ['better-sqlite3'],
   // CommonJS dependencies (commander, tar-fs) call require(); give ESM chunks one.
   banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
 });
