@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * Environment variables clawpod reads (documented in docs/configuration.md):
  * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
- * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
+ * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API, CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
  * XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
  */
 export interface Config {
@@ -35,6 +35,9 @@ export interface Config {
   readonly packageRoot: string;
   /** CLAWPOD_DEBUG=1 prints stack traces of unexpected errors. */
   readonly debug: boolean;
+  /** The control plane's URL and token for send/chat (default: what `clawpod serve` wrote in dataDir/control). */
+  readonly apiUrl: string | undefined;
+  readonly apiToken: string | undefined;
   /** CLAWPOD_TRACE=1 prints phase and API call timings on stderr. */
   readonly trace: boolean;
   /** The environment, read only by the `env` secret source. */
@@ -78,6 +81,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     packageRoot: root,
     debug: env.CLAWPOD_DEBUG === '1',
     trace: env.CLAWPOD_TRACE === '1',
+    apiUrl: env.CLAWPOD_API || undefined,
+    apiToken: env.CLAWPOD_TOKEN || undefined,
     secretEnv: env,
     ...overrides,
   };

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'PORT_TAKEN'
   | 'NAME_TAKEN'
   | 'NOT_FOUND'
-  | 'USAGE';
+  | 'USAGE'
+  | 'TOO_LARGE';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -31,6 +32,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   SECRET_MISSING: 2,
   SECRET_INVALID: 2,
   USAGE: 2,
+  TOO_LARGE: 2,
   IMAGE_NOT_FOUND: 4,
   IMAGE_BUILD_FAILED: 4,
   RUNTIME_UNAVAILABLE: 3,

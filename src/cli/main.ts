@@ -76,6 +76,25 @@ image.command('build').description('build the agent image, or a curated layer on
   .addOption(new Option('--add <dir>', 'folder with skills/, tools/, mcp/, bin/ to add (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .action(verb(() => import('./image-build.js')));
 
+program.command('serve').description('run the control plane: message queue, sessions, HTTP API')
+  .option('-f, --file <file>', 'ControlPlane spec (YAML): models, groups, limits')
+  .option('--listen <host:port>', 'address of the HTTP API (default 127.0.0.1:7878)')
+  .option('--max-concurrent <n>', 'most session containers at once', (v) => Number(v))
+  .action(verb(() => import('./serve.js'), { connect: true }));
+
+program.command('send').description('send a message to a group and stream the answer')
+  .argument('<group>').argument('<text...>').option('--no-wait', 'print the message id and return')
+  .action(verb(() => import('./send.js')));
+
+program.command('chat').description('talk with a group interactively').argument('<group>')
+  .action(verb(() => import('./chat.js')));
+
+const group = program.command('group').description('groups of the control plane');
+group.command('ls').description('list groups and their sessions').action(verb(() => import('./group.js').then((m) => ({ default: m.list }))));
+group.command('add').description('add or update a group').argument('<name>')
+  .requiredOption('--model <name>', 'a model defined in the ControlPlane file').option('--system <prompt>', 'system prompt')
+  .action(verb(() => import('./group.js').then((m) => ({ default: m.add }))));
+
 function report(e: unknown): number {
   const json = process.argv.includes('--json');
   if (isClawpodError(e)) {

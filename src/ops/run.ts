@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { ContainerSpec, MountPlan, Runtime } from '../runtime/runtime.js';
 import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
 import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
@@ -15,6 +15,8 @@ import { portHolder } from '../plan/port-holders.js';
 export interface RunOptions {
   readonly name?: string;
   readonly say: (s: string) => void;
+  /** What the control plane adds for a session container: its IPC folder, labels, open stdin. */
+  readonly extra?: { readonly mounts?: readonly MountPlan[]; readonly labels?: Readonly<Record<string, string>>; readonly openStdin?: boolean };
 }
 
 export interface RunResult {
@@ -89,9 +91,13 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     }
     const delivery = deliverSecrets(secrets, { secretsDir: config.secretsDir, containerName: name, user: agent.spec.user, isRoot: config.uid === 0 });
     if (delivery.hostDir) undo.push(async () => removeDeliveredSecrets(config.secretsDir, name));
-    const spec = planContainer(agent, {
+    const planned = planContainer(agent, {
       instanceName: name, index, ports, mounts, secretEnv: delivery.env, secretsHostDir: delivery.hostDir, specDir: loaded.dir, now: new Date(),
     });
+    const x = opts.extra;
+    const spec: ContainerSpec = x
+      ? { ...planned, mounts: [...planned.mounts, ...(x.mounts ?? [])], labels: { ...planned.labels, ...x.labels }, openStdin: x.openStdin ?? false }
+      : planned;
     // The image and the name are checked by the engine itself (404, 409): one round trip less.
     let id: string;
     try {

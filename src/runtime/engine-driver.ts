@@ -281,6 +281,10 @@ export abstract class EngineDriver implements Runtime {
       const socket = await this.api.hijack('POST', `/containers/${enc(id)}/attach`, { query: { stream: true, stdin: true, stdout: true, stderr: true } });
       const stdin = new PassThrough();
       stdin.pipe(socket);
+      // A container that exits resets the connection; readers learn it from the output stream
+      // ending. Without listeners these errors would crash the process.
+      socket.on('error', () => undefined);
+      stdin.on('error', () => undefined);
       return { stdin, output: demux(socket), close: () => socket.destroy() };
     } catch (e) { this.fail(`attach to ${id}`, e); }
   }

@@ -22,6 +22,24 @@ export const DEFAULTS = Object.freeze({
   stopTimeoutSeconds: 10,
 });
 
+/** Defaults of the control plane (`clawpod serve`, kind ControlPlane). */
+export const CONTROL_DEFAULTS = Object.freeze({
+  listen: '127.0.0.1:7878',
+  maxConcurrent: 5,
+  idleTimeout: '30m',
+  deadline: '30m',
+  grace: '10s',
+  maxTurns: 20,
+  /** Larger messages are refused with 413: a chat message, not a document upload. */
+  maxMessageBytes: 64 * 1024,
+  /** Where the runner sees the folder follow-ups are written to (runc). */
+  ipcMountPath: '/run/clawpod/ipc/input',
+  /** Poll interval of followups: poll. */
+  pollMs: 20,
+  /** An interrupted message is tried this many times in all before it is marked failed. */
+  maxAttempts: 2,
+});
+
 /** Label keys on every object clawpod creates; they are how clawpod finds (and reaps) its own. */
 export const LABELS = Object.freeze({
   managed: 'dev.clawpod.managed',
@@ -31,6 +49,10 @@ export const LABELS = Object.freeze({
   spec: 'dev.clawpod.spec',
   expiresAt: 'dev.clawpod.expires-at',
   role: 'dev.clawpod.role',
+  /** Which control plane (a hash of its data folder) owns a session container. */
+  control: 'dev.clawpod.control',
+  session: 'dev.clawpod.session',
+  group: 'dev.clawpod.group',
 });
 
 /** Label prefixes users may not set: they belong to clawpod. */

@@ -88,11 +88,11 @@ function lineCol(doc: Document, lc: LineCounter, path: Path): string {
   }
 }
 
-function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown, at: (p: Path) => string): string[] {
+function describeIssues(schema: z.core.$ZodType, issues: readonly z.core.$ZodIssue[], raw: unknown, at: (p: Path) => string): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      const known = knownKeysAt(AgentSchema, issue.path);
+      const known = knownKeysAt(schema, issue.path);
       for (const key of issue.keys) {
         const p = [...issue.path, key];
         const guess = closest(key, known);
@@ -113,8 +113,27 @@ function sortByPosition(lines: string[]): string[] {
   return lines.sort((a, b) => { const [la, ca] = key(a); const [lb, cb] = key(b); return la! - lb! || ca! - cb!; });
 }
 
+/** What a document kind needs for parsing and for errors that say how to fix the file. */
+export interface DocKind<T> {
+  readonly schema: z.ZodType<T>;
+  /** "Agent", "ControlPlane": used in messages. */
+  readonly kind: string;
+  readonly hint: string;
+}
+
+const AGENT: DocKind<Agent> = {
+  schema: AgentSchema,
+  kind: 'Agent',
+  hint: 'start the file with "apiVersion: clawpod.dev/v1alpha1" and "kind: Agent"; see examples/hello.yaml',
+};
+
 /** Parse and validate every Agent document in YAML `text`. */
 export function parseAgents(text: string, file = '<input>'): LoadedAgent[] {
+  return parseDocuments(text, file, AGENT).map((d) => ({ agent: d.value, file: d.file, dir: d.dir }));
+}
+
+/** Parse and validate every document of one kind in YAML `text`; all problems are reported at once. */
+export function parseDocuments<T>(text: string, file: string, kind: DocKind<T>): { value: T; file: string; dir: string }[] {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
   if (!Array.isArray(docs)) return [];
@@ -131,7 +150,7 @@ export function parseAgents(text: string, file = '<input>'): LoadedAgent[] {
       hint: 'fix the YAML syntax at the line shown (indentation, a missing ":" or an unclosed quote are the usual causes)',
     });
   }
-  const out: LoadedAgent[] = [];
+  const out: { value: T; file: string; dir: string }[] = [];
   const dir = file === '<input>' ? process.cwd() : dirname(resolve(file));
   docs.forEach((doc, i) => {
     const raw: unknown = doc.toJS();
@@ -141,20 +160,18 @@ export function parseAgents(text: string, file = '<input>'): LoadedAgent[] {
       problems.push(`${where}: got ${show(raw)}, expected a mapping with apiVersion, kind, metadata and spec`);
       return;
     }
-    const r = AgentSchema.safeParse(raw);
-    if (r.success) out.push({ agent: r.data, file, dir });
-    else problems.push(...sortByPosition(describeIssues(r.error.issues, raw, (p) => `${file}:${lineCol(doc, lc, p)}`)));
+    const r = kind.schema.safeParse(raw);
+    if (r.success) out.push({ value: r.data, file, dir });
+    else problems.push(...sortByPosition(describeIssues(kind.schema, r.error.issues, raw, (p) => `${file}:${lineCol(doc, lc, p)}`)));
   });
   if (problems.length > 0) {
-    throw new ClawpodError('SPEC_INVALID', `${file}: ${problems.length} problem${problems.length > 1 ? 's' : ''} in the agent spec`, {
+    throw new ClawpodError('SPEC_INVALID', `${file}: ${problems.length} problem${problems.length > 1 ? 's' : ''} in the ${kind.kind} spec`, {
       details: problems,
       hint: 'fix each field listed; `clawpod validate FILE` checks a spec without running it',
     });
   }
   if (out.length === 0) {
-    throw new ClawpodError('SPEC_INVALID', `${file} holds no Agent document`, {
-      hint: 'start the file with "apiVersion: clawpod.dev/v1alpha1" and "kind: Agent"; see examples/hello.yaml',
-    });
+    throw new ClawpodError('SPEC_INVALID', `${file} holds no ${kind.kind} document`, { hint: kind.hint });
   }
   return out;
 }

@@ -1,0 +1,109 @@
+// The wire contract between the control plane (host) and the reference runner `clawpod-agent`
+// (inside the container). Shared by both sides; no I/O here.
+//
+// stdin  (host → runner): newline-delimited JSON. Line 1 is the StartDoc (holds the provider key:
+//        secrets travel only here, never in env or on disk). In `input.mode: "stdin"` later lines
+//        are Inbound messages; in `input.mode: "dir"` they arrive as files in input.path (written
+//        atomically: write `.tmp-*`, then rename to `*.json`; a file named `_close` closes).
+// stdout (runner → host): one frame per line, `<<<CLAWPOD:{nonce}>>>{json}<<<END:{nonce}>>>`. The
+//        nonce is random per session and only in the StartDoc, which no model or tool sees, so
+//        nothing they print can forge a frame. Lines that are not frames are noise, not events.
+
+export const PROTOCOL_VERSION = 1;
+
+export type Provider = 'anthropic' | 'openai' | 'gemini';
+
+export interface ModelConfig {
+  readonly provider: Provider;
+  readonly model: string;
+  /** e.g. https://api.anthropic.com, http://host.containers.internal:8080/v1, or unix:///run/clawpod/llm.sock */
+  readonly baseUrl?: string;
+  readonly apiKey?: string;
+  readonly maxTokens?: number;
+  readonly temperature?: number;
+  /** Per provider request; a stalled stream counts from the last byte received. */
+  readonly timeoutMs?: number;
+}
+
+export interface StartDoc {
+  readonly type: 'start';
+  readonly protocol: typeof PROTOCOL_VERSION;
+  readonly sessionId: string;
+  readonly nonce: string;
+  /** The first message of the session. */
+  readonly message: { readonly id: string; readonly text: string };
+  readonly model: ModelConfig;
+  readonly system?: string;
+  /** bash cwd and the root file tools are confined to. */
+  readonly workspace: string;
+  readonly tools?: {
+    readonly bash?: { readonly timeoutMs?: number; readonly maxOutputBytes?: number };
+    /** A JSON file `{ "mcpServers": { NAME: { command, args?, env? } } }` (stdio servers). */
+    readonly mcpConfig?: string;
+  };
+  /** Model↔tool round trips per message before the runner stops with stopReason "max_turns". */
+  readonly maxTurns?: number;
+  readonly input: { readonly mode: 'stdin' } | { readonly mode: 'dir'; readonly path: string; readonly pollMs?: number };
+}
+
+export type Inbound =
+  | { readonly type: 'message'; readonly id: string; readonly text: string }
+  | { readonly type: 'close' };
+
+export type ErrorCode = 'provider_error' | 'provider_timeout' | 'tool_error' | 'bad_input' | 'internal';
+
+export type RunnerEvent =
+  | { readonly type: 'ready'; readonly runner: string; readonly version: string }
+  | { readonly type: 'start'; readonly messageId: string }
+  | { readonly type: 'text'; readonly messageId: string; readonly delta: string }
+  | { readonly type: 'tool_call'; readonly messageId: string; readonly id: string; readonly name: string; readonly input: unknown }
+  | { readonly type: 'tool_result'; readonly messageId: string; readonly id: string; readonly output: string; readonly isError: boolean }
+  | { readonly type: 'error'; readonly messageId?: string; readonly code: ErrorCode; readonly message: string }
+  /** Exactly one per message, after its last event (also after an error: stopReason "error"). */
+  | { readonly type: 'end'; readonly messageId: string; readonly stopReason: 'end_turn' | 'max_turns' | 'error'; readonly usage?: { readonly inputTokens: number; readonly outputTokens: number } }
+  | { readonly type: 'closed' };
+
+export function encodeFrame(nonce: string, event: RunnerEvent): string {
+  return `<<<CLAWPOD:${nonce}>>>${JSON.stringify(event)}<<<END:${nonce}>>>\n`;
+}
+
+export type Decoded =
+  | { readonly kind: 'event'; readonly event: RunnerEvent }
+  | { readonly kind: 'malformed'; readonly reason: string; readonly line: string }
+  | { readonly kind: 'noise'; readonly line: string };
+
+const EVENT_TYPES = new Set(['ready', 'start', 'text', 'tool_call', 'tool_result', 'error', 'end', 'closed']);
+
+/** Decodes one stdout line (without its newline). */
+export function decodeLine(nonce: string, line: string): Decoded {
+  const open = `<<<CLAWPOD:${nonce}>>>`;
+  const close = `<<<END:${nonce}>>>`;
+  if (!line.startsWith(open)) return { kind: 'noise', line };
+  if (!line.endsWith(close)) return { kind: 'malformed', reason: 'frame without its end marker', line };
+  let value: unknown;
+  try { value = JSON.parse(line.slice(open.length, line.length - close.length)); } catch (e) {
+    return { kind: 'malformed', reason: `frame is not JSON: ${(e as Error).message}`, line };
+  }
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) return { kind: 'malformed', reason: `unknown event type ${JSON.stringify(type)}`, line };
+  return { kind: 'event', event: value as RunnerEvent };
+}
+
+/** Splits a byte stream into lines; keeps a partial line until its newline arrives. */
+export class LineSplitter {
+  private buf = '';
+  /** Lines longer than this are cut (a runaway runner must not exhaust the host's memory). */
+  constructor(private readonly maxLine = 4 * 1024 * 1024) {}
+  push(chunk: string): string[] {
+    this.buf += chunk;
+    const lines = this.buf.split('\n');
+    this.buf = lines.pop() ?? '';
+    if (this.buf.length > this.maxLine) { lines.push(this.buf); this.buf = ''; }
+    return lines;
+  }
+  flush(): string[] {
+    const rest = this.buf;
+    this.buf = '';
+    return rest ? [rest] : [];
+  }
+}

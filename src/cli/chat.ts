@@ -1,0 +1,25 @@
+import { createInterface } from 'node:readline/promises';
+import type { Ctx } from './context.js';
+import { ControlClient } from '../control/client.js';
+import { followAnswer } from './answer.js';
+
+/** An interactive conversation with a group: each line is a message; the answer streams back. */
+export default async function chat(ctx: Ctx, group: string): Promise<number> {
+  const client = ControlClient.fromConfig(ctx.config);
+  await client.call('GET', '/v1/health');
+  const tty = process.stdin.isTTY;
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
+  if (tty) ctx.say(`chatting with group ${group} (Ctrl-D to leave)`);
+  let failures = 0;
+  for (;;) {
+    let line: string;
+    try { line = await rl.question(tty ? 'you> ' : ''); } catch { break; }
+    if (!line.trim()) continue;
+    const m = await client.call<{ id: string }>('POST', `/v1/groups/${encodeURIComponent(group)}/messages`, { text: line });
+    const r = await followAnswer(client, m.id, { text: (s) => process.stdout.write(s), note: (s) => ctx.say(s) });
+    if (r.text && !r.text.endsWith('\n')) process.stdout.write('\n');
+    if (r.status === 'failed') { failures++; ctx.say(`failed: ${r.reason}`); }
+  }
+  rl.close();
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,20 @@
+import type { Ctx } from './context.js';
+import { loadControlPlane } from '../control/config.js';
+import { controlDir, startControlPlane } from '../control/server.js';
+
+export default async function serveVerb(ctx: Ctx, opts: { file?: string; listen?: string; maxConcurrent?: number }): Promise<number> {
+  const loaded = loadControlPlane(opts.file);
+  const cp = opts.maxConcurrent ? { ...loaded, config: { ...loaded.config, spec: { ...loaded.config.spec, maxConcurrent: opts.maxConcurrent } } } : loaded;
+  const rt = await ctx.runtime();
+  const running = await startControlPlane(ctx.config, rt, cp, ctx.say, opts.listen);
+  const s = cp.config.spec;
+  ctx.say(`clawpod control plane on ${running.url} (runtime ${rt.kind} at ${rt.endpoint}; at most ${s.maxConcurrent} containers; groups: ${s.groups.map((g) => g.name).join(', ') || 'none yet'})`);
+  ctx.say(`token and state in ${controlDir(ctx.config)}; try: clawpod send GROUP "hello"`);
+  await new Promise<void>((resolve) => {
+    const stop = () => { ctx.say('stopping: closing session containers'); resolve(); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.stop();
+  return 0;
+}

@@ -1,0 +1,126 @@
+// The control plane's HTTP API (localhost, bearer token). Streams are Server-Sent Events: the
+// stored events after `?after=SEQ` (or Last-Event-ID) first, then live ones, so a client that
+// reconnects misses nothing.
+import { timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { ClawpodError, isClawpodError } from '../errors.js';
+import { badGroupName } from './config.js';
+import type { Daemon } from './daemon.js';
+import type { EventRow, Store } from './store.js';
+
+const STATUS: Partial<Record<string, 400 | 404 | 409 | 413>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400 };
+
+function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function errorBody(code: string, message: string, hint?: string) {
+  return { error: { code, message, ...(hint ? { hint } : {}) } };
+}
+
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  try {
+    const v: unknown = await c.req.json();
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch { /* fall through */ }
+  throw new ClawpodError('USAGE', 'the request body is not a JSON object', { hint: 'send Content-Type: application/json with an object body, e.g. {"text":"hello"}' });
+}
+
+export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
+  const app = new Hono();
+
+  app.onError((e, c) => {
+    if (isClawpodError(e)) {
+      const status = STATUS[e.code] ?? 500;
+      return c.json(errorBody(e.code, e.message, e.hint), status);
+    }
+    return c.json(errorBody('INTERNAL', e.message), 500);
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    const h = c.req.header('authorization') ?? '';
+    if (!h.startsWith('Bearer ') || !sameToken(h.slice(7), token)) {
+      return c.json(errorBody('UNAUTHORIZED', 'missing or wrong bearer token', 'the token is in the control plane\'s data folder (control/token); clawpod send/chat read it for you'), 401);
+    }
+    await next();
+  });
+
+  app.get('/v1/health', (c) => c.json({ ok: true, running: daemon.running, queued: store.queued().length }));
+
+  app.get('/v1/groups', (c) => c.json(store.groups().map((g) => {
+    const s = daemon.sessionOf(g.name);
+    return { ...g, session: s ? { id: s.opts.id, phase: s.phase, container: s.containerName ?? null } : null, queued: store.queued().filter((m) => m.group_name === g.name).length };
+  })));
+
+  app.put('/v1/groups/:name', async (c) => {
+    const name = c.req.param('name');
+    const bad = badGroupName(name);
+    if (bad) throw bad;
+    const b = await jsonBody(c);
+    if (typeof b.model !== 'string') throw new ClawpodError('USAGE', 'body.model is missing', { hint: 'send {"model":"NAME"} with a model defined in the ControlPlane file' });
+    daemon.addGroup(name, b.model, typeof b.system === 'string' ? b.system : null);
+    return c.json(store.group(name), 200);
+  });
+
+  app.get('/v1/groups/:name/sessions', (c) => c.json(store.sessions(c.req.param('name'))));
+  app.get('/v1/groups/:name/messages', (c) => c.json(store.messages(c.req.param('name'))));
+
+  app.post('/v1/groups/:name/messages', async (c) => {
+    const b = await jsonBody(c);
+    if (typeof b.text !== 'string') throw new ClawpodError('USAGE', 'body.text is missing or not a string', { hint: 'send {"text":"..."}' });
+    const m = daemon.submit(c.req.param('name'), b.text);
+    return c.json({ id: m.id, group: m.group_name, status: m.status }, 202);
+  });
+
+  app.get('/v1/messages/:id', (c) => {
+    const m = store.message(c.req.param('id'));
+    if (!m) throw new ClawpodError('NOT_FOUND', `no message ${c.req.param('id')}`);
+    return c.json(m);
+  });
+
+  const follow = (c: Context, replay: (after: number) => EventRow[], matches: (e: EventRow) => boolean, isEnd: (e: EventRow) => boolean) => {
+    const after = Number(c.req.query('after') ?? c.req.header('last-event-id') ?? 0) || 0;
+    return streamSSE(c, async (stream) => {
+      const live: EventRow[] = [];
+      let wake: (() => void) | undefined;
+      const onEvent = (e: EventRow) => { if (matches(e)) { live.push(e); wake?.(); } };
+      daemon.bus.on('event', onEvent); // subscribe before replaying, so nothing falls between
+      stream.onAbort(() => { daemon.bus.off('event', onEvent); wake?.(); });
+      try {
+        let last = after;
+        const send = async (e: EventRow): Promise<boolean> => {
+          if (e.seq <= last) return false;
+          last = e.seq;
+          await stream.writeSSE({ id: String(e.seq), event: e.type, data: e.data });
+          return isEnd(e);
+        };
+        for (const e of replay(after)) if (await send(e)) return;
+        while (!stream.aborted) {
+          while (live.length) if (await send(live.shift()!)) return;
+          await new Promise<void>((res) => { wake = res; });
+          wake = undefined;
+        }
+      } finally {
+        daemon.bus.off('event', onEvent);
+      }
+    });
+  };
+
+  app.get('/v1/messages/:id/events', (c) => {
+    const id = c.req.param('id');
+    const m = store.message(id);
+    if (!m) throw new ClawpodError('NOT_FOUND', `no message ${id}`);
+    return follow(c, (after) => store.eventsForMessage(id, after), (e) => e.message_id === id, (e) => e.type === 'done' || e.type === 'failed');
+  });
+
+  app.get('/v1/sessions/:id/events', (c) => {
+    const id = c.req.param('id');
+    if (!store.session(id)) throw new ClawpodError('NOT_FOUND', `no session ${id}`);
+    return follow(c, (after) => store.eventsForSession(id, after), (e) => e.session_id === id, (e) => e.type === 'session_ended');
+  });
+
+  return app;
+}

@@ -1,0 +1,72 @@
+// What `clawpod send/chat/group` use to talk to a running `clawpod serve`: finds its URL and
+// token, makes JSON calls, and follows a message's event stream.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { ClawpodError, messageOf } from '../errors.js';
+
+export interface StreamedEvent { readonly seq: number; readonly type: string; readonly data: Record<string, unknown> }
+
+export class ControlClient {
+  constructor(readonly url: string, private readonly token: string) {}
+
+  static fromConfig(config: Config): ControlClient {
+    const dir = join(config.dataDir, 'control');
+    let url = config.apiUrl;
+    let token = config.apiToken;
+    if (!url) {
+      try { url = (JSON.parse(readFileSync(join(dir, 'serve.json'), 'utf8')) as { url: string }).url; } catch {
+        throw new ClawpodError('RUNTIME_UNAVAILABLE', 'no clawpod control plane is running', { hint: 'start one with `clawpod serve` (or set CLAWPOD_API to its URL)' });
+      }
+    }
+    if (!token) {
+      try { token = readFileSync(join(dir, 'token'), 'utf8').trim(); } catch {
+        throw new ClawpodError('RUNTIME_UNAVAILABLE', `cannot read the control plane token in ${dir}`, { hint: 'run as the user who runs `clawpod serve`, or set CLAWPOD_TOKEN' });
+      }
+    }
+    return new ControlClient(url, token);
+  }
+
+  private async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await fetch(`${this.url}${path}`, { ...init, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } });
+    } catch (e) {
+      throw new ClawpodError('RUNTIME_UNAVAILABLE', `the control plane at ${this.url} does not answer: ${messageOf((e as { cause?: unknown }).cause ?? e)}`, { hint: 'start it with `clawpod serve`' });
+    }
+  }
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.fetch(path, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const json = (await res.json().catch(() => ({}))) as T & { error?: { code: string; message: string; hint?: string } };
+    if (!res.ok) {
+      const e = json.error;
+      const code = e?.code === 'NOT_FOUND' || e?.code === 'TOO_LARGE' || e?.code === 'USAGE' ? e.code : 'RUNTIME_ERROR';
+      throw new ClawpodError(code, e?.message ?? `HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
+    }
+    return json;
+  }
+
+  /** Yields a message's events (stored ones first) until it is done or failed. */
+  async *events(messageId: string, after = 0): AsyncGenerator<StreamedEvent> {
+    const res = await this.fetch(`/v1/messages/${encodeURIComponent(messageId)}/events?after=${after}`, { headers: { accept: 'text/event-stream' } });
+    if (!res.ok || !res.body) throw new ClawpodError('RUNTIME_ERROR', `cannot follow message ${messageId}: HTTP ${res.status}`);
+    let buf = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        let id = 0; let type = 'message'; let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id:')) id = Number(line.slice(3).trim());
+          else if (line.startsWith('event:')) type = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
+        }
+        if (!data) continue;
+        yield { seq: id, type, data: JSON.parse(data) as Record<string, unknown> };
+      }
+    }
+  }
+}

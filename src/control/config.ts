@@ -1,0 +1,89 @@
+// The control plane's own spec (`kind: ControlPlane`): where it listens, how many containers it
+// may run, the models groups can use, and the groups it starts with. Every field has a default,
+// so `clawpod serve` runs without a file.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ClawpodError, messageOf } from '../errors.js';
+import { API_VERSION, CONTROL_DEFAULTS } from '../spec/defaults.js';
+import { parseDocuments } from '../spec/parse.js';
+import { parseDuration } from '../spec/quantity.js';
+import { SecretRefSchema } from '../spec/schema.js';
+
+export const GROUP_NAME = /^[a-z0-9]([-a-z0-9_.]{0,38}[a-z0-9])?$/;
+const GROUP_NAME_HINT = 'lowercase letters, digits, "-", "_", "." (at most 40), starting and ending with a letter or digit';
+
+const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+  const r = parseDuration(v);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+});
+
+export const ModelSchema = z.strictObject({
+  provider: z.enum(['anthropic', 'openai', 'gemini']),
+  model: z.string().min(1),
+  /** Default: the provider's public endpoint. */
+  baseUrl: z.string().regex(/^(https?|unix):\/\//, 'expected an http://, https:// or unix:// URL').optional(),
+  /** Where the provider key comes from; it reaches the runner on stdin only. */
+  apiKey: z.strictObject({ source: z.enum(['env', 'file']).default('env'), secretRef: SecretRefSchema }).optional(),
+  maxTokens: z.number().int().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  timeout: duration.optional(),
+});
+
+export const GroupSchema = z.strictObject({
+  name: z.string().regex(GROUP_NAME, `expected a group name: ${GROUP_NAME_HINT}`),
+  model: z.string().min(1),
+  system: z.string().optional(),
+});
+
+export const ControlPlaneSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION, { error: `expected "${API_VERSION}"` }),
+  kind: z.literal('ControlPlane', { error: 'expected "ControlPlane"' }),
+  metadata: z.strictObject({ name: z.string().min(1) }).prefault({ name: 'local' }),
+  spec: z.strictObject({
+    listen: z.string().regex(/^[0-9a-zA-Z.:[\]-]+:\d+$/, 'expected HOST:PORT, e.g. "127.0.0.1:7878"').default(CONTROL_DEFAULTS.listen),
+    maxConcurrent: z.number().int().min(1).max(1000).default(CONTROL_DEFAULTS.maxConcurrent),
+    /** An Agent spec file for session containers (relative to this file); default: the reference runner. */
+    agent: z.string().optional(),
+    session: z.strictObject({
+      idleTimeout: duration.default(CONTROL_DEFAULTS.idleTimeout),
+      deadline: duration.default(CONTROL_DEFAULTS.deadline),
+      grace: duration.default(CONTROL_DEFAULTS.grace),
+      maxTurns: z.number().int().min(1).max(200).default(CONTROL_DEFAULTS.maxTurns),
+    }).prefault({}),
+    /** How follow-ups reach a running runner: auto = a watched folder with runc, attach stdin otherwise. */
+    followups: z.enum(['auto', 'dir', 'stdin', 'poll']).default('auto'),
+    models: z.record(z.string().regex(/^[a-z0-9][-a-z0-9_.]*$/, 'expected a model name: lowercase letters, digits, "-", "_", "."'), ModelSchema).default({}),
+    groups: z.array(GroupSchema).default([]),
+  }).prefault({}),
+}).superRefine((c, ctx) => {
+  c.spec.groups.forEach((g, i) => {
+    if (!c.spec.models[g.model]) {
+      ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'model'], message: `expected one of the names under spec.models (${Object.keys(c.spec.models).join(', ') || 'none defined'})` });
+    }
+  });
+});
+
+export type ControlPlane = z.output<typeof ControlPlaneSchema>;
+export type ModelSpec = z.output<typeof ModelSchema>;
+
+export interface LoadedControlPlane { readonly config: ControlPlane; readonly dir: string }
+
+export function loadControlPlane(file: string | undefined): LoadedControlPlane {
+  if (!file) return { config: ControlPlaneSchema.parse({ apiVersion: API_VERSION, kind: 'ControlPlane' }), dir: process.cwd() };
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) {
+    throw new ClawpodError('FILE_NOT_FOUND', `cannot read control plane file ${file}: ${messageOf(e)}`, { hint: 'check the path given to clawpod serve -f' });
+  }
+  const docs = parseDocuments(text, file, {
+    schema: ControlPlaneSchema,
+    kind: 'ControlPlane',
+    hint: 'start the file with "apiVersion: clawpod.dev/v1alpha1" and "kind: ControlPlane"; see examples/serve.yaml',
+  });
+  if (docs.length > 1) throw new ClawpodError('SPEC_INVALID', `${file} holds ${docs.length} ControlPlane documents`, { hint: 'keep one per file' });
+  return { config: docs[0]!.value, dir: docs[0]!.dir };
+}
+
+export function badGroupName(name: string): ClawpodError | undefined {
+  if (GROUP_NAME.test(name)) return undefined;
+  return new ClawpodError('USAGE', `"${name}" is not a valid group name`, { hint: `use ${GROUP_NAME_HINT}` });
+}

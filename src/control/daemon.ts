@@ -1,0 +1,260 @@
+// The control plane: accepts messages for groups (stored before they are acknowledged), runs
+// each group's agent in its own container through GroupQueue's decisions, records every runner
+// event, and after a crash finds what its previous run left and finishes or fails it.
+import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { ClawpodError, messageOf } from '../errors.js';
+import type { ModelConfig, RunnerEvent } from '../agent/protocol.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
+import type { LoadedAgent } from '../spec/parse.js';
+import { parseDuration } from '../spec/quantity.js';
+import { resolveSecrets } from '../secrets/resolve.js';
+import type { ControlPlane, ModelSpec } from './config.js';
+import { decide } from './queue.js';
+import { Session, type FollowupMode } from './session.js';
+import { Store, type EventRow, type MessageRow } from './store.js';
+
+export interface DaemonOptions {
+  readonly config: Config;
+  readonly cp: ControlPlane;
+  /** Folder of the ControlPlane file: relative secret files resolve against it. */
+  readonly cpDir: string;
+  readonly rt: Runtime;
+  readonly agent: LoadedAgent;
+  readonly store: Store;
+  readonly say: (line: string) => void;
+}
+
+const ms = (d: string | number): number => { const r = parseDuration(d); return r.ok ? r.value : 0; };
+
+export function newId(prefix: string): string {
+  // time-ordered, so ids sort like arrival
+  return `${prefix}_${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
+}
+
+/** Which way follow-ups travel: a watched bind-mounted folder needs a shared kernel (runc). */
+export function followupMode(wanted: ControlPlane['spec']['followups'], rt: Runtime, agent: LoadedAgent): FollowupMode {
+  if (wanted !== 'auto') return wanted;
+  return rt.kind !== 'kubernetes' && agent.agent.spec.isolation === 'runc' ? 'dir' : 'stdin';
+}
+
+export class Daemon {
+  /** Emits 'event' with every stored EventRow, for the API's streams. */
+  readonly bus = new EventEmitter();
+  readonly controlId: string;
+  private readonly sessions = new Map<string, Session>();
+  private readonly store: Store;
+  private stopping = false;
+
+  constructor(private readonly o: DaemonOptions) {
+    this.store = o.store;
+    this.bus.setMaxListeners(0);
+    this.controlId = createHash('sha256').update(o.store.path).digest('hex').slice(0, 12);
+  }
+
+  get running(): number { return this.sessions.size; }
+  sessionOf(group: string): Session | undefined { return this.sessions.get(group); }
+
+  /** Groups from the file; then whatever the previous run left behind. */
+  async init(): Promise<void> {
+    for (const g of this.o.cp.spec.groups) this.store.upsertGroup(g.name, g.model, g.system ?? null);
+    await this.recover();
+    this.schedule();
+  }
+
+  private async recover(): Promise<void> {
+    const { rt } = this.o;
+    const left = await rt.listContainers({ labels: { [LABELS.role]: 'session', [LABELS.control]: this.controlId } });
+    for (const c of left) {
+      this.o.say(`removing ${c.name}, left running by the previous control plane (session ${c.labels[LABELS.session] ?? '?'})`);
+      await rt.removeContainer(c.id, { force: true });
+    }
+    rmSync(this.ipcRoot, { recursive: true, force: true });
+    this.store.transaction(() => {
+      for (const s of this.store.openSessions()) {
+        this.store.endSession(s.id, 'the control plane stopped while this session ran');
+        this.record(s.id, null, 'session_ended', { reason: 'control plane restart' });
+      }
+      for (const m of this.store.inFlight()) this.interrupted(m, 'the control plane stopped while it ran');
+    });
+  }
+
+  private get ipcRoot(): string { return join(this.o.config.dataDir, 'control', 'ipc'); }
+
+  /** Stores the message (that is the acknowledgement), then lets the queue act. */
+  submit(group: string, text: string): MessageRow {
+    if (!this.store.group(group)) {
+      const known = this.store.groups().map((g) => g.name);
+      throw new ClawpodError('NOT_FOUND', `no group named ${group}`, {
+        hint: known.length ? `known groups: ${known.join(', ')}; add one with \`clawpod group add ${group} --model NAME\`` : `add it with \`clawpod group add ${group} --model NAME\` or under spec.groups of the ControlPlane file`,
+      });
+    }
+    if (text.trim() === '') throw new ClawpodError('USAGE', 'the message is empty', { hint: 'send some text' });
+    const bytes = Buffer.byteLength(text);
+    if (bytes > CONTROL_DEFAULTS.maxMessageBytes) {
+      throw new ClawpodError('TOO_LARGE', `the message is ${bytes} bytes, more than the ${CONTROL_DEFAULTS.maxMessageBytes}-byte limit`, { hint: 'put large content in the group\'s workspace and refer to the file' });
+    }
+    const m = this.store.transaction(() => {
+      const row = this.store.insertMessage({ id: newId('m'), group_name: group, text });
+      this.record(null, row.id, 'queued', { group });
+      return row;
+    });
+    this.schedule();
+    return m;
+  }
+
+  addGroup(name: string, model: string, system: string | null): void {
+    if (!this.o.cp.spec.models[model]) {
+      throw new ClawpodError('NOT_FOUND', `no model named ${model}`, { hint: `models are defined under spec.models of the ControlPlane file: ${Object.keys(this.o.cp.spec.models).join(', ') || 'none yet'}` });
+    }
+    this.store.upsertGroup(name, model, system);
+  }
+
+  /** Runs GroupQueue's decisions. Cheap and synchronous: call it whenever anything changes. */
+  schedule(): void {
+    if (this.stopping) return;
+    const queued = this.store.queued();
+    const actions = decide({
+      limit: this.o.cp.spec.maxConcurrent,
+      queued: queued.map((m) => ({ id: m.id, group: m.group_name })),
+      sessions: [...this.sessions.values()].map((s) => ({ group: s.opts.group, phase: s.phase, ...(s.idleSince ? { idleSince: s.idleSince } : {}) })),
+    });
+    const byId = new Map(queued.map((m) => [m.id, m]));
+    for (const a of actions) {
+      if (a.kind === 'deliver') this.deliver(this.sessions.get(a.group)!, byId.get(a.messageId)!);
+      else if (a.kind === 'preempt') void this.sessions.get(a.group)?.close('preempted: another group is waiting for a container');
+      else this.startSession(a.group, queued.find((m) => m.group_name === a.group)!);
+    }
+  }
+
+  private deliver(s: Session, m: MessageRow): void {
+    this.store.setMessage(m.id, { status: 'delivered', session_id: s.opts.id, attempts: m.attempts + 1 });
+    this.record(s.opts.id, m.id, 'delivered', { followup: true, via: s.opts.followups });
+    s.deliver({ id: m.id, text: m.text });
+  }
+
+  private model(spec: ModelSpec): ModelConfig {
+    const key = spec.apiKey
+      ? resolveSecrets([{ name: 'apiKey', source: spec.apiKey.source, secretRef: spec.apiKey.secretRef, exposeAs: 'file' }], { specDir: this.o.cpDir, env: this.o.config.secretEnv })[0]!.value
+      : undefined;
+    return {
+      provider: spec.provider, model: spec.model,
+      ...(spec.baseUrl ? { baseUrl: spec.baseUrl } : {}), ...(key ? { apiKey: key } : {}),
+      ...(spec.maxTokens ? { maxTokens: spec.maxTokens } : {}), ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
+      ...(spec.timeout !== undefined ? { timeoutMs: ms(spec.timeout) } : {}),
+    };
+  }
+
+  private startSession(group: string, first: MessageRow): void {
+    const g = this.store.group(group)!;
+    const sess = this.o.cp.spec.session;
+    const id = newId('s');
+    let model: ModelConfig;
+    try {
+      const spec = this.o.cp.spec.models[g.model];
+      if (!spec) throw new ClawpodError('NOT_FOUND', `group ${group} uses model ${g.model}, which the ControlPlane file does not define`, { hint: 'add it under spec.models or `clawpod group add` the group with another model' });
+      model = this.model(spec);
+    } catch (e) {
+      this.fail(first, null, `could not prepare the session: ${messageOf(e)}`);
+      return;
+    }
+    const s = new Session(this.o.rt, this.o.config, {
+      id, group, controlId: this.controlId, agent: this.o.agent, model, system: g.system ?? undefined,
+      followups: followupMode(this.o.cp.spec.followups, this.o.rt, this.o.agent), maxTurns: sess.maxTurns,
+      ipcRoot: this.ipcRoot, idleTimeoutMs: ms(sess.idleTimeout), deadlineMs: ms(sess.deadline), graceMs: ms(sess.grace),
+    }, this.hooks);
+    this.sessions.set(group, s);
+    this.store.transaction(() => {
+      this.store.insertSession({ id, group_name: group, followups: s.opts.followups });
+      this.store.setMessage(first.id, { status: 'delivered', session_id: id, attempts: first.attempts + 1 });
+      this.record(id, null, 'session_starting', { group, followups: s.opts.followups });
+      this.record(id, first.id, 'delivered', { followup: false });
+    });
+    s.start({ id: first.id, text: first.text }).then(() => {
+      this.store.setSession(id, { status: 'active', container_name: s.containerName ?? null });
+      s.watchExit();
+      this.schedule();
+    }, (e: unknown) => {
+      this.sessions.delete(group);
+      this.store.endSession(id, `could not start: ${messageOf(e)}`);
+      this.record(id, null, 'session_ended', { reason: `could not start: ${messageOf(e)}` });
+      this.fail(this.store.message(first.id)!, id, `could not start the group's container: ${messageOf(e)}`);
+      this.schedule();
+    });
+  }
+
+  private readonly hooks = {
+    onEvent: (s: Session, e: RunnerEvent) => {
+      const mid = 'messageId' in e && e.messageId ? e.messageId : null;
+      this.store.transaction(() => {
+        this.record(s.opts.id, mid, e.type, e);
+        if (e.type === 'start') this.store.setMessage(e.messageId, { status: 'running' });
+        if (e.type === 'end') {
+          const m = this.store.message(e.messageId);
+          if (m && (m.status === 'running' || m.status === 'delivered')) {
+            if (e.stopReason === 'error') {
+              const last = this.store.eventsForMessage(e.messageId).reverse().find((x) => x.type === 'error');
+              this.fail(m, s.opts.id, last ? (JSON.parse(last.data) as { message: string }).message : 'the runner reported an error');
+            } else {
+              this.store.setMessage(m.id, { status: 'done', error: null });
+              this.record(s.opts.id, m.id, 'done', { stopReason: e.stopReason });
+            }
+          }
+        }
+      });
+      if (e.type === 'end') this.schedule();
+    },
+    onBadOutput: (s: Session, kind: 'malformed' | 'noise' | 'stderr', detail: string) => {
+      const mid = [...s.inflight][0] ?? null;
+      if (kind === 'malformed') this.record(s.opts.id, mid, 'error', { code: 'malformed_frame', message: `the runner wrote a malformed frame (${detail})` });
+      else this.record(s.opts.id, mid, kind === 'stderr' ? 'runner_log' : 'runner_noise', { line: detail });
+    },
+    onExpired: (s: Session, reason: string) => { void s.close(reason); },
+    onExit: (s: Session, exitCode: number, reason: string) => {
+      this.sessions.delete(s.opts.group);
+      this.store.transaction(() => {
+        this.store.endSession(s.opts.id, reason);
+        this.record(s.opts.id, null, 'session_ended', { reason, exitCode });
+        for (const id of s.inflight) {
+          const m = this.store.message(id);
+          if (!m || m.status === 'done' || m.status === 'failed') continue;
+          if (reason.startsWith('deadline')) this.fail(m, s.opts.id, `the session's ${reason}`);
+          else if (this.stopping) { this.store.setMessage(m.id, { status: 'queued', session_id: null, attempts: Math.max(0, m.attempts - 1) }); }
+          else this.interrupted(m, `${reason} (exit code ${exitCode})`);
+        }
+      });
+      this.schedule();
+    },
+  };
+
+  /** Retried once (maxAttempts in all), then failed with the reason. */
+  private interrupted(m: MessageRow, why: string): void {
+    if (m.attempts < CONTROL_DEFAULTS.maxAttempts) {
+      this.store.setMessage(m.id, { status: 'queued', session_id: null });
+      this.record(m.session_id, m.id, 'retry', { reason: why, attempt: m.attempts + 1 });
+    } else {
+      this.fail(m, m.session_id, `${why}; gave up after ${m.attempts} attempts`);
+    }
+  }
+
+  private fail(m: MessageRow, sessionId: string | null, reason: string): void {
+    this.store.setMessage(m.id, { status: 'failed', error: reason });
+    this.record(sessionId, m.id, 'failed', { reason });
+  }
+
+  private record(sessionId: string | null, messageId: string | null, type: string, data: unknown): EventRow {
+    const row = this.store.addEvent({ session_id: sessionId, message_id: messageId, type, data });
+    this.bus.emit('event', row);
+    return row;
+  }
+
+  /** Closes every session; their unfinished messages go back to the queue for the next run. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.sessions.values()].map((s) => s.close('the control plane is stopping')));
+  }
+}

@@ -1,0 +1,205 @@
+// One group's running container: starts the reference runner, hands it the session start on
+// stdin, turns its stdout frames into events, delivers follow-ups, and closes it gracefully
+// (close message → grace → stop → kill). The daemon owns the store; this class only reports.
+import { randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { messageOf } from '../errors.js';
+import { decodeLine, LineSplitter, PROTOCOL_VERSION, type Inbound, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
+import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
+import type { Attached, Runtime } from '../runtime/runtime.js';
+import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
+import type { LoadedAgent } from '../spec/parse.js';
+import type { SessionPhase } from './queue.js';
+
+export type FollowupMode = 'dir' | 'stdin' | 'poll';
+
+export interface SessionOptions {
+  readonly id: string;
+  readonly group: string;
+  readonly controlId: string;
+  readonly agent: LoadedAgent;
+  readonly model: ModelConfig;
+  readonly system: string | undefined;
+  readonly followups: FollowupMode;
+  readonly maxTurns: number;
+  readonly ipcRoot: string;
+  readonly idleTimeoutMs: number;
+  readonly deadlineMs: number;
+  readonly graceMs: number;
+}
+
+export interface SessionHooks {
+  onEvent(s: Session, e: RunnerEvent): void;
+  /** A line between frames markers that is not a valid frame, or output outside frames. */
+  onBadOutput(s: Session, kind: 'malformed' | 'noise' | 'stderr', detail: string): void;
+  /** The session wants to end (idle timeout, deadline); the daemon calls close(). */
+  onExpired(s: Session, reason: string): void;
+  onExit(s: Session, exitCode: number, reason: string): void;
+}
+
+/** Container names are per group, so a group's workspace volume is the same across sessions. */
+export function sessionContainerName(group: string): string {
+  return `clawpod-grp-${group}`;
+}
+
+export class Session {
+  phase: SessionPhase = 'starting';
+  idleSince: number | undefined;
+  readonly inflight = new Set<string>();
+  readonly nonce = randomBytes(16).toString('hex');
+  private run: RunResult | undefined;
+  private attached: Attached | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  private exited: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly ipcDir: string;
+  private fileSeq = 0;
+
+  constructor(private readonly rt: Runtime, private readonly config: Config, readonly opts: SessionOptions, private readonly hooks: SessionHooks) {
+    this.ipcDir = join(opts.ipcRoot, opts.id);
+  }
+
+  get containerName(): string | undefined { return this.run?.name; }
+
+  /** Creates and starts the container with `first` as the session's opening message. */
+  async start(first: { id: string; text: string }): Promise<void> {
+    const o = this.opts;
+    const useDir = o.followups !== 'stdin';
+    if (useDir) {
+      mkdirSync(this.ipcDir, { recursive: true, mode: 0o700 });
+      const [uid, gid] = o.agent.agent.spec.user.split(':').map(Number);
+      if (this.config.uid === 0) chownSync(this.ipcDir, uid!, gid ?? uid!);
+    }
+    const agent = { ...o.agent, agent: { ...o.agent.agent, metadata: { ...o.agent.agent.metadata, name: sessionContainerName(o.group) } } };
+    this.run = await createAgent(this.rt, this.config, agent, {
+      name: sessionContainerName(o.group),
+      say: () => undefined,
+      extra: {
+        openStdin: true,
+        labels: { [LABELS.role]: 'session', [LABELS.control]: o.controlId, [LABELS.session]: o.id, [LABELS.group]: o.group },
+        mounts: useDir ? [{ kind: 'bind', source: this.ipcDir, target: CONTROL_DEFAULTS.ipcMountPath, readOnly: false }] : [],
+      },
+    });
+    try {
+      this.attached = await this.rt.attach(this.run.id);
+      this.exited = this.pump(this.attached);
+      await this.rt.startContainer(this.run.id);
+    } catch (e) {
+      this.attached?.close();
+      await undoCreate(this.rt, this.config, this.run);
+      this.cleanupIpc();
+      throw e;
+    }
+    const doc: StartDoc = {
+      type: 'start', protocol: PROTOCOL_VERSION, sessionId: o.id, nonce: this.nonce,
+      message: first, model: o.model, ...(o.system ? { system: o.system } : {}),
+      workspace: o.agent.agent.spec.workspace.mountPath, maxTurns: o.maxTurns,
+      tools: { mcpConfig: '/opt/clawpod/mcp/servers.json' },
+      input: o.followups === 'stdin' ? { mode: 'stdin' } : { mode: 'dir', path: CONTROL_DEFAULTS.ipcMountPath, ...(o.followups === 'poll' ? { pollMs: CONTROL_DEFAULTS.pollMs } : {}) },
+    };
+    this.attached.stdin.write(`${JSON.stringify(doc)}\n`);
+    this.inflight.add(first.id);
+    this.phase = 'busy';
+    this.timers.push(setTimeout(() => this.hooks.onExpired(this, `deadline of ${o.deadlineMs / 60000} min reached`), o.deadlineMs).unref());
+  }
+
+  /** Hands a follow-up to the running runner: a file renamed into its watched folder, or a stdin line. */
+  deliver(m: { id: string; text: string }): void {
+    this.inflight.add(m.id);
+    this.phase = 'busy';
+    this.clearIdle();
+    this.send({ type: 'message', id: m.id, text: m.text });
+  }
+
+  private send(msg: Inbound): void {
+    if (this.opts.followups === 'stdin') { this.attached?.stdin.write(`${JSON.stringify(msg)}\n`); return; }
+    // write + rename: the runner never sees a half-written file
+    const name = msg.type === 'close' ? '_close' : `${String(++this.fileSeq).padStart(8, '0')}-${msg.id}.json`;
+    const tmp = join(this.ipcDir, `.tmp-${name}`);
+    writeFileSync(tmp, msg.type === 'close' ? '' : JSON.stringify(msg));
+    renameSync(tmp, join(this.ipcDir, name));
+  }
+
+  /** Reads the attach stream until the container exits. */
+  private async pump(a: Attached): Promise<void> {
+    const out = new LineSplitter();
+    const err = new LineSplitter();
+    try {
+      for await (const chunk of a.output) {
+        const text = chunk.data.toString('utf8');
+        if (chunk.stream === 'stderr') { for (const l of err.push(text)) if (l) this.hooks.onBadOutput(this, 'stderr', l); continue; }
+        for (const line of out.push(text)) this.line(line);
+      }
+    } catch { /* the stream broke: the exit code below says what happened */ }
+    for (const line of out.flush()) this.line(line);
+    for (const l of err.flush()) this.hooks.onBadOutput(this, 'stderr', l);
+  }
+
+  private line(line: string): void {
+    if (!line) return;
+    const d = decodeLine(this.nonce, line);
+    if (d.kind === 'event') this.event(d.event);
+    else this.hooks.onBadOutput(this, d.kind, d.kind === 'malformed' ? `${d.reason}: ${d.line.slice(0, 200)}` : d.line.slice(0, 2000));
+  }
+
+  private event(e: RunnerEvent): void {
+    if (e.type === 'end') {
+      this.inflight.delete(e.messageId);
+      if (this.inflight.size === 0 && this.phase === 'busy') {
+        this.phase = 'idle';
+        this.idleSince = Date.now();
+        this.idleTimer = setTimeout(() => this.hooks.onExpired(this, `idle for ${this.opts.idleTimeoutMs / 60000} min`), this.opts.idleTimeoutMs).unref();
+      }
+    }
+    this.hooks.onEvent(this, e);
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    this.idleSince = undefined;
+  }
+
+  /** Graceful close: close message, wait `grace`, then stop (SIGTERM, SIGKILL after grace). Idempotent. */
+  close(reason: string): Promise<void> {
+    this.closing ??= this.doClose(reason);
+    return this.closing;
+  }
+
+  private async doClose(reason: string): Promise<void> {
+    this.phase = 'closing';
+    this.clearIdle();
+    for (const t of this.timers) clearTimeout(t);
+    const run = this.run;
+    let exitCode = -1;
+    if (run) {
+      try { this.send({ type: 'close' }); } catch { /* the runner may be gone already */ }
+      const graceSec = Math.max(1, Math.ceil(this.opts.graceMs / 1000));
+      const exitedInTime = await Promise.race([
+        (this.exited ?? Promise.resolve()).then(() => true),
+        new Promise<boolean>((res) => setTimeout(() => res(false), this.opts.graceMs).unref()),
+      ]);
+      if (!exitedInTime) await this.rt.stopContainer(run.id, graceSec).catch(() => undefined);
+      await this.exited;
+      exitCode = (await this.rt.inspectContainer(run.id).catch(() => undefined))?.exitCode ?? -1;
+      this.attached?.close();
+      await undoCreate(this.rt, this.config, { ...run, volumeCreated: false }).catch((e: unknown) => {
+        this.hooks.onBadOutput(this, 'stderr', `could not remove container ${run.name}: ${messageOf(e)}`);
+      });
+    }
+    this.cleanupIpc();
+    this.hooks.onExit(this, exitCode, reason);
+  }
+
+  /** The container ended by itself (crash, or the runner exited): clean up as if closed. */
+  watchExit(): void {
+    void this.exited?.then(() => { if (this.phase !== 'closing') void this.close('the runner exited'); });
+  }
+
+  private cleanupIpc(): void {
+    rmSync(this.ipcDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,120 @@
+// The control plane's durable state in SQLite (WAL): groups, sessions, messages, events.
+// A message row is committed before the API acknowledges it, so a crash after "202" loses nothing.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type MessageStatus = 'queued' | 'delivered' | 'running' | 'done' | 'failed';
+export type SessionStatus = 'starting' | 'active' | 'closing' | 'ended';
+
+export interface GroupRow { name: string; model: string; system: string | null; created_at: string }
+export interface SessionRow {
+  id: string; group_name: string; container_name: string | null; status: SessionStatus;
+  followups: string; started_at: string; ended_at: string | null; end_reason: string | null;
+}
+export interface MessageRow {
+  id: string; group_name: string; session_id: string | null; text: string; status: MessageStatus;
+  attempts: number; error: string | null; created_at: string; updated_at: string;
+}
+export interface EventRow { seq: number; session_id: string | null; message_id: string | null; type: string; data: string; ts: string }
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS groups (
+  name TEXT PRIMARY KEY, model TEXT NOT NULL, system TEXT, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  id TEXT PRIMARY KEY, group_name TEXT NOT NULL REFERENCES groups(name), container_name TEXT,
+  status TEXT NOT NULL, followups TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, end_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_group ON sessions(group_name, started_at);
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY, group_name TEXT NOT NULL REFERENCES groups(name), session_id TEXT,
+  text TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages(status, created_at);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, message_id TEXT, type TEXT NOT NULL,
+  data TEXT NOT NULL, ts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_message ON events(message_id, seq);
+CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);
+`;
+
+const now = () => new Date().toISOString();
+
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a killed process (the WAL is in the OS's hands at commit);
+    // only a power loss can take the last commits. bench/README.md has the per-message cost.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void { this.db.close(); }
+
+  // groups
+  upsertGroup(name: string, model: string, system: string | null): void {
+    this.db.prepare(`INSERT INTO groups (name, model, system, created_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(name) DO UPDATE SET model = excluded.model, system = excluded.system`).run(name, model, system, now());
+  }
+  group(name: string): GroupRow | undefined { return this.db.prepare('SELECT * FROM groups WHERE name = ?').get(name) as GroupRow | undefined; }
+  groups(): GroupRow[] { return this.db.prepare('SELECT * FROM groups ORDER BY name').all() as GroupRow[]; }
+
+  // sessions
+  insertSession(s: Pick<SessionRow, 'id' | 'group_name' | 'followups'>): void {
+    this.db.prepare('INSERT INTO sessions (id, group_name, status, followups, started_at) VALUES (?, ?, ?, ?, ?)').run(s.id, s.group_name, 'starting', s.followups, now());
+  }
+  setSession(id: string, fields: Partial<Pick<SessionRow, 'status' | 'container_name' | 'end_reason' | 'ended_at'>>): void {
+    const keys = Object.keys(fields) as (keyof typeof fields)[];
+    if (keys.length === 0) return;
+    this.db.prepare(`UPDATE sessions SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`).run({ ...fields, id });
+  }
+  endSession(id: string, reason: string): void { this.setSession(id, { status: 'ended', end_reason: reason, ended_at: now() }); }
+  session(id: string): SessionRow | undefined { return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined; }
+  sessions(group?: string): SessionRow[] {
+    return (group
+      ? this.db.prepare('SELECT * FROM sessions WHERE group_name = ? ORDER BY started_at DESC').all(group)
+      : this.db.prepare('SELECT * FROM sessions ORDER BY started_at DESC').all()) as SessionRow[];
+  }
+  openSessions(): SessionRow[] { return this.db.prepare("SELECT * FROM sessions WHERE status != 'ended'").all() as SessionRow[]; }
+
+  // messages
+  insertMessage(m: Pick<MessageRow, 'id' | 'group_name' | 'text'>): MessageRow {
+    const t = now();
+    this.db.prepare('INSERT INTO messages (id, group_name, text, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(m.id, m.group_name, m.text, 'queued', t, t);
+    return this.message(m.id)!;
+  }
+  message(id: string): MessageRow | undefined { return this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as MessageRow | undefined; }
+  setMessage(id: string, fields: Partial<Pick<MessageRow, 'status' | 'session_id' | 'error' | 'attempts'>>): void {
+    const keys = Object.keys(fields) as (keyof typeof fields)[];
+    this.db.prepare(`UPDATE messages SET ${[...keys.map((k) => `${k} = @${k}`), 'updated_at = @updated_at'].join(', ')} WHERE id = @id`)
+      .run({ ...fields, id, updated_at: now() });
+  }
+  /** Queued messages, oldest first: the per-group FIFOs are slices of this. */
+  queued(): MessageRow[] { return this.db.prepare("SELECT * FROM messages WHERE status = 'queued' ORDER BY created_at, rowid").all() as MessageRow[]; }
+  /** Messages handed to a runner that had not finished when the daemon stopped. */
+  inFlight(): MessageRow[] { return this.db.prepare("SELECT * FROM messages WHERE status IN ('delivered', 'running') ORDER BY created_at, rowid").all() as MessageRow[]; }
+  messages(group: string, limit = 50): MessageRow[] {
+    return this.db.prepare('SELECT * FROM messages WHERE group_name = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(group, limit) as MessageRow[];
+  }
+
+  // events
+  addEvent(e: { session_id: string | null; message_id: string | null; type: string; data: unknown }): EventRow {
+    const ts = now();
+    const data = JSON.stringify(e.data ?? {});
+    const r = this.db.prepare('INSERT INTO events (session_id, message_id, type, data, ts) VALUES (?, ?, ?, ?, ?)').run(e.session_id, e.message_id, e.type, data, ts);
+    return { seq: Number(r.lastInsertRowid), session_id: e.session_id, message_id: e.message_id, type: e.type, data, ts };
+  }
+  eventsForMessage(id: string, after = 0): EventRow[] { return this.db.prepare('SELECT * FROM events WHERE message_id = ? AND seq > ? ORDER BY seq').all(id, after) as EventRow[]; }
+  eventsForSession(id: string, after = 0): EventRow[] { return this.db.prepare('SELECT * FROM events WHERE session_id = ? AND seq > ? ORDER BY seq').all(id, after) as EventRow[]; }
+
+  transaction<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+}
