@@ -107,3 +107,48 @@ export class LineSplitter {
     return rest ? [rest] : [];
   }
 }
+
+/** What the runner uses when the StartDoc leaves a setting out (documented promises, not tuning). */
+export const RUNNER_DEFAULTS = {
+  maxTurns: 20,
+  modelTimeoutMs: 120_000,
+  /** Sent to Anthropic, which requires max_tokens; other providers use their own default when unset. */
+  maxTokens: 8192,
+  bashTimeoutMs: 30_000,
+  bashMaxOutputBytes: 64 * 1024,
+} as const;
+
+/** Public endpoints per provider. OpenAI's includes `/v1`, as in the OpenAI SDK's baseURL. */
+export const DEFAULT_BASE_URLS: Readonly<Record<Provider, string>> = {
+  anthropic: 'https://api.anthropic.com',
+  openai: 'https://api.openai.com/v1',
+  gemini: 'https://generativelanguage.googleapis.com',
+};
+
+export type Endpoint =
+  | { readonly kind: 'tcp'; readonly url: URL }
+  | { readonly kind: 'unix'; readonly socketPath: string; readonly pathPrefix: string };
+
+/**
+ * Reads a ModelConfig.baseUrl. A unix socket is `unix://SOCKET_PATH[:HTTP_PATH_PREFIX]`, e.g.
+ * `unix:///run/clawpod/llm.sock` (requests go to /v1/messages …) or
+ * `unix:///run/clawpod/llm.sock:/v1` (an OpenAI-compatible gateway: /v1/chat/completions).
+ * The socket path therefore cannot contain ':'. Throws a TypeError naming the value otherwise.
+ */
+export function parseBaseUrl(baseUrl: string): Endpoint {
+  if (baseUrl.startsWith('unix://')) {
+    const rest = baseUrl.slice('unix://'.length);
+    const colon = rest.indexOf(':');
+    const socketPath = colon < 0 ? rest : rest.slice(0, colon);
+    const pathPrefix = colon < 0 ? '' : rest.slice(colon + 1).replace(/\/+$/, '');
+    if (!socketPath.startsWith('/')) throw new TypeError(`baseUrl ${JSON.stringify(baseUrl)}: the socket path must be absolute, e.g. unix:///run/clawpod/llm.sock or unix:///run/clawpod/llm.sock:/v1`);
+    if (pathPrefix && !pathPrefix.startsWith('/')) throw new TypeError(`baseUrl ${JSON.stringify(baseUrl)}: the HTTP path after the socket must start with '/', e.g. unix:///run/clawpod/llm.sock:/v1`);
+    return { kind: 'unix', socketPath, pathPrefix };
+  }
+  let url: URL;
+  try { url = new URL(baseUrl); } catch {
+    throw new TypeError(`baseUrl ${JSON.stringify(baseUrl)} is not a URL; expected http(s)://HOST[:PORT][/PATH] or unix:///SOCKET[:/PATH]`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`baseUrl ${JSON.stringify(baseUrl)}: unsupported scheme ${url.protocol}; use http:, https: or unix:`);
+  return { kind: 'tcp', url };
+}

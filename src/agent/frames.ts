@@ -1,0 +1,20 @@
+// The only writer of the runner's stdout: every event becomes one nonce-marked frame. Anything
+// else (diagnostics, a tool's or a model's raw output) must go to stderr or inside a frame.
+import { encodeFrame, type RunnerEvent } from './protocol.js';
+
+export type Emit = (event: RunnerEvent) => void;
+
+export function frameWriter(nonce: string, write: (s: string) => void = (s) => { process.stdout.write(s); }): Emit {
+  return (event) => write(encodeFrame(nonce, event));
+}
+
+/** Diagnostics for whoever reads the container's stderr; never secrets, never frames. */
+export function log(message: string): void {
+  process.stderr.write(`clawpod-agent: ${message}\n`);
+}
+
+/** Removes secrets from text that leaves the runner (a provider may echo a key in its error). */
+export function redactor(secrets: readonly (string | undefined)[]): (s: string) => string {
+  const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  return (s) => list.reduce((acc, secret) => acc.split(secret).join('[redacted]'), s);
+}

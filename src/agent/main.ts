@@ -1,0 +1,116 @@
+// clawpod-agent: the reference runner inside the agent container. Its contract with the host
+// (the wire format is src/agent/protocol.ts; this file is the composition root):
+//
+// stdin   line 1: the StartDoc (JSON). The provider key and the frame nonce live only there:
+//         never in env, argv, files or logs, never passed to tools or child processes.
+//         input.mode "stdin": later lines are Inbound messages ({"type":"message",id,text} or
+//         {"type":"close"}). input.mode "dir": later lines are ignored (logged to stderr).
+//         EOF on stdin closes the session in both modes.
+// dir     input.mode "dir": input.path (clawpod mounts /run/clawpod/ipc/input) is watched with
+//         inotify, or read every pollMs when set. `*.json` files (never `.tmp-*`) are taken in
+//         name order and deleted after reading; a file named `_close` closes. Files present at
+//         start are taken too. The folder must be writable by the runner's user.
+// stdout  frames only, `<<<CLAWPOD:NONCE>>>{event}<<<END:NONCE>>>\n`: ready, then per message
+//         start, text…, tool_call/tool_result…, error?, exactly one end; closed before exit.
+// stderr  diagnostics (and MCP servers' stderr); never frames, never secrets.
+// exit    0 after `closed` (close, EOF, SIGTERM/SIGINT: the message in flight is cancelled and
+//         ends with stopReason "error"); 2 when the StartDoc is unusable.
+// tools   bash (/bin/sh -c in `workspace`, env PATH/HOME/WORKSPACE only), read_file, write_file,
+//         edit_file, list_files (confined to `workspace`), and mcp__SERVER__TOOL from
+//         tools.mcpConfig when that file exists.
+import { DirInbox } from './dir-inbox.js';
+import { messageOf } from './errors.js';
+import { frameWriter, log, redactor, type Emit } from './frames.js';
+import { LineSplitter, RUNNER_DEFAULTS, type StartDoc } from './protocol.js';
+import { HttpTransport, modelClient } from './providers/index.js';
+import { AgentSession } from './session.js';
+import { BadInput, parseInbound, parseStartDoc } from './start-doc.js';
+import { builtinTools } from './tools/builtin.js';
+import { startMcp } from './tools/mcp.js';
+import { ToolBox } from './tools/toolbox.js';
+import { Workspace } from './tools/workspace.js';
+
+declare const __CLAWPOD_RUNNER_VERSION__: string | undefined;
+const VERSION = typeof __CLAWPOD_RUNNER_VERSION__ === 'string' ? __CLAWPOD_RUNNER_VERSION__ : 'dev';
+const MCP_START_TIMEOUT_MS = 15_000;
+
+interface Running { readonly doc: StartDoc; readonly session: AgentSession; readonly emit: Emit }
+
+function boot(line: string): Running {
+  let doc: StartDoc;
+  try { doc = parseStartDoc(line); } catch (e) {
+    const nonce = e instanceof BadInput ? e.nonce : undefined;
+    if (nonce) frameWriter(nonce)({ type: 'error', code: 'bad_input', message: messageOf(e) });
+    log(messageOf(e));
+    process.exit(2);
+  }
+  const emit = frameWriter(doc.nonce);
+  const redact = redactor([doc.model.apiKey, doc.nonce]);
+  let workspace: Workspace;
+  try { workspace = new Workspace(doc.workspace); } catch (e) {
+    emit({ type: 'error', code: 'bad_input', message: `workspace ${doc.workspace} is unusable: ${messageOf(e)}; mount a folder there` });
+    process.exit(2);
+  }
+  const transport = new HttpTransport();
+  const tools = new ToolBox();
+  const maxOutputBytes = doc.tools?.bash?.maxOutputBytes ?? RUNNER_DEFAULTS.bashMaxOutputBytes;
+  // the tools' whole environment: nothing of the runner's own env beyond these
+  const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WORKSPACE: doc.workspace };
+  for (const t of builtinTools({ workspace, env, maxOutputBytes, bashTimeoutMs: doc.tools?.bash?.timeoutMs ?? RUNNER_DEFAULTS.bashTimeoutMs })) tools.add(t);
+  const session = new AgentSession({
+    client: modelClient(doc.model, transport), tools, emit, redact, log,
+    maxTurns: doc.maxTurns ?? RUNNER_DEFAULTS.maxTurns,
+    ...(doc.system ? { system: doc.system } : {}),
+  });
+  emit({ type: 'ready', runner: 'clawpod-agent', version: VERSION });
+  session.push({ type: 'message', id: doc.message.id, text: doc.message.text });
+
+  const inbox = doc.input.mode === 'dir'
+    ? new DirInbox(doc.input.path, doc.input.pollMs, {
+        deliver: (m) => session.push(m),
+        problem: (message) => emit({ type: 'error', code: 'bad_input', message }),
+      })
+    : undefined;
+  inbox?.start();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => session.stop(`the runner received ${sig}`));
+
+  void (async () => {
+    const mcp = await startMcp(doc.tools?.mcpConfig, {
+      cwd: workspace.root, maxOutputBytes, startTimeoutMs: MCP_START_TIMEOUT_MS,
+      onError: (message) => emit({ type: 'error', code: 'tool_error', message: redact(message) }),
+    });
+    for (const t of mcp.tools) tools.add(t);
+    await session.run(tools.specs());
+    inbox?.stop();
+    await mcp.close();
+    transport.close();
+    // stdin may still be open (dir mode): exit explicitly once stdout has taken the last frame
+    process.stdout.write('', () => process.exit(0));
+  })().catch((e: unknown) => {
+    log(`fatal: ${(e as Error).stack ?? messageOf(e)}`);
+    process.exit(1);
+  });
+  return { doc, session, emit };
+}
+
+function main(): void {
+  const lines = new LineSplitter();
+  let running: Running | undefined;
+  const onLine = (line: string): void => {
+    if (!running) { running = boot(line); return; }
+    if (!line.trim()) return;
+    if (running.doc.input.mode !== 'stdin') { log('ignored a stdin line: in dir mode follow-ups arrive as files in input.path'); return; }
+    try { running.session.push(parseInbound(line, 'stdin line')); } catch (e) {
+      running.emit({ type: 'error', code: 'bad_input', message: messageOf(e) });
+    }
+  };
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk: string) => { for (const l of lines.push(chunk)) onLine(l); });
+  process.stdin.on('end', () => {
+    for (const l of lines.flush()) onLine(l);
+    if (!running) { log('stdin ended before the StartDoc (line 1) arrived'); process.exit(2); }
+    running.session.push({ type: 'close' });
+  });
+}
+
+main();

@@ -1,0 +1,103 @@
+// The session: messages run strictly one at a time in arrival order, on one conversation
+// history kept in memory. `close` is queued like a message (everything that arrived before it
+// is answered); stop() (SIGTERM) cancels the message in flight and drops the queue.
+import { Interrupted, messageOf, RunnerError } from './errors.js';
+import type { Emit } from './frames.js';
+import { runTurns } from './loop.js';
+import type { Inbound } from './protocol.js';
+import type { ModelClient, ToolSpec, Turn, Usage } from './providers/types.js';
+import type { ToolBox } from './tools/toolbox.js';
+
+export interface SessionOptions {
+  readonly client: ModelClient;
+  readonly tools: ToolBox;
+  readonly emit: Emit;
+  readonly system?: string;
+  readonly maxTurns: number;
+  /** Applied to every error text that leaves the runner. */
+  readonly redact: (s: string) => string;
+  readonly log: (s: string) => void;
+}
+
+export class AgentSession {
+  private readonly history: Turn[] = [];
+  private readonly queue: Inbound[] = [];
+  private readonly abort = new AbortController();
+  private wake: (() => void) | undefined;
+  private closeQueued = false;
+  private stopReason: string | undefined;
+
+  constructor(private readonly o: SessionOptions) {}
+
+  /** Queues a message, or the close. Anything after a close is ignored. */
+  push(m: Inbound): void {
+    if (this.closeQueued) {
+      if (m.type === 'message') this.o.log(`ignored message ${m.id}: it arrived after the session was closed`);
+      return;
+    }
+    if (m.type === 'close') this.closeQueued = true;
+    this.queue.push(m);
+    this.wake?.();
+  }
+
+  /** Cancels the message in flight (it ends with stopReason "error") and closes right after it. */
+  stop(why: string): void {
+    if (this.stopReason) return;
+    this.stopReason = why;
+    const dropped = this.queue.filter((m) => m.type === 'message').map((m) => (m as { id: string }).id);
+    if (dropped.length) this.o.log(`${why}: not starting queued messages ${dropped.join(', ')}`);
+    this.queue.length = 0;
+    this.closeQueued = false;
+    this.push({ type: 'close' });
+    this.abort.abort();
+  }
+
+  /** Processes messages until close; tools are fixed for the session from here on. */
+  async run(specs: readonly ToolSpec[]): Promise<void> {
+    for (;;) {
+      const next = this.queue.shift() ?? (await this.next());
+      if (next.type === 'close') break;
+      await this.handle(next, specs);
+    }
+    this.o.emit({ type: 'closed' });
+  }
+
+  private next(): Promise<Inbound> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        const m = this.queue.shift();
+        if (!m) return;
+        this.wake = undefined;
+        resolve(m);
+      };
+    });
+  }
+
+  private async handle(m: { id: string; text: string }, specs: readonly ToolSpec[]): Promise<void> {
+    const { emit } = this.o;
+    emit({ type: 'start', messageId: m.id });
+    this.addUserText(m.text);
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    let stopReason: 'end_turn' | 'max_turns' | 'error';
+    try {
+      stopReason = await runTurns(this.history, m.id, usage, {
+        client: this.o.client, tools: this.o.tools, specs, emit, maxTurns: this.o.maxTurns, signal: this.abort.signal,
+        ...(this.o.system ? { system: this.o.system } : {}),
+      });
+    } catch (e) {
+      const err = e instanceof RunnerError ? e : new RunnerError('internal', `unexpected failure: ${messageOf(e)}`);
+      const text = err instanceof Interrupted && this.stopReason ? `interrupted: ${this.stopReason}` : err.message;
+      emit({ type: 'error', messageId: m.id, code: err.code, message: this.o.redact(text) });
+      if (err.code === 'internal' && !(err instanceof Interrupted)) this.o.log(`message ${m.id}: ${(e as Error).stack ?? messageOf(e)}`);
+      stopReason = 'error';
+    }
+    emit({ type: 'end', messageId: m.id, stopReason, usage });
+  }
+
+  /** A user turn right after another (the last message failed, or stopped at max_turns) is merged into it. */
+  private addUserText(text: string): void {
+    const last = this.history[this.history.length - 1];
+    if (last?.role === 'user') this.history[this.history.length - 1] = { role: 'user', parts: [...last.parts, { type: 'text', text }] };
+    else this.history.push({ role: 'user', parts: [{ type: 'text', text }] });
+  }
+}

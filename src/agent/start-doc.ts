@@ -1,0 +1,84 @@
+// Checks stdin line 1 before anything runs: every problem is listed at once, with its path,
+// the value found and what is expected. The key is never echoed back.
+import { PROTOCOL_VERSION, type Inbound, type StartDoc } from './protocol.js';
+
+const PROVIDERS = ['anthropic', 'openai', 'gemini'];
+
+export class BadInput extends Error {
+  constructor(message: string, readonly nonce?: string) {
+    super(message);
+    this.name = 'BadInput';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 80) ?? String(v));
+
+export function parseStartDoc(line: string): StartDoc {
+  let doc: unknown;
+  try { doc = JSON.parse(line); } catch (e) {
+    throw new BadInput(`stdin line 1 is not JSON (${(e as Error).message}); expected the StartDoc of src/agent/protocol.ts`);
+  }
+  if (!isObj(doc)) throw new BadInput(`stdin line 1 is ${show(doc)}; expected the StartDoc object of src/agent/protocol.ts`);
+  const problems: string[] = [];
+  const need = (ok: boolean, path: string, value: unknown, expected: string): void => {
+    if (!ok) problems.push(`${path}: found ${path.startsWith('model.apiKey') ? 'a non-string' : show(value)}, expected ${expected}`);
+  };
+  const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
+  const optPos = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v > 0);
+
+  need(doc.type === 'start', 'type', doc.type, '"start"');
+  need(doc.protocol === PROTOCOL_VERSION, 'protocol', doc.protocol, `${PROTOCOL_VERSION} (this runner speaks protocol ${PROTOCOL_VERSION})`);
+  need(str(doc.sessionId), 'sessionId', doc.sessionId, 'a non-empty string');
+  need(str(doc.nonce), 'nonce', doc.nonce ? '(hidden)' : doc.nonce, 'a non-empty string');
+  const m = doc.message;
+  need(isObj(m) && str(m.id) && typeof m.text === 'string', 'message', m, '{ id: string, text: string }');
+  const model = doc.model;
+  if (!isObj(model)) need(false, 'model', model, '{ provider, model, ... }');
+  else {
+    need(PROVIDERS.includes(model.provider as string), 'model.provider', model.provider, PROVIDERS.join(' | '));
+    need(str(model.model), 'model.model', model.model, 'a model name');
+    need(optStr(model.baseUrl), 'model.baseUrl', model.baseUrl, 'a URL string');
+    need(optStr(model.apiKey), 'model.apiKey', undefined, 'a string');
+    need(optPos(model.maxTokens), 'model.maxTokens', model.maxTokens, 'a positive number');
+    need(model.temperature === undefined || typeof model.temperature === 'number', 'model.temperature', model.temperature, 'a number');
+    need(optPos(model.timeoutMs), 'model.timeoutMs', model.timeoutMs, 'a positive number of milliseconds');
+  }
+  need(optStr(doc.system), 'system', doc.system, 'a string');
+  need(typeof doc.workspace === 'string' && doc.workspace.startsWith('/'), 'workspace', doc.workspace, 'an absolute path');
+  need(optPos(doc.maxTurns), 'maxTurns', doc.maxTurns, 'a positive number');
+  const tools = doc.tools;
+  if (tools !== undefined) {
+    if (!isObj(tools)) need(false, 'tools', tools, '{ bash?, mcpConfig? }');
+    else {
+      need(optStr(tools.mcpConfig), 'tools.mcpConfig', tools.mcpConfig, 'a path');
+      const bash = tools.bash;
+      if (bash !== undefined && !isObj(bash)) need(false, 'tools.bash', bash, '{ timeoutMs?, maxOutputBytes? }');
+      if (isObj(bash)) {
+        need(optPos(bash.timeoutMs), 'tools.bash.timeoutMs', bash.timeoutMs, 'a positive number of milliseconds');
+        need(optPos(bash.maxOutputBytes), 'tools.bash.maxOutputBytes', bash.maxOutputBytes, 'a positive number of bytes');
+      }
+    }
+  }
+  const input = doc.input;
+  const inputOk = isObj(input) && (input.mode === 'stdin' || (input.mode === 'dir' && typeof input.path === 'string' && input.path.startsWith('/') && optPos(input.pollMs)));
+  need(inputOk, 'input', input, '{ mode: "stdin" } or { mode: "dir", path: ABSOLUTE_PATH, pollMs?: number }');
+  if (problems.length) {
+    throw new BadInput(`the StartDoc on stdin line 1 is invalid:\n  ${problems.join('\n  ')}`, str(doc.nonce) ? (doc.nonce as string) : undefined);
+  }
+  return doc as unknown as StartDoc;
+}
+
+/** A follow-up: a stdin line in stdin mode, or a file's contents in dir mode. */
+export function parseInbound(text: string, where: string): Inbound {
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) {
+    throw new BadInput(`${where} is not JSON (${(e as Error).message}); expected {"type":"message","id":"…","text":"…"} or {"type":"close"}`);
+  }
+  if (isObj(v) && v.type === 'close') return { type: 'close' };
+  if (isObj(v) && v.type === 'message' && str(v.id) && typeof v.text === 'string') return { type: 'message', id: v.id as string, text: v.text };
+  throw new BadInput(`${where} is ${show(v)}; expected {"type":"message","id":"…","text":"…"} or {"type":"close"}`);
+}
+
+function str(v: unknown): boolean { return typeof v === 'string' && v.length > 0; }
