@@ -28,3 +28,19 @@ await build({
   // CommonJS dependencies (commander, tar-fs) call require(); give ESM chunks one.
   banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
 });
+
+// The reference runner `clawpod-agent`, one self-contained file copied into the agent image
+// (src/images/build.ts). One file, no node_modules in the image: a session start reads and
+// parses one script. The MCP SDK is imported lazily inside it, so sessions without MCP skip it.
+rmSync('dist/agent', { recursive: true, force: true });
+await build({
+  define: { __CLAWPOD_RUNNER_VERSION__: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
+  entryPoints: ['dist/src/agent/main.js'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  outfile: 'dist/agent/clawpod-agent.mjs',
+  logLevel: 'warning',
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
+});

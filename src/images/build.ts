@@ -1,6 +1,6 @@
 // `clawpod image build`: the agent image from images/agent, and curated layers on top of
 // any image (a team base with approved skills/tools/MCP servers, then personal layers).
-import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -28,6 +28,14 @@ export async function buildAgentImage(runtime: Runtime, config: Config, opts: { 
   const ctx = mkdtempSync(join(tmpdir(), 'clawpod-agent-'));
   try {
     cpSync(join(config.packageRoot, 'images', 'agent'), ctx, { recursive: true });
+    // the reference runner is built (npm run build), not checked in: copy it into the context only
+    const runner = join(config.packageRoot, 'dist', 'agent', 'clawpod-agent.mjs');
+    if (!existsSync(runner)) {
+      throw new ClawpodError('FILE_NOT_FOUND', `the agent runner ${runner} is missing, so the image would have no clawpod-agent`, { hint: `run npm run build in ${config.packageRoot}, then build the image again` });
+    }
+    cpSync(runner, join(ctx, 'clawpod-agent.mjs'));
+    // COPY keeps the context's mode; `COPY --chmod` would need BuildKit on Docker
+    chmodSync(join(ctx, 'clawpod-agent.mjs'), 0o755);
     writeFileSync(join(ctx, 'extra-ca.crt'), config.caBundle && existsSync(config.caBundle) ? readFileSync(config.caBundle) : '');
     if (config.caBundle) opts.say(`trusting the CA bundle ${config.caBundle} inside the image (NODE_EXTRA_CA_CERTS)`);
     const image = await runtime.buildImage({
