@@ -171,7 +171,7 @@ export class Daemon {
     this.store.transaction(() => {
       this.store.insertSession({ id, group_name: group, followups: s.opts.followups });
       this.store.setMessage(first.id, { status: 'delivered', session_id: id, attempts: first.attempts + 1 });
-      this.record(id, null, 'session_starting', { group, followups: s.opts.followups });
+      this.record(id, first.id, 'session_starting', { group, followups: s.opts.followups });
       this.record(id, first.id, 'delivered', { followup: false });
     });
     s.start({ id: first.id, text: first.text }).then(() => {
@@ -198,7 +198,9 @@ export class Daemon {
           if (m && (m.status === 'running' || m.status === 'delivered')) {
             if (e.stopReason === 'error') {
               const last = this.store.eventsForMessage(e.messageId).reverse().find((x) => x.type === 'error');
-              this.fail(m, s.opts.id, last ? (JSON.parse(last.data) as { message: string }).message : 'the runner reported an error');
+              const said = last ? (JSON.parse(last.data) as { message: string }).message : 'the runner reported an error';
+              // stopped by us (deadline, shutdown): our reason is the one the user needs
+              this.fail(m, s.opts.id, s.closeReason ? `the session's ${s.closeReason} (${said})` : said);
             } else {
               this.store.setMessage(m.id, { status: 'done', error: null });
               this.record(s.opts.id, m.id, 'done', { stopReason: e.stopReason });

@@ -47,6 +47,8 @@ export function sessionContainerName(group: string): string {
 export class Session {
   phase: SessionPhase = 'starting';
   idleSince: number | undefined;
+  /** Why the session is being closed, once it is. */
+  closeReason: string | undefined;
   readonly inflight = new Set<string>();
   readonly nonce = randomBytes(16).toString('hex');
   private run: RunResult | undefined;
@@ -165,6 +167,7 @@ export class Session {
 
   /** Graceful close: close message, wait `grace`, then stop (SIGTERM, SIGKILL after grace). Idempotent. */
   close(reason: string): Promise<void> {
+    this.closeReason ??= reason;
     this.closing ??= this.doClose(reason);
     return this.closing;
   }
