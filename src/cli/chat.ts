@@ -15,8 +15,7 @@ export default async function chat(ctx: Ctx, group: string): Promise<number> {
     let line: string;
     try { line = await rl.question(tty ? 'you> ' : ''); } catch { break; }
     if (!line.trim()) continue;
-    const m = await client.call<{ id: string }>('POST', `/v1/groups/${encodeURIComponent(group)}/messages`, { text: line });
-    const r = await followAnswer(client, m.id, { text: (s) => process.stdout.write(s), note: (s) => ctx.say(s) });
+    const r = await followAnswer(client.send(group, line), { text: (s) => process.stdout.write(s), note: (s) => ctx.say(s) });
     if (r.text && !r.text.endsWith('\n')) process.stdout.write('\n');
     if (r.status === 'failed') { failures++; ctx.say(`failed: ${r.reason}`); }
   }

@@ -68,10 +68,13 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
   app.get('/v1/groups/:name/sessions', (c) => c.json(store.sessions(c.req.param('name'))));
   app.get('/v1/groups/:name/messages', (c) => c.json(store.messages(c.req.param('name'))));
 
+  // With `Accept: text/event-stream` the answer streams in the same response (one round trip
+  // less than POST + GET .../events); the first event, `queued`, carries the message id.
   app.post('/v1/groups/:name/messages', async (c) => {
     const b = await jsonBody(c);
     if (typeof b.text !== 'string') throw new ClawpodError('USAGE', 'body.text is missing or not a string', { hint: 'send {"text":"..."}' });
     const m = daemon.submit(c.req.param('name'), b.text);
+    if ((c.req.header('accept') ?? '').includes('text/event-stream')) return followMessage(c, m.id, 0);
     return c.json({ id: m.id, group: m.group_name, status: m.status }, 202);
   });
 
@@ -81,8 +84,8 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     return c.json(m);
   });
 
-  const follow = (c: Context, replay: (after: number) => EventRow[], matches: (e: EventRow) => boolean, isEnd: (e: EventRow) => boolean) => {
-    const after = Number(c.req.query('after') ?? c.req.header('last-event-id') ?? 0) || 0;
+  const follow = (c: Context, replay: (after: number) => EventRow[], matches: (e: EventRow) => boolean, isEnd: (e: EventRow) => boolean, from?: number) => {
+    const after = from ?? (Number(c.req.query('after') ?? c.req.header('last-event-id') ?? 0) || 0);
     return streamSSE(c, async (stream) => {
       const live: EventRow[] = [];
       let wake: (() => void) | undefined;
@@ -109,11 +112,13 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     });
   };
 
+  const followMessage = (c: Context, id: string, after?: number) =>
+    follow(c, (a) => store.eventsForMessage(id, a), (e) => e.message_id === id, (e) => e.type === 'done' || e.type === 'failed', after);
+
   app.get('/v1/messages/:id/events', (c) => {
     const id = c.req.param('id');
-    const m = store.message(id);
-    if (!m) throw new ClawpodError('NOT_FOUND', `no message ${id}`);
-    return follow(c, (after) => store.eventsForMessage(id, after), (e) => e.message_id === id, (e) => e.type === 'done' || e.type === 'failed');
+    if (!store.message(id)) throw new ClawpodError('NOT_FOUND', `no message ${id}`);
+    return followMessage(c, id);
   });
 
   app.get('/v1/sessions/:id/events', (c) => {

@@ -37,36 +37,49 @@ export class ControlClient {
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.fetch(path, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    const json = (await res.json().catch(() => ({}))) as T & { error?: { code: string; message: string; hint?: string } };
-    if (!res.ok) {
-      const e = json.error;
-      const code = e?.code === 'NOT_FOUND' || e?.code === 'TOO_LARGE' || e?.code === 'USAGE' ? e.code : 'RUNTIME_ERROR';
-      throw new ClawpodError(code, e?.message ?? `HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
-    }
-    return json;
+    if (!res.ok) await this.raise(res);
+    return (await res.json()) as T;
   }
 
   /** Yields a message's events (stored ones first) until it is done or failed. */
   async *events(messageId: string, after = 0): AsyncGenerator<StreamedEvent> {
     const res = await this.fetch(`/v1/messages/${encodeURIComponent(messageId)}/events?after=${after}`, { headers: { accept: 'text/event-stream' } });
     if (!res.ok || !res.body) throw new ClawpodError('RUNTIME_ERROR', `cannot follow message ${messageId}: HTTP ${res.status}`);
-    let buf = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        let id = 0; let type = 'message'; let data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id:')) id = Number(line.slice(3).trim());
-          else if (line.startsWith('event:')) type = line.slice(6).trim();
-          else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
-        }
-        if (!data) continue;
-        yield { seq: id, type, data: JSON.parse(data) as Record<string, unknown> };
+    yield* sseEvents(res);
+  }
+
+  /** Sends a message and yields its events in the same response; the first (`queued`) has `id`. */
+  async *send(group: string, text: string): AsyncGenerator<StreamedEvent> {
+    const res = await this.fetch(`/v1/groups/${encodeURIComponent(group)}/messages`, { method: 'POST', body: JSON.stringify({ text }), headers: { accept: 'text/event-stream' } });
+    if (!res.ok || !res.body) await this.raise(res);
+    yield* sseEvents(res);
+  }
+
+  private async raise(res: Response): Promise<never> {
+    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string } };
+    const e = json.error;
+    const code = e?.code === 'NOT_FOUND' || e?.code === 'TOO_LARGE' || e?.code === 'USAGE' ? e.code : 'RUNTIME_ERROR';
+    throw new ClawpodError(code, e?.message ?? `HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
+  }
+}
+
+async function* sseEvents(res: Response): AsyncGenerator<StreamedEvent> {
+  let buf = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let id = 0; let type = 'message'; let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('id:')) id = Number(line.slice(3).trim());
+        else if (line.startsWith('event:')) type = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
       }
+      if (!data) continue;
+      yield { seq: id, type, data: JSON.parse(data) as Record<string, unknown> };
     }
   }
 }

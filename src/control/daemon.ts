@@ -100,7 +100,7 @@ export class Daemon {
     }
     const m = this.store.transaction(() => {
       const row = this.store.insertMessage({ id: newId('m'), group_name: group, text });
-      this.record(null, row.id, 'queued', { group });
+      this.record(null, row.id, 'queued', { id: row.id, group });
       return row;
     });
     this.schedule();

@@ -32,7 +32,7 @@ export function ensureToken(dir: string): string {
 }
 
 /** The reference runner in the clawpod agent image; network bridge so it reaches its provider. */
-function defaultSessionAgent(): LoadedAgent {
+export function defaultSessionAgent(): LoadedAgent {
   const agent = AgentSchema.parse({
     apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'session' },
     spec: { command: ['clawpod-agent'], network: 'bridge' },
