@@ -4,7 +4,8 @@ import { encodeFrame, type RunnerEvent } from './protocol.js';
 
 export type Emit = (event: RunnerEvent) => void;
 
-export function frameWriter(nonce: string, write: (s: string) => void = (s) => { process.stdout.write(s); }): Emit {
+/** `write` is the real stdout (main.ts sends every other stdout write to stderr). */
+export function frameWriter(nonce: string, write: (s: string) => void): Emit {
   return (event) => write(encodeFrame(nonce, event));
 }
 

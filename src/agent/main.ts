@@ -36,15 +36,17 @@ const MCP_START_TIMEOUT_MS = 15_000;
 
 interface Running { readonly doc: StartDoc; readonly session: AgentSession; readonly emit: Emit }
 
-function boot(line: string): Running {
+type Write = (s: string, done?: () => void) => void;
+
+function boot(line: string, stdout: Write): Running {
   let doc: StartDoc;
   try { doc = parseStartDoc(line); } catch (e) {
     const nonce = e instanceof BadInput ? e.nonce : undefined;
-    if (nonce) frameWriter(nonce)({ type: 'error', code: 'bad_input', message: messageOf(e) });
+    if (nonce) frameWriter(nonce, stdout)({ type: 'error', code: 'bad_input', message: messageOf(e) });
     log(messageOf(e));
     process.exit(2);
   }
-  const emit = frameWriter(doc.nonce);
+  const emit = frameWriter(doc.nonce, stdout);
   const redact = redactor([doc.model.apiKey, doc.nonce]);
   let workspace: Workspace;
   try { workspace = new Workspace(doc.workspace); } catch (e) {
@@ -72,7 +74,6 @@ function boot(line: string): Running {
       })
     : undefined;
   inbox?.start();
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => session.stop(`the runner received ${sig}`));
 
   void (async () => {
     const mcp = await startMcp(doc.tools?.mcpConfig, {
@@ -85,7 +86,7 @@ function boot(line: string): Running {
     await mcp.close();
     transport.close();
     // stdin may still be open (dir mode): exit explicitly once stdout has taken the last frame
-    process.stdout.write('', () => process.exit(0));
+    stdout('', () => process.exit(0));
   })().catch((e: unknown) => {
     log(`fatal: ${(e as Error).stack ?? messageOf(e)}`);
     process.exit(1);
@@ -94,16 +95,24 @@ function boot(line: string): Running {
 }
 
 function main(): void {
+  const real = process.stdout.write.bind(process.stdout);
+  const stdout: Write = (s, done) => { real(s, done); };
+  // stdout is frames only: anything else that writes there (a library's console.log) goes to stderr
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
   const lines = new LineSplitter();
   let running: Running | undefined;
   const onLine = (line: string): void => {
-    if (!running) { running = boot(line); return; }
+    if (!running) { running = boot(line, stdout); return; }
     if (!line.trim()) return;
     if (running.doc.input.mode !== 'stdin') { log('ignored a stdin line: in dir mode follow-ups arrive as files in input.path'); return; }
     try { running.session.push(parseInbound(line, 'stdin line')); } catch (e) {
       running.emit({ type: 'error', code: 'bad_input', message: messageOf(e) });
     }
   };
+  // as PID 1 in a container a signal without a handler is ignored, so both are handled
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => { if (running) running.session.stop(`the runner received ${sig}`); else process.exit(0); });
+  }
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (chunk: string) => { for (const l of lines.push(chunk)) onLine(l); });
   process.stdin.on('end', () => {

@@ -98,6 +98,41 @@ describe.each(PROVIDERS)('%s client', (provider) => {
   });
 });
 
+describe('provider quirks', () => {
+  const sse = (...events: unknown[]): string => events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join('');
+  const call_ = (p: Provider): ReturnType<typeof call> => call(p, [user('hi')]);
+
+  it('openai: whole calls at the same index with different ids are two calls; finish_reason without [DONE] ends the reply', async () => {
+    const call = (id: string, cmd: string): unknown => ({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id, type: 'function', function: { name: 'bash', arguments: JSON.stringify({ command: cmd }) } }] }, finish_reason: null }] });
+    reply = () => ({ rawStream: sse(call('a', 'ls'), call('b', 'pwd'), { choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] }) });
+    const { reply: r } = await call_('openai');
+    expect(r.parts).toEqual([
+      { type: 'tool_call', id: 'a', name: 'bash', input: { command: 'ls' } },
+      { type: 'tool_call', id: 'b', name: 'bash', input: { command: 'pwd' } },
+    ]);
+  });
+
+  it('flags tool arguments that are not JSON instead of failing the reply', async () => {
+    reply = () => ({ rawStream: sse({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'x', function: { name: 'bash', arguments: '{"command": ' } }] } }] }, '[DONE]') });
+    const { reply: r } = await call_('openai');
+    expect(r.parts[0]).toMatchObject({ type: 'tool_call', id: 'x', input: {}, badArguments: expect.stringContaining('not valid JSON') });
+  });
+
+  it('anthropic: an error event mid-stream, and a stream cut before message_stop, are provider errors', async () => {
+    reply = () => ({ rawStream: `event: error\n${sse({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}` });
+    await expect(call_('anthropic')).rejects.toThrow('anthropic (model anthropic-model) reported overloaded_error mid-stream: Overloaded');
+    reply = () => ({ rawStream: sse({ type: 'message_start', message: { usage: { input_tokens: 1 } } }, { type: 'content_block_start', index: 0, content_block: { type: 'text', text: 'par' } }) });
+    await expect(call_('anthropic')).rejects.toThrow('anthropic ended the stream before its final event');
+  });
+
+  it('gemini: a blocked prompt is a provider error; thought parts are not shown as text', async () => {
+    reply = () => ({ rawStream: sse({ promptFeedback: { blockReason: 'SAFETY' } }) });
+    await expect(call_('gemini')).rejects.toThrow('gemini (model gemini-model) blocked the prompt: SAFETY');
+    reply = () => ({ rawStream: sse({ candidates: [{ content: { parts: [{ text: 'thinking...', thought: true }, { text: 'answer' }] }, finishReason: 'STOP' }] }) });
+    expect((await call_('gemini')).deltas).toEqual(['answer']);
+  });
+});
+
 describe('transport', () => {
   it('reaches every provider over a unix socket (unix:///PATH, and unix:///PATH:/v1 for OpenAI)', async () => {
     const sock = join(mkdtempSync(join(tmpdir(), 'agent-sock-')), 'llm.sock');

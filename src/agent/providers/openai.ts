@@ -14,6 +14,7 @@ export function openaiClient(cfg: ModelConfig & { baseUrl: string }, t: HttpTran
     provider: 'openai',
     async complete(req: ModelRequest): Promise<ModelReply> {
       const b = new ReplyBuilder('openai', req.onText);
+      const current = new Map<number, string>();
       const body = {
         model: cfg.model,
         stream: true,
@@ -37,9 +38,14 @@ export function openaiClient(cfg: ModelConfig & { baseUrl: string }, t: HttpTran
         if (!choice) return;
         if (typeof choice.delta?.content === 'string') b.text(choice.delta.content);
         for (const tc of (choice.delta?.tool_calls ?? []) as Wire[]) {
-          const key = Number(tc.index ?? 0);
-          if (tc.function?.name) b.toolStart(key, tc.id, String(tc.function.name));
-          if (tc.function?.arguments) b.toolArgs(key, String(tc.function.arguments));
+          // a call is (index, id): some servers omit index, or send several whole calls at index 0
+          const index = Number(tc.index ?? 0);
+          if (tc.function?.name && (!current.has(index) || (tc.id && current.get(index) !== `${index}:${tc.id}`))) {
+            current.set(index, `${index}:${tc.id ?? ''}`);
+            b.toolStart(current.get(index)!, tc.id, String(tc.function.name));
+          }
+          const key = current.get(index);
+          if (key !== undefined && tc.function?.arguments) b.toolArgs(key, String(tc.function.arguments));
         }
         // servers that never send [DONE] still send a finish_reason
         if (choice.finish_reason) b.complete = true;
