@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
  * Environment variables clawpod reads (documented in docs/configuration.md):
  * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
  * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API, CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
+ * CLAWPOD_VAULT, CLAWPOD_VAULT_PASSPHRASE, CLAWPOD_VAULT_KEY_FILE,
  * XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
  */
 export interface Config {
@@ -40,7 +41,13 @@ export interface Config {
   readonly apiToken: string | undefined;
   /** CLAWPOD_TRACE=1 prints phase and API call timings on stderr. */
   readonly trace: boolean;
-  /** The environment, read only by the `env` secret source. */
+  /** The encrypted secrets vault (src/secrets/vault.ts): CLAWPOD_VAULT, default dataDir/vault.json. */
+  readonly vaultFile: string;
+  /** CLAWPOD_VAULT_PASSPHRASE: the vault is locked with a passphrase (scrypt) instead of a key file. */
+  readonly vaultPassphrase: string | undefined;
+  /** CLAWPOD_VAULT_KEY_FILE: the vault's key file; default configDir/vault.key, created on first `secret set`. */
+  readonly vaultKeyFile: string | undefined;
+  /** The environment, read only by the `env` secret source and `clawpod secret` (--from-env, --new-passphrase-env). */
   readonly secretEnv: Readonly<Record<string, string | undefined>>;
 }
 
@@ -61,6 +68,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const xdgData = env.XDG_DATA_HOME ?? join(home, '.local', 'share');
   const root = packageRoot();
   const localConf = join(root, '.clawpod', 'containers.conf');
+  const dataDir = env.CLAWPOD_DATA_DIR ?? join(xdgData, 'clawpod');
   const runBase = uid === 0 ? '/dev/shm/clawpod' : join(env.XDG_RUNTIME_DIR ?? `/run/user/${uid}`, 'clawpod');
   const cfg: Config = {
     runtime: env.CLAWPOD_RUNTIME || undefined,
@@ -70,7 +78,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     uid,
     xdgRuntimeDir: env.XDG_RUNTIME_DIR || undefined,
     configDir: env.CLAWPOD_CONFIG_DIR ?? join(xdgConfig, 'clawpod'),
-    dataDir: env.CLAWPOD_DATA_DIR ?? join(xdgData, 'clawpod'),
+    dataDir,
     secretsDir: join(runBase, 'secrets'),
     podmanBin: env.CLAWPOD_PODMAN ?? 'podman',
     containersConf: env.CONTAINERS_CONF ?? (existsSync(localConf) ? localConf : undefined),
@@ -83,6 +91,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     trace: env.CLAWPOD_TRACE === '1',
     apiUrl: env.CLAWPOD_API || undefined,
     apiToken: env.CLAWPOD_TOKEN || undefined,
+    vaultFile: env.CLAWPOD_VAULT || join(dataDir, 'vault.json'),
+    vaultPassphrase: env.CLAWPOD_VAULT_PASSPHRASE || undefined,
+    vaultKeyFile: env.CLAWPOD_VAULT_KEY_FILE || undefined,
     secretEnv: env,
     ...overrides,
   };

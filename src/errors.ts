@@ -10,6 +10,9 @@ export type ErrorCode =
   | 'MOUNT_INVALID'
   | 'SECRET_MISSING'
   | 'SECRET_INVALID'
+  | 'VAULT_LOCKED'
+  | 'VAULT_TAMPERED'
+  | 'VAULT_BUSY'
   | 'IMAGE_NOT_FOUND'
   | 'IMAGE_BUILD_FAILED'
   | 'RUNTIME_UNAVAILABLE'
@@ -31,6 +34,10 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   MOUNT_INVALID: 2,
   SECRET_MISSING: 2,
   SECRET_INVALID: 2,
+  /** The vault's key or passphrase is missing, wrong, or its key file is unsafe. */
+  VAULT_LOCKED: 2,
+  /** The vault file fails authentication: changed outside clawpod. */
+  VAULT_TAMPERED: 2,
   USAGE: 2,
   TOO_LARGE: 2,
   IMAGE_NOT_FOUND: 4,
@@ -40,6 +47,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   ISOLATION_UNAVAILABLE: 3,
   PORT_TAKEN: 5,
   NAME_TAKEN: 5,
+  /** Another process holds the vault's write lock. */
+  VAULT_BUSY: 5,
   NOT_FOUND: 6,
 };
 

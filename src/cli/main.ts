@@ -76,6 +76,21 @@ image.command('build').description('build the agent image, or a curated layer on
   .addOption(new Option('--add <dir>', 'folder with skills/, tools/, mcp/, bin/ to add (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .action(verb(() => import('./image-build.js')));
 
+const secret = program.command('secret').description('the encrypted secrets vault (read by specs with source: vault)');
+const secretVerb = (name: 'set' | 'get' | 'list' | 'rm' | 'rotate') => verb(() => import('./secret.js').then((m) => ({ default: m[name] })));
+secret.command('set').description('store a secret, read from stdin (a hidden prompt on a terminal), --from-file or --from-env').argument('<name>')
+  .option('--from-file <file>', 'read the value from a file (one trailing newline dropped)')
+  .option('--from-env <var>', 'read the value from an environment variable')
+  .action(secretVerb('set'));
+secret.command('get').description('print a secret (to a pipe or file; on a terminal only with --show)').argument('<name>')
+  .option('--show', 'print it on a terminal too').action(secretVerb('get'));
+secret.command('list').alias('ls').description('list entries: names and dates, no values').action(secretVerb('list'));
+secret.command('rm').description('delete an entry').argument('<name>').action(secretVerb('rm'));
+secret.command('rotate').description('re-encrypt every entry under a new key (default: a new random key in the current key file)')
+  .option('--new-key-file <file>', 'lock the vault with this key file (created, mode 0600, when missing)')
+  .option('--new-passphrase-env <var>', 'lock the vault with the passphrase in this environment variable')
+  .action(secretVerb('rotate'));
+
 program.command('serve').description('run the control plane: message queue, sessions, HTTP API')
   .option('-f, --file <file>', 'ControlPlane spec (YAML): models, groups, limits')
   .option('--listen <host:port>', 'address of the HTTP API (default 127.0.0.1:7878)')
