@@ -62,6 +62,8 @@ async function main(): Promise<void> {
     const s = new Session(rt, config, {
       id: `s_bench_${mode}`, group: `bench-${mode}`, controlId: 'bench', agent, model: modelConfig, system: undefined,
       followups: mode, maxTurns: 4, ipcRoot: join(dataDir, 'ipc'), idleTimeoutMs: 3_600_000, deadlineMs: 3_600_000, graceMs: 2000,
+      // the raw baseline talks to the model directly; the folder stays empty
+      gatewayDir: mkdtempSync(join(dataDir, 'gw-')),
     }, hooks);
     const first = mid();
     const end = waitEvent(first, 'end');

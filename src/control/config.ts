@@ -7,7 +7,7 @@ import { ClawpodError, messageOf } from '../errors.js';
 import { API_VERSION, CONTROL_DEFAULTS } from '../spec/defaults.js';
 import { parseDocuments } from '../spec/parse.js';
 import { parseDuration } from '../spec/quantity.js';
-import { SecretRefSchema } from '../spec/schema.js';
+import { SECRET_SOURCES, SecretRefSchema } from '../spec/schema.js';
 
 export const GROUP_NAME = /^[a-z0-9]([-a-z0-9_.]{0,38}[a-z0-9])?$/;
 const GROUP_NAME_HINT = 'lowercase letters, digits, "-", "_", "." (at most 40), starting and ending with a letter or digit';
@@ -23,15 +23,25 @@ export const ModelSchema = z.strictObject({
   /** Default: the provider's public endpoint. */
   baseUrl: z.string().regex(/^(https?|unix):\/\//, 'expected an http://, https:// or unix:// URL').optional(),
   /** Where the provider key comes from; it reaches the runner on stdin only. */
-  apiKey: z.strictObject({ source: z.enum(['env', 'file']).default('env'), secretRef: SecretRefSchema }).optional(),
+  apiKey: z.strictObject({ source: z.enum(SECRET_SOURCES).default('env'), secretRef: SecretRefSchema }).optional(),
   maxTokens: z.number().int().min(1).optional(),
   temperature: z.number().min(0).max(2).optional(),
   timeout: duration.optional(),
 });
 
+export const BudgetSchema = z.strictObject({
+  /** Budgets reset at multiples of this period since the Unix epoch (UTC). */
+  period: duration.default(CONTROL_DEFAULTS.budgetPeriod),
+  tokens: z.number().int().min(0).optional(),
+  requests: z.number().int().min(0).optional(),
+});
+
 export const GroupSchema = z.strictObject({
   name: z.string().regex(GROUP_NAME, `expected a group name: ${GROUP_NAME_HINT}`),
   model: z.string().min(1),
+  /** Models the group's gateway token may ask for (names under spec.models); default: its own model. */
+  models: z.array(z.string()).optional(),
+  budget: BudgetSchema.optional(),
   system: z.string().optional(),
 });
 
@@ -52,14 +62,19 @@ export const ControlPlaneSchema = z.strictObject({
     }).prefault({}),
     /** How follow-ups reach a running runner: auto = a watched folder with runc, attach stdin otherwise. */
     followups: z.enum(['auto', 'dir', 'stdin', 'poll']).default('auto'),
+    /** The LLM gateway: provider keys stay in the control plane; agents get scoped tokens. */
+    gateway: z.strictObject({
+      /** Budget of a group without its own. */
+      budget: BudgetSchema.optional(),
+    }).prefault({}),
     models: z.record(z.string().regex(/^[a-z0-9][-a-z0-9_.]*$/, 'expected a model name: lowercase letters, digits, "-", "_", "."'), ModelSchema).default({}),
     groups: z.array(GroupSchema).default([]),
   }).prefault({}),
 }).superRefine((c, ctx) => {
+  const known = `expected one of the names under spec.models (${Object.keys(c.spec.models).join(', ') || 'none defined'})`;
   c.spec.groups.forEach((g, i) => {
-    if (!c.spec.models[g.model]) {
-      ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'model'], message: `expected one of the names under spec.models (${Object.keys(c.spec.models).join(', ') || 'none defined'})` });
-    }
+    if (!c.spec.models[g.model]) ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'model'], message: known });
+    g.models?.forEach((m, j) => { if (!c.spec.models[m]) ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'models', j], message: known }); });
   });
 });
 

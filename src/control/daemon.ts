@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { parseDuration } from '../spec/quantity.js';
-import { resolveSecrets } from '../secrets/resolve.js';
+import { gatewayBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
 import type { ControlPlane, ModelSpec } from './config.js';
 import { decide } from './queue.js';
 import { Session, type FollowupMode } from './session.js';
@@ -26,6 +26,8 @@ export interface DaemonOptions {
   readonly rt: Runtime;
   readonly agent: LoadedAgent;
   readonly store: Store;
+  /** Host folder holding the LLM gateway's socket (llm.sock), mounted into session containers. */
+  readonly gatewayDir: string;
   readonly say: (line: string) => void;
 }
 
@@ -76,6 +78,7 @@ export class Daemon {
     rmSync(this.ipcRoot, { recursive: true, force: true });
     this.store.transaction(() => {
       for (const s of this.store.openSessions()) {
+        this.store.revokeTokens({ session: s.id }, 'its session ended with a control plane restart');
         this.store.endSession(s.id, 'the control plane stopped while this session ran');
         this.record(s.id, null, 'session_ended', { reason: 'control plane restart' });
       }
@@ -137,13 +140,11 @@ export class Daemon {
     s.deliver({ id: m.id, text: m.text });
   }
 
-  private model(spec: ModelSpec): ModelConfig {
-    const key = spec.apiKey
-      ? resolveSecrets([{ name: 'apiKey', source: spec.apiKey.source, secretRef: spec.apiKey.secretRef, exposeAs: 'file' }], { specDir: this.o.cpDir, env: this.o.config.secretEnv })[0]!.value
-      : undefined;
+  /** What the runner is told: the gateway's socket and a token for this session, never the provider key. */
+  private model(spec: ModelSpec, token: string): ModelConfig {
     return {
       provider: spec.provider, model: spec.model,
-      ...(spec.baseUrl ? { baseUrl: spec.baseUrl } : {}), ...(key ? { apiKey: key } : {}),
+      baseUrl: gatewayBaseUrl(spec.provider, `${CONTROL_DEFAULTS.gatewayMountPath}/llm.sock`), apiKey: token,
       ...(spec.maxTokens ? { maxTokens: spec.maxTokens } : {}), ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
       ...(spec.timeout !== undefined ? { timeoutMs: ms(spec.timeout) } : {}),
     };
@@ -153,19 +154,17 @@ export class Daemon {
     const g = this.store.group(group)!;
     const sess = this.o.cp.spec.session;
     const id = newId('s');
-    let model: ModelConfig;
-    try {
-      const spec = this.o.cp.spec.models[g.model];
-      if (!spec) throw new ClawpodError('NOT_FOUND', `group ${group} uses model ${g.model}, which the ControlPlane file does not define`, { hint: 'add it under spec.models or `clawpod group add` the group with another model' });
-      model = this.model(spec);
-    } catch (e) {
-      this.fail(first, null, `could not prepare the session: ${messageOf(e)}`);
+    const spec = this.o.cp.spec.models[g.model];
+    if (!spec) {
+      this.fail(first, null, `group ${group} uses model ${g.model}, which the ControlPlane file does not define (add it under spec.models)`);
       return;
     }
+    const model = this.model(spec, issueToken(this.store, group, id));
     const s = new Session(this.o.rt, this.o.config, {
       id, group, controlId: this.controlId, agent: this.o.agent, model, system: g.system ?? undefined,
       followups: followupMode(this.o.cp.spec.followups, this.o.rt, this.o.agent), maxTurns: sess.maxTurns,
       ipcRoot: this.ipcRoot, idleTimeoutMs: ms(sess.idleTimeout), deadlineMs: ms(sess.deadline), graceMs: ms(sess.grace),
+      gatewayDir: this.o.gatewayDir,
     }, this.hooks);
     this.sessions.set(group, s);
     this.store.transaction(() => {
@@ -180,6 +179,7 @@ export class Daemon {
       this.schedule();
     }, (e: unknown) => {
       this.sessions.delete(group);
+      this.store.revokeTokens({ session: id }, 'its session could not start');
       this.store.endSession(id, `could not start: ${messageOf(e)}`);
       this.record(id, null, 'session_ended', { reason: `could not start: ${messageOf(e)}` });
       this.fail(this.store.message(first.id)!, id, `could not start the group's container: ${messageOf(e)}`);
@@ -220,6 +220,7 @@ export class Daemon {
       this.sessions.delete(s.opts.group);
       this.store.transaction(() => {
         this.store.endSession(s.opts.id, reason);
+        this.store.revokeTokens({ session: s.opts.id }, 'its session ended');
         this.record(s.opts.id, null, 'session_ended', { reason, exitCode });
         for (const id of s.inflight) {
           const m = this.store.message(id);

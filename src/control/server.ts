@@ -1,7 +1,8 @@
 // `clawpod serve`: wires store, runtime, daemon and API together and runs until a signal.
 // It leaves dataDir/control/{token,serve.json} so send/chat find it without flags.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
@@ -16,6 +17,10 @@ import { buildApi } from './api.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
 import { Store } from './store.js';
+import { createGateway } from '../secrets/gateway/gateway.js';
+import { redactor } from '../secrets/redact.js';
+import { resolveRef } from '../secrets/resolve.js';
+import { parseDuration } from '../spec/quantity.js';
 
 export function controlDir(config: Config): string {
   return join(config.dataDir, 'control');
@@ -31,13 +36,53 @@ export function ensureToken(dir: string): string {
   return token;
 }
 
-/** The reference runner in the clawpod agent image; network bridge so it reaches its provider. */
+/** The reference runner in the clawpod agent image. No network: it reaches its model through the gateway's socket. */
 export function defaultSessionAgent(): LoadedAgent {
   const agent = AgentSchema.parse({
     apiVersion: API_VERSION, kind: 'Agent', metadata: { name: 'session' },
-    spec: { command: ['clawpod-agent'], network: 'bridge' },
+    spec: { command: ['clawpod-agent'] },
   });
   return { agent, file: '<built-in session agent>', dir: process.cwd() };
+}
+
+/** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, dir: string): Promise<Server> {
+  const spec = loaded.config.spec;
+  const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
+  const handler = createGateway({
+    store,
+    allowedModels: (group) => {
+      const g = spec.groups.find((x) => x.name === group);
+      const names = g?.models ?? [g?.model ?? store.group(group)?.model ?? ''];
+      return names.flatMap((name) => { const m = spec.models[name]; return m ? [{ name, provider: m.provider, model: m.model, baseUrl: m.baseUrl }] : []; });
+    },
+    budget: (group) => {
+      const b = spec.groups.find((x) => x.name === group)?.budget ?? spec.gateway.budget;
+      if (!b) return undefined;
+      const p = parseDuration(b.period);
+      return { periodMs: p.ok ? p.value : 86_400_000, tokens: b.tokens, requests: b.requests };
+    },
+    // resolved again after a minute, so a rotated key is picked up without a restart
+    providerKey: (name) => {
+      const hit = keys.get(name);
+      if (hit && Date.now() - hit.at < 60_000) return hit.value;
+      const m = spec.models[name];
+      const value = m?.apiKey ? resolveRef(m.apiKey.source, m.apiKey.secretRef, `spec.models.${name}.apiKey`, { specDir: loaded.dir, config }) : Promise.resolve(undefined);
+      keys.set(name, { at: Date.now(), value });
+      value.catch(() => keys.delete(name));
+      return value;
+    },
+    redact: (text) => redactor.redact(text),
+  });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(dir, 0o755);
+  const sock = join(dir, 'llm.sock');
+  rmSync(sock, { force: true });
+  const server = createServer(handler);
+  await new Promise<void>((res, rej) => server.once('error', rej).listen(sock, () => res()));
+  // the agent's uid must be able to connect; the token is what protects it
+  chmodSync(sock, 0o666);
+  return server;
 }
 
 export interface Running { readonly daemon: Daemon; readonly url: string; readonly server: ServerType; stop(): Promise<void> }
@@ -53,7 +98,9 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const dir = controlDir(config);
   const token = ensureToken(dir);
   const store = new Store(join(dir, 'state.db'));
-  const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, say });
+  const gatewayDir = join(dir, 'gateway');
+  const gateway = await startGateway(config, loaded, store, gatewayDir);
+  const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, say });
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;
@@ -78,6 +125,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
       const closed = new Promise<void>((res) => server.close(() => res()));
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
+      gateway.closeAllConnections();
+      await new Promise<void>((res) => gateway.close(() => res()));
       store.close();
       rmSync(join(dir, 'serve.json'), { force: true });
     },

@@ -28,6 +28,7 @@ export interface SessionOptions {
   readonly idleTimeoutMs: number;
   readonly deadlineMs: number;
   readonly graceMs: number;
+  readonly gatewayDir: string;
 }
 
 export interface SessionHooks {
@@ -82,7 +83,10 @@ export class Session {
       extra: {
         openStdin: true,
         labels: { [LABELS.role]: 'session', [LABELS.control]: o.controlId, [LABELS.session]: o.id, [LABELS.group]: o.group },
-        mounts: useDir ? [{ kind: 'bind', source: this.ipcDir, target: CONTROL_DEFAULTS.ipcMountPath, readOnly: false }] : [],
+        mounts: [
+          { kind: 'bind', source: o.gatewayDir, target: CONTROL_DEFAULTS.gatewayMountPath, readOnly: true },
+          ...(useDir ? [{ kind: 'bind' as const, source: this.ipcDir, target: CONTROL_DEFAULTS.ipcMountPath, readOnly: false }] : []),
+        ],
       },
     });
     try {

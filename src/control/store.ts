@@ -16,6 +16,8 @@ export interface MessageRow {
   id: string; group_name: string; session_id: string | null; text: string; status: MessageStatus;
   attempts: number; error: string | null; created_at: string; updated_at: string;
 }
+export interface TokenRow { hash: string; group_name: string; session_id: string | null; created_at: string; revoked_at: string | null; revoke_reason: string | null }
+export interface UsageRow { group_name: string; period_start: string; requests: number; input_tokens: number; output_tokens: number }
 export interface EventRow { seq: number; session_id: string | null; message_id: string | null; type: string; data: string; ts: string }
 
 const SCHEMA = `
@@ -39,6 +41,15 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_message ON events(message_id, seq);
 CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);
+CREATE TABLE IF NOT EXISTS gateway_tokens (
+  hash TEXT PRIMARY KEY, group_name TEXT NOT NULL, session_id TEXT, created_at TEXT NOT NULL,
+  revoked_at TEXT, revoke_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS usage (
+  group_name TEXT NOT NULL, period_start TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (group_name, period_start)
+);
 `;
 
 const now = () => new Date().toISOString();
@@ -115,6 +126,27 @@ export class Store {
   }
   eventsForMessage(id: string, after = 0): EventRow[] { return this.db.prepare('SELECT * FROM events WHERE message_id = ? AND seq > ? ORDER BY seq').all(id, after) as EventRow[]; }
   eventsForSession(id: string, after = 0): EventRow[] { return this.db.prepare('SELECT * FROM events WHERE session_id = ? AND seq > ? ORDER BY seq').all(id, after) as EventRow[]; }
+
+  // gateway tokens: only their sha256 is stored
+  addToken(hash: string, group: string, sessionId: string | null): void {
+    this.db.prepare('INSERT INTO gateway_tokens (hash, group_name, session_id, created_at) VALUES (?, ?, ?, ?)').run(hash, group, sessionId, now());
+  }
+  token(hash: string): TokenRow | undefined { return this.db.prepare('SELECT * FROM gateway_tokens WHERE hash = ?').get(hash) as TokenRow | undefined; }
+  revokeTokens(where: { group?: string; session?: string }, reason: string): number {
+    const [col, val] = where.session ? ['session_id', where.session] : ['group_name', where.group];
+    return this.db.prepare(`UPDATE gateway_tokens SET revoked_at = ?, revoke_reason = ? WHERE ${col} = ? AND revoked_at IS NULL`).run(now(), reason, val).changes;
+  }
+
+  // usage per group and budget period
+  usage(group: string, periodStart: string): UsageRow {
+    return (this.db.prepare('SELECT * FROM usage WHERE group_name = ? AND period_start = ?').get(group, periodStart) as UsageRow | undefined)
+      ?? { group_name: group, period_start: periodStart, requests: 0, input_tokens: 0, output_tokens: 0 };
+  }
+  addUsage(group: string, periodStart: string, u: { requests: number; input: number; output: number }): void {
+    this.db.prepare(`INSERT INTO usage (group_name, period_start, requests, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(group_name, period_start) DO UPDATE SET requests = requests + excluded.requests,
+      input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens`).run(group, periodStart, u.requests, u.input, u.output);
+  }
 
   transaction<T>(fn: () => T): T { return this.db.transaction(fn)(); }
 }

@@ -11,18 +11,18 @@ import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
 
 /** Secret files live on a host tmpfs; after a reboot they are gone and are resolved again. */
-function redeliverSecrets(config: Config, d: ContainerDetails): void {
+async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<void> {
   const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
   if (!decoded) return;
   const fileSecrets = decoded.agent.spec.secrets.filter((s) => s.exposeAs === 'file');
   if (fileSecrets.length === 0 || existsSync(join(config.secretsDir, d.name))) return;
-  const resolved = resolveSecrets(decoded.agent.spec.secrets, { specDir: decoded.specDir, env: config.secretEnv });
+  const resolved = await resolveSecrets(decoded.agent.spec.secrets, { specDir: decoded.specDir, config });
   deliverSecrets(resolved, { secretsDir: config.secretsDir, containerName: d.name, user: decoded.agent.spec.user, isRoot: config.uid === 0 });
 }
 
 export async function startAgent(rt: Runtime, config: Config, name: string): Promise<void> {
   const d = await findAgent(rt, name);
-  redeliverSecrets(config, d);
+  await redeliverSecrets(config, d);
   await rt.startContainer(d.id);
 }
 

@@ -66,7 +66,7 @@ async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
 export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
   const { agent } = loaded;
   const mounts = checkMounts(loaded, config, opts.say);
-  const secrets = resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, env: config.secretEnv });
+  const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
 
   const index = await nextIndex(rt, agent.metadata.name);
   const name = opts.name ?? instanceName(agent.metadata.name, index);

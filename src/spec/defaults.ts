@@ -38,6 +38,9 @@ export const CONTROL_DEFAULTS = Object.freeze({
   pollMs: 20,
   /** An interrupted message is tried this many times in all before it is marked failed. */
   maxAttempts: 2,
+  budgetPeriod: '1d',
+  /** Where session containers see the gateway's socket folder. */
+  gatewayMountPath: '/run/clawpod/gateway',
 });
 
 /** Label keys on every object clawpod creates; they are how clawpod finds (and reaps) its own. */

@@ -24,8 +24,11 @@ const containerPath = z.string().superRefine((p, ctx) => {
     ctx.addIssue({ code: 'custom', message: `expected a path outside /, ${FORBIDDEN_TARGETS.join(', ')}` });
 });
 
+/** Where a SecretRef's value comes from; each is a module under src/secrets/sources/. */
+export const SECRET_SOURCES = ['env', 'file', 'exec', 'vault', 'podman'] as const;
+
 export const SecretRefSchema = z.strictObject({
-  /** env source: the host variable; file source: the file's path (relative to the spec file). */
+  /** env: the host variable; file: the file's path (relative to the spec file); exec: the command; vault: the entry; podman: the Podman secret. */
   name: z.string().min(1, 'expected a non-empty name'),
   /** file source only: the entry of a JSON or KEY=VALUE file to read. */
   key: z.string().min(1).optional(),
@@ -34,7 +37,7 @@ export const SecretRefSchema = z.strictObject({
 export const SecretSchema = z.strictObject({
   /** File name under /run/secrets, or the variable name when exposeAs is env. */
   name: z.string().regex(FILE_NAME, 'expected a file-name-safe secret name: letters, digits, "_", "-", "."'),
-  source: z.enum(['env', 'file']).default('env'),
+  source: z.enum(SECRET_SOURCES).default('env'),
   secretRef: SecretRefSchema,
   /** file (default): /run/secrets/NAME, mode 0400. env: a variable, visible to `inspect` — the weaker option. */
   exposeAs: z.enum(['file', 'env']).default('file'),
