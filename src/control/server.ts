@@ -17,7 +17,7 @@ import { buildApi } from './api.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
 import { Store } from './store.js';
-import { createGateway } from '../secrets/gateway/gateway.js';
+import { createGateway, type Gateway } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { resolveRef } from '../secrets/resolve.js';
 import { parseDuration } from '../spec/quantity.js';
@@ -46,10 +46,10 @@ export function defaultSessionAgent(): LoadedAgent {
 }
 
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, dir: string): Promise<Server> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, dir: string): Promise<{ server: Server; gateway: Gateway }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
-  const handler = createGateway({
+  const gateway = createGateway({
     store,
     allowedModels: (group) => {
       const g = spec.groups.find((x) => x.name === group);
@@ -78,11 +78,11 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
   chmodSync(dir, 0o755);
   const sock = join(dir, 'llm.sock');
   rmSync(sock, { force: true });
-  const server = createServer(handler);
+  const server = createServer(gateway.handler);
   await new Promise<void>((res, rej) => server.once('error', rej).listen(sock, () => res()));
   // the agent's uid must be able to connect; the token is what protects it
   chmodSync(sock, 0o666);
-  return server;
+  return { server, gateway };
 }
 
 export interface Running { readonly daemon: Daemon; readonly url: string; readonly server: ServerType; stop(): Promise<void> }
@@ -99,7 +99,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const token = ensureToken(dir);
   const store = new Store(join(dir, 'state.db'));
   const gatewayDir = join(dir, 'gateway');
-  const gateway = await startGateway(config, loaded, store, gatewayDir);
+  const gw = await startGateway(config, loaded, store, gatewayDir);
   const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, say });
   await daemon.init();
 
@@ -125,8 +125,9 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
       const closed = new Promise<void>((res) => server.close(() => res()));
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
-      gateway.closeAllConnections();
-      await new Promise<void>((res) => gateway.close(() => res()));
+      gw.gateway.close();
+      gw.server.closeAllConnections();
+      await new Promise<void>((res) => gw.server.close(() => res()));
       store.close();
       rmSync(join(dir, 'serve.json'), { force: true });
     },

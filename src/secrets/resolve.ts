@@ -22,10 +22,6 @@ const SOURCES: Record<string, () => Promise<SecretSource>> = {
   vault: () => import('./sources/vault.js').then((m) => m.vaultSource),
 };
 
-export function registerSource(name: string, load: () => Promise<SecretSource>): void {
-  SOURCES[name] = load;
-}
-
 export function describeRef(label: string, source: string, ref: SecretRef): string {
   return `${label} (${source} ${ref.name}${ref.key ? `#${ref.key}` : ''})`;
 }

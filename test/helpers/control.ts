@@ -55,8 +55,8 @@ export function planeYaml(model: ModelServer, opts: { groups: string[]; maxConcu
     'apiVersion: clawpod.dev/v1alpha1', 'kind: ControlPlane', 'spec:',
     `  maxConcurrent: ${opts.maxConcurrent ?? 5}`,
     '  models:',
-    `    fix: {provider: openai, model: scripted, baseUrl: "${model.baseUrl('openai', 'container')}", apiKey: {source: env, secretRef: {name: FIXTURE_KEY}}${opts.modelExtra ?? ''}}`,
-    `    fixa: {provider: anthropic, model: scripted, baseUrl: "${model.baseUrl('anthropic', 'container')}", apiKey: {source: env, secretRef: {name: FIXTURE_KEY}}${opts.modelExtra ?? ''}}`,
+    `    fix: {provider: openai, model: scripted, baseUrl: "${model.baseUrl('openai')}", apiKey: {source: env, secretRef: {name: FIXTURE_KEY}}${opts.modelExtra ?? ''}}`,
+    `    fixa: {provider: anthropic, model: scripted, baseUrl: "${model.baseUrl('anthropic')}", apiKey: {source: env, secretRef: {name: FIXTURE_KEY}}${opts.modelExtra ?? ''}}`,
     '  groups:',
     // "NAME" uses the OpenAI-compatible fixture, "NAME=fixa" the Anthropic one
     ...opts.groups.map((g) => { const [name, m] = g.split('='); return `    - {name: ${name}, model: ${m ?? 'fix'}}`; }),

@@ -72,9 +72,16 @@ function fail(res: http.ServerResponse, provider: Provider, status: number, type
 const DAY_MS = 86_400_000;
 const PASS_HEADERS = ['content-type', 'accept', 'anthropic-version', 'anthropic-beta'];
 
-export function createGateway(d: GatewayDeps): http.RequestListener {
+export interface Gateway {
+  readonly handler: http.RequestListener;
+  /** Aborts requests in flight to providers and drops kept-alive connections. */
+  close(): void;
+}
+
+export function createGateway(d: GatewayDeps): Gateway {
   const now = d.now ?? Date.now;
   const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  const inFlight = new Set<http.ClientRequest>();
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const r = route(req.method ?? '', req.url ?? '');
@@ -133,8 +140,10 @@ export function createGateway(d: GatewayDeps): http.RequestListener {
 
     const counted: Counted = { input: 0, output: 0 };
     const record = () => d.store.addUsage(group, period, { requests: 1, ...counted });
+    inFlight.add(upstream);
     await new Promise<void>((resolve) => {
-      req.on('close', () => { if (!res.writableFinished) upstream.destroy(); });
+      // the agent went away (its own timeout, a stop): stop asking the provider
+      res.on('close', () => { if (!res.writableFinished) { upstream.destroy(); resolve(); } });
       upstream.on('error', (e) => {
         if (!res.headersSent) fail(res, r.provider, 502, 'api_error', `the provider at ${m.baseUrl ?? DEFAULT_BASE_URLS[r.provider]} did not answer: ${d.redact(messageOf(e))}`);
         else res.destroy();
@@ -168,13 +177,20 @@ export function createGateway(d: GatewayDeps): http.RequestListener {
         up.on('error', () => { res.destroy(); record(); resolve(); });
       });
       upstream.end(payload);
-    });
+    }).finally(() => inFlight.delete(upstream));
   };
 
-  return (req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `clawpod gateway: ${d.redact(messageOf(e))}` } }));
-      else res.destroy();
-    });
+  return {
+    handler: (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `clawpod gateway: ${d.redact(messageOf(e))}` } }));
+        else res.destroy();
+      });
+    },
+    close() {
+      for (const r of inFlight) r.destroy();
+      agents.http.destroy();
+      agents.https.destroy();
+    },
   };
 }
