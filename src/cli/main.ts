@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { formatError, isClawpodError, messageOf } from '../errors.js';
 import { makeCtx, type Ctx, type GlobalOptions } from './context.js';
+import { redactor } from '../secrets/redact.js';
 
 type Handler = (ctx: Ctx, ...args: never[]) => Promise<number | void>;
 
@@ -106,6 +107,11 @@ program.command('chat').description('talk with a group interactively').argument(
 
 const group = program.command('group').description('groups of the control plane');
 group.command('ls').description('list groups and their sessions').action(verb(() => import('./group.js').then((m) => ({ default: m.list }))));
+group.command('revoke').description("revoke the gateway tokens of a group's sessions").argument('<name>')
+  .option('--reason <text>', 'recorded with the revocation and shown to the agent')
+  .action(verb(() => import('./group.js').then((m) => ({ default: m.revoke }))));
+group.command('usage').description("a group's model usage in the current budget period").argument('<name>')
+  .action(verb(() => import('./group.js').then((m) => ({ default: m.usage }))));
 group.command('add').description('add or update a group').argument('<name>')
   .requiredOption('--model <name>', 'a model defined in the ControlPlane file').option('--system <prompt>', 'system prompt')
   .action(verb(() => import('./group.js').then((m) => ({ default: m.add }))));
@@ -114,10 +120,10 @@ function report(e: unknown): number {
   const json = process.argv.includes('--json');
   if (isClawpodError(e)) {
     if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
-    process.stderr.write(formatError(e));
+    process.stderr.write(redactor.redact(formatError(e)));
     return e.exitCode;
   }
-  process.stderr.write(`Error: ${messageOf(e)}\n`);
+  process.stderr.write(redactor.redact(`Error: ${messageOf(e)}\n`));
   if (loadConfig().debug) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
   return 1;
 }

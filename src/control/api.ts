@@ -8,6 +8,7 @@ import { ClawpodError, isClawpodError } from '../errors.js';
 import { badGroupName } from './config.js';
 import type { Daemon } from './daemon.js';
 import type { EventRow, Store } from './store.js';
+import { redactor } from '../secrets/redact.js';
 
 const STATUS: Partial<Record<string, 400 | 404 | 409 | 413>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400 };
 
@@ -35,9 +36,9 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
   app.onError((e, c) => {
     if (isClawpodError(e)) {
       const status = STATUS[e.code] ?? 500;
-      return c.json(errorBody(e.code, e.message, e.hint), status);
+      return c.json(errorBody(e.code, redactor.redact(e.message), e.hint), status);
     }
-    return c.json(errorBody('INTERNAL', e.message), 500);
+    return c.json(errorBody('INTERNAL', redactor.redact(e.message)), 500);
   });
 
   app.use('/v1/*', async (c, next) => {
@@ -63,6 +64,18 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     if (typeof b.model !== 'string') throw new ClawpodError('USAGE', 'body.model is missing', { hint: 'send {"model":"NAME"} with a model defined in the ControlPlane file' });
     daemon.addGroup(name, b.model, typeof b.system === 'string' ? b.system : null);
     return c.json(store.group(name), 200);
+  });
+
+  app.post('/v1/groups/:name/revoke', async (c) => {
+    const b = await jsonBody(c).catch(() => ({}) as Record<string, unknown>);
+    const revoked = daemon.revoke(c.req.param('name'), typeof b.reason === 'string' ? b.reason : 'revoked by the operator');
+    return c.json({ group: c.req.param('name'), revoked });
+  });
+
+  app.get('/v1/groups/:name/usage', (c) => {
+    const name = c.req.param('name');
+    if (!store.group(name)) throw new ClawpodError('NOT_FOUND', `no group named ${name}`);
+    return c.json(daemon.usage(name));
   });
 
   app.get('/v1/groups/:name/sessions', (c) => c.json(store.sessions(c.req.param('name'))));

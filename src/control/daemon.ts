@@ -13,6 +13,9 @@ import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { parseDuration } from '../spec/quantity.js';
 import { gatewayBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
+import { redactor } from '../secrets/redact.js';
+import { periodStart } from '../secrets/gateway/usage.js';
+import { GroupPolicy } from './policy.js';
 import type { ControlPlane, ModelSpec } from './config.js';
 import { decide } from './queue.js';
 import { Session, type FollowupMode } from './session.js';
@@ -50,10 +53,12 @@ export class Daemon {
   readonly controlId: string;
   private readonly sessions = new Map<string, Session>();
   private readonly store: Store;
+  readonly policy: GroupPolicy;
   private stopping = false;
 
   constructor(private readonly o: DaemonOptions) {
     this.store = o.store;
+    this.policy = new GroupPolicy(o.cp, o.store);
     this.bus.setMaxListeners(0);
     this.controlId = createHash('sha256').update(o.store.path).digest('hex').slice(0, 12);
   }
@@ -108,6 +113,25 @@ export class Daemon {
     });
     this.schedule();
     return m;
+  }
+
+  /** Revokes the gateway tokens of a group's sessions: their next model call is refused. */
+  revoke(group: string, reason: string): number {
+    if (!this.store.group(group)) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group ls` lists the groups' });
+    return this.store.revokeTokens({ group }, reason);
+  }
+
+  /** The group's model use in the current period, and its budget. */
+  usage(group: string) {
+    const periodMs = this.policy.periodMsOf(group);
+    const start = periodStart(Date.now(), periodMs);
+    const u = this.store.usage(group, start);
+    const b = this.policy.budget(group);
+    return {
+      group, periodStart: start, periodEnd: new Date(Date.parse(start) + periodMs).toISOString(),
+      requests: u.requests, inputTokens: u.input_tokens, outputTokens: u.output_tokens,
+      budget: b ? { ...(b.tokens !== undefined ? { tokens: b.tokens } : {}), ...(b.requests !== undefined ? { requests: b.requests } : {}) } : null,
+    };
   }
 
   addGroup(name: string, model: string, system: string | null): void {
@@ -249,8 +273,9 @@ export class Daemon {
     this.record(sessionId, m.id, 'failed', { reason });
   }
 
+  /** Every event passes the redactor before it is stored or streamed: a tool may print a key it found. */
   private record(sessionId: string | null, messageId: string | null, type: string, data: unknown): EventRow {
-    const row = this.store.addEvent({ session_id: sessionId, message_id: messageId, type, data });
+    const row = this.store.addEvent({ session_id: sessionId, message_id: messageId, type, data: redactor.redactDeep(data) });
     this.bus.emit('event', row);
     return row;
   }

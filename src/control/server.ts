@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from '../config.js';
-import { ClawpodError } from '../errors.js';
+import { ClawpodError, messageOf } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { API_VERSION } from '../spec/defaults.js';
 import { loadAgents } from '../spec/load.js';
@@ -20,7 +20,7 @@ import { Store } from './store.js';
 import { createGateway, type Gateway } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { resolveRef } from '../secrets/resolve.js';
-import { parseDuration } from '../spec/quantity.js';
+import { GroupPolicy } from './policy.js';
 
 export function controlDir(config: Config): string {
   return join(config.dataDir, 'control');
@@ -46,34 +46,31 @@ export function defaultSessionAgent(): LoadedAgent {
 }
 
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, dir: string): Promise<{ server: Server; gateway: Gateway }> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void): Promise<{ server: Server; gateway: Gateway }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
+  // resolved again after a minute, so a rotated key is picked up without a restart
+  const providerKey = (name: string): Promise<string | undefined> => {
+    const hit = keys.get(name);
+    if (hit && Date.now() - hit.at < 60_000) return hit.value;
+    const m = spec.models[name];
+    const value = m?.apiKey ? resolveRef(m.apiKey.source, m.apiKey.secretRef, `spec.models.${name}.apiKey`, { specDir: loaded.dir, config }) : Promise.resolve(undefined);
+    keys.set(name, { at: Date.now(), value });
+    value.catch(() => keys.delete(name));
+    return value;
+  };
   const gateway = createGateway({
     store,
-    allowedModels: (group) => {
-      const g = spec.groups.find((x) => x.name === group);
-      const names = g?.models ?? [g?.model ?? store.group(group)?.model ?? ''];
-      return names.flatMap((name) => { const m = spec.models[name]; return m ? [{ name, provider: m.provider, model: m.model, baseUrl: m.baseUrl }] : []; });
-    },
-    budget: (group) => {
-      const b = spec.groups.find((x) => x.name === group)?.budget ?? spec.gateway.budget;
-      if (!b) return undefined;
-      const p = parseDuration(b.period);
-      return { periodMs: p.ok ? p.value : 86_400_000, tokens: b.tokens, requests: b.requests };
-    },
-    // resolved again after a minute, so a rotated key is picked up without a restart
-    providerKey: (name) => {
-      const hit = keys.get(name);
-      if (hit && Date.now() - hit.at < 60_000) return hit.value;
-      const m = spec.models[name];
-      const value = m?.apiKey ? resolveRef(m.apiKey.source, m.apiKey.secretRef, `spec.models.${name}.apiKey`, { specDir: loaded.dir, config }) : Promise.resolve(undefined);
-      keys.set(name, { at: Date.now(), value });
-      value.catch(() => keys.delete(name));
-      return value;
-    },
+    allowedModels: (group) => policy.allowedModels(group),
+    budget: (group) => policy.budget(group),
+    providerKey,
     redact: (text) => redactor.redact(text),
   });
+  // read every provider key now: a missing one is reported at start (and its value is known to
+  // the redactor before any event could carry it), not at a user's first message
+  for (const name of Object.keys(spec.models)) {
+    await providerKey(name).catch((e: unknown) => say(`warning: ${redactor.redact(messageOf(e))}; calls to model ${name} will fail until this is fixed`));
+  }
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   chmodSync(dir, 0o755);
   const sock = join(dir, 'llm.sock');
@@ -99,8 +96,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const token = ensureToken(dir);
   const store = new Store(join(dir, 'state.db'));
   const gatewayDir = join(dir, 'gateway');
-  const gw = await startGateway(config, loaded, store, gatewayDir);
   const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, say });
+  const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say);
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;

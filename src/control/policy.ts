@@ -1,0 +1,34 @@
+// Per-group gateway policy from the ControlPlane file: which models a group's token may ask for,
+// and its budget. Groups added through the API get their own model and the default budget.
+import type { Budget, GatewayModel } from '../secrets/gateway/gateway.js';
+import { CONTROL_DEFAULTS } from '../spec/defaults.js';
+import { parseDuration } from '../spec/quantity.js';
+import type { ControlPlane } from './config.js';
+import type { Store } from './store.js';
+
+export class GroupPolicy {
+  constructor(private readonly cp: ControlPlane, private readonly store: Store) {}
+
+  allowedModels(group: string): GatewayModel[] {
+    const spec = this.cp.spec;
+    const g = spec.groups.find((x) => x.name === group);
+    const names = g?.models ?? [g?.model ?? this.store.group(group)?.model ?? ''];
+    return names.flatMap((name) => { const m = spec.models[name]; return m ? [{ name, provider: m.provider, model: m.model, baseUrl: m.baseUrl }] : []; });
+  }
+
+  budget(group: string): Budget | undefined {
+    const b = this.cp.spec.groups.find((x) => x.name === group)?.budget ?? this.cp.spec.gateway.budget;
+    if (!b) return undefined;
+    return { periodMs: this.periodMs(b.period), tokens: b.tokens, requests: b.requests };
+  }
+
+  /** Accounting period: the budget's, or a day. */
+  periodMsOf(group: string): number {
+    return this.budget(group)?.periodMs ?? this.periodMs(CONTROL_DEFAULTS.budgetPeriod);
+  }
+
+  private periodMs(d: string | number): number {
+    const p = parseDuration(d);
+    return p.ok ? p.value : 86_400_000;
+  }
+}
