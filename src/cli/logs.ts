@@ -1,10 +1,12 @@
 import type { Ctx } from './context.js';
 import { findAgent } from '../ops/find.js';
+import { learnAgentSecrets, redactingWriter } from '../ops/redacted-output.js';
 
 export default async function logs(ctx: Ctx, name: string, opts: { follow?: boolean; tail?: number }): Promise<void> {
   const rt = await ctx.runtime();
   const d = await findAgent(rt, name);
-  for await (const chunk of rt.logs(d.id, { follow: opts.follow ?? false, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) })) {
-    (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
-  }
+  await learnAgentSecrets(ctx.config, d);
+  const w = redactingWriter(process);
+  for await (const chunk of rt.logs(d.id, { follow: opts.follow ?? false, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) })) w.write(chunk);
+  w.flush();
 }
