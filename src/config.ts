@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
  * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API, CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
  * CLAWPOD_VAULT, CLAWPOD_VAULT_PASSPHRASE, CLAWPOD_VAULT_KEY_FILE,
- * XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
+ * KUBECONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
  */
 export interface Config {
   /** 'podman' | 'docker' when the user pinned a runtime; undefined to discover. */
@@ -39,6 +39,8 @@ export interface Config {
   /** The control plane's URL and token for send/chat (default: what `clawpod serve` wrote in dataDir/control). */
   readonly apiUrl: string | undefined;
   readonly apiToken: string | undefined;
+  /** KUBECONFIG, for the kubernetes secret source (and, later, the cluster driver). */
+  readonly kubeconfig: string | undefined;
   /** CLAWPOD_TRACE=1 prints phase and API call timings on stderr. */
   readonly trace: boolean;
   /** The encrypted secrets vault (src/secrets/vault.ts): CLAWPOD_VAULT, default dataDir/vault.json. */
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     packageRoot: root,
     debug: env.CLAWPOD_DEBUG === '1',
     trace: env.CLAWPOD_TRACE === '1',
+    kubeconfig: env.KUBECONFIG || undefined,
     apiUrl: env.CLAWPOD_API || undefined,
     apiToken: env.CLAWPOD_TOKEN || undefined,
     vaultFile: env.CLAWPOD_VAULT || join(dataDir, 'vault.json'),

@@ -20,6 +20,7 @@ const SOURCES: Record<string, () => Promise<SecretSource>> = {
   exec: () => import('./sources/exec.js').then((m) => m.execSource),
   podman: () => import('./sources/podman.js').then((m) => m.podmanSource),
   vault: () => import('./sources/vault.js').then((m) => m.vaultSource),
+  kubernetes: () => import('./sources/kubernetes.js').then((m) => m.kubernetesSource),
 };
 
 export function describeRef(label: string, source: string, ref: SecretRef): string {

@@ -25,7 +25,7 @@ const containerPath = z.string().superRefine((p, ctx) => {
 });
 
 /** Where a SecretRef's value comes from; each is a module under src/secrets/sources/. */
-export const SECRET_SOURCES = ['env', 'file', 'exec', 'vault', 'podman'] as const;
+export const SECRET_SOURCES = ['env', 'file', 'exec', 'vault', 'podman', 'kubernetes'] as const;
 
 export const SecretRefSchema = z.strictObject({
   /** env: the host variable; file: the file's path (relative to the spec file); exec: the command; vault: the entry; podman: the Podman secret. */
