@@ -64,6 +64,7 @@ export default async function run(ctx: Ctx, opts: Opts): Promise<number | void> 
   const code = await exitCodeAfterOutput(rt, r.id);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  if (opts.rm) await rt.removeContainer(r.id, { force: true });
+  // the container, its secret files and Podman secrets; the workspace volume stays
+  if (opts.rm) await undoCreate(rt, ctx.config, { ...r, volumeCreated: false });
   return code;
 }

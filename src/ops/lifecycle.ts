@@ -9,6 +9,7 @@ import { decodeSpecLabel, workspaceVolumeName } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
+import { removeRuntimeSecrets } from './run.js';
 
 /** Secret files live on a host tmpfs; after a reboot they are gone and are resolved again. */
 async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<void> {
@@ -40,6 +41,7 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   }
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, d.name);
+  await removeRuntimeSecrets(rt, d.name, decodeSpecLabel(d.labels[LABELS.spec])?.agent);
   const volume = workspaceVolumeName(d.labels[LABELS.instance] ?? d.name);
   const exists = (await rt.inspectVolume(volume)) !== undefined;
   if (exists && opts.volumes) {
@@ -57,6 +59,7 @@ export async function collectExpired(rt: Runtime, config: Config, now = new Date
     if (exp && Date.parse(exp) <= now.getTime()) {
       await rt.removeContainer(c.id, { force: true });
       removeDeliveredSecrets(config.secretsDir, c.name);
+      await removeRuntimeSecrets(rt, c.name, decodeSpecLabel(c.labels[LABELS.spec])?.agent);
       removed.push(c.name);
     }
   }

@@ -6,7 +6,8 @@ import { LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { ContainerSpec, MountPlan, Runtime } from '../runtime/runtime.js';
 import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
-import { resolveSecrets } from '../secrets/resolve.js';
+import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
+import type { Agent } from '../spec/schema.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { instanceName, planContainer, workspaceVolumeName } from '../plan/plan.js';
 import { allocatePorts } from '../plan/ports.js';
@@ -28,6 +29,8 @@ export interface RunResult {
   /** True when this run created the workspace volume (so undo may remove it). */
   readonly volumeCreated: boolean;
   readonly ports: readonly { containerPort: number; hostPort: number; hostIP: string }[];
+  /** Podman secrets made for this container. */
+  readonly runtimeSecrets?: readonly string[];
 }
 
 export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string) => void): CheckedMount[] {
@@ -91,13 +94,16 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     }
     const delivery = deliverSecrets(secrets, { secretsDir: config.secretsDir, containerName: name, user: agent.spec.user, isRoot: config.uid === 0 });
     if (delivery.hostDir) undo.push(async () => removeDeliveredSecrets(config.secretsDir, name));
+    const runtimeSecrets = await createRuntimeSecrets(rt, name, agent.spec.user, secrets.filter((s) => s.spec.exposeAs === 'podman'), undo);
     const planned = planContainer(agent, {
       instanceName: name, index, ports, mounts, secretEnv: delivery.env, secretsHostDir: delivery.hostDir, specDir: loaded.dir, now: new Date(),
     });
     const x = opts.extra;
-    const spec: ContainerSpec = x
-      ? { ...planned, mounts: [...planned.mounts, ...(x.mounts ?? [])], labels: { ...planned.labels, ...x.labels }, openStdin: x.openStdin ?? false }
-      : planned;
+    const spec: ContainerSpec = {
+      ...planned,
+      ...(x ? { mounts: [...planned.mounts, ...(x.mounts ?? [])], labels: { ...planned.labels, ...x.labels }, openStdin: x.openStdin ?? false } : {}),
+      ...(runtimeSecrets.length ? { runtimeSecrets } : {}),
+    };
     // The image and the name are checked by the engine itself (404, 409): one round trip less.
     let id: string;
     try {
@@ -111,16 +117,44 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       } else throw e;
     }
     undo.push(() => rt.removeContainer(id, { force: true }));
-    return { id, name, index, image: agent.spec.image, volume, volumeCreated, ports };
+    return { id, name, index, image: agent.spec.image, volume, volumeCreated, ports, ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}) };
   } catch (e) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw e;
   }
 }
 
+/** Podman secrets are named per container and secret, so removing an agent finds them again. */
+export function runtimeSecretName(container: string, secret: string): string {
+  return `clawpod-${container}-${secret}`;
+}
+
+async function createRuntimeSecrets(rt: Runtime, container: string, user: string, secrets: readonly ResolvedSecret[], undo: (() => Promise<void>)[]): Promise<NonNullable<ContainerSpec['runtimeSecrets']>> {
+  if (secrets.length === 0) return [];
+  if (!rt.capabilities.secrets) {
+    throw new ClawpodError('USAGE', `spec.secrets ${secrets.map((s) => s.spec.name).join(', ')}: exposeAs: podman needs Podman, and this runtime is ${rt.kind}`, { hint: 'use exposeAs: file (the default) on this runtime' });
+  }
+  const [uid, gid] = user.split(':').map(Number);
+  const out: NonNullable<ContainerSpec['runtimeSecrets']>[number][] = [];
+  for (const s of secrets) {
+    const name = runtimeSecretName(container, s.spec.name);
+    await rt.removeSecret(name); // a leftover of a crashed run would make create fail
+    await rt.createSecret(name, s.value);
+    undo.push(() => rt.removeSecret(name));
+    out.push({ source: name, target: s.spec.name, uid: uid!, gid: gid ?? uid!, mode: 0o400 });
+  }
+  return out;
+}
+
+/** Removes the Podman secrets an agent's spec asked for. */
+export async function removeRuntimeSecrets(rt: Runtime, container: string, agent: Agent | undefined): Promise<void> {
+  for (const s of agent?.spec.secrets ?? []) if (s.exposeAs === 'podman') await rt.removeSecret(runtimeSecretName(container, s.name));
+}
+
 /** Removes what createAgent made for a container that failed to start (the volume only if new). */
 export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Promise<void> {
   await rt.removeContainer(r.id, { force: true }).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, r.name);
+  if (r.runtimeSecrets) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);
   if (r.volumeCreated && r.volume) await rt.removeVolume(r.volume).catch(() => undefined);
 }

@@ -43,7 +43,7 @@ export function usableOciRuntime(info: RuntimeInfo, name: string): boolean {
 
 export abstract class EngineDriver implements Runtime {
   abstract readonly kind: RuntimeKind;
-  readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true };
+  readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true, secrets: false };
   protected readonly api: EngineClient;
 
   constructor(readonly endpoint: string, readonly socketPath: string) {
@@ -288,6 +288,12 @@ export abstract class EngineDriver implements Runtime {
       return { stdin, output: demux(socket), close: () => socket.destroy() };
     } catch (e) { this.fail(`attach to ${id}`, e); }
   }
+
+  async createSecret(name: string, _value: string): Promise<void> {
+    throw new ClawpodError('USAGE', `exposeAs: podman (secret ${name}) needs Podman; ${this.kind} keeps no secrets outside swarm mode`, { hint: 'use exposeAs: file (the default) on this runtime' });
+  }
+
+  async removeSecret(_name: string): Promise<void> { /* nothing is ever created */ }
 
   async createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
     try { await this.api.call('POST', '/volumes/create', { json: { Name: name, Labels: { ...labels } } }); } catch (e) { this.fail(`create volume ${name}`, e); }

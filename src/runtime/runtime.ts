@@ -35,6 +35,8 @@ export interface ContainerSpec {
   readonly security: { readonly readOnlyRootfs: boolean; readonly dropAllCapabilities: boolean; readonly noNewPrivileges: boolean };
   /** Keep stdin open so `attach` can write to the agent. */
   readonly openStdin?: boolean;
+  /** Runtime-held secrets (Podman secrets) mounted as files under /run/secrets; needs capabilities.secrets. */
+  readonly runtimeSecrets?: readonly { readonly source: string; readonly target: string; readonly uid: number; readonly gid: number; readonly mode: number }[];
 }
 
 export type ContainerState = 'created' | 'running' | 'stopped' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing' | 'unknown';
@@ -131,6 +133,8 @@ export interface RuntimeCapabilities {
   readonly hostPorts: boolean;
   /** Images can be built by the runtime itself. */
   readonly build: boolean;
+  /** The runtime stores secrets itself (createSecret) and mounts them (ContainerSpec.runtimeSecrets). */
+  readonly secrets: boolean;
 }
 
 export interface Runtime {
@@ -153,6 +157,10 @@ export interface Runtime {
   logs(id: string, opts?: { follow?: boolean; tail?: number }): AsyncIterable<OutputChunk>;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   attach(id: string): Promise<Attached>;
+
+  createSecret(name: string, value: string): Promise<void>;
+  /** Idempotent: a missing secret is not an error. */
+  removeSecret(name: string): Promise<void>;
 
   createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   removeVolume(name: string): Promise<void>;

@@ -39,8 +39,9 @@ export const SecretSchema = z.strictObject({
   name: z.string().regex(FILE_NAME, 'expected a file-name-safe secret name: letters, digits, "_", "-", "."'),
   source: z.enum(SECRET_SOURCES).default('env'),
   secretRef: SecretRefSchema,
-  /** file (default): /run/secrets/NAME, mode 0400. env: a variable, visible to `inspect` — the weaker option. */
-  exposeAs: z.enum(['file', 'env']).default('file'),
+  /** file (default): /run/secrets/NAME, mode 0400, from a host tmpfs. podman: the same path, from a Podman secret.
+   *  env: a variable, visible to `inspect` — the weaker option. */
+  exposeAs: z.enum(['file', 'env', 'podman']).default('file'),
 });
 
 export const MountSchema = z.strictObject({
@@ -119,6 +120,11 @@ export const AgentSchema = z.strictObject({
     if (s.source === 'env' && s.secretRef.key !== undefined)
       ctx.addIssue({ code: 'custom', path: ['spec', 'secrets', i, 'secretRef', 'key'], message: 'expected no key for source env (the variable named by secretRef.name is the whole value)' });
   });
+  const exposed = new Set(a.spec.secrets.map((s) => s.exposeAs));
+  if (exposed.has('file') && exposed.has('podman')) {
+    const i = a.spec.secrets.findIndex((s) => s.exposeAs === 'podman');
+    ctx.addIssue({ code: 'custom', path: ['spec', 'secrets', i, 'exposeAs'], message: 'expected one file delivery per agent: "file" and "podman" both use /run/secrets, so use one of them for all file secrets' });
+  }
   if (a.spec.ports.length > 0 && a.spec.network === 'none')
     ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.ports is set: a container without a network cannot publish ports' });
   const targets = new Set<string>();
