@@ -29,3 +29,8 @@ export async function usage(ctx: Ctx, name: string): Promise<void> {
   const of = (n: number, max?: number) => (max === undefined ? String(n) : `${n} of ${max}`);
   ctx.print(`group ${u.group}, ${u.periodStart} → ${u.periodEnd}: ${of(u.requests, u.budget?.requests)} requests, ${of(u.inputTokens + u.outputTokens, u.budget?.tokens)} tokens (${u.inputTokens} in, ${u.outputTokens} out)`);
 }
+
+export async function token(ctx: Ctx, name: string): Promise<void> {
+  const r = await ControlClient.fromConfig(ctx.config).call<{ token: string }>('POST', `/v1/groups/${encodeURIComponent(name)}/tokens`);
+  if (ctx.json) ctx.printJson(r); else ctx.print(r.token);
+}

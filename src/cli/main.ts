@@ -110,6 +110,8 @@ group.command('ls').description('list groups and their sessions').action(verb(()
 group.command('revoke').description("revoke the gateway tokens of a group's sessions").argument('<name>')
   .option('--reason <text>', 'recorded with the revocation and shown to the agent')
   .action(verb(() => import('./group.js').then((m) => ({ default: m.revoke }))));
+group.command('token').description('issue a gateway token for an agent of this group (printed once)').argument('<name>')
+  .action(verb(() => import('./group.js').then((m) => ({ default: m.token }))));
 group.command('usage').description("a group's model usage in the current budget period").argument('<name>')
   .action(verb(() => import('./group.js').then((m) => ({ default: m.usage }))));
 group.command('add').description('add or update a group').argument('<name>')

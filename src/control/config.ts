@@ -64,6 +64,9 @@ export const ControlPlaneSchema = z.strictObject({
     followups: z.enum(['auto', 'dir', 'stdin', 'poll']).default('auto'),
     /** The LLM gateway: provider keys stay in the control plane; agents get scoped tokens. */
     gateway: z.strictObject({
+      /** Also serve the gateway on TCP (HOST:PORT), for agents that cannot use a unix socket (OpenClaw's
+       *  custom provider baseUrl), e.g. Podman's bridge address "10.88.0.1:7879". Session containers use the socket. */
+      listen: z.string().regex(/^[0-9a-zA-Z.:[\]-]+:\d+$/, 'expected HOST:PORT, e.g. "10.88.0.1:7879"').optional(),
       /** Budget of a group without its own. */
       budget: BudgetSchema.optional(),
     }).prefault({}),

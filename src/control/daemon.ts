@@ -115,6 +115,11 @@ export class Daemon {
     return m;
   }
 
+  issueToken(group: string): string {
+    if (!this.store.group(group)) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group add GROUP --model NAME` first' });
+    return issueToken(this.store, group, null);
+  }
+
   /** Revokes the gateway tokens of a group's sessions: their next model call is refused. */
   revoke(group: string, reason: string): number {
     if (!this.store.group(group)) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group ls` lists the groups' });

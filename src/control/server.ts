@@ -45,8 +45,13 @@ export function defaultSessionAgent(): LoadedAgent {
   return { agent, file: '<built-in session agent>', dir: process.cwd() };
 }
 
+function hostPort(listen: string): { hostname: string; port: number } {
+  const at = listen.lastIndexOf(':');
+  return { hostname: listen.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(listen.slice(at + 1)) };
+}
+
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void): Promise<{ server: Server; gateway: Gateway }> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
   // resolved again after a minute, so a rotated key is picked up without a restart
@@ -79,7 +84,15 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
   await new Promise<void>((res, rej) => server.once('error', rej).listen(sock, () => res()));
   // the agent's uid must be able to connect; the token is what protects it
   chmodSync(sock, 0o666);
-  return { server, gateway };
+  let tcp: Server | undefined;
+  if (spec.gateway.listen) {
+    const { hostname, port } = hostPort(spec.gateway.listen);
+    tcp = createServer(gateway.handler);
+    await new Promise<void>((res, rej) => tcp!.once('error', (e: NodeJS.ErrnoException) => rej(new ClawpodError('PORT_TAKEN', `spec.gateway.listen ${spec.gateway.listen}: ${e.code ?? messageOf(e)}`, { hint: 'pick an address of this host that is free (Podman\'s bridge is usually 10.88.0.1)' }))).listen(port, hostname, () => res()));
+    const a = tcp.address() as AddressInfo;
+    say(`LLM gateway also on http://${a.address}:${a.port} (OpenAI: /v1, Anthropic: /, Gemini: /)`);
+  }
+  return { server, gateway, ...(tcp ? { tcp } : {}) };
 }
 
 export interface Running { readonly daemon: Daemon; readonly url: string; readonly server: ServerType; stop(): Promise<void> }
@@ -101,9 +114,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;
-  const at = listen.lastIndexOf(':');
-  const hostname = listen.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(at + 1));
+  const { hostname, port } = hostPort(listen);
   const app = buildApi(daemon, store, token);
   const server = await new Promise<ServerType>((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname, port }, () => res(s));
@@ -123,8 +134,11 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
       gw.gateway.close();
-      gw.server.closeAllConnections();
-      await new Promise<void>((res) => gw.server.close(() => res()));
+      for (const s of [gw.server, gw.tcp]) {
+        if (!s) continue;
+        s.closeAllConnections();
+        await new Promise<void>((res) => s.close(() => res()));
+      }
       store.close();
       rmSync(join(dir, 'serve.json'), { force: true });
     },

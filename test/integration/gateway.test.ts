@@ -21,6 +21,7 @@ function yaml(m: ModelServer, extra = ''): string {
   return `apiVersion: clawpod.dev/v1alpha1
 kind: ControlPlane
 spec:
+  gateway: {listen: "127.0.0.1:0"}
   models:
     claude: {provider: anthropic, model: scripted, baseUrl: "${m.baseUrl('anthropic')}", apiKey: {source: vault, secretRef: {name: anthropic}}}
     gpt: {provider: openai, model: scripted, baseUrl: "${m.baseUrl('openai')}", apiKey: {source: vault, secretRef: {name: anthropic}}}
@@ -166,5 +167,32 @@ describe('LLM gateway', () => {
     const r = await ask(`${G}nokey`, 'hello');
     expect(r.m.status).toBe('failed');
     expect(r.m.error).toMatch(/HTTP 502.*provider key of model missing could not be read.*no entry "nope"/);
+  });
+
+  it('serves agents outside sessions over TCP with a token issued for them (the OpenClaw path)', async () => {
+    const url = /LLM gateway also on (http:\/\/[\d.]+:\d+)/.exec(plane.output())?.[1];
+    expect(url).toBeDefined();
+    const issued = await clawpod(['group', 'token', `${G}leak`], { env });
+    expect(issued.code, issued.stderr).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^cpgw_/);
+    const call = () => fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': token, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'scripted', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'from openclaw' }] }),
+    });
+    const before = (await plane.client.call<{ requests: number }>('GET', `/v1/groups/${G}leak/usage`)).requests;
+    const res = await call();
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    const text = [...body.matchAll(/"type":"text_delta","text":"([^"]*)"/g)].map((m) => m[1]).join('');
+    expect(text).toBe('echo: from openclaw');
+    expect(body).not.toContain(CANARY);
+    expect(model.requests.at(-1)!.headers['x-api-key']).toBe(CANARY);
+    expect((await plane.client.call<{ requests: number }>('GET', `/v1/groups/${G}leak/usage`)).requests).toBe(before + 1);
+    await clawpod(['group', 'revoke', `${G}leak`], { env });
+    const denied = await call();
+    expect(denied.status).toBe(401);
+    expect(await denied.text()).toContain('token was revoked');
   });
 });
