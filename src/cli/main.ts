@@ -69,6 +69,22 @@ program.command('gc').description('remove agents whose lifecycle.ttl has passed'
 program.command('doctor').description('check the container runtime setup and say how to fix it')
   .action(verb(() => import('./doctor.js')));
 
+program.command('export').description('write an agent spec as Kubernetes objects, a Kustomize folder or a podman kube play file')
+  .requiredOption('-f, --file <file>', 'agent spec (YAML); - reads stdin')
+  .option('--format <format>', 'kube (multi-document YAML), kustomize (folder: base/ and overlays/) or podman (podman kube play)', 'kube')
+  .option('-o, --output <path>', 'file to write (a folder for kustomize); default stdout')
+  .option('--namespace <ns>', 'namespace of the objects (kustomize: of the overlay)')
+  .option('--openshift', 'leave uid/gid to the SCC, expose ports with a Route')
+  .option('--mode <mode>', 'session (a Job) or persistent (a StatefulSet)', 'session')
+  .option('--gateway-namespace <ns>', 'namespace of the clawpod gateway, which agents without network may reach')
+  .option('--overlay <name>', 'kustomize overlay folder name (default: the namespace, else "default")')
+  .action(verb(() => import('./export.js')));
+
+program.command('import').description('turn Kubernetes manifests (Pod, Deployment, StatefulSet, Job) into an agent spec')
+  .argument('<file>', 'manifest file (multi-document YAML); - reads stdin')
+  .option('-o, --output <file>', 'write the agent spec here instead of stdout')
+  .action(verb(() => import('./import.js')));
+
 const image = program.command('image').description('build agent images');
 image.command('build').description('build the agent image, or a curated layer on top of an image')
   .option('--tag <tag>', 'image to produce (default localhost/clawpod-agent:latest)')

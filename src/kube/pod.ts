@@ -47,7 +47,7 @@ function checkMounts(agent: Agent): void {
   });
 }
 
-function env(agent: Agent, target: Target): IEnvVar[] {
+function env(agent: Agent): IEnvVar[] {
   const s = agent.spec;
   const byName = new Map<string, IEnvVar>();
   // as the local planner: WORKSPACE, then the spec's env, then secrets exposed as variables
@@ -58,7 +58,6 @@ function env(agent: Agent, target: Target): IEnvVar[] {
     byName.delete(sec.name); // re-inserted last, as the local runtime's order
     byName.set(sec.name, { name: sec.name, valueFrom: { secretKeyRef: { name: secretName, key: sec.name } } });
   }
-  void target;
   return [...byName.values()];
 }
 
@@ -89,11 +88,12 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
     claims.push({ volume, claimName: mountClaimName(agent, m.containerPath), size: KUBE_DEFAULTS.dataMountSize, component: 'data' });
     mounts.push({ name: volume, mountPath: m.containerPath, ...(m.readOnly ? { readOnly: true } : {}) });
   }
-  const fileSecrets = s.secrets.filter((x) => x.exposeAs === 'file');
+  // exposeAs podman is a file at the same path locally (from a Podman secret): a file here too
+  const fileSecrets = s.secrets.filter((x) => x.exposeAs !== 'env');
   if (fileSecrets.length > 0) {
     if (opts.target === 'podman') {
       throw new ClawpodError('USAGE', `agent ${agent.metadata.name}: secrets exposed as files cannot be exported for podman kube play`, {
-        details: fileSecrets.map((x) => `spec.secrets: ${x.name} (exposeAs: file)`),
+        details: fileSecrets.map((x) => `spec.secrets: ${x.name} (exposeAs: ${x.exposeAs})`),
         hint: 'Podman 4.3 kube play fails on secret volumes: run the agent with `clawpod run -f`, export --format kube, or set exposeAs: env on these secrets',
       });
     }
@@ -113,7 +113,7 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
     ...(s.command ? { command: [...s.command] } : {}),
     ...(s.args ? { args: [...s.args] } : {}),
     ...(workingDir ? { workingDir } : {}),
-    env: env(agent, opts.target),
+    env: env(agent),
     ...(containerPorts.length > 0 ? { ports: containerPorts } : {}),
     // requests = limits: the local limits are hard limits; equal requests make the Pod "Guaranteed"
     resources: { limits: resources, requests: { ...resources } },
