@@ -16,6 +16,12 @@ export const KUBE_DEFAULTS = Object.freeze({
 
 /** The annotation holding the whole validated spec as JSON: what makes import lossless. */
 export const SPEC_ANNOTATION = 'clawpod.dev/spec';
+/**
+ * Podman 4.3's kube play refuses annotation values over 63 characters (it checks them as label
+ * values), so its Pod names a ConfigMap holding the spec instead, under this data key.
+ */
+export const SPEC_CONFIGMAP_ANNOTATION = 'clawpod.dev/spec-configmap';
+export const SPEC_CONFIGMAP_KEY = 'agent.json';
 
 /** app.kubernetes.io/name of every object an Agent renders to. */
 export const APP_NAME = 'clawpod-agent';

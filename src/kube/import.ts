@@ -7,7 +7,7 @@ import { ClawpodError } from '../errors.js';
 import { formatPath as formatSpecPath } from '../spec/parse.js';
 import { AgentSchema, type Agent, type AgentInput } from '../spec/schema.js';
 import { API_VERSION, KIND_AGENT, RESERVED_LABEL_PREFIXES } from '../spec/defaults.js';
-import { APP_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY, SPEC_ANNOTATION } from './defaults.js';
+import { APP_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY, SPEC_ANNOTATION, SPEC_CONFIGMAP_ANNOTATION, SPEC_CONFIGMAP_KEY } from './defaults.js';
 import { importPodSpec } from './import-pod.js';
 import { dnsName } from './names.js';
 import { buildPod } from './pod.js';
@@ -73,13 +73,24 @@ function isGenerated(k: string, v: string, labels: Record<string, string>, name:
     || (k === 'clawpod.dev/overlay' && ours);
 }
 
-/** The clawpod spec in the annotation, when there is one and it is valid. */
-function annotated(t: Tracked, templatePath: Path | undefined, warn: (p: Path, w: string) => void): Agent | undefined {
-  const paths: Path[] = [['metadata', 'annotations', SPEC_ANNOTATION], ...(templatePath ? [[...templatePath, 'annotations', SPEC_ANNOTATION]] : [])];
-  const at = paths.find((p) => typeof t.peek(p) === 'string');
-  if (!at) return undefined;
+/**
+ * The clawpod spec in the annotation (kube, kustomize) or in the ConfigMap the annotation
+ * names (podman), when there is one and it is valid.
+ */
+function annotated(t: Tracked, templatePath: Path | undefined, configMaps: ReadonlyMap<string, Record<string, string>>, warn: (p: Path, w: string) => void): Agent | undefined {
+  const bases: Path[] = [['metadata'], ...(templatePath ? [templatePath] : [])];
+  let at = bases.map((b) => [...b, 'annotations', SPEC_ANNOTATION]).find((p) => typeof t.peek(p) === 'string');
+  let text = at ? (t.peek(at) as string) : undefined;
+  if (!at) {
+    at = bases.map((b) => [...b, 'annotations', SPEC_CONFIGMAP_ANNOTATION]).find((p) => typeof t.peek(p) === 'string');
+    if (!at) return undefined;
+    t.take(at);
+    const cm = t.peek(at) as string;
+    text = configMaps.get(cm)?.[SPEC_CONFIGMAP_KEY];
+    if (text === undefined) { warn(at, `names ConfigMap ${cm}, which this file lacks (or which has no ${SPEC_CONFIGMAP_KEY}): the manifest's own fields are imported instead`); return undefined; }
+  }
   let raw: unknown;
-  try { raw = JSON.parse(t.peek(at) as string); } catch { warn(at, 'is not JSON: the manifest\'s own fields are imported instead'); return undefined; }
+  try { raw = JSON.parse(text!); } catch { warn(at, 'is not JSON: the manifest\'s own fields are imported instead'); return undefined; }
   const r = AgentSchema.safeParse(raw);
   if (r.success) return r.data;
   warn(at, `is not a valid Agent spec (${r.error.issues.map((i) => `${formatSpecPath(i.path)}: ${i.message}`).join('; ')}): the manifest's own fields are imported instead`);
@@ -111,7 +122,7 @@ function drift(t: Tracked, podPath: Path, agent: Agent): string[] {
   return checks.filter(([, got, exp, f]) => f(got) !== f(exp)).map(([k]) => formatPath(k.startsWith('runtime') ? [...podPath, k] : [...c, k]));
 }
 
-function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; policies: Doc[] }, warnings: string[]): Agent {
+function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; policies: Doc[]; configMaps: Map<string, Record<string, string>> }, warnings: string[]): Agent {
   const kind = doc.kind as string;
   const shape = WORKLOADS[kind]!;
   const t = new Tracked(doc);
@@ -121,7 +132,7 @@ function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; po
   t.take(['apiVersion']); t.take(['kind']);
   for (const k of SERVER_METADATA) t.take(['metadata', k]);
 
-  const fromAnnotation = annotated(t, shape.templatePath, warn);
+  const fromAnnotation = annotated(t, shape.templatePath, ctxDocs.configMaps, warn);
   if (fromAnnotation) {
     const edited = drift(t, shape.podPath, fromAnnotation);
     if (edited.length > 0) warnings.push(`${where}: changed after export (${edited.join(', ')} differ from the ${SPEC_ANNOTATION} annotation): the annotation's spec is used; edit the spec, or delete the annotation to import the manifest's fields`);
@@ -218,7 +229,9 @@ export function importManifests(text: string, file = '<input>'): Imported {
   const warnings: string[] = [];
   const claimSizes = new Map<string, string>();
   const policies: Doc[] = [];
+  const configMaps = new Map<string, Record<string, string>>();
   for (const d of docs) {
+    if (d.kind === 'ConfigMap') configMaps.set(str((d.metadata as Doc | undefined)?.name) ?? '?', record(d.data));
     const name = str((d.metadata as Doc | undefined)?.name) ?? '?';
     const storage = (((d.spec as Doc | undefined)?.resources as Doc | undefined)?.requests as Doc | undefined)?.storage;
     if (d.kind === 'PersistentVolumeClaim' && (typeof storage === 'string' || typeof storage === 'number')) claimSizes.set(name, String(storage));
@@ -229,9 +242,9 @@ export function importManifests(text: string, file = '<input>'): Imported {
     const kind = str(d.kind) ?? '(no kind)';
     const name = str((d.metadata as Doc | undefined)?.name) ?? '?';
     const shape = WORKLOADS[kind];
-    if (shape && d.apiVersion === shape.apiVersion) { agents.push(importWorkload(d, { claimSizes, policies }, warnings)); continue; }
+    if (shape && d.apiVersion === shape.apiVersion) { agents.push(importWorkload(d, { claimSizes, policies, configMaps }, warnings)); continue; }
     const labels = record((d.metadata as Doc | undefined)?.labels);
-    if (COMPANIONS.has(kind) && labels[K8S_LABELS.managedBy] === MANAGED_BY) continue; // clawpod derives it again
+    if ((COMPANIONS.has(kind) || kind === 'ConfigMap') && labels[K8S_LABELS.managedBy] === MANAGED_BY) continue; // clawpod derives it again
     if (kind === 'Secret') warnings.push(`Secret/${name}: not imported: clawpod never reads secret values from manifests (spec.secrets refers to them)`);
     else if (COMPANIONS.has(kind)) warnings.push(`${kind}/${name}: not imported (${kind === 'PersistentVolumeClaim' ? 'its size is used for the workspace it backs' : kind === 'NetworkPolicy' ? 'it decides spec.network' : 'clawpod derives it from spec.ports'})`);
     else warnings.push(`${kind}/${name}: not imported: clawpod imports Pod, Deployment, StatefulSet and Job`);

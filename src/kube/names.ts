@@ -27,6 +27,8 @@ export function objectNames(agent: Agent) {
     secret: `${n}-secrets`,
     /** Session mode: the workspace PVC. Persistent mode: the claim template's PVC is workspace-NAME-0. */
     workspaceClaim: `${n}-workspace`,
+    /** podman format: the ConfigMap holding the spec (see SPEC_CONFIGMAP_ANNOTATION). */
+    specConfigMap: `${n}-spec`,
     /** Ingress or Route of one published port. */
     exposure: (port: number) => dnsName([n, String(port)]),
   };
@@ -42,7 +44,7 @@ export function mountVolumeName(containerPath: string): string {
   return dnsName(['data', containerPath], 63);
 }
 
-export type Component = 'agent' | 'workspace' | 'data' | 'service' | 'network' | 'identity' | 'ingress';
+export type Component = 'agent' | 'workspace' | 'data' | 'service' | 'network' | 'identity' | 'ingress' | 'spec';
 
 /** What selects an agent's Pod; a subset of `labelsFor`, and stable (StatefulSet selectors are immutable). */
 export function selectorLabels(agent: Agent): Record<string, string> {

@@ -4,6 +4,7 @@ import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
@@ -16,7 +17,7 @@ export type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 export type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 export type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 export type { IPersistentVolumeClaimTemplate } from 'kubernetes-models/v1/PersistentVolumeClaimTemplate';
-export type { IJob, IStatefulSet, IIngress, INetworkPolicy, IPersistentVolumeClaim, IPod, IService, IServiceAccount };
+export type { IConfigMap, IJob, IStatefulSet, IIngress, INetworkPolicy, IPersistentVolumeClaim, IPod, IService, IServiceAccount };
 
 /** route.openshift.io/v1 Route, the fields clawpod writes. */
 export interface Route {
@@ -30,7 +31,7 @@ export interface Route {
   };
 }
 
-export type KubeObject = IJob | IStatefulSet | IPod | IService | IServiceAccount | IPersistentVolumeClaim | INetworkPolicy | IIngress | Route;
+export type KubeObject = IJob | IStatefulSet | IPod | IService | IServiceAccount | IPersistentVolumeClaim | IConfigMap | INetworkPolicy | IIngress | Route;
 
 /** Session agents run to completion as a Job; persistent agents stay up as a one-replica StatefulSet. */
 export type RenderMode = 'session' | 'persistent';

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { StatefulSet, Deployment } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { PersistentVolumeClaim, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, PersistentVolumeClaim, Pod, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAgents } from '../../src/spec/parse.js';
 import type { Agent } from '../../src/spec/schema.js';
 import { exportAgents, type ExportOptions } from '../../src/kube/export.js';
@@ -76,7 +76,7 @@ const find = <K extends KubeObject['kind']>(objs: KubeObject[], kind: K, name?: 
 
 // ---------------------------------------------------------------- schema validation
 const MODELS: Record<string, { validate(): void } extends never ? never : new (d: never) => { validate(): void }> = {
-  'v1/Pod': Pod, 'v1/Service': Service, 'v1/ServiceAccount': ServiceAccount, 'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'v1/Pod': Pod, 'v1/ConfigMap': ConfigMap, 'v1/Service': Service, 'v1/ServiceAccount': ServiceAccount, 'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'apps/v1/StatefulSet': StatefulSet, 'apps/v1/Deployment': Deployment, 'batch/v1/Job': Job,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy, 'networking.k8s.io/v1/Ingress': Ingress,
 };
@@ -379,8 +379,11 @@ describe('render: OpenShift', () => {
 describe('render: podman kube play', () => {
   it('is a Pod and its PVCs, publishing host ports like clawpod run', () => {
     const { objects, notes } = renderPodman(hello(), { mode: 'session' });
-    expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(['PersistentVolumeClaim/hello-workspace', 'Pod/hello']);
+    expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(['ConfigMap/hello-spec', 'PersistentVolumeClaim/hello-workspace', 'Pod/hello']);
     const pod = find(objects, 'Pod')!;
+    // Podman 4.3 refuses annotation values over 63 characters: the spec is in the ConfigMap
+    expect(pod.metadata!.annotations).toEqual({ 'clawpod.dev/spec-configmap': 'hello-spec' });
+    expect(JSON.parse(find(objects, 'ConfigMap')!.data!['agent.json']!)).toEqual(hello());
     expect(pod.spec!.restartPolicy).toBe('Never');
     expect(pod.spec!.containers[0]!.ports).toEqual([{ name: 'tcp-8080', containerPort: 8080, protocol: 'TCP', hostPort: 18789, hostIP: '127.0.0.1' }]);
     expect(pod.spec!.serviceAccountName).toBeUndefined();
