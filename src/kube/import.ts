@@ -108,7 +108,7 @@ function drift(t: Tracked, podPath: Path, agent: Agent): string[] {
   const c = [...podPath, 'containers', i];
   const j = (v: unknown) => JSON.stringify(v ?? null);
   const ports = (v: unknown) => (Array.isArray(v) ? v : []).map((p: Doc) => `${String(p.containerPort)}/${String(p.protocol ?? 'TCP')}`).join(',');
-  const limits = (v: unknown) => Object.entries(record(isDoc(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {})).sort().join(',');
+  const limits = (v: unknown) => (isDoc(v) ? Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).sort().join(',') : '');
   const checks: [string, unknown, unknown, (v: unknown) => string][] = [
     ['image', t.peek([...c, 'image']), want.image, j],
     ['command', t.peek([...c, 'command']), want.command, j],
@@ -122,23 +122,15 @@ function drift(t: Tracked, podPath: Path, agent: Agent): string[] {
   return checks.filter(([, got, exp, f]) => f(got) !== f(exp)).map(([k]) => formatPath(k.startsWith('runtime') ? [...podPath, k] : [...c, k]));
 }
 
-function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; policies: Doc[]; configMaps: Map<string, Record<string, string>> }, warnings: string[]): Agent {
-  const kind = doc.kind as string;
+interface DocContext {
+  readonly claimSizes: ReadonlyMap<string, string>;
+  readonly policies: readonly Doc[];
+  readonly configMaps: ReadonlyMap<string, Record<string, string>>;
+}
+
+/** The manifest's own fields as an Agent spec (not validated yet); reads are marked on `t`. */
+function mapWorkload(t: Tracked, kind: string, rawName: string, docs: DocContext, warn: (p: Path, w: string) => void, say: (w: string) => void): AgentInput {
   const shape = WORKLOADS[kind]!;
-  const t = new Tracked(doc);
-  const rawName = str(t.take(['metadata', 'name'])) ?? kind.toLowerCase();
-  const where = `${kind}/${rawName}`;
-  const warn = (p: Path, what: string) => warnings.push(`${where}: ${formatPath(p)}: ${what}`);
-  t.take(['apiVersion']); t.take(['kind']);
-  for (const k of SERVER_METADATA) t.take(['metadata', k]);
-
-  const fromAnnotation = annotated(t, shape.templatePath, ctxDocs.configMaps, warn);
-  if (fromAnnotation) {
-    const edited = drift(t, shape.podPath, fromAnnotation);
-    if (edited.length > 0) warnings.push(`${where}: changed after export (${edited.join(', ')} differ from the ${SPEC_ANNOTATION} annotation): the annotation's spec is used; edit the spec, or delete the annotation to import the manifest's fields`);
-    return fromAnnotation;
-  }
-
   const name = dnsName([rawName], 40);
   if (name !== rawName) warn(['metadata', 'name'], `"${rawName}" becomes "${name}" (a DNS label of at most 40 characters)`);
   const ns = str(t.take(['metadata', 'namespace']));
@@ -146,6 +138,7 @@ function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; po
 
   // labels of the object and of its Pod template: the user's ones become the agent's labels
   const labels: Record<string, string> = {};
+  const annotations: Record<string, string> = {};
   for (const base of [['metadata'], ...(shape.templatePath ? [shape.templatePath] : [])] as Path[]) {
     const all = record(t.take([...base, 'labels']));
     for (const [k, v] of Object.entries(all)) {
@@ -153,13 +146,10 @@ function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; po
       if (RESERVED_LABEL_PREFIXES.some((p) => k.startsWith(p))) { warn([...base, 'labels', k], 'dropped: the prefix is reserved for clawpod'); continue; }
       labels[k] = v;
     }
-  }
-  const annotations: Record<string, string> = {};
-  for (const base of [['metadata'], ...(shape.templatePath ? [shape.templatePath] : [])] as Path[]) {
     for (const [k, v] of Object.entries(record(t.peek([...base, 'annotations'])))) {
-      if (k === 'deployment.kubernetes.io/revision') { t.take([...base, 'annotations', k]); continue; }
       if (k === 'kubectl.kubernetes.io/last-applied-configuration') continue; // listed as dropped
       t.take([...base, 'annotations', k]);
+      if (k === 'deployment.kubernetes.io/revision' || k === SPEC_ANNOTATION || k === SPEC_CONFIGMAP_ANNOTATION) continue;
       annotations[k] = v;
     }
   }
@@ -169,13 +159,12 @@ function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; po
     const n = t.peek(['spec', 'volumeClaimTemplates', i, 'metadata', 'name']);
     if (typeof n === 'string') claimTemplates.set(n, ['spec', 'volumeClaimTemplates', i]);
   }
-  const spec = importPodSpec(t, { podPath: shape.podPath, claimTemplates, claimSizes: ctxDocs.claimSizes, name: rawName, warn });
+  const spec = importPodSpec(t, { podPath: shape.podPath, claimTemplates, claimSizes: docs.claimSizes, name: rawName, warn });
 
   // workload mechanics: what clawpod's own export writes is taken silently, anything else is listed
   t.take(['spec', 'selector']);
-  const replicas = t.peek(['spec', 'replicas']);
-  if (replicas === undefined || replicas === 1) t.take(['spec', 'replicas']);
-  else { t.take(['spec', 'replicas']); warn(['spec', 'replicas'], `${String(replicas)} replicas dropped: an agent is one instance (clawpod run -d again for another)`); }
+  const replicas = t.take(['spec', 'replicas']);
+  if (replicas !== undefined && replicas !== 1) warn(['spec', 'replicas'], `${String(replicas)} replicas dropped: an agent is one instance (clawpod run -d again for another)`);
   if (kind === 'StatefulSet') {
     t.take(['spec', 'serviceName']);
     const keep = t.peek(['spec', 'persistentVolumeClaimRetentionPolicy']);
@@ -192,7 +181,7 @@ function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; po
 
   // network: clawpod's NetworkPolicy says which; without one a Pod has a network, so bridge
   const podLabels = record(t.peek([...(shape.templatePath ?? ['metadata']), 'labels']));
-  const policy = ctxDocs.policies.find((p) => {
+  const policy = docs.policies.find((p) => {
     const sel = record((((p.spec as Doc | undefined)?.podSelector as Doc | undefined)?.matchLabels));
     return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => podLabels[k] === v);
   });
@@ -201,18 +190,44 @@ function importWorkload(doc: Doc, ctxDocs: { claimSizes: Map<string, string>; po
   let network: 'none' | 'bridge' = policy && Array.isArray(egress) && !egress.some((r) => isDoc(r) && Object.keys(r).length === 0) ? 'none' : 'bridge';
   if (network === 'none' && hasPorts) {
     network = 'bridge';
-    warnings.push(`${where}: NetworkPolicy/${str((policy!.metadata as Doc | undefined)?.name) ?? '?'} limits egress, but ports need network bridge locally: bridge is used`);
+    say(`NetworkPolicy/${str((policy!.metadata as Doc | undefined)?.name) ?? '?'} limits egress, but ports need network bridge locally: bridge is used`);
   }
-  if (!policy && !hasPorts) warnings.push(`${where}: network bridge (a Kubernetes Pod has a network); set spec.network: none to cut it`);
+  if (!policy && !hasPorts) say('network bridge (a Kubernetes Pod has a network); set spec.network: none to cut it');
 
-  for (const p of t.unread([['status']])) warnings.push(`${where}: ${p}: dropped (no Agent spec field for it)`);
-
-  const input: AgentInput = {
+  return {
     apiVersion: API_VERSION,
     kind: KIND_AGENT,
     metadata: { name, ...(Object.keys(labels).length ? { labels } : {}), ...(Object.keys(annotations).length ? { annotations } : {}) },
     spec: { ...spec, network, ...(lifecycle ? { lifecycle } : {}) },
   };
+}
+
+/**
+ * One workload → one Agent. With a valid spec annotation that spec is the answer; the manifest is
+ * still read field by field, so whatever was added to it after export (fields no Agent spec has,
+ * or edits the annotation does not show) is named rather than lost without a word.
+ */
+function importWorkload(doc: Doc, docs: DocContext, warnings: string[]): Agent {
+  const kind = doc.kind as string;
+  const shape = WORKLOADS[kind]!;
+  const t = new Tracked(doc);
+  const rawName = str(t.take(['metadata', 'name'])) ?? kind.toLowerCase();
+  const where = `${kind}/${rawName}`;
+  const warn = (p: Path, what: string) => warnings.push(`${where}: ${formatPath(p)}: ${what}`);
+  t.take(['apiVersion']); t.take(['kind']);
+  for (const k of SERVER_METADATA) t.take(['metadata', k]);
+
+  const fromAnnotation = annotated(t, shape.templatePath, docs.configMaps, warn);
+  const mapping: string[] = [];
+  const input = mapWorkload(t, kind, rawName, docs, (p, w) => mapping.push(`${where}: ${formatPath(p)}: ${w}`), (w) => mapping.push(`${where}: ${w}`));
+  const unread = t.unread([['status']]);
+  if (fromAnnotation) {
+    const edited = drift(t, shape.podPath, fromAnnotation);
+    if (edited.length > 0) warnings.push(`${where}: changed after export (${edited.join(', ')} differ from the ${SPEC_ANNOTATION} annotation): the annotation's spec is used; edit the spec, or delete the annotation to import the manifest's fields`);
+    for (const p of unread) warnings.push(`${where}: ${p}: dropped (not in the spec annotation, and no Agent spec field for it)`);
+    return fromAnnotation;
+  }
+  warnings.push(...mapping, ...unread.map((p) => `${where}: ${p}: dropped (no Agent spec field for it)`));
   const r = AgentSchema.safeParse(input);
   if (!r.success) {
     throw new ClawpodError('SPEC_INVALID', `${where}: the imported spec is not valid`, {

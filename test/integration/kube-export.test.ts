@@ -84,6 +84,13 @@ describe('clawpod export --format kustomize', () => {
     const sts = docs.find((d) => d.kind === 'StatefulSet')!;
     expect(sts.spec!.template!.metadata.labels['clawpod.dev/overlay']).toBe('team');
     expect(sts.spec!.selector!.matchLabels).toEqual({ 'app.kubernetes.io/name': 'clawpod-agent', 'app.kubernetes.io/instance': 'hello' });
+
+    // what Kustomize built imports back to the spec, without a warning
+    const built = writeSpec(dir, 'built.yaml', overlay.stdout);
+    const back = await clawpod(['--json', 'import', built]);
+    expect(back.code, back.stderr).toBe(0);
+    const hello = JSON.parse((await clawpod(['--json', 'validate', join(ROOT, 'examples/hello.yaml')])).stdout) as { agents: { spec: unknown }[] };
+    expect(JSON.parse(back.stdout)).toEqual({ agents: [hello.agents[0]!.spec], warnings: [] });
   });
 
   it('builds for OpenShift with a Route, and a session Job with its PVC', async () => {

@@ -519,6 +519,17 @@ describe('import', () => {
     expect(r.warnings).toEqual([expect.stringMatching(/^Job\/hello: changed after export \(spec\.template\.spec\.containers\[0\]\.image differ/)]);
   });
 
+  it('names fields added to an export that the annotation does not carry', () => {
+    const text = exportAgents([hello()], { format: 'kube', mode: 'persistent' }).files.get('')!
+      .replace('      restartPolicy: Always', '      restartPolicy: Always\n      nodeSelector: { disktype: ssd }\n      priorityClassName: high');
+    const r = importManifests(text, 'edited.yaml');
+    expect(r.agents).toEqual([hello()]);
+    expect(r.warnings).toEqual([
+      'StatefulSet/hello: spec.template.spec.nodeSelector: dropped (not in the spec annotation, and no Agent spec field for it)',
+      'StatefulSet/hello: spec.template.spec.priorityClassName: dropped (not in the spec annotation, and no Agent spec field for it)',
+    ]);
+  });
+
   it('without the annotation, maps the fields Kubernetes has and names what it cannot carry', () => {
     const strip = (t: string) => t.split('\n').filter((l) => !l.includes('clawpod.dev/spec:')).join('\n').replace(/^(\s*)annotations:\n(?=\1\S)/gm, '');
     for (const mode of ['session', 'persistent'] as const) {
