@@ -240,6 +240,9 @@ export function importPodSpec(t: Tracked, ctx: PodContext): SpecIn {
   expect(t, [...pp, 'schedulerName'], 'default-scheduler');
   expect(t, [...c, 'terminationMessagePath'], '/dev/termination-log');
   expect(t, [...c, 'terminationMessagePolicy'], 'File');
+  expect(t, [...pp, 'priority'], 0);
+  expect(t, [...pp, 'preemptionPolicy'], 'PreemptLowerPriority');
+  t.take([...pp, 'nodeName']); // where the scheduler put it
   return spec;
 }
 

@@ -173,10 +173,14 @@ function mapWorkload(t: Tracked, kind: string, rawName: string, docs: DocContext
   // a Job's (or Pod's) deadline is the nearest thing to a local ttl: both end the agent
   const deadline = kind === 'Job' || kind === 'Pod' ? t.num(['spec', 'activeDeadlineSeconds']) : undefined;
   const lifecycle = deadline !== undefined ? { ttl: duration(deadline) } : undefined;
-  if (kind === 'Job') {
-    for (const [k, v] of [['backoffLimit', 0], ['ttlSecondsAfterFinished', KUBE_DEFAULTS.ttlSecondsAfterFinished], ['completions', 1], ['parallelism', 1]] as const) {
-      if (t.peek(['spec', k]) === undefined || t.peek(['spec', k]) === v) t.take(['spec', k]);
-    }
+  // what clawpod writes, then what an API server fills in (kubectl get -o yaml)
+  const defaults: Record<string, [string, unknown][]> = {
+    Job: [['backoffLimit', 0], ['ttlSecondsAfterFinished', KUBE_DEFAULTS.ttlSecondsAfterFinished], ['completions', 1], ['parallelism', 1],
+      ['completionMode', 'NonIndexed'], ['suspend', false], ['manualSelector', false], ['podReplacementPolicy', 'TerminatingOrFailed']],
+    StatefulSet: [['podManagementPolicy', 'OrderedReady'], ['revisionHistoryLimit', 10], ['updateStrategy', { type: 'RollingUpdate', rollingUpdate: { partition: 0 } }]],
+  };
+  for (const [k, v] of defaults[kind] ?? []) {
+    if (t.peek(['spec', k]) === undefined || JSON.stringify(t.peek(['spec', k])) === JSON.stringify(v)) t.take(['spec', k]);
   }
 
   // network: clawpod's NetworkPolicy says which; without one a Pod has a network, so bridge
