@@ -1,0 +1,148 @@
+// A real Kubernetes API server for integration tests, envtest-style: scripts/kube-harness.sh
+// starts etcd + kube-apiserver (built once from the k8s.io/kubernetes Go module and cached in
+// ${CLAWPOD_KUBE_CACHE:-~/.cache/clawpod-kube}) on loopback, with a throw-away CA, an admin
+// token (system:masters), a limited token (RBAC only) and --authorization-mode=RBAC.
+//
+// Cost: the FIRST call on a machine builds kube-apiserver (10-25 minutes on 2 cores, one-time;
+// `scripts/kube-harness.sh build` does it ahead of the tests). Once cached, startKube() takes a
+// few seconds. See docs/kubernetes-harness.md.
+//
+// Instead of starting one, the tests can use any cluster: set CLAWPOD_TEST_KUBECONFIG to a
+// kubeconfig (kind, k3d, OpenShift Local...). Its current context is used and stop() is a no-op.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const KUBE_HARNESS = join(ROOT, 'scripts/kube-harness.sh');
+
+/** Thrown when no API server can be had on this machine (no Go/proxy to build, no etcd...). Tests skip on it. */
+export class KubeUnavailableError extends Error {
+  constructor(public readonly reason: string) {
+    super(`Kubernetes API server unavailable: ${reason}`);
+    this.name = 'KubeUnavailableError';
+  }
+}
+
+export interface Kube {
+  /** Path of an admin kubeconfig (user clawpod-admin in system:masters). */
+  kubeconfig: string;
+  /** https://127.0.0.1:PORT */
+  server: string;
+  /** Admin bearer token. */
+  token: string;
+  /** PEM file of the CA that signed the serving cert (empty for an external cluster). */
+  ca: string;
+  /** Kubeconfig/token of `clawpod-limited`: authenticated, but allowed nothing until a test binds a Role. */
+  limitedKubeconfig?: string;
+  limitedToken?: string;
+  /** Kubernetes release of the server (from the harness), or 'external'. */
+  version: string;
+  /** Whether kube-controller-manager runs (Jobs/StatefulSets get Pods; no scheduler/kubelet runs them). */
+  controllerManager: boolean;
+  /** Folder with logs (apiserver.log, etcd.log) while it runs. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartKubeOptions {
+  /** Also run kube-controller-manager (built too on first use). Default false. */
+  controllerManager?: boolean;
+  /** Build the binaries if they are not cached (default true; CLAWPOD_KUBE_BUILD=0 turns it off, then tests skip). */
+  build?: boolean;
+  /** Print the harness's progress lines (build heartbeat) to stderr. Default true. */
+  progress?: boolean;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, progress: boolean): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('bash', [KUBE_HARNESS, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (progress) process.stderr.write(d);
+    });
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+  });
+}
+
+function parseEnv(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+function harnessBuilt(controllerManager: boolean): boolean {
+  const r = spawnSync('bash', [KUBE_HARNESS, 'paths'], { encoding: 'utf8' });
+  if (r.status !== 0) return false;
+  const lines = r.stdout.split('\n');
+  const need = controllerManager ? ['kube-apiserver=', 'kube-controller-manager='] : ['kube-apiserver='];
+  return need.every((n) => lines.some((l) => l.startsWith(n) && !l.endsWith('(not built)')));
+}
+
+function external(kubeconfig: string): Kube {
+  const view = (path: string) =>
+    spawnSync('kubectl', ['--kubeconfig', kubeconfig, 'config', 'view', '--raw', '--minify', '-o', `jsonpath={${path}}`], { encoding: 'utf8' }).stdout ?? '';
+  return {
+    kubeconfig,
+    server: view('.clusters[0].cluster.server'),
+    token: view('.users[0].user.token'),
+    ca: '',
+    version: 'external',
+    controllerManager: true,
+    dir: '',
+    stop: async () => {},
+  };
+}
+
+/** Starts etcd + kube-apiserver on loopback (building them first if needed) and waits for /readyz. */
+export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
+  const given = process.env.CLAWPOD_TEST_KUBECONFIG;
+  if (given) return external(given);
+
+  const controllerManager = opts.controllerManager ?? false;
+  const build = opts.build ?? process.env.CLAWPOD_KUBE_BUILD !== '0';
+  if (!existsSync(KUBE_HARNESS)) throw new KubeUnavailableError(`${KUBE_HARNESS} is missing`);
+  if (!build && !harnessBuilt(controllerManager)) {
+    throw new KubeUnavailableError('kube-apiserver is not built and CLAWPOD_KUBE_BUILD=0; run scripts/kube-harness.sh build');
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'clawpod-k8s-harness-'));
+  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0' };
+  const { code, stderr } = await run(['start', dir], env, opts.progress ?? true);
+  if (code !== 0) {
+    const last = stderr.trim().split('\n').filter((l) => l.includes('unavailable:') || l.includes('error:')).pop() ?? stderr.trim().split('\n').pop() ?? '';
+    await run(['stop', dir], { ...process.env, CLAWPOD_KUBE_KEEP_LOGS: '1' }, false);
+    if (code === 3) throw new KubeUnavailableError(last.replace(/^\[kube-harness\] unavailable: /, ''));
+    throw new Error(`scripts/kube-harness.sh start failed (exit ${code}); logs in ${dir}\n${stderr.slice(-4000)}`);
+  }
+
+  const e = parseEnv(join(dir, 'env'));
+  // If the test process dies without calling stop(), do not leave etcd/kube-apiserver behind.
+  const onExit = () => { spawnSync('bash', [KUBE_HARNESS, 'stop', dir], { stdio: 'ignore' }); };
+  process.once('exit', onExit);
+  let stopped = false;
+  return {
+    kubeconfig: e.KUBECONFIG!,
+    server: e.CLAWPOD_KUBE_SERVER!,
+    token: e.CLAWPOD_KUBE_TOKEN!,
+    ca: e.CLAWPOD_KUBE_CA!,
+    limitedKubeconfig: e.CLAWPOD_KUBE_LIMITED_KUBECONFIG,
+    limitedToken: e.CLAWPOD_KUBE_LIMITED_TOKEN,
+    version: e.CLAWPOD_KUBE_VERSION ?? 'unknown',
+    controllerManager: e.CLAWPOD_KUBE_CONTROLLER_MANAGER === '1',
+    dir,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      process.removeListener('exit', onExit);
+      await run(['stop', dir], process.env, false);
+    },
+  };
+}
