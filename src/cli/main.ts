@@ -85,6 +85,28 @@ program.command('import').description('turn Kubernetes manifests (Pod, Deploymen
   .option('-o, --output <file>', 'write the agent spec here instead of stdout')
   .action(verb(() => import('./import.js')));
 
+program.command('apply').description('apply an agent spec to the Kubernetes cluster of the kubeconfig and wait until it is ready')
+  .requiredOption('-f, --file <file>', 'agent spec (YAML); - reads stdin')
+  .option('--context <name>', 'kubeconfig context (default: the current one)')
+  .option('-n, --namespace <ns>', "namespace (default: the context's, else default); it must exist")
+  .option('--create-namespace', 'create the namespace when it is missing')
+  .option('--dry-run [mode]', 'server: validate and admit on the server, store nothing')
+  .option('--mode <mode>', 'session (a Job) or persistent (a StatefulSet)', 'session')
+  .option('--openshift', 'leave uid/gid to the SCC, expose ports with a Route')
+  .option('--gateway-namespace <ns>', 'namespace of the clawpod gateway, which agents without network may reach')
+  .option('--wait [bool]', 'wait until the agent is ready (default; --wait=false or --no-wait to return at once)')
+  .option('--no-wait', 'return once the objects are applied')
+  .option('--timeout <duration>', 'how long to wait for readiness', '5m')
+  .action(verb(() => import('./apply.js')));
+
+program.command('delete').description("remove an agent's objects from the cluster (its claims are kept unless --volumes)")
+  .argument('[names...]', 'agent names (instead of -f)')
+  .option('-f, --file <file>', 'agent spec (YAML) naming the agents')
+  .option('--context <name>', 'kubeconfig context (default: the current one)')
+  .option('-n, --namespace <ns>', "namespace (default: the context's, else default)")
+  .option('--volumes', 'also delete the PersistentVolumeClaims (workspace and data)')
+  .action(verb(() => import('./delete.js')));
+
 const image = program.command('image').description('build agent images');
 image.command('build').description('build the agent image, or a curated layer on top of an image')
   .option('--tag <tag>', 'image to produce (default localhost/clawpod-agent:latest)')

@@ -147,8 +147,15 @@ export function apiError(e: unknown, c: Cluster, what: { action: string; object?
   if (code === 404 && status?.reason === 'NotFound' && /namespaces? "?[^"]*"? not found/.test(text)) {
     return new ClawpodError('NOT_FOUND', base, { hint: `kubectl create namespace ${c.namespace}, or pass --create-namespace`, details, cause: e });
   }
-  if (code === 400 || code === 422) {
-    return new ClawpodError('SPEC_INVALID', `${base} (HTTP ${code})`, { hint: 'the object has a field or value this server refuses: fix the field named above (a newer clawpod, or an older server, may disagree on the schema)', details, cause: e });
+  // server-side apply reports a field unknown to the schema as HTTP 500 "failed to create typed patch object"
+  const unknown = /(\.[\w.[\]"=-]+): field not declared in schema/.exec(text)?.[1] ?? /unknown field "([^"]+)"/.exec(text)?.[1];
+  if (code === 400 || code === 422 || unknown) {
+    return new ClawpodError('SPEC_INVALID', `${base} (HTTP ${code})`, {
+      hint: unknown
+        ? `this server's schema has no field ${unknown} in ${what.object ?? 'the object'}: remove it (a clawpod newer than the cluster may render fields the cluster does not know)`
+        : 'the object has a field or value this server refuses: fix the field named above (a newer clawpod, or an older server, may disagree on the schema)',
+      details, cause: e,
+    });
   }
   if (code === 409) return new ClawpodError('RUNTIME_ERROR', `${base} (HTTP 409 conflict)`, { hint: 'another writer changed the object at the same time: run the command again', details, cause: e });
   return new ClawpodError('RUNTIME_ERROR', `${base} (HTTP ${code})`, { hint: `kubectl --context ${c.context} -n ${c.namespace} get events`, details, cause: e });

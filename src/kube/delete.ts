@@ -32,7 +32,7 @@ const KINDS = [
   { apiVersion: 'v1', kind: 'PersistentVolumeClaim', path: 'api/v1', plural: 'persistentvolumeclaims', claim: true },
 ] as const;
 
-interface Named { metadata?: { name?: string; labels?: Record<string, string> } }
+interface Named { metadata?: { name?: string; labels?: Record<string, string>; deletionTimestamp?: string } }
 
 async function list(c: Cluster, k: (typeof KINDS)[number], selector: string, done: readonly string[]): Promise<Named[]> {
   try {
@@ -69,6 +69,8 @@ export async function deleteAgents(names: readonly string[], opts: DeleteOptions
       for (const o of await list(c, k, selector, deleted)) {
         found++;
         const ref = refName({ kind: k.kind, metadata: o.metadata });
+        // a finalizer holds it (a claim in use: pvc-protection); it goes once released
+        if (o.metadata?.deletionTimestamp) { say(`${ref} is already being deleted`); continue; }
         if ('claim' in k && !opts.volumes) { kept.push(ref); continue; }
         try {
           await c.api.delete({ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: o.metadata!.name!, namespace: c.namespace } }, undefined, undefined, undefined, undefined, 'Background');

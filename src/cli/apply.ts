@@ -1,0 +1,66 @@
+// clawpod apply: an agent spec → the cluster of the kubeconfig (server-side apply, field manager
+// "clawpod"), then wait until the agent is ready. Progress on stderr; --json prints the result.
+import type { Ctx } from './context.js';
+import { ClawpodError } from '../errors.js';
+import { parseDuration } from '../spec/quantity.js';
+import { loadAgents } from '../spec/load.js';
+
+interface Opts {
+  file: string; context?: string; namespace?: string; dryRun?: string | boolean; mode: string;
+  wait?: string | boolean; timeout: string; createNamespace?: boolean; openshift?: boolean; gatewayNamespace?: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function flags(opts: Opts): { dryRun: boolean; wait: boolean; timeoutMs: number } {
+  const fail = (what: string, hint: string): never => { throw new ClawpodError('USAGE', what, { hint }); };
+  if (!['session', 'persistent'].includes(opts.mode)) fail(`--mode ${opts.mode} is not a mode`, 'use --mode session (a Job) or --mode persistent (a StatefulSet)');
+  if (opts.namespace !== undefined && !DNS_LABEL.test(opts.namespace)) fail(`--namespace ${opts.namespace} is not a DNS label`, 'use lowercase letters, digits and "-"');
+  const dr = opts.dryRun;
+  if (dr !== undefined && dr !== true && dr !== 'server' && dr !== 'none') fail(`--dry-run=${String(dr)} is not supported`, dr === 'client' ? 'for a client-side render use clawpod export -f FILE' : 'use --dry-run=server');
+  const w = opts.wait;
+  const wait = w === undefined || w === true || !['false', 'no', '0'].includes(String(w));
+  const t = parseDuration(opts.timeout);
+  if (!t.ok) fail(`--timeout ${opts.timeout} is not a duration`, `use ${t.expected}`);
+  return { dryRun: dr === true || dr === 'server', wait, timeoutMs: t.ok ? t.value : 0 };
+}
+
+export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
+  const f = flags(opts);
+  const loaded = await loadAgents(opts.file, ctx.config.dataDir);
+  const [{ renderAgent }, { applyAgents }] = await Promise.all([import('../kube/render.js'), import('../kube/apply.js')]);
+  const objects = [];
+  const notes: string[] = [];
+  for (const { agent } of loaded) {
+    const r = renderAgent(agent, {
+      mode: opts.mode as 'session',
+      ...(opts.openshift ? { openshift: true } : {}),
+      ...(opts.gatewayNamespace ? { gatewayNamespace: opts.gatewayNamespace } : {}),
+    });
+    objects.push(...r.objects);
+    notes.push(...r.notes.map((n) => `${agent.metadata.name}: ${n}`));
+  }
+  const say = (l: string) => { if (!ctx.json) ctx.say(l); };
+  const result = await applyAgents(objects, {
+    ...(ctx.config.kubeconfig ? { kubeconfig: ctx.config.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    dryRun: f.dryRun,
+    wait: f.wait,
+    createNamespace: opts.createNamespace ?? false,
+    timeoutMs: f.timeoutMs,
+    onProgress: say,
+  });
+  // the Secret is not applied (no value passes through clawpod): the note says how to create it
+  const ns = result.namespace;
+  const hints = notes.map((n) => n.replace('kubectl create secret generic', `kubectl -n ${ns} create secret generic`));
+  if (ctx.json) {
+    ctx.printJson({ ...result, notes: hints });
+    return;
+  }
+  for (const n of hints) ctx.say(`note: ${n}`);
+  const names = loaded.map((l) => l.agent.metadata.name).join(', ');
+  ctx.print(result.dryRun
+    ? `${names}: ${result.applied.length} objects valid on ${result.server} (server dry run: nothing stored)`
+    : `${names}: ${result.applied.length} objects applied in namespace ${ns}${result.ready ? ', ready' : ''}`);
+}
