@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import type { Ctx } from './context.js';
 import { ControlClient } from '../control/client.js';
 import { followAnswer } from './answer.js';
@@ -11,13 +11,15 @@ export default async function chat(ctx: Ctx, group: string): Promise<number> {
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: tty });
   if (tty) ctx.say(`chatting with group ${group} (Ctrl-D to leave)`);
   let failures = 0;
-  for (;;) {
-    let line: string;
-    try { line = await rl.question(tty ? 'you> ' : ''); } catch { break; }
-    if (!line.trim()) continue;
+  // the async iterator buffers lines, so piped input (several lines at once) loses none
+  rl.setPrompt('you> ');
+  if (tty) rl.prompt();
+  for await (const line of rl) {
+    if (!line.trim()) { if (tty) rl.prompt(); continue; }
     const r = await followAnswer(client.send(group, line), { text: (s) => process.stdout.write(s), note: (s) => ctx.say(s) });
     if (r.text && !r.text.endsWith('\n')) process.stdout.write('\n');
     if (r.status === 'failed') { failures++; ctx.say(`failed: ${r.reason}`); }
+    if (tty) rl.prompt();
   }
   rl.close();
   return failures ? 1 : 0;

@@ -101,6 +101,9 @@ describe('clawpod serve', () => {
 
     const cli = await clawpod(['send', `${G}o2`, 'from', 'the', 'cli'], { env: p.env });
     expect(cli).toMatchObject({ code: 0, stdout: 'echo: from the cli\n' });
+    // chat with piped lines: every line is a message, every answer comes back in order
+    const chat = await clawpod(['chat', `${G}o2`], { env: p.env, input: 'first\nsecond\n' });
+    expect(chat).toMatchObject({ code: 0, stdout: 'echo: first\necho: second\n' });
   });
 
   it('six groups with a limit of five: the sixth waits, then runs', async () => {
