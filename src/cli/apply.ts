@@ -25,22 +25,32 @@ function flags(opts: Opts): { dryRun: boolean; wait: boolean; timeoutMs: number 
   return { dryRun: dr === true || dr === 'server', wait, timeoutMs: t.ok ? t.value : 0 };
 }
 
+/** OpenShift by its API groups; an unreachable cluster is reported by the apply that follows. */
+async function detect(ctx: Ctx, opts: Opts, say: (l: string) => void): Promise<boolean> {
+  const [{ openCluster }, { detectOpenShift }] = await Promise.all([import('../kube/cluster.js'), import('../kube/openshift.js')]);
+  const c = openCluster({ ...(ctx.config.kubeconfig ? { kubeconfig: ctx.config.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const found = await detectOpenShift(c.kc).catch(() => false);
+  if (found) say(`OpenShift detected at ${c.server}: uid/gid left to the restricted SCC, ports exposed with a Route (--no-openshift to turn off)`);
+  return found;
+}
+
 export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
   const f = flags(opts);
   const loaded = await loadAgents(opts.file, ctx.config.dataDir);
   const [{ renderAgent }, { applyAgents }] = await Promise.all([import('../kube/render.js'), import('../kube/apply.js')]);
+  const say = (l: string) => { if (!ctx.json) ctx.say(l); };
+  const openshift = opts.openshift ?? await detect(ctx, opts, say);
   const objects = [];
   const notes: string[] = [];
   for (const { agent } of loaded) {
     const r = renderAgent(agent, {
       mode: opts.mode as 'session',
-      ...(opts.openshift ? { openshift: true } : {}),
+      ...(openshift ? { openshift: true } : {}),
       ...(opts.gatewayNamespace ? { gatewayNamespace: opts.gatewayNamespace } : {}),
     });
     objects.push(...r.objects);
     notes.push(...r.notes.map((n) => `${agent.metadata.name}: ${n}`));
   }
-  const say = (l: string) => { if (!ctx.json) ctx.say(l); };
   const result = await applyAgents(objects, {
     ...(ctx.config.kubeconfig ? { kubeconfig: ctx.config.kubeconfig } : {}),
     ...(opts.context ? { context: opts.context } : {}),
