@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   const hooks = {
     onEvent: (_s: Session, e: RunnerEvent) => {
       const t = performance.now();
+      // a figure measured on failing calls would be meaningless
+      if (e.type === 'error') throw new Error(`the runner reported an error during the bench: ${e.message}`);
       if (!('messageId' in e) || !e.messageId) return;
       for (const w of waiters.get(e.messageId) ?? []) if (w.type === e.type) w.resolve(t);
     },
@@ -52,7 +54,10 @@ async function main(): Promise<void> {
     onExpired: () => undefined,
     onExit: () => undefined,
   };
-  const agent = defaultSessionAgent();
+  // the raw baseline calls the model directly (over Podman's bridge); the control plane's sessions
+  // have no network and go through its LLM gateway, whose hop is part of the overhead measured
+  const base = defaultSessionAgent();
+  const agent = { ...base, agent: { ...base.agent, spec: { ...base.agent.spec, network: 'bridge' as const } } };
   const modes: FollowupMode[] = ['dir', 'stdin', 'poll'];
   const sessions = new Map<FollowupMode, Session>();
   let n = 0;
@@ -91,14 +96,17 @@ async function main(): Promise<void> {
   // --- 2: through the control plane vs straight to a session, interleaved -------------------
   const cp = ControlPlaneSchema.parse({
     apiVersion: 'clawpod.dev/v1alpha1', kind: 'ControlPlane',
-    spec: { maxConcurrent: 5, listen: '127.0.0.1:0', models: { fix: { provider: 'openai', model: 'bench', baseUrl: modelConfig.baseUrl } }, groups: [{ name: 'bench-api', model: 'fix' }, ...Array.from({ length: 10 }, (_, i) => ({ name: `bench-g${i}`, model: 'fix' }))] },
+    spec: { maxConcurrent: 5, listen: '127.0.0.1:0', models: { fix: { provider: 'openai', model: 'bench', baseUrl: model.baseUrl('openai') } }, groups: [{ name: 'bench-api', model: 'fix' }, ...Array.from({ length: 10 }, (_, i) => ({ name: `bench-g${i}`, model: 'fix' }))] },
   });
   const plane = await startControlPlane(config, rt, { config: cp, dir: dataDir }, () => undefined);
   const token = (await import('node:fs')).readFileSync(join(dataDir, 'control', 'token'), 'utf8').trim();
   const client = new ControlClient(plane.url, token);
   const viaApi = async (group: string, text: string): Promise<number> => {
     const t0 = performance.now();
-    for await (const e of client.send(group, text)) if (e.type === 'done' || e.type === 'failed') break;
+    for await (const e of client.send(group, text)) {
+      if (e.type === 'failed') throw new Error(`a message failed during the bench: ${String(e.data.reason)}`);
+      if (e.type === 'done') break;
+    }
     return performance.now() - t0;
   };
   process.stderr.write('warming up the control plane\n');
@@ -120,7 +128,12 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ids: string[] = [];
   for (let k = 0; k < 10; k++) for (let g = 0; g < 10; g++) ids.push((await client2.call<{ id: string }>('POST', `/v1/groups/bench-g${g}/messages`, { text: `slow:${D}` })).id);
-  for (const id of ids) for await (const e of client2.events(id)) if (e.type === 'done' || e.type === 'failed') break;
+  for (const id of ids) {
+    for await (const e of client2.events(id)) {
+      if (e.type === 'failed') throw new Error(`a message failed during the bench: ${String(e.data.reason)}`);
+      if (e.type === 'done') break;
+    }
+  }
   const wall = performance.now() - t0;
   await plane2.stop();
   await model.close();
