@@ -342,20 +342,22 @@ cmd_stop_procs() {
   done
   ((${#pids[@]})) || return 0
   kill "${pids[@]}" 2>/dev/null || true
-  local p alive
-  for _ in $(seq 1 20); do
-    alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    ((alive)) || return 0
-    sleep 0.1
-  done
+  wait_gone 20 "${pids[@]}" && return 0
   kill -9 "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 1 10); do
+  wait_gone 10 "${pids[@]}" || true
+}
+
+# wait_gone TENTHS PID...: true once none of the PIDs runs, false after TENTHS × 0.1 s.
+wait_gone() {
+  local tenths=$1 p alive
+  shift
+  for _ in $(seq 1 "$tenths"); do
     alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
     ((alive)) || return 0
     sleep 0.1
   done
+  return 1
 }
 
 cmd_stop() {
