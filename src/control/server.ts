@@ -68,6 +68,7 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
     store,
     allowedModels: (group) => policy.allowedModels(group),
     budget: (group) => policy.budget(group),
+    periodMs: (group) => policy.periodMsOf(group),
     providerKey,
     redact: (text) => redactor.redact(text),
   });

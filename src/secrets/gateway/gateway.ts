@@ -22,6 +22,8 @@ export interface GatewayDeps {
   /** Model names (under spec.models) the group may use. */
   allowedModels(group: string): readonly GatewayModel[];
   budget(group: string): Budget | undefined;
+  /** The accounting period of a group: its budget's, or the default (what `group usage` reports). */
+  periodMs(group: string): number;
   /** The provider key of a model (resolved from its SecretRef; cached by the caller if slow). */
   providerKey(modelName: string): Promise<string | undefined>;
   /** Removes known secret values from text that came from a provider (errors may echo a key). */
@@ -69,7 +71,6 @@ function fail(res: http.ServerResponse, provider: Provider, status: number, type
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-const DAY_MS = 86_400_000;
 const PASS_HEADERS = ['content-type', 'accept', 'anthropic-version', 'anthropic-beta'];
 
 export interface Gateway {
@@ -105,8 +106,8 @@ export function createGateway(d: GatewayDeps): Gateway {
       return fail(res, r.provider, 403, 'permission_error', `group ${group} may not use ${r.provider} model ${JSON.stringify(wanted)}; allowed: ${allowed.map((x) => `${x.provider}/${x.model}`).join(', ') || 'none'} (spec.groups[].models of the ControlPlane file)`);
     }
     const budget = d.budget(group);
-    // accounting runs for every group; without a budget it is kept per day
-    const period = periodStart(now(), budget?.periodMs ?? DAY_MS);
+    // accounting runs for every group, in the same periods `clawpod group usage` reads
+    const period = periodStart(now(), d.periodMs(group));
     if (budget) {
       const u = d.store.usage(group, period);
       const used = u.input_tokens + u.output_tokens;
