@@ -18,16 +18,16 @@ export const kubernetesSource: SecretSource = {
   async resolve(ref, ctx) {
     const target = parseSecretName(ref.name);
     if (!target) throw new ClawpodError('SECRET_INVALID', `${ctx.where}: "${ref.name}" is not a Secret name`, { hint: 'use NAME or NAMESPACE/NAME (lowercase letters, digits, "-", ".")' });
-    const k8s = await import('@kubernetes/client-node');
-    const kc = new k8s.KubeConfig();
+    const [k8s, { openCluster }] = await Promise.all([import('@kubernetes/client-node'), import('../../kube/cluster.js')]);
+    let c: ReturnType<typeof openCluster>;
     try {
-      if (ctx.config.kubeconfig) kc.loadFromFile(ctx.config.kubeconfig); else kc.loadFromDefault();
+      c = openCluster({ ...(ctx.config.kubeconfig ? { kubeconfig: ctx.config.kubeconfig } : {}), ...(target.namespace ? { namespace: target.namespace } : {}) });
     } catch (e) {
-      throw new ClawpodError('SECRET_MISSING', `${ctx.where}: cannot load a kubeconfig: ${messageOf(e)}`, { hint: 'set KUBECONFIG to your cluster\'s kubeconfig' });
+      // the same kubeconfig errors as `clawpod apply`, as a missing secret of this ref
+      if (e instanceof ClawpodError) throw new ClawpodError('SECRET_MISSING', `${ctx.where}: ${e.message}`, { ...(e.hint ? { hint: e.hint } : {}), cause: e });
+      throw e;
     }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new ClawpodError('SECRET_MISSING', `${ctx.where}: the kubeconfig has no current cluster`, { hint: 'kubectl config use-context NAME, or set KUBECONFIG' });
-    const namespace = target.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+    const { kc, namespace, server } = c;
     let data: Record<string, string> | undefined;
     try {
       const s = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedSecret({ name: target.name, namespace });
@@ -35,10 +35,10 @@ export const kubernetesSource: SecretSource = {
     } catch (e) {
       const raw = (e as { code?: unknown }).code;
       const code = typeof raw === 'number' ? raw : undefined;
-      const where = `Secret ${namespace}/${target.name} on ${cluster.server}`;
+      const where = `Secret ${namespace}/${target.name} on ${server}`;
       if (code === 404) throw new ClawpodError('SECRET_MISSING', `${ctx.where}: no ${where}`, { hint: `kubectl -n ${namespace} create secret generic ${target.name} --from-literal=KEY=VALUE` });
       if (code === 401 || code === 403) throw new ClawpodError('SECRET_MISSING', `${ctx.where}: not allowed to read ${where} (HTTP ${code})`, { hint: `ask for "get" on secrets in namespace ${namespace}, or use another context` });
-      throw new ClawpodError('SECRET_MISSING', `${ctx.where}: cannot read ${where}: ${code ? `HTTP ${code}` : typeof raw === 'string' ? raw : messageOf(e)}`, { hint: `check that the cluster answers: kubectl --context ${kc.getCurrentContext()} cluster-info` });
+      throw new ClawpodError('SECRET_MISSING', `${ctx.where}: cannot read ${where}: ${code ? `HTTP ${code}` : typeof raw === 'string' ? raw : messageOf(e)}`, { hint: `check that the cluster answers: kubectl --context ${c.context} cluster-info` });
     }
     const keys = Object.keys(data ?? {});
     const key = ref.key ?? (keys.length === 1 ? keys[0] : undefined);
