@@ -11,7 +11,7 @@ import type { ModelConfig, RunnerEvent } from '../agent/protocol.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
-import { parseDuration } from '../spec/quantity.js';
+import { validatedDurationMs } from '../spec/quantity.js';
 import { gatewayBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { periodStart } from '../secrets/gateway/usage.js';
@@ -34,7 +34,7 @@ export interface DaemonOptions {
   readonly say: (line: string) => void;
 }
 
-const ms = (d: string | number): number => { const r = parseDuration(d); return r.ok ? r.value : 0; };
+const ms = validatedDurationMs;
 
 export function newId(prefix: string): string {
   // time-ordered, so ids sort like arrival

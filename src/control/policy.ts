@@ -2,7 +2,7 @@
 // and its budget. Groups added through the API get their own model and the default budget.
 import type { Budget, GatewayModel } from '../secrets/gateway/gateway.js';
 import { CONTROL_DEFAULTS } from '../spec/defaults.js';
-import { parseDuration } from '../spec/quantity.js';
+import { validatedDurationMs } from '../spec/quantity.js';
 import type { ControlPlane } from './config.js';
 import type { Store } from './store.js';
 
@@ -19,16 +19,12 @@ export class GroupPolicy {
   budget(group: string): Budget | undefined {
     const b = this.cp.spec.groups.find((x) => x.name === group)?.budget ?? this.cp.spec.gateway.budget;
     if (!b) return undefined;
-    return { periodMs: this.periodMs(b.period), tokens: b.tokens, requests: b.requests };
+    return { periodMs: validatedDurationMs(b.period), tokens: b.tokens, requests: b.requests };
   }
 
   /** Accounting period: the budget's, or a day. */
   periodMsOf(group: string): number {
-    return this.budget(group)?.periodMs ?? this.periodMs(CONTROL_DEFAULTS.budgetPeriod);
+    return this.budget(group)?.periodMs ?? validatedDurationMs(CONTROL_DEFAULTS.budgetPeriod);
   }
 
-  private periodMs(d: string | number): number {
-    const p = parseDuration(d);
-    return p.ok ? p.value : 86_400_000;
-  }
 }

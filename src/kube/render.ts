@@ -3,7 +3,7 @@
 // headless Service and claim templates. Both get a ServiceAccount without a token, a
 // NetworkPolicy and the hardened securityContext. No secret value is ever rendered: the Pod
 // refers to a Secret NAME-secrets by key, which is created apart (docs/kubernetes.md).
-import { parseDuration } from '../spec/quantity.js';
+import { validatedDurationMs } from '../spec/quantity.js';
 import type { Agent } from '../spec/schema.js';
 import { KUBE_DEFAULTS, SPEC_ANNOTATION } from './defaults.js';
 import { labelsFor, mountClaimName, mountVolumeName, objectNames, selectorLabels, type Component } from './names.js';
@@ -12,9 +12,7 @@ import { buildPod, type ClaimWanted } from './pod.js';
 import type { IJob, IPersistentVolumeClaim, IPodSpec, IServiceAccount, IStatefulSet, KubeObject, Rendered, RenderOptions } from './types.js';
 
 function seconds(d: string | number): number {
-  const r = parseDuration(d);
-  if (!r.ok) throw new Error(`unreachable: the spec was validated (${String(d)})`);
-  return Math.ceil(r.value / 1000);
+  return Math.ceil(validatedDurationMs(d) / 1000);
 }
 
 /** The spec as the annotation holds it: compact JSON of the validated (defaulted) Agent. */

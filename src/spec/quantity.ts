@@ -57,6 +57,13 @@ export function parseDuration(input: string | number): Parsed<number> {
   return { ok: true, value: Math.round(total) };
 }
 
+/** Milliseconds of a duration a schema has already validated (spec, ControlPlane file). */
+export function validatedDurationMs(input: string | number): number {
+  const r = parseDuration(input);
+  if (!r.ok) throw new Error(`unreachable: the duration ${String(input)} was validated`);
+  return r.value;
+}
+
 export function formatBytes(n: number): string {
   for (const [unit, mult] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
     if (n >= mult && n % mult === 0) return `${n / mult}${unit}`;
