@@ -70,10 +70,30 @@ export const ControlPlaneSchema = z.strictObject({
       /** Budget of a group without its own. */
       budget: BudgetSchema.optional(),
     }).prefault({}),
+    /** Where session containers run: the local Podman/Docker (default), or a Kubernetes cluster as Jobs. */
+    runtime: z.strictObject({
+      kind: z.enum(['local', 'kubernetes']).default('local'),
+      /** kubeconfig context (default: the current one; in a Pod: the in-cluster credentials). */
+      context: z.string().min(1).optional(),
+      /** Namespace of the session Jobs (default: the context's, in a Pod its own). */
+      namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name (a DNS label)').optional(),
+      /** ServiceAccount of session Pods; it must exist (no token is mounted either way). */
+      serviceAccount: z.string().min(1).default('default'),
+      /** StorageClass of the workspace claims (default: the cluster's default class). */
+      storageClass: z.string().min(1).optional(),
+      /** How session Pods reach the LLM gateway (spec.gateway.listen), e.g. http://clawpod:7879. */
+      gatewayUrl: z.string().regex(/^https?:\/\/[^/]+\/?$/, 'expected http://HOST:PORT').optional(),
+    }).prefault({}),
     models: z.record(z.string().regex(/^[a-z0-9][-a-z0-9_.]*$/, 'expected a model name: lowercase letters, digits, "-", "_", "."'), ModelSchema).default({}),
     groups: z.array(GroupSchema).default([]),
   }).prefault({}),
 }).superRefine((c, ctx) => {
+  // a Pod cannot mount the control plane's socket: it reaches the gateway over TCP
+  if (c.spec.runtime.kind === 'kubernetes') {
+    if (!c.spec.runtime.gatewayUrl) ctx.addIssue({ code: 'custom', path: ['spec', 'runtime', 'gatewayUrl'], message: 'expected the URL session Pods reach the gateway at (runtime kubernetes), e.g. http://clawpod:7879' });
+    if (!c.spec.gateway.listen) ctx.addIssue({ code: 'custom', path: ['spec', 'gateway', 'listen'], message: 'expected HOST:PORT for the gateway (runtime kubernetes: session Pods call it over TCP), e.g. "0.0.0.0:7879"' });
+    if (c.spec.followups !== 'auto' && c.spec.followups !== 'stdin') ctx.addIssue({ code: 'custom', path: ['spec', 'followups'], message: 'expected auto or stdin: on Kubernetes follow-ups travel over attach stdin' });
+  }
   const known = `expected one of the names under spec.models (${Object.keys(c.spec.models).join(', ') || 'none defined'})`;
   c.spec.groups.forEach((g, i) => {
     if (!c.spec.models[g.model]) ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'model'], message: known });
