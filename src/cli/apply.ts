@@ -7,7 +7,7 @@ import { loadAgents } from '../spec/load.js';
 
 interface Opts {
   file: string; context?: string; namespace?: string; dryRun?: string | boolean; mode: string;
-  wait?: string | boolean; timeout: string; createNamespace?: boolean; openshift?: boolean; gatewayNamespace?: string;
+  wait?: string | boolean; timeout: string; createNamespace?: boolean; openshift?: boolean; gatewayNamespace?: string; storageClass?: string;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -47,6 +47,7 @@ export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
       mode: opts.mode as 'session',
       ...(openshift ? { openshift: true } : {}),
       ...(opts.gatewayNamespace ? { gatewayNamespace: opts.gatewayNamespace } : {}),
+      ...(opts.storageClass ? { storageClass: opts.storageClass } : {}),
     });
     objects.push(...r.objects);
     notes.push(...r.notes.map((n) => `${agent.metadata.name}: ${n}`));
@@ -58,6 +59,7 @@ export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
     dryRun: f.dryRun,
     wait: f.wait,
     createNamespace: opts.createNamespace ?? false,
+    ...(opts.storageClass ? { storageClass: opts.storageClass } : {}),
     timeoutMs: f.timeoutMs,
     onProgress: say,
   });

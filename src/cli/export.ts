@@ -7,7 +7,7 @@ import type { Ctx } from './context.js';
 import { ClawpodError } from '../errors.js';
 import { loadAgents } from '../spec/load.js';
 
-interface Opts { file: string; format: string; output?: string; namespace?: string; openshift?: boolean; mode: string; gatewayNamespace?: string; overlay?: string }
+interface Opts { file: string; format: string; output?: string; namespace?: string; openshift?: boolean; mode: string; gatewayNamespace?: string; overlay?: string; storageClass?: string }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -33,6 +33,7 @@ export default async function exportVerb(ctx: Ctx, opts: Opts): Promise<void> {
     ...(opts.openshift ? { openshift: true } : {}),
     ...(opts.gatewayNamespace ? { gatewayNamespace: opts.gatewayNamespace } : {}),
     ...(opts.overlay ? { overlay: opts.overlay } : {}),
+    ...(opts.storageClass ? { storageClass: opts.storageClass } : {}),
   });
   const written: string[] = [];
   if (opts.output) {

@@ -78,6 +78,7 @@ program.command('export').description('write an agent spec as Kubernetes objects
   .option('--mode <mode>', 'session (a Job) or persistent (a StatefulSet)', 'session')
   .option('--gateway-namespace <ns>', 'namespace of the clawpod gateway, which agents without network may reach')
   .option('--overlay <name>', 'kustomize overlay folder name (default: the namespace, else "default")')
+  .option('--storage-class <name>', "StorageClass of the claims (default: the cluster's default)")
   .action(verb(() => import('./export.js')));
 
 program.command('import').description('turn Kubernetes manifests (Pod, Deployment, StatefulSet, Job) into an agent spec')
@@ -95,6 +96,7 @@ program.command('apply').description('apply an agent spec to the Kubernetes clus
   .option('--openshift', 'leave uid/gid to the SCC, expose ports with a Route (default: detected from the API groups)')
   .option('--no-openshift', 'render for plain Kubernetes even on OpenShift')
   .option('--gateway-namespace <ns>', 'namespace of the clawpod gateway, which agents without network may reach')
+  .option('--storage-class <name>', "StorageClass of the claims; it must exist (default: the cluster's default)")
   .option('--wait [bool]', 'wait until the agent is ready (default; --wait=false or --no-wait to return at once)')
   .option('--no-wait', 'return once the objects are applied')
   .option('--timeout <duration>', 'how long to wait for readiness', '5m')

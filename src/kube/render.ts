@@ -33,16 +33,16 @@ function annotations(agent: Agent): Record<string, string> {
   return { ...(agent.metadata.annotations ?? {}), [SPEC_ANNOTATION]: specAnnotation(agent) };
 }
 
-function claimSpec(c: ClaimWanted): NonNullable<IPersistentVolumeClaim['spec']> {
-  return { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: c.size } } };
+function claimSpec(c: ClaimWanted, storageClass: string | undefined): NonNullable<IPersistentVolumeClaim['spec']> {
+  return { accessModes: ['ReadWriteOnce'], ...(storageClass ? { storageClassName: storageClass } : {}), resources: { requests: { storage: c.size } } };
 }
 
 function withClaimVolumes(spec: IPodSpec, claims: readonly ClaimWanted[]): IPodSpec {
   return { ...spec, volumes: [...(spec.volumes ?? []), ...claims.map((c) => ({ name: c.volume, persistentVolumeClaim: { claimName: c.claimName } }))] };
 }
 
-export function pvc(agent: Agent, c: ClaimWanted, meta: ReturnType<typeof metaFn>): IPersistentVolumeClaim {
-  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta(c.claimName, c.component), spec: claimSpec(c) };
+export function pvc(agent: Agent, c: ClaimWanted, meta: ReturnType<typeof metaFn>, storageClass?: string): IPersistentVolumeClaim {
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: meta(c.claimName, c.component), spec: claimSpec(c, storageClass) };
 }
 
 /** What the user has to do or know; one line each, no values. */
@@ -86,7 +86,7 @@ export function renderAgent(agent: Agent, opts: RenderOptions): Rendered {
   const sa: IServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(names.serviceAccount, 'identity'), automountServiceAccountToken: false };
   objects.push(sa);
   if (opts.mode === 'session') {
-    objects.push(...claims.map((c) => pvc(agent, c, meta)));
+    objects.push(...claims.map((c) => pvc(agent, c, meta, opts.storageClass)));
     const svc = service(agent, 'session', meta);
     if (svc) objects.push(svc);
     objects.push(networkPolicy(agent, opts, meta));
@@ -117,7 +117,7 @@ export function renderAgent(agent: Agent, opts: RenderOptions): Rendered {
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
         template: { ...template, spec: { ...pod, restartPolicy: 'Always' } },
         ...(claims.length > 0
-          ? { volumeClaimTemplates: claims.map((c) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: c.volume, labels: labelsFor(agent, c.component) }, spec: claimSpec(c) })) }
+          ? { volumeClaimTemplates: claims.map((c) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: c.volume, labels: labelsFor(agent, c.component) }, spec: claimSpec(c, opts.storageClass) })) }
           : {}),
       },
     };

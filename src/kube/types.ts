@@ -42,6 +42,8 @@ export interface RenderOptions {
   readonly namespace?: string;
   /** Leave runAsUser/runAsGroup/fsGroup to the restricted SCC; a Route instead of an Ingress; OpenShift DNS. */
   readonly openshift?: boolean;
+  /** storageClassName of every claim; absent: the cluster's default StorageClass. */
+  readonly storageClass?: string;
   /** Namespace of the clawpod LLM gateway: agents without network may reach its Pods (docs/kubernetes.md). */
   readonly gatewayNamespace?: string;
 }

@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyAgents } from '../../src/kube/apply.js';
+import { openCluster } from '../../src/kube/cluster.js';
+import { waitReady } from '../../src/kube/wait.js';
 import { renderAgent } from '../../src/kube/render.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { parseAgents } from '../../src/spec/parse.js';
@@ -80,6 +82,35 @@ describe('clawpod apply / delete on a real API server', () => {
     expect(r.stderr).toMatch(/pvc\/web-workspace: Pending \(no StorageClass named and the cluster has no default StorageClass/);
     expect(r.stderr).toContain('applied: serviceaccount/web, persistentvolumeclaim/web-workspace, service/web, networkpolicy/web, job/web');
     expect(r.stderr).toContain('--no-wait');
+  });
+
+  it('a StorageClass that does not exist is refused before anything is applied, listing those that do', async (t) => {
+    if (skip) return t.skip(skip);
+    const made = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, 'apply', '-f', '-'], { encoding: 'utf8', input: 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\nprovisioner: example.com/nothing\nvolumeBindingMode: Immediate\n' });
+    expect(made.status, made.stderr).toBe(0);
+    const r = await cli(['apply', '-f', spec('nosc'), '-n', ns, '--storage-class', 'fast', '--no-wait']);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toContain('StorageClass fast does not exist on https://127.0.0.1:');
+    expect(r.stderr).toContain('existing: slow');
+    expect(r.stderr).toContain('nothing was applied');
+    expect(r.stderr).toContain('fix: use one of them (--storage-class slow)');
+    expect(kubectl('-n', ns, 'get', 'sa,pvc,job', '-l', 'app.kubernetes.io/instance=nosc', '-o', 'name').stdout.trim()).toBe('');
+  });
+
+  it('the wait names a claim pending on its StorageClass: no provisioner, then a class deleted after the apply', async (t) => {
+    if (skip) return t.skip(skip);
+    const r = await cli(['apply', '-f', spec('slow'), '-n', ns, '--storage-class', 'slow', '--timeout', '3s']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/still pending: .*pvc\/slow-workspace/);
+    expect(r.stderr).toContain('pvc/slow-workspace: Pending (waiting for StorageClass slow (provisioner example.com/nothing) to provision a volume)');
+    expect(kubectl('delete', 'storageclass', 'slow').code).toBe(0);
+    const [loaded] = parseAgents(agentYaml('slow', 'image: registry.example/agent:1'), 'slow.yaml');
+    const objects = renderAgent(loaded!.agent, { mode: 'session', storageClass: 'slow' }).objects.filter((o) => o.kind === 'PersistentVolumeClaim');
+    const c = openCluster({ kubeconfig: kube!.kubeconfig, namespace: ns });
+    const err = await waitReady(c, objects, { timeoutMs: 1500, onProgress: () => undefined, applied: ['persistentvolumeclaim/slow-workspace'] }).then(() => undefined, (e: unknown) => e as { message: string; details: string[] });
+    expect(err?.message).toContain('still pending: pvc/slow-workspace');
+    expect(err?.details.join('\n')).toContain('pvc/slow-workspace: Pending (its StorageClass slow does not exist (the cluster has no StorageClass at all)');
+    expect((await cli(['delete', 'slow', '-n', ns, '--volumes'])).code).toBe(0);
   });
 
   it('a persistent agent: StatefulSet, and its Pod named in the timeout', async (t) => {
