@@ -10,7 +10,10 @@ rmSync('dist/bundle', { recursive: true, force: true });
 // Keys the validated-spec cache (src/spec/load.ts): any change to the spec modules or to the
 // libraries they use gives a new key, so a stale validation is never reused.
 const specBuild = createHash('sha256');
-for (const f of readdirSync('dist/src/spec').filter((n) => n.endsWith('.js')).sort()) specBuild.update(readFileSync(`dist/src/spec/${f}`));
+// profiles fill in spec defaults before validation, so they are part of the validator too
+for (const d of ['dist/src/spec', 'dist/src/profiles']) {
+  for (const f of readdirSync(d).filter((n) => n.endsWith('.js')).sort()) specBuild.update(readFileSync(`${d}/${f}`));
+}
 specBuild.update(readFileSync('package-lock.json'));
 
 await build({

@@ -17,11 +17,12 @@ if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split("."
   exit 1
 fi
 
-# 2. Podman + runc (and busybox for the offline base image) from Debian when missing.
+# 2. Podman + runc (and busybox for the offline base image, tini as PID 1 of payload images) from Debian when missing.
 need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
+[[ -x /usr/bin/tini-static ]] || need+=(tini)
 if ((${#need[@]})); then
   say "installing ${need[*]} from Debian"
   apt-get update -qq

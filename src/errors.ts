@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'NAME_TAKEN'
   | 'NOT_FOUND'
   | 'USAGE'
-  | 'TOO_LARGE';
+  | 'TOO_LARGE'
+  | 'UNHEALTHY'
+  | 'CONFIG_INVALID';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -50,6 +52,10 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   /** Another process holds the vault's write lock. */
   VAULT_BUSY: 5,
   NOT_FOUND: 6,
+  /** The payload started but did not become healthy within its budget (the old one is kept or back). */
+  UNHEALTHY: 7,
+  /** A payload's existing config file on its volume cannot be read for merging. */
+  CONFIG_INVALID: 2,
 };
 
 export class ClawpodError extends Error {

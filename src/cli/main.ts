@@ -33,8 +33,9 @@ const program = new Command('clawpod')
 program.command('validate').description('check agent spec files without running them')
   .argument('<files...>').action(verb(() => import('./validate.js')));
 
-program.command('run').description('create and start an agent from a spec')
-  .requiredOption('-f, --file <file>', 'agent spec (YAML); - reads stdin')
+program.command('run').description('create and start an agent from a spec, or a payload profile (clawpod run openclaw --name alice)')
+  .argument('[profile]', 'a payload profile to run (openclaw, reference); -f then holds overrides')
+  .option('-f, --file <file>', 'agent spec (YAML), or overrides for the profile; - reads stdin')
   .option('--name <name>', 'instance name (default: the spec name, then NAME-1, NAME-2, ...)')
   .option('-d, --detach', 'start in the background and print the name')
   .option('--rm', 'remove the container when it exits (the workspace volume is kept)')
@@ -111,9 +112,11 @@ program.command('delete').description("remove an agent's objects from the cluste
   .action(verb(() => import('./delete.js')));
 
 const image = program.command('image').description('build agent images');
-image.command('build').description('build the agent image, or a curated layer on top of an image')
-  .option('--tag <tag>', 'image to produce (default localhost/clawpod-agent:latest)')
-  .option('--base <image>', 'base image for the agent image (default: official Node image, or one built from the host)')
+image.command('build').description("build a payload profile's image (default: the reference agent), or a curated layer on top of an image")
+  .option('--profile <name>', 'payload profile: reference (default) or openclaw')
+  .option('--version <version>', "the payload's version (openclaw: an npm version; default: the profile's pinned one)")
+  .option('--tag <tag>', 'image to produce (default: the profile\'s, e.g. localhost/clawpod-agent:latest, localhost/clawpod-openclaw:VERSION)')
+  .option('--base <image>', 'base image (default: official Node image, or one built from a Node binary when no registry answers)')
   .option('--from <image>', 'image to add layers to (a team image, or the agent image)')
   .addOption(new Option('--add <dir>', 'folder with skills/, tools/, mcp/, bin/ to add (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
   .action(verb(() => import('./image-build.js')));

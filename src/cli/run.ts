@@ -2,10 +2,12 @@ import type { Ctx } from './context.js';
 import { trace } from '../trace.js';
 import { ClawpodError } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { loadAgents } from '../spec/load.js';
+import { loadAgents, loadProfileAgent } from '../spec/load.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
+import { profileOf } from '../ops/payload.js';
+import { startService } from '../ops/service.js';
 
-interface Opts { file: string; name?: string; detach?: boolean; rm?: boolean }
+interface Opts { file?: string; name?: string; detach?: boolean; rm?: boolean }
 
 function describe(r: RunResult): string {
   const ports = r.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}`).join(', ');
@@ -26,10 +28,23 @@ async function exitCodeAfterOutput(rt: Runtime, id: string): Promise<number> {
   return rt.waitContainer(id);
 }
 
-export default async function run(ctx: Ctx, opts: Opts): Promise<number | void> {
+export default async function run(ctx: Ctx, profileName: string | undefined, opts: Opts): Promise<number | void> {
   trace('run: verb loaded');
-  const loaded = await loadAgents(opts.file, ctx.config.dataDir);
+  if (!profileName && !opts.file) throw new ClawpodError('USAGE', 'nothing to run: give a spec file with -f, or a profile', { hint: 'clawpod run -f agent.yaml, or clawpod run openclaw --name alice' });
+  const loaded = profileName ? [await loadProfileAgent(profileName, opts.name, opts.file)] : await loadAgents(opts.file!, ctx.config.dataDir);
   trace('run: spec validated');
+  const profile = profileOf(loaded[0]!.agent);
+  if (loaded.length === 1 && profile?.service) {
+    if (opts.rm) throw new ClawpodError('USAGE', `--rm: ${profile.name} is a service that keeps running`, { hint: 'remove it with `clawpod rm -f NAME` when done' });
+    const r = await startService(await ctx.runtime(), ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say });
+    if (ctx.json) ctx.printJson({ ...r.run, generated: undefined, url: r.url, startupSeconds: r.seconds });
+    else {
+      ctx.print(`${describe(r.run)}  healthy in ${r.seconds.toFixed(1)} s`);
+      if (r.url) ctx.print(`open ${r.url}`);
+    }
+    for (const g of r.run.generated ?? []) ctx.say(`${g.label} of ${r.run.name} (shown once; kept in the vault as ${g.vaultName}): ${g.value}`);
+    return;
+  }
   if (loaded.length > 1 && (opts.name || !opts.detach)) {
     throw new ClawpodError('USAGE', `${opts.file} holds ${loaded.length} agents`, { hint: 'run several agents with -d and without --name, or split the file' });
   }

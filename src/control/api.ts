@@ -74,7 +74,10 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
 
   // a token for an agent that is not a session (an OpenClaw gateway run with `clawpod run`):
   // shown once, stored only as a hash, revoked with the group's others
-  app.post('/v1/groups/:name/tokens', (c) => c.json({ group: c.req.param('name'), token: daemon.issueToken(c.req.param('name')) }, 201));
+  app.post('/v1/groups/:name/tokens', (c) => {
+    const group = c.req.param('name');
+    return c.json({ group, token: daemon.issueToken(group), ...daemon.wiring(group) }, 201);
+  });
 
   app.get('/v1/groups/:name/usage', (c) => {
     const name = c.req.param('name');

@@ -120,6 +120,15 @@ export class Daemon {
     return issueToken(this.store, group, null);
   }
 
+  /** What an agent outside sessions needs to call its group's model through the gateway's TCP listener. */
+  wiring(group: string): { gatewayListen: string | null; model: { name: string; provider: string; model: string } } {
+    const g = this.store.group(group);
+    if (!g) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group add GROUP --model NAME` first' });
+    const m = this.o.cp.spec.models[g.model];
+    if (!m) throw new ClawpodError('NOT_FOUND', `group ${group} uses model ${g.model}, which the ControlPlane file does not define`, { hint: 'add it under spec.models, or `clawpod group add GROUP --model NAME`' });
+    return { gatewayListen: this.o.cp.spec.gateway.listen ?? null, model: { name: g.model, provider: m.provider, model: m.model } };
+  }
+
   /** Revokes the gateway tokens of a group's sessions: their next model call is refused. */
   revoke(group: string, reason: string): number {
     if (!this.store.group(group)) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group ls` lists the groups' });

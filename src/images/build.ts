@@ -7,49 +7,55 @@ import type { Readable } from 'node:stream';
 import { pack } from 'tar-fs';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
-import { DEFAULTS } from '../spec/defaults.js';
 import { closest } from '../spec/suggest.js';
 import { blockedRule } from '../security/blocked.js';
 import type { ImageInfo, Runtime } from '../runtime/runtime.js';
 import { resolveBase } from './base.js';
+import type { Profile } from '../profiles/types.js';
+import { reference } from '../profiles/reference.js';
 
 /** What a layer folder may hold at its top level, each copied to /opt/clawpod/<name>. */
 export const LAYER_ENTRIES = ['skills', 'tools', 'mcp', 'bin'] as const;
 
 export interface BuildReport { readonly image: ImageInfo; readonly tag: string; readonly base?: string; readonly seconds: number }
 
-export async function buildAgentImage(runtime: Runtime, config: Config, opts: { tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
+/** Builds a profile's image (images/<profile.image.dir>) for one payload version. */
+export async function buildProfileImage(runtime: Runtime, config: Config, profile: Profile, opts: { version?: string; tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
   const t0 = Date.now();
-  const tag = opts.tag ?? DEFAULTS.image;
-  const base = await resolveBase(runtime, config, { ...(opts.base ? { base: opts.base } : {}), say: opts.say });
-  opts.say(`building ${tag} FROM ${base.ref}`);
-  // The extra CA bundle (a TLS-intercepting proxy's, a company CA) goes in as a file Node
-  // trusts through NODE_EXTRA_CA_CERTS; an empty file when there is none.
-  const ctx = mkdtempSync(join(tmpdir(), 'clawpod-agent-'));
+  const version = opts.version ?? profile.defaultVersion;
+  const tag = opts.tag ?? profile.image.tag(version);
+  const base = await resolveBase(runtime, config, { ...(opts.base ? { base: opts.base } : {}), nodeMajor: profile.image.nodeMajor, say: opts.say });
+  opts.say(`building ${tag} FROM ${base.ref}${profile.name === 'reference' ? '' : ` (${profile.name} ${version})`}`);
+  const ctx = mkdtempSync(join(tmpdir(), `clawpod-${profile.name}-`));
   try {
-    cpSync(join(config.packageRoot, 'images', 'agent'), ctx, { recursive: true });
-    // the reference runner is built (npm run build), not checked in: copy it into the context only
-    const runner = join(config.packageRoot, 'dist', 'agent', 'clawpod-agent.mjs');
-    if (!existsSync(runner)) {
-      throw new ClawpodError('FILE_NOT_FOUND', `the agent runner ${runner} is missing, so the image would have no clawpod-agent`, { hint: `run npm run build in ${config.packageRoot}, then build the image again` });
+    cpSync(join(config.packageRoot, 'images', profile.image.dir), ctx, { recursive: true });
+    for (const f of profile.image.contextFiles?.(config.packageRoot) ?? []) {
+      const from = f.candidates.find((c) => existsSync(c));
+      if (!from) throw new ClawpodError('FILE_NOT_FOUND', `the ${profile.name} image needs ${f.to} in its build context, and none of ${f.candidates.join(', ')} exists`, { hint: f.hint });
+      cpSync(from, join(ctx, f.to), { recursive: true, dereference: true });
+      if (f.mode !== undefined) chmodSync(join(ctx, f.to), f.mode);
     }
-    cpSync(runner, join(ctx, 'clawpod-agent.mjs'));
-    // COPY keeps the context's mode; `COPY --chmod` would need BuildKit on Docker
-    chmodSync(join(ctx, 'clawpod-agent.mjs'), 0o755);
+    // The extra CA bundle (a TLS-intercepting proxy's, a company CA) goes in as a file Node
+    // trusts through NODE_EXTRA_CA_CERTS, at build and at run time; an empty file when there is none.
     writeFileSync(join(ctx, 'extra-ca.crt'), config.caBundle && existsSync(config.caBundle) ? readFileSync(config.caBundle) : '');
     if (config.caBundle) opts.say(`trusting the CA bundle ${config.caBundle} inside the image (NODE_EXTRA_CA_CERTS)`);
     const image = await runtime.buildImage({
       context: pack(ctx) as unknown as Readable,
       containerfile: 'Containerfile',
       tag,
-      buildArgs: { BASE: base.ref },
-      labels: { 'dev.clawpod.built': 'true', 'dev.clawpod.base': base.ref },
+      buildArgs: { BASE: base.ref, ...profile.image.buildArgs(version) },
+      labels: { 'dev.clawpod.built': 'true', 'dev.clawpod.base': base.ref, 'dev.clawpod.profile': profile.name, 'dev.clawpod.payload-version': version },
       onProgress: (l) => opts.say(`  ${l}`),
     });
     return { image, tag, base: base.ref, seconds: (Date.now() - t0) / 1000 };
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
+}
+
+/** The reference runner's agent image (images/agent). */
+export function buildAgentImage(runtime: Runtime, config: Config, opts: { tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
+  return buildProfileImage(runtime, config, reference, opts);
 }
 
 /** Checks a layer folder: known top-level entries only, no secrets, no symlinks leading out. */

@@ -12,6 +12,7 @@ import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { instanceName, planContainer, workspaceVolumeName } from '../plan/plan.js';
 import { allocatePorts } from '../plan/ports.js';
 import { portHolder } from '../plan/port-holders.js';
+import { preparePayload, seedPayload } from './payload.js';
 
 export interface RunOptions {
   readonly name?: string;
@@ -31,6 +32,8 @@ export interface RunResult {
   readonly ports: readonly { containerPort: number; hostPort: number; hostIP: string }[];
   /** Podman secrets made for this container. */
   readonly runtimeSecrets?: readonly string[];
+  /** Secrets a profile generated for this new instance: shown once. */
+  readonly generated?: readonly { label: string; vaultName: string; value: string }[];
 }
 
 export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string) => void): CheckedMount[] {
@@ -50,7 +53,9 @@ function nameTaken(name: string, cause?: unknown): ClawpodError {
 async function pullMissing(rt: Runtime, image: string, say: (s: string) => void): Promise<void> {
   if (image.startsWith('localhost/')) {
     throw new ClawpodError('IMAGE_NOT_FOUND', `image ${image} is not built yet`, {
-      hint: image.startsWith('localhost/clawpod-agent') ? 'build it with `clawpod image build`' : `build it (\`clawpod image build --tag ${image} ...\`) or fix spec.image`,
+      hint: image.startsWith('localhost/clawpod-agent') ? 'build it with `clawpod image build`'
+        : image.startsWith('localhost/clawpod-openclaw:') ? `build it with \`clawpod image build --profile openclaw --version ${image.split(':').pop()}\``
+        : `build it (\`clawpod image build --tag ${image} ...\`) or fix spec.image`,
     });
   }
   say(`pulling ${image}`);
@@ -67,16 +72,18 @@ async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
 
 /** Creates (not starts) the agent's container; the caller starts it, attached or not. */
 export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
-  const { agent } = loaded;
   const mounts = checkMounts(loaded, config, opts.say);
+  const index = await nextIndex(rt, loaded.agent.metadata.name);
+  const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
+  // a profile adds secrets it generates (vault) and the model wiring before anything is resolved
+  const prep = await preparePayload(config, loaded.agent, name, opts.say);
+  const { agent } = prep;
   const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
 
-  const index = await nextIndex(rt, agent.metadata.name);
-  const name = opts.name ?? instanceName(agent.metadata.name, index);
   // Secret files are written per container name before create; never overwrite another container's.
   if (secrets.some((x) => x.spec.exposeAs === 'file') && (await rt.inspectContainer(name))) throw nameTaken(name);
   const running = rt.capabilities.hostPorts && agent.spec.ports.length > 0 ? await rt.listContainers({ all: false }) : [];
-  const ports = await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say);
+  const ports = await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say, prep.profile?.portStep);
 
   const undo: (() => Promise<void>)[] = [];
   try {
@@ -89,7 +96,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
         volumeCreated = true;
         undo.push(() => rt.removeVolume(volume!));
       } else {
-        opts.say(`reusing workspace volume ${volume}`);
+        opts.say(`reusing ${prep.profile?.service ? 'state' : 'workspace'} volume ${volume}`);
       }
     }
     const delivery = deliverSecrets(secrets, { secretsDir: config.secretsDir, containerName: name, user: agent.spec.user, isRoot: config.uid === 0 });
@@ -117,7 +124,12 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       } else throw e;
     }
     undo.push(() => rt.removeContainer(id, { force: true }));
-    return { id, name, index, image: agent.spec.image, volume, volumeCreated, ports, ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}) };
+    await seedPayload(rt, id, prep, { specDir: loaded.dir, configDir: config.configDir, say: opts.say });
+    return {
+      id, name, index, image: agent.spec.image, volume, volumeCreated, ports,
+      ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),
+      ...(prep.created.length ? { generated: prep.created } : {}),
+    };
   } catch (e) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw e;

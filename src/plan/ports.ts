@@ -9,7 +9,7 @@ export type HolderLookup = (hostIP: string, port: number) => Promise<string | un
 const MAX_AUTO_TRIES = 50;
 
 export async function allocatePorts(
-  ports: readonly PortSpec[], index: number, holder: HolderLookup, say: (s: string) => void, step = DEFAULTS.portStep,
+  ports: readonly PortSpec[], index: number, holder: HolderLookup, say: (s: string) => void, step: number = DEFAULTS.portStep,
 ): Promise<PortBinding[]> {
   const out: PortBinding[] = [];
   const taken = new Set<number>();

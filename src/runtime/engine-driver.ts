@@ -289,6 +289,21 @@ export abstract class EngineDriver implements Runtime {
     } catch (e) { this.fail(`attach to ${id}`, e); }
   }
 
+  async putArchive(id: string, dir: string, tar: Readable): Promise<void> {
+    try { await this.api.call('PUT', `/containers/${enc(id)}/archive`, { query: { path: dir }, body: tar, headers: { 'content-type': 'application/x-tar' } }); } catch (e) { this.fail(`copy files into ${id}:${dir}`, e); }
+  }
+
+  async getArchive(id: string, path: string): Promise<Readable | undefined> {
+    try { return await this.api.stream('GET', `/containers/${enc(id)}/archive`, { query: { path } }); } catch (e) {
+      if (statusOf(e) === 404 && /no such file|not found|could not find/i.test(messageOf(e)) && !/no such container/i.test(messageOf(e))) return undefined;
+      this.fail(`copy ${id}:${path} out`, e);
+    }
+  }
+
+  async renameContainer(id: string, newName: string): Promise<void> {
+    try { await this.api.call('POST', `/containers/${enc(id)}/rename`, { query: { name: newName } }); } catch (e) { this.fail(`rename container ${id} to ${newName}`, e); }
+  }
+
   async createSecret(name: string, _value: string): Promise<void> {
     throw new ClawpodError('USAGE', `exposeAs: podman (secret ${name}) needs Podman; ${this.kind} keeps no secrets outside swarm mode`, { hint: 'use exposeAs: file (the default) on this runtime' });
   }

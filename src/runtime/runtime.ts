@@ -157,6 +157,11 @@ export interface Runtime {
   logs(id: string, opts?: { follow?: boolean; tail?: number }): AsyncIterable<OutputChunk>;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   attach(id: string): Promise<Attached>;
+  /** Unpacks a tar stream into a directory of a container (created, running or stopped), volumes included. */
+  putArchive(id: string, dir: string, tar: Readable): Promise<void>;
+  /** A tar stream of a path inside a container; undefined when the path does not exist. */
+  getArchive(id: string, path: string): Promise<Readable | undefined>;
+  renameContainer(id: string, newName: string): Promise<void>;
 
   createSecret(name: string, value: string): Promise<void>;
   /** Idempotent: a missing secret is not an error. */

@@ -56,3 +56,10 @@ export async function loadAgents(file: string, cacheRoot: string | undefined): P
   if (cacheDir && cachePath) writeCache(cacheDir, cachePath, loaded.map((l) => l.agent));
   return loaded;
 }
+
+/** `clawpod run PROFILE [--name N] [-f overrides.yaml]`: see parseProfileAgent. */
+export async function loadProfileAgent(profile: string, name: string | undefined, file: string | undefined): Promise<LoadedAgent> {
+  const text = file ? readSpecText(file) : '';
+  const { parseProfileAgent } = await import('./parse.js');
+  return parseProfileAgent(profile, name, text, file);
+}

@@ -1,11 +1,13 @@
 // YAML text → validated Agent documents. Every problem in a file is reported at once,
 // each with file:line:col, the field path, the value found and what was expected.
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ClawpodError } from '../errors.js';
 import { AgentSchema, type Agent } from './schema.js';
+import { API_VERSION, KIND_AGENT } from './defaults.js';
 import { closest } from './suggest.js';
+import { withProfileDefaults } from '../profiles/index.js';
 
 export interface LoadedAgent {
   readonly agent: Agent;
@@ -119,11 +121,14 @@ export interface DocKind<T> {
   /** "Agent", "ControlPlane": used in messages. */
   readonly kind: string;
   readonly hint: string;
+  /** Fills in what the document implies before validation (an Agent's profile defaults). */
+  readonly prepare?: (raw: Record<string, unknown>) => { raw: Record<string, unknown>; problem?: { path: (string | number)[]; message: string } };
 }
 
 const AGENT: DocKind<Agent> = {
   schema: AgentSchema,
   kind: 'Agent',
+  prepare: withProfileDefaults,
   hint: 'start the file with "apiVersion: clawpod.dev/v1alpha1" and "kind: Agent"; see examples/hello.yaml',
 };
 
@@ -160,7 +165,12 @@ export function parseDocuments<T>(text: string, file: string, kind: DocKind<T>):
       problems.push(`${where}: got ${show(raw)}, expected a mapping with apiVersion, kind, metadata and spec`);
       return;
     }
-    const r = kind.schema.safeParse(raw);
+    const prepared: ReturnType<NonNullable<DocKind<T>['prepare']>> = kind.prepare ? kind.prepare(raw as Record<string, unknown>) : { raw: raw as Record<string, unknown> };
+    if (prepared.problem) {
+      problems.push(`${file}:${lineCol(doc, lc, prepared.problem.path)} ${formatPath(prepared.problem.path)}: ${prepared.problem.message}`);
+      return;
+    }
+    const r = kind.schema.safeParse(prepared.raw);
     if (r.success) out.push({ value: r.data, file, dir });
     else problems.push(...sortByPosition(describeIssues(kind.schema, r.error.issues, raw, (p) => `${file}:${lineCol(doc, lc, p)}`)));
   });
@@ -174,4 +184,28 @@ export function parseDocuments<T>(text: string, file: string, kind: DocKind<T>):
     throw new ClawpodError('SPEC_INVALID', `${file} holds no ${kind.kind} document`, { hint: kind.hint });
   }
   return out;
+}
+
+/**
+ * An Agent of profile `profile`, with the overrides file's fields over the profile's defaults.
+ * The file may leave out apiVersion, kind and metadata; --name wins over metadata.name.
+ */
+export function parseProfileAgent(profile: string, name: string | undefined, text: string, file: string | undefined): LoadedAgent {
+  const doc = parseDocument(text);
+  if (doc.errors.length === 0) {
+    if (!doc.has('apiVersion')) doc.set('apiVersion', API_VERSION);
+    if (!doc.has('kind')) doc.set('kind', KIND_AGENT);
+    if (name !== undefined || doc.getIn(['metadata', 'name']) === undefined) doc.setIn(['metadata', 'name'], name ?? profile);
+    const p = doc.getIn(['spec', 'profile']);
+    if (p === undefined) doc.setIn(['spec', 'profile'], profile);
+    else if (typeof p === 'object' && p !== null && !doc.hasIn(['spec', 'profile', 'name'])) doc.setIn(['spec', 'profile', 'name'], profile);
+  }
+  const where = file ?? `profile ${profile}`;
+  const loaded = parseAgents(doc.errors.length ? text : String(doc), where);
+  if (loaded.length !== 1) throw new ClawpodError('USAGE', `${where} holds ${loaded.length} agents; overrides for one profile run hold one`, { hint: 'keep one document in the overrides file' });
+  const l = loaded[0]!;
+  if (l.agent.spec.profile?.name !== profile) {
+    throw new ClawpodError('USAGE', `${where} says spec.profile ${l.agent.spec.profile?.name ?? '(none)'}, and the command line says ${profile}`, { hint: `drop spec.profile from the file, or run \`clawpod run -f ${where}\`` });
+  }
+  return { agent: l.agent, file: file ?? '', dir: file && file !== '-' ? dirname(resolve(file)) : process.cwd() };
 }

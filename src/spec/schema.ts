@@ -73,7 +73,30 @@ const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) 
   }
 });
 
+/** A payload profile (src/profiles): "openclaw" or { name: openclaw, version: "2026.9.6" }. */
+export const ProfileRefSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { name: v } : v),
+  z.strictObject({
+    name: z.string().regex(DNS_LABEL, 'expected a profile name such as "openclaw" or "reference"'),
+    version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'expected a version such as "2026.9.6"').optional(),
+  }),
+);
+
+export const CONFIG_MODES = ['seedOnly', 'merge', 'overwrite'] as const;
+
 export const AgentSpecBodySchema = z.strictObject({
+  profile: ProfileRefSchema.optional(),
+  /** The profile's config file (openclaw.json for openclaw): values over what clawpod renders, and how to
+   *  seed it onto the state volume: seedOnly (first run only), merge (clawpod's keys over the file's), overwrite. */
+  config: z.strictObject({
+    mode: z.enum(CONFIG_MODES).default('merge'),
+    values: z.record(z.string(), z.unknown()).default({}),
+  }).optional(),
+  /** A host folder (AGENTS.md, skills/, MCP config...) copied into the workspace at each run. */
+  bundle: z.string().min(1).optional(),
+  /** Model calls through clawpod's LLM gateway (`clawpod serve` with spec.gateway.listen): the group whose
+   *  model, allowlist and budget apply (default: the instance name). false: never wire a model. */
+  llm: z.union([z.literal(false), z.strictObject({ group: z.string().min(1).optional() })]).optional(),
   image: z.string().min(1).default(DEFAULTS.image),
   command: z.array(z.string()).min(1).optional(),
   args: z.array(z.string()).optional(),

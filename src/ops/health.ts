@@ -1,0 +1,70 @@
+// Waits until a payload says it is up: its startup probe, then its health probe, each a JSON body
+// that must pass the profile's check (a UI that answers every path with 200 and HTML does not).
+// Shows progress, gives up at the budget, and on failure shows the payload's last log lines.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClawpodError } from '../errors.js';
+import type { JsonProbe, ProfileProbes } from '../profiles/types.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { redactor } from '../secrets/redact.js';
+
+export interface HealthTarget {
+  readonly id: string;
+  readonly name: string;
+  /** Where the probe port is published on this host. */
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface HealthReport { readonly startupMs: number; readonly healthyMs: number }
+
+type ProbeResult = { ok: true } | { ok: false; why: string };
+
+async function probeOnce(url: string, probe: JsonProbe): Promise<ProbeResult> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000), headers: { accept: 'application/json' } });
+    const text = await res.text();
+    let body: unknown;
+    try { body = JSON.parse(text); } catch { return { ok: false, why: `HTTP ${res.status}, not JSON (${text.slice(0, 40).replace(/\s+/g, ' ')}…)` }; }
+    if (probe.ok(body)) return { ok: true };
+    return { ok: false, why: `HTTP ${res.status} ${JSON.stringify(body).slice(0, 120)}` };
+  } catch (e) {
+    const c = (e as { cause?: { code?: string } }).cause?.code;
+    return { ok: false, why: c ?? (e as Error).name };
+  }
+}
+
+/** The last lines of a container's output, redacted, for error messages. */
+export async function lastLogLines(rt: Runtime, id: string, n = 15): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  try { for await (const c of rt.logs(id, { tail: n })) chunks.push(c.data); } catch { return []; }
+  return redactor.redact(Buffer.concat(chunks).toString('utf8')).split('\n').filter((l) => l.trim()).slice(-n);
+}
+
+export async function waitHealthy(rt: Runtime, t: HealthTarget, probes: ProfileProbes, opts: { budgetMs: number; say: (s: string) => void; intervalMs?: number }): Promise<HealthReport> {
+  const t0 = Date.now();
+  const base = `http://${t.host === '0.0.0.0' ? '127.0.0.1' : t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+  const steps: { label: string; probe: JsonProbe }[] = [...(probes.startup ? [{ label: 'started', probe: probes.startup }] : []), { label: 'healthy', probe: probes.health }];
+  const times: number[] = [];
+  let lastSaid = 0;
+  for (const step of steps) {
+    for (;;) {
+      const r = await probeOnce(base + step.probe.path, step.probe);
+      const elapsed = Date.now() - t0;
+      if (r.ok) { times.push(elapsed); opts.say(`${t.name}: ${step.probe.path} ok (${(elapsed / 1000).toFixed(1)} s)`); break; }
+      const state = (await rt.inspectContainer(t.id))?.state;
+      if (state !== 'running' && state !== 'created') {
+        throw new ClawpodError('UNHEALTHY', `${t.name} stopped (${state ?? 'removed'}) before ${step.probe.path} said ${step.label}`, {
+          details: await lastLogLines(rt, t.id), hint: `the lines above are its last output; \`clawpod logs ${t.name}\` shows all of it`,
+        });
+      }
+      if (elapsed > opts.budgetMs) {
+        throw new ClawpodError('UNHEALTHY', `${t.name} is not ${step.label} after ${Math.round(elapsed / 1000)} s (${step.probe.path}: ${r.why})`, {
+          details: await lastLogLines(rt, t.id), hint: `the lines above are its last output; \`clawpod logs ${t.name}\` shows all of it`,
+        });
+      }
+      if (elapsed - lastSaid >= 5000) { lastSaid = elapsed; opts.say(`${t.name}: waiting for ${step.probe.path} (${Math.round(elapsed / 1000)} s, ${r.why})`); }
+      await sleep(opts.intervalMs ?? 250);
+    }
+  }
+  return { startupMs: times[0]!, healthyMs: times[times.length - 1]! };
+}

@@ -1,0 +1,166 @@
+// What a profile adds to `clawpod run` around the container: secrets generated per instance (kept in
+// the vault), the model wired to clawpod's LLM gateway, the payload's config file seeded onto its
+// state volume with a merge mode, and the agent bundle copied in. Runs between create and start.
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import JSON5 from 'json5';
+import type { Config } from '../config.js';
+import { ControlClient } from '../control/client.js';
+import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
+import { deepMerge } from '../profiles/merge.js';
+import { profileNamed } from '../profiles/index.js';
+import type { Profile, RenderContext } from '../profiles/types.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { blockedRule } from '../security/blocked.js';
+import { DEFAULTS } from '../spec/defaults.js';
+import type { Agent, SecretSpec } from '../spec/schema.js';
+import { openVault } from '../secrets/vault.js';
+import { redactor } from '../secrets/redact.js';
+import { putFiles, readFile, type FileEntry } from './files.js';
+
+export const LLM_TOKEN_SECRET = 'llm-token';
+
+export interface Prepared {
+  /** The agent with the profile's generated and LLM secrets added (as vault refs: no values). */
+  readonly agent: Agent;
+  readonly profile: Profile | undefined;
+  /** Generated secrets created by this run: shown once. */
+  readonly created: readonly { label: string; vaultName: string; value: string }[];
+  readonly render: RenderContext | undefined;
+}
+
+export function profileOf(agent: Agent): Profile | undefined {
+  return agent.spec.profile ? profileNamed(agent.spec.profile.name) : undefined;
+}
+
+const fileSecret = (name: string, vaultName: string): SecretSpec => ({ name, source: 'vault', secretRef: { name: vaultName }, exposeAs: 'file' });
+
+/** The gateway address an agent container can reach: a wildcard or bridge address, never loopback. */
+export function containerGatewayUrl(listen: string, provider: string): string {
+  const m = /^(.*):(\d+)$/.exec(listen);
+  if (!m) throw new ClawpodError('USAGE', `the control plane's spec.gateway.listen ${listen} is not HOST:PORT`, { hint: 'set it to e.g. 10.88.0.1:7879' });
+  let host = m[1]!.replace(/^\[|\]$/g, '');
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
+    throw new ClawpodError('USAGE', `the control plane's gateway listens on ${listen}, which containers cannot reach`, { hint: "set spec.gateway.listen to an address containers reach, e.g. Podman's bridge 10.88.0.1:7879, and restart `clawpod serve`" });
+  }
+  if (host === '0.0.0.0' || host === '::') host = 'host.containers.internal';
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${m[2]}`;
+  return provider === 'openai' ? `${base}/v1` : base;
+}
+
+async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<{ llm: NonNullable<RenderContext['llm']>; secret: SecretSpec } | undefined> {
+  const setting = agent.spec.llm;
+  if (setting === false) return undefined;
+  const group = setting?.group ?? instance;
+  const skip = (why: string, hint: string) => {
+    // an explicit spec.llm must be honoured; without one, wiring is a convenience
+    if (setting) throw new ClawpodError('USAGE', `spec.llm (group ${group}): ${why}`, { hint });
+    say(`model not wired: ${why} (${hint})`);
+    return undefined;
+  };
+  let r: { token: string; gatewayListen: string | null; model: { provider: string; model: string } };
+  try {
+    r = await ControlClient.fromConfig(config).call('POST', `/v1/groups/${encodeURIComponent(group)}/tokens`);
+  } catch (e) {
+    if (isClawpodError(e) && e.code === 'NOT_FOUND') return skip(`the control plane has no group ${group}`, `clawpod group add ${group} --model NAME, then run again`);
+    if (isClawpodError(e) && e.code === 'RUNTIME_UNAVAILABLE') return skip(e.message, 'start `clawpod serve` with spec.gateway.listen set, then run again');
+    throw e;
+  }
+  redactor.add(`gateway token of group ${group}`, r.token);
+  if (!r.gatewayListen) return skip('the control plane serves its LLM gateway on a unix socket only', "set spec.gateway.listen in its ControlPlane file (e.g. 10.88.0.1:7879, Podman's bridge) and restart it");
+  if (r.model.provider === 'gemini') return skip(`group ${group} uses a Gemini model, which this profile cannot reach through the gateway`, 'give the group an anthropic or openai model');
+  const vaultName = `${instance}-llm-token`;
+  await openVault(config).set(vaultName, r.token);
+  const api = r.model.provider === 'anthropic' ? 'anthropic' : 'openai';
+  say(`model: ${r.model.model} (group ${group}) through clawpod's LLM gateway`);
+  return {
+    llm: { baseUrl: containerGatewayUrl(r.gatewayListen, api), api, model: r.model.model, tokenFile: `${DEFAULTS.secretsMountPath}/${LLM_TOKEN_SECRET}` },
+    secret: fileSecret(LLM_TOKEN_SECRET, vaultName),
+  };
+}
+
+/** Before planning the container: secrets to generate or fetch, and the model wiring. */
+export async function preparePayload(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<Prepared> {
+  const profile = profileOf(agent);
+  if (!profile) return { agent, profile, created: [], render: undefined };
+  const created: Prepared['created'][number][] = [];
+  const added: SecretSpec[] = [];
+  const taken = new Set(agent.spec.secrets.map((s) => s.name));
+  for (const g of profile.generatedSecrets ?? []) {
+    if (taken.has(g.name)) continue; // the user supplies it
+    const vault = openVault(config);
+    const vaultName = g.vaultName(instance);
+    if ((await vault.get(vaultName)) === undefined) {
+      const value = randomBytes(24).toString('base64url');
+      await vault.set(vaultName, value);
+      created.push({ label: g.label, vaultName, value });
+    }
+    added.push(fileSecret(g.name, vaultName));
+  }
+  const wired = profile.config ? await wireLlm(config, agent, instance, say) : undefined;
+  if (wired && !taken.has(LLM_TOKEN_SECRET)) added.push(wired.secret);
+  const render: RenderContext = { instance, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) };
+  return { agent: { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...added] } }, profile, created, render };
+}
+
+/** The config file's new content under a merge mode, or undefined to leave the existing one. */
+export function seedContent(existing: string | undefined, rendered: Record<string, unknown>, mode: 'seedOnly' | 'merge' | 'overwrite', where: string): { text: string | undefined; action: 'created' | 'kept' | 'merged' | 'overwritten' } {
+  const text = (o: unknown) => `${JSON.stringify(o, null, 2)}\n`;
+  if (existing === undefined) return { text: text(rendered), action: 'created' };
+  if (mode === 'seedOnly') return { text: undefined, action: 'kept' };
+  if (mode === 'overwrite') return { text: text(rendered), action: 'overwritten' };
+  let current: unknown;
+  try { current = JSON5.parse(existing); } catch (e) {
+    throw new ClawpodError('CONFIG_INVALID', `${where} on the volume is not valid JSON5 (${messageOf(e).slice(0, 120)}), so it cannot be merged`, {
+      hint: 'fix the file (`clawpod exec NAME -- cat ...` shows it), or set spec.config.mode: overwrite to replace it',
+    });
+  }
+  if (typeof current !== 'object' || current === null || Array.isArray(current)) {
+    throw new ClawpodError('CONFIG_INVALID', `${where} on the volume holds no object, so it cannot be merged`, { hint: 'set spec.config.mode: overwrite to replace it' });
+  }
+  return { text: text(deepMerge(current, rendered)), action: 'merged' };
+}
+
+/** Files of the agent bundle, checked like image layers: no secrets, no links leading out. */
+export function bundleFiles(dir: string, configDir: string): FileEntry[] {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new ClawpodError('FILE_NOT_FOUND', `spec.bundle ${dir}: no such folder`, { hint: 'point spec.bundle at a folder with AGENTS.md, skills/ and the like (relative to the spec file)' });
+  const out: FileEntry[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const rule = blockedRule(p, configDir);
+      if (rule) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} matches the blocked pattern "${rule.pattern}" (${rule.why}); secrets never go into an agent's files`, { hint: 'move it out of the bundle; give secrets to agents with spec.secrets' });
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} is a symlink`, { hint: 'replace the link with the file itself' });
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) out.push({ path: relative(root, p), content: readFileSync(p), mode: st.mode & 0o111 ? 0o700 : 0o600 });
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** After create, before start: the config file and the bundle, onto the state volume. */
+export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts: { specDir: string; configDir: string; say: (s: string) => void }): Promise<void> {
+  const { agent, profile, render } = prep;
+  if (!profile || !render || !agent.spec.workspace.enabled) return;
+  const home = agent.spec.workspace.mountPath;
+  const [uid, gid] = agent.spec.user.split(':').map(Number) as [number, number];
+  const owner = { uid, gid: gid ?? uid };
+  if (profile.config) {
+    const path = `${home}/${profile.config.file}`;
+    const rendered = deepMerge(profile.config.render(render), agent.spec.config?.values ?? {});
+    const existing = (await readFile(rt, id, path))?.toString('utf8');
+    const r = seedContent(existing, rendered, agent.spec.config?.mode ?? 'merge', path);
+    if (r.text !== undefined) await putFiles(rt, id, home, [{ path: profile.config.file, content: r.text }], owner);
+    opts.say(`${profile.config.file}: ${r.action}${r.action === 'kept' ? ' (mode seedOnly)' : ''}`);
+  }
+  if (agent.spec.bundle) {
+    const files = bundleFiles(resolve(opts.specDir, agent.spec.bundle), opts.configDir);
+    const into = profile.bundleDir ? `${home}/${profile.bundleDir}` : home;
+    await putFiles(rt, id, into, files, owner);
+    opts.say(`bundle ${agent.spec.bundle}: ${files.length} file${files.length === 1 ? '' : 's'} copied to ${into}`);
+  }
+}

@@ -1,0 +1,47 @@
+// A service payload (OpenClaw's gateway): created, seeded, started in the background, then
+// health-gated — `clawpod run` returns once its probes say so, or undoes what it made and
+// shows why.
+import type { Config } from '../config.js';
+import { ClawpodError } from '../errors.js';
+import type { LoadedAgent } from '../spec/parse.js';
+import { validatedDurationMs } from '../spec/quantity.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { openVault } from '../secrets/vault.js';
+import { waitHealthy } from './health.js';
+import { profileOf } from './payload.js';
+import { createAgent, undoCreate, type RunResult } from './run.js';
+
+export const DEFAULT_STARTUP_BUDGET = '5m';
+
+export interface ServiceResult { readonly run: RunResult; readonly url: string | undefined; readonly seconds: number }
+
+/** Waits for a started container's probes; the published port of the probe port is where it asks. */
+export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<RunResult, 'id' | 'name' | 'ports'>, say: (s: string) => void, budgetMs?: number): Promise<string | undefined> {
+  const profile = profileOf(loaded.agent);
+  if (!profile?.probes) return undefined;
+  const port = r.ports.find((p) => p.containerPort === profile.probes!.port);
+  if (!port) {
+    throw new ClawpodError('USAGE', `${r.name}: the ${profile.name} probes are served on container port ${profile.probes.port}, which spec.ports does not publish`, { hint: `keep a spec.ports entry with containerPort: ${profile.probes.port}` });
+  }
+  const host = port.hostIP === '0.0.0.0' ? '127.0.0.1' : port.hostIP;
+  await waitHealthy(rt, { id: r.id, name: r.name, host, port: port.hostPort }, profile.probes, {
+    budgetMs: budgetMs ?? validatedDurationMs(profile.startupBudget ?? DEFAULT_STARTUP_BUDGET), say,
+  });
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}/`;
+}
+
+export async function startService(rt: Runtime, config: Config, loaded: LoadedAgent, opts: { name?: string; say: (s: string) => void; budgetMs?: number }): Promise<ServiceResult> {
+  const t0 = Date.now();
+  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say });
+  try {
+    await rt.startContainer(run.id);
+    const url = await waitForService(rt, loaded, run, opts.say, opts.budgetMs);
+    return { run, url, seconds: (Date.now() - t0) / 1000 };
+  } catch (e) {
+    // nothing half-done: the container goes, a volume this run created goes; a reused one stays
+    await undoCreate(rt, config, run);
+    // a generated secret never shown must not outlive the failed run (the next run makes and shows a new one)
+    if (run.generated?.length) { const vault = openVault(config); for (const g of run.generated) await vault.remove(g.vaultName).catch(() => false); }
+    throw e;
+  }
+}

@@ -1,0 +1,36 @@
+// The payload profiles clawpod knows. Adding one: a file next to this one, and a line below.
+import { ClawpodError } from '../errors.js';
+import { closest } from '../spec/suggest.js';
+import { deepMerge, isPlainObject } from './merge.js';
+import { openclaw } from './openclaw.js';
+import { reference } from './reference.js';
+import type { Profile } from './types.js';
+
+export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ reference, openclaw });
+
+export function profileNamed(name: string): Profile {
+  const p = PROFILES[name];
+  if (p) return p;
+  const guess = closest(name, Object.keys(PROFILES));
+  throw new ClawpodError('USAGE', `no profile named "${name}"`, { hint: `${guess ? `did you mean "${guess}"? ` : ''}profiles: ${Object.keys(PROFILES).join(', ')}` });
+}
+
+/**
+ * A raw Agent document with its profile's defaults filled in under the user's own values, and the
+ * profile's version made explicit (so labels and exports say which one runs). Raw in, raw out:
+ * the schema validates the result, so errors still point at the user's lines.
+ */
+export function withProfileDefaults(raw: Record<string, unknown>): { raw: Record<string, unknown>; problem?: { path: (string | number)[]; message: string } } {
+  const spec = raw.spec;
+  if (!isPlainObject(spec) || spec.profile === undefined) return { raw };
+  const ref = typeof spec.profile === 'string' ? { name: spec.profile } : spec.profile;
+  if (!isPlainObject(ref) || typeof ref.name !== 'string') return { raw }; // the schema reports the shape
+  const profile = PROFILES[ref.name];
+  if (!profile) {
+    const guess = closest(ref.name, Object.keys(PROFILES));
+    return { raw, problem: { path: ['spec', 'profile'], message: `got "${ref.name}", expected ${guess ? `"${guess}" (or another profile: ` : 'a profile: '}${Object.keys(PROFILES).join(', ')}${guess ? ')' : ''}` } };
+  }
+  const version = typeof ref.version === 'string' ? ref.version : profile.defaultVersion;
+  const merged = deepMerge(profile.specDefaults(version), spec);
+  return { raw: { ...raw, spec: { ...merged, profile: { ...ref, version } } } };
+}

@@ -1,0 +1,85 @@
+// OpenClaw (npm `openclaw`): its gateway on 18789, state in ~/.openclaw on a volume, openclaw.json
+// rendered by clawpod, the gateway token generated per instance, and model calls through
+// clawpod's LLM gateway as a custom provider — no provider key inside the container.
+import type { Profile, RenderContext } from './types.js';
+
+const PORT = 18789;
+const HOME = '/home/agent';
+
+const okTrue = (b: unknown) => typeof b === 'object' && b !== null && (b as { ok?: unknown }).ok === true;
+
+/** The model provider OpenClaw sees: clawpod's gateway, with the instance's scoped token as its key. */
+function provider(llm: NonNullable<RenderContext['llm']>): Record<string, unknown> {
+  return {
+    baseUrl: llm.baseUrl,
+    api: llm.api === 'anthropic' ? 'anthropic-messages' : 'openai-completions',
+    apiKey: { source: 'file', provider: 'clawpod-llm-token', id: 'value' },
+    models: [{
+      id: llm.model, name: llm.model, reasoning: false, input: ['text'],
+      cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 200000, maxTokens: 8192,
+    }],
+  };
+}
+
+export const openclaw: Profile = {
+  name: 'openclaw',
+  summary: 'an OpenClaw gateway (npm openclaw), persistent, with its model behind clawpod\'s LLM gateway',
+  defaultVersion: '2026.9.6',
+  image: {
+    dir: 'openclaw',
+    nodeMajor: 24,
+    tag: (v) => `localhost/clawpod-openclaw:${v}`,
+    buildArgs: (v) => ({ OPENCLAW_VERSION: v }),
+    contextFiles: () => [
+      { to: 'tini', candidates: ['/usr/bin/tini-static', '/usr/local/bin/tini-static'], hint: 'install tini (Debian: apt-get install -y tini), which gives /usr/bin/tini-static', mode: 0o755 },
+      { to: 'npm', candidates: [`${process.execPath.replace(/\/bin\/node$/, '')}/lib/node_modules/npm`, '/usr/lib/node_modules/npm', '/usr/local/lib/node_modules/npm'], hint: 'install npm next to Node (it installs openclaw in the image when the base has none)' },
+    ],
+  },
+  specDefaults: (v) => ({
+    image: openclaw.image.tag(v),
+    // tini is the entrypoint; this is its child
+    command: ['/usr/local/bin/tini', '--', 'openclaw', 'gateway', 'run'],
+    user: '1000:0',
+    network: 'bridge',
+    ports: [{ name: 'gateway', containerPort: PORT }],
+    // state (~/.openclaw: config, sessions, workspace) lives on the instance's volume
+    workspace: { mountPath: HOME, size: '5Gi' },
+    resources: { cpu: '2', memory: '2Gi', pids: 1024 },
+    env: [{ name: 'OPENCLAW_STATE_DIR', value: `${HOME}/.openclaw` }],
+  }),
+  portStep: 20,
+  probes: {
+    port: PORT,
+    startup: { path: '/startupz', ok: okTrue },
+    health: { path: '/healthz', ok: okTrue },
+    ready: { path: '/readyz', ok: okTrue },
+  },
+  startupBudget: '5m',
+  config: {
+    file: '.openclaw/openclaw.json',
+    render: (ctx) => ({
+      gateway: {
+        mode: 'local',
+        port: PORT,
+        bind: 'lan',
+        auth: { mode: 'token', token: { source: 'file', provider: 'clawpod-gateway-token', id: 'value' } },
+        http: { endpoints: { chatCompletions: { enabled: true } } },
+      },
+      // secret values stay in files clawpod mounts read-only; the config only names them
+      secrets: {
+        providers: {
+          'clawpod-gateway-token': { source: 'file', path: `${ctx.secretsDir}/gateway-token`, mode: 'singleValue' },
+          ...(ctx.llm ? { 'clawpod-llm-token': { source: 'file', path: ctx.llm.tokenFile, mode: 'singleValue' } } : {}),
+        },
+      },
+      update: { checkOnStart: false },
+      ...(ctx.llm ? {
+        models: { mode: 'merge', providers: { clawpod: provider(ctx.llm) } },
+        agents: { defaults: { model: { primary: `clawpod/${ctx.llm.model}` } } },
+      } : {}),
+    }),
+  },
+  bundleDir: '.openclaw/workspace',
+  service: true,
+  generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `openclaw-${i}-gateway-token`, label: 'gateway token' }],
+};
