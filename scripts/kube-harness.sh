@@ -5,9 +5,11 @@
 #   scripts/kube-harness.sh build         build the binaries into the cache (once; minutes)
 #   scripts/kube-harness.sh etcd          make sure an etcd binary is there (Debian etcd-server)
 #   scripts/kube-harness.sh ensure        build + etcd
-#   scripts/kube-harness.sh start DIR [--controller-manager]
-#                                         start etcd + kube-apiserver (+ kube-controller-manager),
-#                                         wait for /readyz, write DIR/kubeconfig and DIR/env
+#   scripts/kube-harness.sh start DIR [--controller-manager] [--nodes]
+#                                         start etcd + kube-apiserver (+ kube-controller-manager;
+#                                         --nodes: + kube-scheduler, containerd and a kubelet, so
+#                                         Pods really run), wait for /readyz (and the node), write
+#                                         DIR/kubeconfig and DIR/env
 #   scripts/kube-harness.sh stop DIR      stop them and remove what start wrote into DIR
 #   scripts/kube-harness.sh paths         print where the binaries are (or would be)
 #
@@ -20,9 +22,13 @@
 # Environment:
 #   CLAWPOD_KUBE_CACHE       cache folder (default $HOME/.cache/clawpod-kube)
 #   CLAWPOD_KUBE_VERSION     Kubernetes release to build (default v1.37.2)
-#   CLAWPOD_KUBE_COMPONENTS  what `build` builds (default "kube-apiserver kube-controller-manager")
+#   CLAWPOD_KUBE_COMPONENTS  what `build` builds (default "kube-apiserver kube-controller-manager";
+#                            CLAWPOD_KUBE_NODES=1 adds kube-scheduler kubelet); `start` builds all
+#                            four in one go when one it needs is missing, unless this is set
 #   CLAWPOD_KUBE_KEEP_GOCACHE=1  keep the Go build cache after a build (default: removed, ~GBs)
 #   CLAWPOD_KUBE_CONTROLLER_MANAGER=1  `start` also runs kube-controller-manager (Jobs get Pods)
+#   CLAWPOD_KUBE_NODES=1     `start` also runs a node (as --nodes; root, containerd, Podman's images)
+#   CLAWPOD_KUBE_NODE_IMAGES images imported from Podman into the node (default localhost/clawpod-agent:latest)
 #   CLAWPOD_KUBE_READY_TIMEOUT  seconds `start` waits for /readyz (default 120)
 #   CLAWPOD_KUBE_NO_APT=1    never apt-get install etcd-server; fail instead
 #   CLAWPOD_KUBE_ETCD        etcd binary to use (default: $BIN/etcd if present, else etcd on PATH)
@@ -33,7 +39,13 @@ VERSION=${CLAWPOD_KUBE_VERSION:-v1.37.2}
 CACHE=${CLAWPOD_KUBE_CACHE:-$HOME/.cache/clawpod-kube}
 BIN=$CACHE/bin/$VERSION
 SRC=$CACHE/src/$VERSION
-COMPONENTS=${CLAWPOD_KUBE_COMPONENTS:-kube-apiserver kube-controller-manager}
+NODE_COMPONENTS="kube-scheduler kubelet"
+if [[ "${CLAWPOD_KUBE_NODES:-0}" == 1 ]]; then DEFAULT_COMPONENTS="kube-apiserver kube-controller-manager $NODE_COMPONENTS"; else DEFAULT_COMPONENTS="kube-apiserver kube-controller-manager"; fi
+COMPONENTS=${CLAWPOD_KUBE_COMPONENTS:-$DEFAULT_COMPONENTS}
+ALL_COMPONENTS="kube-apiserver kube-controller-manager $NODE_COMPONENTS"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=kube-harness-node.sh
+source "$HERE/kube-harness-node.sh"
 
 say() { printf '[kube-harness] %s\n' "$*" >&2; }
 die() { printf '[kube-harness] error: %s\n' "$*" >&2; exit 1; }
@@ -63,9 +75,9 @@ write_gomod() {
     echo
     echo "require k8s.io/kubernetes $VERSION"
     echo
+    # every component, so go.sum covers whichever is built later
     echo "tool ("
-    echo "	k8s.io/kubernetes/cmd/kube-apiserver"
-    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+    for c in $ALL_COMPONENTS; do echo "	k8s.io/kubernetes/cmd/$c"; done
     echo ")"
     echo
     echo "replace ("
@@ -100,34 +112,38 @@ cmd_build() {
   export GOCACHE=$CACHE/go-build
   local t0=$SECONDS
   say "Kubernetes $VERSION: resolving modules in $SRC"
-  [[ -f "$SRC/go.mod" ]] || write_gomod
+  # a go.mod of an older harness lacks the node components: write it again, and tidy again
+  local stale=0 c
+  for c in "${missing[@]}"; do grep -q "cmd/$c\$" "$SRC/go.mod" 2>/dev/null || stale=1; done
+  if [[ ! -f "$SRC/go.mod" || $stale == 1 ]]; then write_gomod; rm -f "$SRC/go.sum"; fi
   if [[ ! -f "$SRC/go.sum" ]] || ! grep -q "^k8s.io/kubernetes $VERSION " "$SRC/go.sum"; then
     (cd "$SRC" && go mod tidy) >"$SRC/tidy.log" 2>&1 ||
       unavailable "go mod tidy failed (module proxy?): $(tail -5 "$SRC/tidy.log" | tr '\n' ' ')"
   fi
-  say "modules resolved in $((SECONDS - t0))s; building ${missing[*]} (one-time; about 8 min for both on 2 cores)"
+  say "modules resolved in $((SECONDS - t0))s; building ${missing[*]} (one-time; minutes on 2 cores)"
   local pkg='k8s.io/component-base/version'
   local minor=${VERSION#v1.}; minor=${minor%%.*}
   local ld="-s -w -X $pkg.gitVersion=$VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  local c log
-  for c in "${missing[@]}"; do
-    log=$SRC/build-$c.log
-    local tc=$SECONDS
-    say "go build $c -> $BIN/$c (log: $log)"
-    # In the background with a heartbeat, so a caller with an output time-out sees progress.
-    (cd "$SRC" && go build -v -trimpath -ldflags "$ld" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c") >"$log" 2>&1 &
-    local pid=$!
-    while kill -0 "$pid" 2>/dev/null; do
-      sleep 30
-      kill -0 "$pid" 2>/dev/null && say "  ... $c: $((SECONDS - tc))s, $(wc -l <"$log") packages compiled"
-    done
-    if ! wait "$pid"; then
-      rm -f "$BIN/$c.tmp"
-      die "go build $c failed; see $log: $(grep -v '^[a-z0-9./_-]*$' "$log" | tail -5 | tr '\n' ' ')"
-    fi
-    mv "$BIN/$c.tmp" "$BIN/$c"
-    say "built $c in $((SECONDS - tc))s ($(du -h "$BIN/$c" | cut -f1))"
+  # One `go build` for all of them: packages shared between the binaries compile once, and both
+  # cores stay busy across binaries instead of idling at each one's link step.
+  local log=$SRC/build.log out=$BIN/.build-$$ pkgs=() tc=$SECONDS
+  for c in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  mkdir -p "$out"
+  say "go build ${missing[*]} -> $BIN (log: $log)"
+  # In the background with a heartbeat, so a caller with an output time-out sees progress.
+  (cd "$SRC" && go build -v -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}") >"$log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 30
+    kill -0 "$pid" 2>/dev/null && say "  ... $((SECONDS - tc))s, $(wc -l <"$log") packages compiled"
   done
+  if ! wait "$pid"; then
+    rm -rf "$out"
+    die "go build ${missing[*]} failed; see $log: $(grep -v '^[a-z0-9./_-]*$' "$log" | tail -5 | tr '\n' ' ')"
+  fi
+  for c in "${missing[@]}"; do mv "$out/$c" "$BIN/$c"; done
+  rmdir "$out"
+  say "built ${missing[*]} in $((SECONDS - tc))s ($(cd "$BIN" && du -ch "${missing[@]}" | tail -1 | cut -f1))"
   if [[ "${CLAWPOD_KUBE_KEEP_GOCACHE:-0}" != 1 ]]; then
     say "removing the Go build cache $GOCACHE ($(du -sh "$GOCACHE" 2>/dev/null | cut -f1)); CLAWPOD_KUBE_KEEP_GOCACHE=1 keeps it"
     go clean -cache 2>/dev/null || true
@@ -234,10 +250,26 @@ wait_ready() { # url token pid log timeout
 
 cmd_start() {
   local dir=${1:?usage: kube-harness.sh start DIR}
-  local with_kcm=${CLAWPOD_KUBE_CONTROLLER_MANAGER:-0}
-  [[ "${2:-}" == --controller-manager ]] && with_kcm=1
+  local with_kcm=${CLAWPOD_KUBE_CONTROLLER_MANAGER:-0} with_nodes=${CLAWPOD_KUBE_NODES:-0} a
+  shift
+  for a in "$@"; do
+    case $a in
+      --controller-manager) with_kcm=1 ;;
+      --nodes) with_nodes=1 ;;
+      *) die "start: unknown option $a" ;;
+    esac
+  done
+  # Pods of Jobs and StatefulSets need their controllers
+  [[ $with_nodes == 1 ]] && with_kcm=1
   [[ -f "$dir/apiserver.pid" ]] && die "$dir already has a running harness; stop it first"
-  if [[ $with_kcm == 1 ]]; then COMPONENTS="kube-apiserver kube-controller-manager"; else COMPONENTS=kube-apiserver; fi
+  # What to build when something is missing: all of them (one `go build` shares the compile work,
+  # and the next start with --nodes finds them cached) unless CLAWPOD_KUBE_COMPONENTS says otherwise.
+  local needed=kube-apiserver c
+  [[ $with_kcm == 1 ]] && needed="$needed kube-controller-manager"
+  [[ $with_nodes == 1 ]] && needed="$needed $NODE_COMPONENTS"
+  COMPONENTS=$needed
+  for c in $needed; do [[ -x "$BIN/$c" ]] || COMPONENTS=${CLAWPOD_KUBE_COMPONENTS:-$ALL_COMPONENTS}; done
+  if [[ $with_nodes == 1 ]]; then node_packages; fi
   cmd_build
   cmd_etcd
   command -v openssl >/dev/null || unavailable "openssl is needed for the test CA"
@@ -316,6 +348,8 @@ cmd_start() {
     echo $! >"$dir/controller-manager.pid"
   fi
 
+  if [[ $with_nodes == 1 ]]; then node_start "$dir" "$server"; fi
+
   cat >"$dir/env" <<EOF
 KUBECONFIG=$dir/kubeconfig
 CLAWPOD_KUBE_SERVER=$server
@@ -326,6 +360,7 @@ CLAWPOD_KUBE_LIMITED_TOKEN=$limited_token
 CLAWPOD_KUBE_VERSION=$VERSION
 CLAWPOD_KUBE_CONTROLLER_MANAGER=$with_kcm
 EOF
+  if [[ -f "$dir/env.node" ]]; then cat "$dir/env.node" >>"$dir/env"; fi
   chmod 600 "$dir/env"
   trap - EXIT
   say "kube-apiserver $VERSION ready at $server in $((SECONDS - t0))s (kubeconfig: $dir/kubeconfig)"
@@ -335,6 +370,8 @@ cmd_stop_procs() {
   # Throw-away servers: SIGTERM all at once, SIGKILL whatever still runs after 2 s
   # (kube-apiserver's graceful shutdown would otherwise take several seconds).
   local dir=$1 f pids=()
+  # the node first: its Pods are deleted through the API server, which must still run
+  node_stop "$dir"
   for f in "$dir/controller-manager.pid" "$dir/apiserver.pid" "$dir/etcd.pid"; do
     [[ -f "$f" ]] || continue
     pids+=("$(cat "$f")")
@@ -376,7 +413,7 @@ cmd_stop() {
 cmd_paths() {
   echo "cache=$CACHE"
   echo "version=$VERSION"
-  for c in kube-apiserver kube-controller-manager; do
+  for c in $ALL_COMPONENTS; do
     echo "$c=$BIN/$c$([[ -x $BIN/$c ]] || echo ' (not built)')"
   done
   echo "etcd=$(etcd_bin)"
@@ -389,5 +426,5 @@ case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   paths) cmd_paths ;;
-  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

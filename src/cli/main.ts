@@ -14,7 +14,8 @@ function verb(load: () => Promise<{ default: Handler }>, opts: { connect?: boole
     const cmd = args[args.length - 1] as Command;
     const ctx = makeCtx(cmd.optsWithGlobals<GlobalOptions>());
     // a failure surfaces when the verb asks for the runtime, after it has checked its input
-    if (opts.connect) ctx.runtime().catch(() => undefined);
+    const o = cmd.opts<{ kube?: boolean; context?: string; namespace?: string }>();
+    if (opts.connect && !o.kube && !o.context && !o.namespace) ctx.runtime().catch(() => undefined);
     const mod = await load();
     const code = await mod.default(ctx, ...(args.slice(0, -1) as never[]));
     if (typeof code === 'number') process.exitCode = code;
@@ -46,10 +47,14 @@ program.command('ps').description('list clawpod agents')
 
 program.command('logs').description("print an agent's output")
   .argument('<name>').option('-f, --follow', 'keep streaming').option('--tail <n>', 'only the last n lines', (v) => Number(v))
+  .option('--kube', "the agent is in the kubeconfig's cluster (clawpod apply); implied by --context/-n")
+  .option('--context <name>', 'kubeconfig context of the cluster').option('-n, --namespace <ns>', "namespace in the cluster (default: the context's)")
   .action(verb(() => import('./logs.js'), { connect: true }));
 
 program.command('exec').description('run a command inside a running agent')
   .argument('<name>').argument('<command...>').option('-i, --interactive', 'pass stdin to the command')
+  .option('--kube', "the agent is in the kubeconfig's cluster (clawpod apply); implied by --context/-n")
+  .option('--context <name>', 'kubeconfig context of the cluster').option('-n, --namespace <ns>', "namespace in the cluster (default: the context's)")
   .passThroughOptions().action(verb(() => import('./exec.js'), { connect: true }));
 
 program.command('stop').description('stop agents (state is kept)')

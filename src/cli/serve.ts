@@ -5,7 +5,12 @@ import { controlDir, startControlPlane } from '../control/server.js';
 export default async function serveVerb(ctx: Ctx, opts: { file?: string; listen?: string; maxConcurrent?: number }): Promise<number> {
   const loaded = loadControlPlane(opts.file);
   const cp = opts.maxConcurrent ? { ...loaded, config: { ...loaded.config, spec: { ...loaded.config.spec, maxConcurrent: opts.maxConcurrent } } } : loaded;
-  const rt = await ctx.runtime();
+  const r = cp.config.spec.runtime;
+  const rt = r.kind === 'kubernetes'
+    ? await import('../runtime/connect.js').then((m) => m.connectKubernetes(ctx.config, {
+      ...(r.context ? { context: r.context } : {}), ...(r.namespace ? { namespace: r.namespace } : {}), serviceAccount: r.serviceAccount, ...(r.storageClass ? { storageClass: r.storageClass } : {}),
+    }))
+    : await ctx.runtime();
   const running = await startControlPlane(ctx.config, rt, cp, ctx.say, opts.listen);
   const s = cp.config.spec;
   ctx.say(`clawpod control plane on ${running.url} (runtime ${rt.kind} at ${rt.endpoint}; at most ${s.maxConcurrent} containers; groups: ${s.groups.map((g) => g.name).join(', ') || 'none yet'})`);

@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { validatedDurationMs } from '../spec/quantity.js';
-import { gatewayBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
+import { gatewayBaseUrl, gatewayHttpBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { periodStart } from '../secrets/gateway/usage.js';
 import { GroupPolicy } from './policy.js';
@@ -31,6 +31,8 @@ export interface DaemonOptions {
   readonly store: Store;
   /** Host folder holding the LLM gateway's socket (llm.sock), mounted into session containers. */
   readonly gatewayDir: string;
+  /** Where runners reach the gateway over TCP instead (spec.runtime.gatewayUrl on Kubernetes): no socket is mounted. */
+  readonly gatewayUrl?: string;
   readonly say: (line: string) => void;
 }
 
@@ -182,7 +184,7 @@ export class Daemon {
   private model(spec: ModelSpec, token: string): ModelConfig {
     return {
       provider: spec.provider, model: spec.model,
-      baseUrl: gatewayBaseUrl(spec.provider, `${CONTROL_DEFAULTS.gatewayMountPath}/llm.sock`), apiKey: token,
+      baseUrl: this.o.gatewayUrl ? gatewayHttpBaseUrl(spec.provider, this.o.gatewayUrl) : gatewayBaseUrl(spec.provider, `${CONTROL_DEFAULTS.gatewayMountPath}/llm.sock`), apiKey: token,
       ...(spec.maxTokens ? { maxTokens: spec.maxTokens } : {}), ...(spec.temperature !== undefined ? { temperature: spec.temperature } : {}),
       ...(spec.timeout !== undefined ? { timeoutMs: ms(spec.timeout) } : {}),
     };
@@ -202,7 +204,7 @@ export class Daemon {
       id, group, controlId: this.controlId, agent: this.o.agent, model, system: g.system ?? undefined,
       followups: followupMode(this.o.cp.spec.followups, this.o.rt, this.o.agent), maxTurns: sess.maxTurns,
       ipcRoot: this.ipcRoot, idleTimeoutMs: ms(sess.idleTimeout), deadlineMs: ms(sess.deadline), graceMs: ms(sess.grace),
-      gatewayDir: this.o.gatewayDir,
+      gatewayDir: this.o.gatewayUrl ? undefined : this.o.gatewayDir,
     }, this.hooks);
     this.sessions.set(group, s);
     this.store.transaction(() => {

@@ -110,7 +110,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const token = ensureToken(dir);
   const store = new Store(join(dir, 'state.db'));
   const gatewayDir = join(dir, 'gateway');
-  const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, say });
+  const gatewayUrl = spec.runtime.kind === 'kubernetes' ? spec.runtime.gatewayUrl : undefined;
+  const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say });
   const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say);
   await daemon.init();
 

@@ -28,7 +28,8 @@ export interface SessionOptions {
   readonly idleTimeoutMs: number;
   readonly deadlineMs: number;
   readonly graceMs: number;
-  readonly gatewayDir: string;
+  /** Host folder with the gateway's socket, bind-mounted; undefined when the runner reaches the gateway over TCP (Kubernetes). */
+  readonly gatewayDir: string | undefined;
 }
 
 export interface SessionHooks {
@@ -84,7 +85,7 @@ export class Session {
         openStdin: true,
         labels: { [LABELS.role]: 'session', [LABELS.control]: o.controlId, [LABELS.session]: o.id, [LABELS.group]: o.group },
         mounts: [
-          { kind: 'bind', source: o.gatewayDir, target: CONTROL_DEFAULTS.gatewayMountPath, readOnly: true },
+          ...(o.gatewayDir ? [{ kind: 'bind' as const, source: o.gatewayDir, target: CONTROL_DEFAULTS.gatewayMountPath, readOnly: true }] : []),
           ...(useDir ? [{ kind: 'bind' as const, source: this.ipcDir, target: CONTROL_DEFAULTS.ipcMountPath, readOnly: false }] : []),
         ],
       },

@@ -60,9 +60,24 @@ export class ClusterApi extends KubernetesObjectApi {
 
   /** GET of an API path (e.g. /api/v1/namespaces/x/events) with query parameters. */
   async getPath<T>(path: string, query: Record<string, string> = {}): Promise<T> {
-    const ctx = this.configuration.baseServer.makeRequestContext(path, HttpMethod.GET);
+    return this.send<T>(HttpMethod.GET, path, query);
+  }
+
+  /** A JSON merge patch (RFC 7386) of the object at `path`: changes one field without taking ownership of the rest. */
+  async mergePatch<T>(path: string, patch: unknown): Promise<T> {
+    return this.send<T>(HttpMethod.PATCH, path, {}, { type: 'application/merge-patch+json', body: patch });
+  }
+
+  /** DELETE of the object at `path` (query: propagationPolicy, gracePeriodSeconds). */
+  async deletePath<T>(path: string, query: Record<string, string> = {}): Promise<T> {
+    return this.send<T>(HttpMethod.DELETE, path, query);
+  }
+
+  private async send<T>(method: HttpMethod, path: string, query: Record<string, string>, body?: { type: string; body: unknown }): Promise<T> {
+    const ctx = this.configuration.baseServer.makeRequestContext(path, method);
     ctx.setHeaderParam('Accept', 'application/json');
     for (const [k, v] of Object.entries(query)) ctx.setQueryParam(k, v);
+    if (body) { ctx.setHeaderParam('Content-Type', body.type); ctx.setBody(JSON.stringify(body.body)); }
     return this.requestPromise(ctx) as Promise<T>;
   }
 }

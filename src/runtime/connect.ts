@@ -64,6 +64,25 @@ export async function driverFor(endpoint: Endpoint): Promise<Runtime> {
   return new DockerDriver(url, endpoint.socketPath);
 }
 
+/** A cluster as the runtime (`clawpod serve` with spec.runtime.kind kubernetes; logs/exec with --context/-n). */
+export async function connectKubernetes(config: Config, o: { context?: string; namespace?: string; serviceAccount?: string; storageClass?: string }): Promise<Runtime> {
+  const { KubernetesDriver } = await import('./kubernetes-driver.js');
+  return new KubernetesDriver({ ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}), ...o });
+}
+
+/** Where `clawpod logs/exec NAME` look: `--kube`, `--context` or `-n` mean the kubeconfig's cluster, as kubectl's flags do. */
+export interface ClusterTarget { readonly kube?: boolean; readonly context?: string; readonly namespace?: string }
+
+export function wantsCluster(t: ClusterTarget): boolean {
+  return Boolean(t.kube || t.context || t.namespace);
+}
+
+/** The cluster when `t` names one, else `local()` (the discovered Podman/Docker). */
+export function targetRuntime(config: Config, t: ClusterTarget, local: () => Promise<Runtime>): Promise<Runtime> {
+  if (!wantsCluster(t)) return local();
+  return connectKubernetes(config, { ...(t.context ? { context: t.context } : {}), ...(t.namespace ? { namespace: t.namespace } : {}) });
+}
+
 /** Discover and connect: the usual way a command gets its Runtime. */
 export async function connectRuntime(config: Config, explicitHost?: string): Promise<Runtime> {
   const endpoint = await traced('discovery', () => discover(discoveryEnv(config, explicitHost)));

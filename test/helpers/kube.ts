@@ -40,8 +40,12 @@ export interface Kube {
   limitedToken?: string;
   /** Kubernetes release of the server (from the harness), or 'external'. */
   version: string;
-  /** Whether kube-controller-manager runs (Jobs/StatefulSets get Pods; no scheduler/kubelet runs them). */
+  /** Whether kube-controller-manager runs (Jobs/StatefulSets get Pods). */
   controllerManager: boolean;
+  /** Whether Pods really run: kube-scheduler + a kubelet on containerd (node "localhost"). */
+  nodes: boolean;
+  /** The node's IPv4 address: what Pods reach this machine at (e.g. a gateway listening on it). */
+  nodeIp?: string;
   /** Folder with logs (apiserver.log, etcd.log) while it runs. */
   dir: string;
   stop(): Promise<void>;
@@ -50,6 +54,12 @@ export interface Kube {
 export interface StartKubeOptions {
   /** Also run kube-controller-manager (built too on first use). Default false. */
   controllerManager?: boolean;
+  /**
+   * Also run a node: kube-scheduler, containerd and a kubelet (implies controllerManager), with
+   * localhost/clawpod-agent:latest imported from Podman, a default StorageClass and hostPath PVs.
+   * Needs root; the harness installs containerd and the CNI plugins with apt-get when missing.
+   */
+  nodes?: boolean;
   /** Build the binaries if they are not cached (default true; CLAWPOD_KUBE_BUILD=0 turns it off, then tests skip). */
   build?: boolean;
   /** Print the harness's progress lines (build heartbeat) to stderr. Default true. */
@@ -78,12 +88,11 @@ function parseEnv(file: string): Record<string, string> {
   return out;
 }
 
-function harnessBuilt(controllerManager: boolean): boolean {
+function harnessBuilt(need: readonly string[]): boolean {
   const r = spawnSync('bash', [KUBE_HARNESS, 'paths'], { encoding: 'utf8' });
   if (r.status !== 0) return false;
   const lines = r.stdout.split('\n');
-  const need = controllerManager ? ['kube-apiserver=', 'kube-controller-manager='] : ['kube-apiserver='];
-  return need.every((n) => lines.some((l) => l.startsWith(n) && !l.endsWith('(not built)')));
+  return need.every((n) => lines.some((l) => l.startsWith(`${n}=`) && !l.endsWith('(not built)')));
 }
 
 function external(kubeconfig: string): Kube {
@@ -96,6 +105,7 @@ function external(kubeconfig: string): Kube {
     ca: '',
     version: 'external',
     controllerManager: true,
+    nodes: true,
     dir: '',
     stop: async () => {},
   };
@@ -106,15 +116,17 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
   const given = process.env.CLAWPOD_TEST_KUBECONFIG;
   if (given) return external(given);
 
-  const controllerManager = opts.controllerManager ?? false;
+  const nodes = opts.nodes ?? false;
+  const controllerManager = nodes || (opts.controllerManager ?? false);
+  const need = ['kube-apiserver', ...(controllerManager ? ['kube-controller-manager'] : []), ...(nodes ? ['kube-scheduler', 'kubelet'] : [])];
   const build = opts.build ?? process.env.CLAWPOD_KUBE_BUILD !== '0';
   if (!existsSync(KUBE_HARNESS)) throw new KubeUnavailableError(`${KUBE_HARNESS} is missing`);
-  if (!build && !harnessBuilt(controllerManager)) {
-    throw new KubeUnavailableError('kube-apiserver is not built and CLAWPOD_KUBE_BUILD=0; run scripts/kube-harness.sh build');
+  if (!build && !harnessBuilt(need)) {
+    throw new KubeUnavailableError(`${need.join(', ')} not built and CLAWPOD_KUBE_BUILD=0; run ${nodes ? 'CLAWPOD_KUBE_NODES=1 ' : ''}scripts/kube-harness.sh build`);
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'clawpod-k8s-harness-'));
-  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0' };
+  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0', CLAWPOD_KUBE_NODES: nodes ? '1' : '0' };
   const { code, stderr } = await run(['start', dir], env, opts.progress ?? true);
   if (code !== 0) {
     const last = stderr.trim().split('\n').filter((l) => l.includes('unavailable:') || l.includes('error:')).pop() ?? stderr.trim().split('\n').pop() ?? '';
@@ -137,6 +149,8 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
     limitedToken: e.CLAWPOD_KUBE_LIMITED_TOKEN,
     version: e.CLAWPOD_KUBE_VERSION ?? 'unknown',
     controllerManager: e.CLAWPOD_KUBE_CONTROLLER_MANAGER === '1',
+    nodes: e.CLAWPOD_KUBE_NODES === '1',
+    ...(e.CLAWPOD_KUBE_NODE_IP ? { nodeIp: e.CLAWPOD_KUBE_NODE_IP } : {}),
     dir,
     stop: async () => {
       if (stopped) return;

@@ -45,6 +45,12 @@ export function gatewayBaseUrl(provider: Provider, socketPath: string): string {
   return provider === 'openai' ? `unix://${socketPath}:/v1` : `unix://${socketPath}`;
 }
 
+/** The same over TCP (`http://HOST:PORT`), for runners that cannot mount the socket (Kubernetes Pods). */
+export function gatewayHttpBaseUrl(provider: Provider, url: string): string {
+  const base = url.replace(/\/+$/, '');
+  return provider === 'openai' ? `${base}/v1` : base;
+}
+
 function route(method: string, url: string): { provider: Provider; model?: string; upstreamPath: string } | undefined {
   if (method !== 'POST') return undefined;
   const path = url.replace(/\?.*/, '');

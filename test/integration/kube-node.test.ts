@@ -1,0 +1,137 @@
+// Pods that really run: the harness with a node (kube-scheduler + kubelet on containerd, the
+// agent image imported from Podman; test/helpers/kube.ts startKube({ nodes: true })). An agent
+// applied with `clawpod apply` becomes Ready; `clawpod logs` and `clawpod exec` reach it through
+// the API server; an image that cannot be pulled fails the wait at once, named; and `clawpod
+// serve` with spec.runtime.kind kubernetes runs a group's session as a Job that answers a
+// message and a follow-up over attach stdin, its runner calling the gateway over TCP.
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../fixtures/model-server.js';
+import { agentYaml, clawpod, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
+import { modelServer, planeYaml, startPlane, type MessageView, type Plane } from '../helpers/control.js';
+import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+
+let kube: Kube | undefined;
+let skip = '';
+let model: ModelServer | undefined;
+let plane: Plane | undefined;
+const ns = `cpnode-${process.pid.toString(36)}`;
+const dir = tmpDir();
+
+function kubectl(...args: string[]) {
+  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+const cli = (args: string[], extra: Record<string, string> = {}) => clawpod(args, { env: scratchEnv({ KUBECONFIG: kube!.kubeconfig, ...extra }), timeoutMs: 240_000 });
+
+beforeAll(async () => {
+  try { kube = await startKube({ nodes: true }); } catch (e) {
+    if (e instanceof KubeUnavailableError) { skip = e.reason; return; }
+    throw e;
+  }
+  expect(kubectl('create', 'namespace', ns).code).toBe(0);
+  // the namespace's ServiceAccount "default" comes from the controller manager
+  for (let i = 0; i < 100 && kubectl('-n', ns, 'get', 'serviceaccount', 'default').code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+}, 45 * 60_000);
+
+afterAll(async () => {
+  await plane?.stop();
+  await model?.close();
+  await kube?.stop();
+}, 120_000);
+
+describe('a real node: Pods run', () => {
+  it('clawpod apply: the agent becomes Ready with a running Pod', async (t) => {
+    if (skip) return t.skip(skip);
+    const spec = writeSpec(dir, 'web.yaml', agentYaml('web', [
+      'image: localhost/clawpod-agent:latest',
+      `command: [sh, -c, 'echo "started as $(id -u) with $GREETING"; echo proof > /workspace/proof; exec node /opt/clawpod/hello-agent.mjs']`,
+      'env: [{name: GREETING, value: from-the-node}]',
+      'resources: {cpu: 250m, memory: 128Mi}',
+    ].join('\n')));
+    const t0 = Date.now();
+    const r = await cli(['apply', '-f', spec, '-n', ns, '--timeout', '2m']);
+    const took = Date.now() - t0;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`web: 4 objects applied in namespace ${ns}, ready`); // ServiceAccount, PVC, NetworkPolicy, Job
+    expect(r.stderr).toMatch(/pvc\/web-workspace: Bound/);
+    expect(r.stderr).toMatch(/job\/web: running \(1 Ready\)/);
+    expect(kubectl('-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=web', '-o', 'jsonpath={.items[0].status.phase}').stdout).toBe('Running');
+    console.log(`clawpod apply → Ready (PVC bound, Pod running): ${took} ms`);
+  });
+
+  it('clawpod logs / exec NAME -n NS reach the Pod through the API server', async (t) => {
+    if (skip) return t.skip(skip);
+    const logs = await cli(['logs', 'web', '-n', ns]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toContain('started as 1000 with from-the-node');
+    const t0 = Date.now();
+    const ex = await cli(['exec', '-n', ns, 'web', '--', 'sh', '-c', 'cat /workspace/proof; id -u; touch /etc/x 2>&1 || true']);
+    console.log(`clawpod exec round trip: ${Date.now() - t0} ms`);
+    expect(ex.code, ex.stderr).toBe(0);
+    expect(ex.stdout).toMatch(/^proof\n1000\n.*Read-only file system/s);
+    const code = await cli(['exec', '--kube', '-n', ns, 'web', '--', 'sh', '-c', 'echo to-stderr >&2; exit 3']);
+    expect(code.code).toBe(3);
+    expect(code.stderr).toContain('to-stderr');
+    const piped = await clawpod(['exec', '-i', '-n', ns, 'web', '--', 'cat'], { env: scratchEnv({ KUBECONFIG: kube!.kubeconfig }), input: 'through stdin\n' });
+    expect(piped.stdout).toBe('through stdin\n');
+    const none = await cli(['logs', 'nope', '-n', ns]);
+    expect(none.code).toBe(6);
+    expect(none.stderr).toContain('no clawpod agent named nope');
+  });
+
+  it('an image that cannot be pulled fails the wait at once, naming Pod, container, image and reason', async (t) => {
+    if (skip) return t.skip(skip);
+    const spec = writeSpec(dir, 'bad.yaml', agentYaml('badimg', 'image: localhost/clawpod-no-such-image:1'));
+    const t0 = Date.now();
+    const r = await cli(['apply', '-f', spec, '-n', ns, '--timeout', '3m']);
+    const took = Date.now() - t0;
+    expect(r.code, r.stderr).toBe(4);
+    expect(took).toBeLessThan(60_000);
+    expect(r.stderr).toMatch(/Error \[IMAGE_NOT_FOUND\]: the agent failed in namespace cpnode-\w+: pod\/badimg-\w+: container agent: image localhost\/clawpod-no-such-image:1 cannot be pulled \((ErrImagePull|ImagePullBackOff)/);
+    expect(r.stderr).toContain('fix: localhost/clawpod-no-such-image:1 exists only where it was built: load it into the nodes');
+    expect(r.stderr).toContain('applied: serviceaccount/badimg');
+    console.log(`unpullable image reported after ${took} ms`);
+    expect((await cli(['delete', 'badimg', '-n', ns, '--volumes'])).code).toBe(0);
+  });
+
+  it('clawpod serve with runtime kubernetes: a session Job answers a message and a follow-up', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!kube!.nodeIp) return t.skip('no node IP: the runner could not reach the gateway');
+    model = await modelServer();
+    const gw = `${kube!.nodeIp}:${20000 + (process.pid % 20000)}`;
+    const extra = ['  followups: stdin', `  runtime: {kind: kubernetes, namespace: ${ns}, gatewayUrl: "http://${gw}"}`, `  gateway: {listen: "${gw}"}`].join('\n');
+    const yaml = planeYaml(model, { groups: ['kgrp'], extra });
+    const dataDir = tmpDir();
+    plane = await startPlane(yaml, { dataDir, env: scratchEnv({ CLAWPOD_DATA_DIR: dataDir, FIXTURE_KEY: 'fixture-key-123', KUBECONFIG: kube!.kubeconfig }) });
+    const ask = async (text: string) => {
+      const { id } = await plane!.client.call<{ id: string }>('POST', '/v1/groups/kgrp/messages', { text });
+      const events: { type: string; data: Record<string, unknown> }[] = [];
+      for await (const e of plane!.client.events(id)) events.push(e);
+      const m = await plane!.client.call<MessageView>('GET', `/v1/messages/${id}`);
+      return { m, events, text: events.filter((e) => e.type === 'text').map((e) => e.data.delta).join('') };
+    };
+    const t0 = Date.now();
+    const first = await ask('hello from the test');
+    const firstMs = Date.now() - t0;
+    expect(first.m.status, `${JSON.stringify(first.events.slice(-4))}\n${plane.output()}`).toBe('done');
+    expect(first.text).toBe('echo: hello from the test');
+    const jobs = kubectl('-n', ns, 'get', 'jobs', '-l', 'dev.clawpod.role=session', '-o', 'jsonpath={.items[*].metadata.name}').stdout;
+    expect(jobs).toBe('clawpod-grp-kgrp');
+    // the provider key stayed in the control plane: the Pod's environment does not hold it
+    expect(kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp', '-o', 'json').stdout).not.toContain('fixture-key-123');
+    const t1 = Date.now();
+    const second = await ask('and a follow-up');
+    const followMs = Date.now() - t1;
+    expect(second.m.status).toBe('done');
+    expect(second.text).toBe('echo: and a follow-up');
+    expect(second.m.session_id).toBe(first.m.session_id);
+    expect(second.events.some((e) => e.type === 'session_starting')).toBe(false);
+    console.log(`session on Kubernetes: first answer ${firstMs} ms (Job, Pod, attach), follow-up ${followMs} ms`);
+    await plane.stop();
+    plane = undefined;
+    // the session's Job is gone once the control plane stops
+    for (let i = 0; i < 50 && kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp').code === 0; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp').code).not.toBe(0);
+  }, 180_000);
+});
