@@ -70,6 +70,20 @@ program.command('rm').description('remove agents (their workspace volumes are ke
 program.command('inspect').description("show an agent's configuration and state as JSON")
   .argument('<name>').action(verb(() => import('./inspect.js'), { connect: true }));
 
+program.command('upgrade').description("move a service agent (openclaw) to a new version: same volume and ports, health-gated, rolled back if unhealthy")
+  .argument('<name>').option('--version <version>', "the payload version (its image is built when missing)")
+  .option('--image <image>', 'an image to move to instead of the profile\'s tag for --version')
+  .option('--timeout <duration>', 'startup budget of the new version (default: the profile\'s, 5m)')
+  .action(verb(() => import('./upgrade.js'), { connect: true }));
+
+program.command('backup').description("write an agent's state volume to a tar archive (a running agent is paused meanwhile)")
+  .argument('<name>').option('-o, --output <file>', 'archive to write (default NAME-DATE.tar)')
+  .action(verb(() => import('./backup.js').then((m) => ({ default: m.backup })), { connect: true }));
+
+program.command('restore').description("replace an agent's state volume with a backup archive (restarts it if it was running)")
+  .argument('<name>').requiredOption('-i, --input <file>', 'archive written by clawpod backup')
+  .action(verb(() => import('./backup.js').then((m) => ({ default: m.restore })), { connect: true }));
+
 program.command('gc').description('remove agents whose lifecycle.ttl has passed').action(verb(() => import('./gc.js')));
 
 program.command('doctor').description('check the container runtime setup and say how to fix it')

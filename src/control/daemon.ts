@@ -56,6 +56,8 @@ export class Daemon {
   private readonly sessions = new Map<string, Session>();
   private readonly store: Store;
   readonly policy: GroupPolicy;
+  /** The gateway's TCP address as bound (spec.gateway.listen may say port 0), when it has one. */
+  gatewayListen: string | undefined;
   private stopping = false;
 
   constructor(private readonly o: DaemonOptions) {
@@ -128,7 +130,7 @@ export class Daemon {
     if (!g) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group add GROUP --model NAME` first' });
     const m = this.o.cp.spec.models[g.model];
     if (!m) throw new ClawpodError('NOT_FOUND', `group ${group} uses model ${g.model}, which the ControlPlane file does not define`, { hint: 'add it under spec.models, or `clawpod group add GROUP --model NAME`' });
-    return { gatewayListen: this.o.cp.spec.gateway.listen ?? null, model: { name: g.model, provider: m.provider, model: m.model } };
+    return { gatewayListen: this.gatewayListen ?? null, model: { name: g.model, provider: m.provider, model: m.model } };
   }
 
   /** Revokes the gateway tokens of a group's sessions: their next model call is refused. */

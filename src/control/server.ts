@@ -89,7 +89,7 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
   if (spec.gateway.listen) {
     const { hostname, port } = hostPort(spec.gateway.listen);
     tcp = createServer(gateway.handler);
-    await new Promise<void>((res, rej) => tcp!.once('error', (e: NodeJS.ErrnoException) => rej(new ClawpodError('PORT_TAKEN', `spec.gateway.listen ${spec.gateway.listen}: ${e.code ?? messageOf(e)}`, { hint: 'pick an address of this host that is free (Podman\'s bridge is usually 10.88.0.1)' }))).listen(port, hostname, () => res()));
+    await new Promise<void>((res, rej) => tcp!.once('error', (e: NodeJS.ErrnoException) => rej(new ClawpodError('PORT_TAKEN', `spec.gateway.listen ${spec.gateway.listen}: ${e.code ?? messageOf(e)}`, { hint: 'pick a free port; 0.0.0.0:PORT lets containers reach it as host.containers.internal (tokens guard it)' }))).listen(port, hostname, () => res()));
     const a = tcp.address() as AddressInfo;
     say(`LLM gateway also on http://${a.address}:${a.port} (OpenAI: /v1, Anthropic: /, Gemini: /)`);
   }
@@ -113,6 +113,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const gatewayUrl = spec.runtime.kind === 'kubernetes' ? spec.runtime.gatewayUrl : undefined;
   const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say });
   const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say);
+  if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;

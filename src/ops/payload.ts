@@ -39,10 +39,10 @@ const fileSecret = (name: string, vaultName: string): SecretSpec => ({ name, sou
 /** The gateway address an agent container can reach: a wildcard or bridge address, never loopback. */
 export function containerGatewayUrl(listen: string, provider: string): string {
   const m = /^(.*):(\d+)$/.exec(listen);
-  if (!m) throw new ClawpodError('USAGE', `the control plane's spec.gateway.listen ${listen} is not HOST:PORT`, { hint: 'set it to e.g. 10.88.0.1:7879' });
+  if (!m) throw new ClawpodError('USAGE', `the control plane's spec.gateway.listen ${listen} is not HOST:PORT`, { hint: 'set it to e.g. 0.0.0.0:7879' });
   let host = m[1]!.replace(/^\[|\]$/g, '');
   if (host === '127.0.0.1' || host === 'localhost' || host === '::1') {
-    throw new ClawpodError('USAGE', `the control plane's gateway listens on ${listen}, which containers cannot reach`, { hint: "set spec.gateway.listen to an address containers reach, e.g. Podman's bridge 10.88.0.1:7879, and restart `clawpod serve`" });
+    throw new ClawpodError('USAGE', `the control plane's gateway listens on ${listen}, which containers cannot reach`, { hint: 'set spec.gateway.listen to an address containers reach, e.g. 0.0.0.0:7879 (they call it host.containers.internal; tokens guard it), and restart `clawpod serve`' });
   }
   if (host === '0.0.0.0' || host === '::') host = 'host.containers.internal';
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${m[2]}`;
@@ -68,7 +68,7 @@ async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: 
     throw e;
   }
   redactor.add(`gateway token of group ${group}`, r.token);
-  if (!r.gatewayListen) return skip('the control plane serves its LLM gateway on a unix socket only', "set spec.gateway.listen in its ControlPlane file (e.g. 10.88.0.1:7879, Podman's bridge) and restart it");
+  if (!r.gatewayListen) return skip('the control plane serves its LLM gateway on a unix socket only', 'set spec.gateway.listen in its ControlPlane file (e.g. 0.0.0.0:7879) and restart it');
   if (r.model.provider === 'gemini') return skip(`group ${group} uses a Gemini model, which this profile cannot reach through the gateway`, 'give the group an anthropic or openai model');
   const vaultName = `${instance}-llm-token`;
   await openVault(config).set(vaultName, r.token);

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
-import type { ContainerSpec, MountPlan, Runtime } from '../runtime/runtime.js';
+import type { ContainerSpec, MountPlan, PortBinding, Runtime } from '../runtime/runtime.js';
 import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import type { Agent } from '../spec/schema.js';
@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly say: (s: string) => void;
   /** What the control plane adds for a session container: its IPC folder, labels, open stdin. */
   readonly extra?: { readonly mounts?: readonly MountPlan[]; readonly labels?: Readonly<Record<string, string>>; readonly openStdin?: boolean };
+  /** An upgrade keeps the instance's index and host ports instead of allocating new ones. */
+  readonly keep?: { readonly index: number; readonly ports: readonly PortBinding[] };
 }
 
 export interface RunResult {
@@ -73,7 +75,7 @@ async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
 /** Creates (not starts) the agent's container; the caller starts it, attached or not. */
 export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
   const mounts = checkMounts(loaded, config, opts.say);
-  const index = await nextIndex(rt, loaded.agent.metadata.name);
+  const index = opts.keep?.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
   // a profile adds secrets it generates (vault) and the model wiring before anything is resolved
   const prep = await preparePayload(config, loaded.agent, name, opts.say);
@@ -82,8 +84,8 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
 
   // Secret files are written per container name before create; never overwrite another container's.
   if (secrets.some((x) => x.spec.exposeAs === 'file') && (await rt.inspectContainer(name))) throw nameTaken(name);
-  const running = rt.capabilities.hostPorts && agent.spec.ports.length > 0 ? await rt.listContainers({ all: false }) : [];
-  const ports = await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say, prep.profile?.portStep);
+  const running = !opts.keep && rt.capabilities.hostPorts && agent.spec.ports.length > 0 ? await rt.listContainers({ all: false }) : [];
+  const ports = opts.keep?.ports ?? (await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say, prep.profile?.portStep));
 
   const undo: (() => Promise<void>)[] = [];
   try {

@@ -75,6 +75,7 @@ export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
     ...(s.args ? { args: s.args } : {}),
     env,
     user: s.user,
+    hostname: inp.instanceName,
     ...(s.workingDir ? { workingDir: s.workingDir } : s.workspace.enabled ? { workingDir: s.workspace.mountPath } : {}),
     labels,
     mounts,

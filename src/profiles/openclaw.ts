@@ -45,14 +45,19 @@ export const openclaw: Profile = {
     // state (~/.openclaw: config, sessions, workspace) lives on the instance's volume
     workspace: { mountPath: HOME, size: '5Gi' },
     resources: { cpu: '2', memory: '2Gi', pids: 1024 },
-    env: [{ name: 'OPENCLAW_STATE_DIR', value: `${HOME}/.openclaw` }],
+    env: [
+      { name: 'OPENCLAW_STATE_DIR', value: `${HOME}/.openclaw` },
+      // a failed start otherwise runs a "triage" model turn; clawpod reports failures itself
+      { name: 'OPENCLAW_SUPERVISOR_MODE', value: 'external' },
+    ],
   }),
   portStep: 20,
   probes: {
     port: PORT,
     startup: { path: '/startupz', ok: okTrue },
     health: { path: '/healthz', ok: okTrue },
-    ready: { path: '/readyz', ok: okTrue },
+    // through a published port (not loopback) it answers a short {"ready":true}
+    ready: { path: '/readyz', ok: (b) => okTrue(b) || (typeof b === 'object' && b !== null && (b as { ready?: unknown }).ready === true) },
   },
   startupBudget: '5m',
   config: {
@@ -72,9 +77,10 @@ export const openclaw: Profile = {
           ...(ctx.llm ? { 'clawpod-llm-token': { source: 'file', path: ctx.llm.tokenFile, mode: 'singleValue' } } : {}),
         },
       },
+      // no calls home at start (update check, model catalog): its model is the one clawpod wires
       update: { checkOnStart: false },
+      models: { catalogRefresh: { enabled: false }, ...(ctx.llm ? { mode: 'merge', providers: { clawpod: provider(ctx.llm) } } : {}) },
       ...(ctx.llm ? {
-        models: { mode: 'merge', providers: { clawpod: provider(ctx.llm) } },
         agents: { defaults: { model: { primary: `clawpod/${ctx.llm.model}` } } },
       } : {}),
     }),

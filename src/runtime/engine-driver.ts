@@ -119,6 +119,7 @@ export abstract class EngineDriver implements Runtime {
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       User: spec.user,
       ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+      ...(spec.hostname ? { Hostname: spec.hostname } : {}),
       Labels: { ...spec.labels },
       ExposedPorts: exposed,
       OpenStdin: spec.openStdin ?? false,
@@ -298,6 +299,14 @@ export abstract class EngineDriver implements Runtime {
       if (statusOf(e) === 404 && /no such file|not found|could not find/i.test(messageOf(e)) && !/no such container/i.test(messageOf(e))) return undefined;
       this.fail(`copy ${id}:${path} out`, e);
     }
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    try { await this.api.call('POST', `/containers/${enc(id)}/pause`); } catch (e) { this.fail(`pause container ${id}`, e); }
+  }
+
+  async unpauseContainer(id: string): Promise<void> {
+    try { await this.api.call('POST', `/containers/${enc(id)}/unpause`); } catch (e) { this.fail(`unpause container ${id}`, e); }
   }
 
   async renameContainer(id: string, newName: string): Promise<void> {

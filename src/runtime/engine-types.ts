@@ -7,6 +7,7 @@ export interface EngineCreateBody {
   Env: string[];
   User: string;
   WorkingDir?: string;
+  Hostname?: string;
   Labels: Record<string, string>;
   ExposedPorts: Record<string, object>;
   OpenStdin: boolean;

@@ -48,6 +48,7 @@ export class PodmanDriver extends EngineDriver {
       env: { ...spec.env },
       user: spec.user,
       ...(spec.workingDir ? { work_dir: spec.workingDir } : {}),
+      ...(spec.hostname ? { hostname: spec.hostname } : {}),
       labels: { ...spec.labels },
       stdin: spec.openStdin ?? false,
       mounts: [

@@ -26,6 +26,8 @@ export interface ContainerSpec {
   readonly env: Readonly<Record<string, string>>;
   readonly user: string;
   readonly workingDir?: string;
+  /** Stable across re-creations (a payload may key state locks to it, as StatefulSet Pods' names are). */
+  readonly hostname?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly mounts: readonly MountPlan[];
   readonly ports: readonly PortBinding[];
@@ -162,6 +164,9 @@ export interface Runtime {
   /** A tar stream of a path inside a container; undefined when the path does not exist. */
   getArchive(id: string, path: string): Promise<Readable | undefined>;
   renameContainer(id: string, newName: string): Promise<void>;
+  /** Freezes a running container's processes (a consistent backup), and thaws them. */
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
 
   createSecret(name: string, value: string): Promise<void>;
   /** Idempotent: a missing secret is not an error. */

@@ -1,0 +1,161 @@
+// The real OpenClaw (npm openclaw, pinned) as a clawpod payload, on real Podman: two instances side
+// by side, model calls through clawpod's LLM gateway to the scripted model server, no provider key
+// inside, state kept across rm + run, backup/restore, an upgrade, and a broken upgrade rolled back.
+// Slow (the image build, ~100 s cold; each gateway start ~13 s): run alone with
+//   npx vitest run test/integration/openclaw.test.ts
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../fixtures/model-server.js';
+import { cleanup, clawpod, podman, tmpDir, uniquePrefix, type CliResult } from '../helpers/cli.js';
+import { modelServer, planeYaml, startPlane, type Plane } from '../helpers/control.js';
+
+const VERSION = '2026.9.6';
+const IMAGE = `localhost/clawpod-openclaw:${VERSION}`;
+const P = uniquePrefix('oc');
+const A = `${P}a`;
+const B = `${P}b`;
+const KEY = 'fixture-key-123'; // what startPlane gives the provider; the gateway alone holds it
+let model: ModelServer;
+let plane: Plane;
+const info: Record<string, { port: number; token: string }> = {};
+
+const run = (args: string[], timeoutMs = 400_000): Promise<CliResult> => clawpod(args, { env: plane.env, timeoutMs });
+
+function started(name: string, r: CliResult): { port: number; token: string | undefined } {
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  const port = Number(/127\.0\.0\.1:(\d+)->18789/.exec(r.stdout)?.[1]);
+  const token = new RegExp(`gateway token of ${name} \\(shown once[^)]*\\): (\\S+)`).exec(r.stdout)?.[1];
+  return { port, token };
+}
+
+async function chat(name: string, text: string, token = info[name]!.token): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${info[name]!.port}/v1/chat/completions`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: text }] }), signal: AbortSignal.timeout(120_000),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+const sh = (name: string, script: string) => podman(['exec', name, 'sh', '-c', script]);
+
+beforeAll(async () => {
+  if (podman(['image', 'exists', IMAGE]).code !== 0) {
+    const b = await clawpod(['image', 'build', '--profile', 'openclaw', '--version', VERSION], { timeoutMs: 1_200_000 });
+    expect(b.code, b.stderr).toBe(0);
+  }
+  model = await modelServer();
+  plane = await startPlane(planeYaml(model, { groups: [`${A}=fixa`, B], extra: '  gateway: {listen: "0.0.0.0:0"}' }));
+}, 1_300_000);
+
+afterAll(async () => {
+  await plane?.stop();
+  await model?.close();
+  cleanup(P);
+});
+
+describe('clawpod run openclaw', () => {
+  it('runs two isolated gateways side by side, healthy on ports 20 apart, with a token shown once', async () => {
+    for (const name of [A, B]) {
+      const r = await run(['run', 'openclaw', '--name', name]);
+      const s = started(name, r);
+      expect(s.token, r.stdout).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(r.stderr).toContain('/healthz ok');
+      expect(r.stderr).toMatch(/model: scripted \(group /);
+      info[name] = { port: s.port, token: s.token! };
+    }
+    expect(info[B]!.port - info[A]!.port).toBe(20);
+    for (const name of [A, B]) {
+      const h = await fetch(`http://127.0.0.1:${info[name]!.port}/healthz`);
+      expect(await h.json()).toMatchObject({ ok: true });
+      // hardened like every clawpod agent
+      const d = JSON.parse(podman(['inspect', name]).stdout)[0];
+      expect(d.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(d.Config.User).toBe('1000:0');
+    }
+    // a wrong token is refused by OpenClaw itself
+    expect((await chat(A, 'hi', 'wrong-token')).status).toBe(401);
+  }, 600_000);
+
+  it("sends the gateway's model calls through clawpod's LLM gateway, with no provider key inside", async () => {
+    const before = model.requests.length;
+    const r = await chat(A, 'hello from alice');
+    expect(r.status, r.body).toBe(200);
+    expect(r.body).toContain('echo:');
+    const seen = model.requests.slice(before);
+    expect(seen.length).toBeGreaterThan(0);
+    // OpenClaw spoke Anthropic Messages to the gateway, which called the provider with the real key
+    expect(seen.every((q) => q.provider === 'anthropic' && q.headers['x-api-key'] === KEY)).toBe(true);
+    const rb = await chat(B, 'hello from bob');
+    expect(rb.status, rb.body).toBe(200);
+    expect(model.requests.slice(before).some((q) => q.provider === 'openai' && q.headers.authorization === `Bearer ${KEY}`)).toBe(true);
+    const usage = await run(['--json', 'group', 'usage', A]);
+    expect(JSON.parse(usage.stdout).requests).toBeGreaterThan(0);
+    // the key is nowhere an agent can look: its processes' environments, its files, its config, inspect, logs
+    for (const name of [A, B]) {
+      const inside = sh(name, 'cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"; cat /run/secrets/* 2>/dev/null; grep -rl "' + KEY + '" /home/agent /tmp 2>/dev/null; true');
+      expect(inside.code).toBe(0);
+      expect(inside.stdout).not.toContain(KEY);
+      expect(podman(['inspect', name]).stdout).not.toContain(KEY);
+      expect(podman(['logs', name]).stdout + podman(['logs', name]).stderr).not.toContain(KEY);
+    }
+  }, 300_000);
+
+  it('keeps state across rm + run: same volume, config merged, token not re-issued', async () => {
+    expect(sh(A, 'mkdir -p /home/agent/.openclaw/workspace && echo kept > /home/agent/.openclaw/workspace/marker.txt').code).toBe(0);
+    expect((await run(['rm', '-f', A])).code).toBe(0);
+    const r = await run(['run', 'openclaw', '--name', A]);
+    const s = started(A, r);
+    expect(s.token).toBeUndefined(); // shown once, on the first run only
+    expect(r.stderr).toContain('reusing state volume');
+    expect(r.stderr).toContain('openclaw.json: merged');
+    info[A]!.port = s.port;
+    expect(sh(A, 'cat /home/agent/.openclaw/workspace/marker.txt').stdout.trim()).toBe('kept');
+    expect((await chat(A, 'still there?')).status).toBe(200);
+  }, 300_000);
+
+  it('backs up and restores the state volume', async () => {
+    const dir = tmpDir();
+    const file = join(dir, 'a.tar');
+    const b = await run(['backup', A, '-o', file]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(existsSync(file)).toBe(true);
+    const list = spawnSync('tar', ['-tf', file], { encoding: 'utf8' }).stdout.split('\n');
+    expect(list).toContain('.openclaw/openclaw.json');
+    expect(list).toContain('.openclaw/workspace/marker.txt');
+    expect(sh(A, 'rm /home/agent/.openclaw/workspace/marker.txt && echo x > /home/agent/.openclaw/workspace/after.txt').code).toBe(0);
+    const r = await run(['restore', A, '-i', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('/healthz ok');
+    expect(sh(A, 'cat /home/agent/.openclaw/workspace/marker.txt').stdout.trim()).toBe('kept');
+    expect(sh(A, 'test -e /home/agent/.openclaw/workspace/after.txt').code).not.toBe(0);
+  }, 300_000);
+
+  it('upgrades on the same volume and port, and rolls a broken version back', async () => {
+    // a "new version": the same bits under another tag
+    expect(podman(['tag', IMAGE, `localhost/clawpod-openclaw:${VERSION}-next`]).code).toBe(0);
+    const up = await run(['upgrade', A, '--version', `${VERSION}-next`]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(podman(['inspect', A]).stdout)[0].ImageName).toContain(`${VERSION}-next`);
+    expect(sh(A, 'cat /home/agent/.openclaw/workspace/marker.txt').stdout.trim()).toBe('kept');
+    expect((await chat(A, 'after upgrade')).status).toBe(200);
+
+    // a broken one: Node refuses to start
+    const ctx = join(tmpDir(), 'broken');
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'Containerfile'), `FROM ${IMAGE}\nENV NODE_OPTIONS=--no-such-node-flag\n`);
+    expect(podman(['build', '-q', '-t', `localhost/clawpod-openclaw:0.0.0-broken`, ctx]).code).toBe(0);
+    const bad = await run(['upgrade', B, '--version', '0.0.0-broken', '--timeout', '90s']);
+    expect(bad.code, bad.stderr).toBe(7);
+    expect(bad.stderr).toContain('rolling back');
+    expect(bad.stderr).toContain('no-such-node-flag'); // the new version's last output
+    const d = JSON.parse(podman(['inspect', B]).stdout)[0];
+    expect(d.ImageName).toBe(IMAGE);
+    expect(d.State.Running).toBe(true);
+    expect(podman(['container', 'exists', `${B}-previous`]).code).not.toBe(0);
+    const h = await fetch(`http://127.0.0.1:${info[B]!.port}/healthz`);
+    expect(await h.json()).toMatchObject({ ok: true });
+    podman(['rmi', `localhost/clawpod-openclaw:0.0.0-broken`]);
+  }, 600_000);
+});
