@@ -44,7 +44,7 @@ export function mountVolumeName(containerPath: string): string {
   return dnsName(['data', containerPath], 63);
 }
 
-export type Component = 'agent' | 'workspace' | 'data' | 'service' | 'network' | 'identity' | 'ingress' | 'spec';
+export type Component = 'agent' | 'workspace' | 'data' | 'service' | 'network' | 'identity' | 'ingress' | 'spec' | 'config';
 
 /** What selects an agent's Pod; a subset of `labelsFor`, and stable (StatefulSet selectors are immutable). */
 export function selectorLabels(agent: Agent): Record<string, string> {

@@ -3,6 +3,7 @@
 import type { Agent, PortSpec } from '../spec/schema.js';
 import { K8S_LABELS } from './defaults.js';
 import { labelsFor, objectNames, selectorLabels } from './names.js';
+import { profileOf } from './payload.js';
 import { portName, protocolOf } from './pod.js';
 import type { IIngress, INetworkPolicy, IService, RenderMode, RenderOptions, Route } from './types.js';
 
@@ -51,7 +52,9 @@ const DNS = {
 export function networkPolicy(agent: Agent, opts: RenderOptions, meta: Meta): INetworkPolicy {
   const dns = opts.openshift ? DNS.openshift : DNS.kubernetes;
   const ports = agent.spec.ports;
-  const egress: NonNullable<NonNullable<INetworkPolicy['spec']>['egress']> = agent.spec.network === 'bridge'
+  // a profile that needs the internet only over HTTPS (OpenClaw) gets DNS, the gateway and TCP 443
+  const httpsOnly = profileOf(agent)?.egress === 'https';
+  const egress: NonNullable<NonNullable<INetworkPolicy['spec']>['egress']> = agent.spec.network === 'bridge' && !httpsOnly
     ? [{}]
     : [
         {
@@ -61,6 +64,7 @@ export function networkPolicy(agent: Agent, opts: RenderOptions, meta: Meta): IN
         ...(opts.gatewayNamespace
           ? [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.gatewayNamespace } }, podSelector: { matchLabels: { [K8S_LABELS.name]: 'clawpod', [K8S_LABELS.component]: 'gateway' } } }] }]
           : []),
+        ...(httpsOnly ? [{ ports: [{ protocol: 'TCP' as const, port: 443 }] }] : []),
       ];
   return {
     apiVersion: 'networking.k8s.io/v1',

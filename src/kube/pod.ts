@@ -5,6 +5,7 @@ import { DEFAULTS } from '../spec/defaults.js';
 import type { Agent, PortSpec } from '../spec/schema.js';
 import { CONTAINER_NAME, KUBE_DEFAULTS, SECRETS_VOLUME, TMP_VOLUME, WORKSPACE_VOLUME } from './defaults.js';
 import { mountClaimName, mountVolumeName, objectNames } from './names.js';
+import { withPayload } from './payload.js';
 import { containerSecurityContext, podSecurityContext } from './security.js';
 import type { IContainer, IEnvVar, IPodSpec, IVolume, IVolumeMount } from './types.js';
 
@@ -132,5 +133,7 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
     containers: [container],
     volumes,
   };
-  return { spec, claims };
+  // a payload profile's probes and config seeding (src/kube/payload.ts)
+  const portOf = (n: number) => { const p = s.ports.find((x) => x.containerPort === n); return p ? portName(p) : undefined; };
+  return { spec: withPayload(agent, spec, portOf), claims };
 }

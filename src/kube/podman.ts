@@ -2,7 +2,9 @@
 // them named volumes). Not a Job or StatefulSet (4.3 plays Pods, Deployments and PVCs), no
 // Service, NetworkPolicy or ServiceAccount (it has no use for them), no secret volumes (4.3
 // panics on them). The spec travels in a ConfigMap: 4.3 refuses annotation values over 63 characters.
+import { ClawpodError } from '../errors.js';
 import type { Agent } from '../spec/schema.js';
+import { profileOf } from './payload.js';
 import { SPEC_CONFIGMAP_ANNOTATION, SPEC_CONFIGMAP_KEY } from './defaults.js';
 import { labelsFor, objectNames, type Component } from './names.js';
 import { buildPod } from './pod.js';
@@ -10,6 +12,12 @@ import { pvc, renderNotes, specAnnotation } from './render.js';
 import type { IConfigMap, IPod, KubeObject, Rendered, RenderMode } from './types.js';
 
 export function renderPodman(agent: Agent, opts: { mode: RenderMode }): Rendered {
+  const profile = profileOf(agent);
+  if (profile?.service) {
+    throw new ClawpodError('USAGE', `agent ${agent.metadata.name} is a ${profile.name} service: its config and tokens are seeded by clawpod, which podman kube play cannot do`, {
+      hint: `run it locally with \`clawpod run ${profile.name} --name ${agent.metadata.name}\`, or export --format kube for a cluster`,
+    });
+  }
   const meta = (name: string, component: Component) => ({ name, labels: labelsFor(agent, component) });
   const names = objectNames(agent);
   const { spec, claims } = buildPod(agent, { target: 'podman', openshift: false });

@@ -8,6 +8,7 @@ import type { Agent } from '../spec/schema.js';
 import { KUBE_DEFAULTS, SPEC_ANNOTATION } from './defaults.js';
 import { labelsFor, mountClaimName, mountVolumeName, objectNames, selectorLabels, type Component } from './names.js';
 import { ingresses, isLoopback, isPublished, networkPolicy, routes, service } from './network.js';
+import { configMap, withPayloadSecrets } from './payload.js';
 import { buildPod, type ClaimWanted } from './pod.js';
 import type { IJob, IPersistentVolumeClaim, IPodSpec, IServiceAccount, IStatefulSet, KubeObject, Rendered, RenderOptions } from './types.js';
 
@@ -76,15 +77,19 @@ export function renderNotes(agent: Agent, opts: RenderOptions & { target: 'kuber
 }
 
 /** Every object of one agent, in an order that applies cleanly (identity and storage first). */
-export function renderAgent(agent: Agent, opts: RenderOptions): Rendered {
+export function renderAgent(spec: Agent, opts: RenderOptions): Rendered {
+  // a profile's own secrets (its generated token, the LLM token) are keys of the agent's Secret too
+  const agent = withPayloadSecrets(spec);
   const meta = metaFn(agent, opts);
   const names = objectNames(agent);
   const { spec: pod, claims } = buildPod(agent, { target: 'kubernetes', openshift: opts.openshift ?? false });
-  const template = { metadata: { labels: labelsFor(agent, 'agent'), annotations: annotations(agent) } };
+  const template = { metadata: { labels: labelsFor(agent, 'agent'), annotations: annotations(spec) } };
   const objects: KubeObject[] = [];
 
   const sa: IServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(names.serviceAccount, 'identity'), automountServiceAccountToken: false };
   objects.push(sa);
+  const cm = configMap(agent, (name) => meta(name, 'config'));
+  if (cm) objects.push(cm);
   if (opts.mode === 'session') {
     objects.push(...claims.map((c) => pvc(agent, c, meta, opts.storageClass)));
     const svc = service(agent, 'session', meta);
@@ -93,7 +98,7 @@ export function renderAgent(agent: Agent, opts: RenderOptions): Rendered {
     const job: IJob = {
       apiVersion: 'batch/v1',
       kind: 'Job',
-      metadata: { ...meta(names.workload, 'agent'), annotations: annotations(agent) },
+      metadata: { ...meta(names.workload, 'agent'), annotations: annotations(spec) },
       spec: {
         backoffLimit: 0,
         activeDeadlineSeconds: seconds(agent.spec.lifecycle.ttl ?? KUBE_DEFAULTS.sessionDeadline),
@@ -108,7 +113,7 @@ export function renderAgent(agent: Agent, opts: RenderOptions): Rendered {
     const sts: IStatefulSet = {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
-      metadata: { ...meta(names.workload, 'agent'), annotations: annotations(agent) },
+      metadata: { ...meta(names.workload, 'agent'), annotations: annotations(spec) },
       spec: {
         replicas: 1,
         serviceName: svc.metadata!.name!,

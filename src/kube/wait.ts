@@ -71,7 +71,8 @@ export function podState(p: Obj): State {
   return { ready: false, line: `${name}: ${phase}, not Ready${phase === 'Running' ? ' (the readiness probe has not passed yet)' : ''}` };
 }
 
-async function lastWarning(c: Cluster, name: string): Promise<string> {
+/** " — last event REASON: MESSAGE" of the object's newest Warning event, or '' (none, or events may not be read). */
+export async function lastWarning(c: Cluster, name: string): Promise<string> {
   try {
     const ev = await c.api.getPath<{ items?: { reason?: string; message?: string; lastTimestamp?: string; eventTime?: string }[] }>(
       `/api/v1/namespaces/${c.namespace}/events`, { fieldSelector: `involvedObject.name=${name},type=Warning` });

@@ -44,7 +44,8 @@ export async function findWorkload(c: Cluster, id: string): Promise<Found | unde
   for (const kind of kinds) {
     let workload: Workload;
     try { workload = await c.api.getPath<Workload>(workloadPath(c, kind, name)); } catch (e) {
-      if (httpCode(e) === 404) continue;
+      // 403: a user (the in-cluster control plane) allowed Jobs only does not see StatefulSets
+      if (httpCode(e) === 404 || (httpCode(e) === 403 && kinds.length > 1)) continue;
       throw apiError(e, c, { action: 'read', object: `${kind}/${name}` });
     }
     return { kind, name, workload, pod: await newestPod(c, name) };

@@ -87,5 +87,6 @@ export const openclaw: Profile = {
   },
   bundleDir: '.openclaw/workspace',
   service: true,
+  egress: 'https',
   generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `openclaw-${i}-gateway-token`, label: 'gateway token' }],
 };

@@ -85,18 +85,6 @@ export const ProfileRefSchema = z.preprocess(
 export const CONFIG_MODES = ['seedOnly', 'merge', 'overwrite'] as const;
 
 export const AgentSpecBodySchema = z.strictObject({
-  profile: ProfileRefSchema.optional(),
-  /** The profile's config file (openclaw.json for openclaw): values over what clawpod renders, and how to
-   *  seed it onto the state volume: seedOnly (first run only), merge (clawpod's keys over the file's), overwrite. */
-  config: z.strictObject({
-    mode: z.enum(CONFIG_MODES).default('merge'),
-    values: z.record(z.string(), z.unknown()).default({}),
-  }).optional(),
-  /** A host folder (AGENTS.md, skills/, MCP config...) copied into the workspace at each run. */
-  bundle: z.string().min(1).optional(),
-  /** Model calls through clawpod's LLM gateway (`clawpod serve` with spec.gateway.listen): the group whose
-   *  model, allowlist and budget apply (default: the instance name). false: never wire a model. */
-  llm: z.union([z.literal(false), z.strictObject({ group: z.string().min(1).optional() })]).optional(),
   image: z.string().min(1).default(DEFAULTS.image),
   command: z.array(z.string()).min(1).optional(),
   args: z.array(z.string()).optional(),
@@ -124,6 +112,25 @@ export const AgentSpecBodySchema = z.strictObject({
     ttl: quantity(parseDuration).optional(),
   }).prefault({}),
   labels: labelsSchema.default({}),
+  profile: ProfileRefSchema.optional(),
+  /** The profile's config file (openclaw.json for openclaw): values over what clawpod renders, and how to
+   *  seed it onto the state volume: seedOnly (first run only), merge (clawpod's keys over the file's), overwrite. */
+  config: z.strictObject({
+    mode: z.enum(CONFIG_MODES).default('merge'),
+    values: z.record(z.string(), z.unknown()).default({}),
+  }).optional(),
+  /** A host folder (AGENTS.md, skills/, MCP config...) copied into the workspace at each run. */
+  bundle: z.string().min(1).optional(),
+  /** Model calls through clawpod's LLM gateway (`clawpod serve` with spec.gateway.listen): the group whose
+   *  model, allowlist and budget apply (default: the instance name). false: never wire a model. */
+  llm: z.union([z.literal(false), z.strictObject({
+    group: z.string().min(1).optional(),
+    /** For clusters (export/apply), where no local control plane can be asked: the gateway's URL as the
+     *  agent's Pod reaches it, the wire protocol and the model id the group serves. */
+    url: z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL').optional(),
+    api: z.enum(['anthropic', 'openai']).optional(),
+    model: z.string().min(1).optional(),
+  })]).optional(),
 });
 
 export const AgentSchema = z.strictObject({
