@@ -14,14 +14,10 @@ node_packages() {
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
   command -v iptables >/dev/null || need+=(iptables)
   command -v runc >/dev/null || need+=(runc)
-  ((${#need[@]})) || return 0
-  [[ "${CLAWPOD_KUBE_NO_APT:-0}" == 1 ]] && unavailable "a node needs ${need[*]} and CLAWPOD_KUBE_NO_APT=1"
-  command -v apt-get >/dev/null || unavailable "a node needs ${need[*]} and there is no apt-get"
-  [[ $(id -u) == 0 ]] || unavailable "a node needs root (kubelet, containerd) and ${need[*]}"
-  say "installing ${need[*]} from Debian"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 ||
-    unavailable "apt-get install ${need[*]} failed"
-  # the package starts a system containerd; ours runs on its own socket, so it is left alone
+  # the containerd package starts a system containerd; ours runs on its own socket beside it
+  ((${#need[@]})) && apt_install "a node needs ${need[*]}" "${need[@]}"
+  # the kubelet and containerd need root even when everything is installed
+  [[ $(id -u) == 0 ]] || unavailable "a node (kubelet, containerd) needs root"
 }
 
 node_ip() {

@@ -162,14 +162,21 @@ etcd_bin() {
   command -v etcd 2>/dev/null || true
 }
 
+# apt_install WHY PACKAGE...: Debian packages the harness needs, or "unavailable" saying why not.
+apt_install() {
+  local why=$1
+  shift
+  [[ "${CLAWPOD_KUBE_NO_APT:-0}" == 1 ]] && unavailable "$why and CLAWPOD_KUBE_NO_APT=1"
+  command -v apt-get >/dev/null || unavailable "$why and there is no apt-get to install $*"
+  [[ $(id -u) == 0 ]] || unavailable "$why; install it: sudo apt-get install $*"
+  say "installing $* from Debian"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@") >/dev/null 2>&1 ||
+    unavailable "apt-get install $* failed"
+}
+
 cmd_etcd() {
   [[ -n "$(etcd_bin)" ]] && return 0
-  [[ "${CLAWPOD_KUBE_NO_APT:-0}" == 1 ]] && unavailable "no etcd on PATH and CLAWPOD_KUBE_NO_APT=1"
-  command -v apt-get >/dev/null || unavailable "no etcd on PATH and no apt-get to install etcd-server"
-  [[ $(id -u) == 0 ]] || unavailable "no etcd on PATH; install it: sudo apt-get install etcd-server"
-  say "installing etcd-server from Debian"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server) >/dev/null 2>&1 ||
-    unavailable "apt-get install etcd-server failed"
+  apt_install "no etcd on PATH" etcd-server
   # Debian's package may start a system etcd on 2379; we run our own on free ports, so stop it.
   if command -v systemctl >/dev/null && systemctl is-active -q etcd 2>/dev/null; then
     systemctl disable --now etcd >/dev/null 2>&1 || true

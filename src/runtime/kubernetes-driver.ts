@@ -11,7 +11,7 @@ import { jobForContainer, kubeLabels, LABELS_ANNOTATION } from '../kube/containe
 import { KUBE_DEFAULTS } from '../kube/defaults.js';
 import { attachPod, execPod, podLogs } from '../kube/pod-io.js';
 import { checkStorageClass } from '../kube/storage.js';
-import { podState } from '../kube/wait.js';
+import { lastWarning, podState } from '../kube/wait.js';
 import { agentStatus, details, findWorkload, info, newestPod, workloadPath, type Found, type Workload } from '../kube/workloads.js';
 import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ExecOptions, ExecResult, ImageInfo, OutputChunk,
@@ -91,7 +91,10 @@ export class KubernetesDriver implements Runtime {
         if (s.failed) throw new ClawpodError(s.failed.code, `${id} in namespace ${this.c.namespace} cannot start: ${s.line}`, { hint: s.failed.hint || `kubectl -n ${this.c.namespace} describe pod ${p.metadata?.name ?? ''}` });
         last = s.line;
       }
-      if (Date.now() > deadline) throw new ClawpodError('RUNTIME_ERROR', `${id} in namespace ${this.c.namespace} did not start within ${Math.round(timeoutMs / 1000)}s: ${last}`, { hint: `kubectl -n ${this.c.namespace} describe ${id}` });
+      if (Date.now() > deadline) {
+        const event = p ? await lastWarning(this.c, p.metadata?.name ?? '') : '';
+        throw new ClawpodError('RUNTIME_ERROR', `${id} in namespace ${this.c.namespace} did not start within ${Math.round(timeoutMs / 1000)}s: ${last}${event}`, { hint: `kubectl -n ${this.c.namespace} describe ${id}` });
+      }
       await sleep(this.o.pollMs ?? 250);
     }
   }
@@ -138,7 +141,11 @@ export class KubernetesDriver implements Runtime {
     const out: ContainerInfo[] = [];
     for (const kind of ['job', 'statefulset'] as const) {
       let items: Workload[];
-      try { items = (await this.c.api.getPath<{ items?: Workload[] }>(workloadPath(this.c, kind), { labelSelector: selector })).items ?? []; } catch (e) { this.fail('list', `${kind}s`, e); }
+      try { items = (await this.c.api.getPath<{ items?: Workload[] }>(workloadPath(this.c, kind), { labelSelector: selector })).items ?? []; } catch (e) {
+        // the in-cluster control plane's Role has Jobs only (deploy/role.yaml): no StatefulSets to list for it
+        if (kind === 'statefulset' && httpCode(e) === 403) continue;
+        this.fail('list', `${kind}s`, e);
+      }
       for (const w of items) {
         const name = w.metadata!.name!;
         const i = info({ kind, name, workload: w, pod: await newestPod(this.c, name) });

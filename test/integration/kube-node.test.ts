@@ -5,9 +5,12 @@
 // serve` with spec.runtime.kind kubernetes runs a group's session as a Job that answers a
 // message and a follow-up over attach stdin, its runner calling the gateway over TCP.
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
-import { agentYaml, clawpod, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
+import { agentYaml, clawpod, ROOT, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type MessageView, type Plane } from '../helpers/control.js';
 import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
 
@@ -19,8 +22,31 @@ const ns = `cpnode-${process.pid.toString(36)}`;
 const dir = tmpDir();
 
 function kubectl(...args: string[]) {
-  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
+  return kubectlIn(undefined, ...args);
+}
+function kubectlIn(input: string | undefined, ...args: string[]) {
+  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * deploy/'s identities (ServiceAccounts clawpod and clawpod-session, Role, RoleBinding) in `ns`, and
+ * a kubeconfig holding a token of ServiceAccount clawpod: the control plane then has exactly the
+ * Role's rights, as in a cluster.
+ */
+function deployIdentity(): string {
+  const built = spawnSync('kubectl', ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout;
+  const docs = parseAllDocuments(built).map((d) => d.toJS() as { kind: string; metadata: { namespace?: string } })
+    .filter((d) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind))
+    .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: ns }, ...(d.kind === 'RoleBinding' ? { subjects: [{ kind: 'ServiceAccount', name: 'clawpod', namespace: ns }] } : {}) }));
+  const a = kubectlIn(docs.map((d) => JSON.stringify(d)).join('\n'), 'apply', '-f', '-');
+  expect(a.code, a.stderr).toBe(0);
+  const token = kubectl('-n', ns, 'create', 'token', 'clawpod', '--duration', '1h');
+  expect(token.code, token.stderr).toBe(0);
+  const file = join(dir, 'clawpod-sa.kubeconfig');
+  const ca = Buffer.from(readFileSync(kube!.ca)).toString('base64');
+  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: '${kube!.server}', certificate-authority-data: ${ca}}}]\nusers: [{name: sa, user: {token: ${token.stdout.trim()}}}]\ncontexts: [{name: sa, context: {cluster: c, user: sa, namespace: ${ns}}}]\ncurrent-context: sa\n`);
+  return file;
 }
 const cli = (args: string[], extra: Record<string, string> = {}) => clawpod(args, { env: scratchEnv({ KUBECONFIG: kube!.kubeconfig, ...extra }), timeoutMs: 240_000 });
 
@@ -95,15 +121,17 @@ describe('a real node: Pods run', () => {
     expect((await cli(['delete', 'badimg', '-n', ns, '--volumes'])).code).toBe(0);
   });
 
-  it('clawpod serve with runtime kubernetes: a session Job answers a message and a follow-up', async (t) => {
+  it('clawpod serve with runtime kubernetes, as deploy/\'s ServiceAccount: a session Job answers a message and a follow-up', async (t) => {
     if (skip) return t.skip(skip);
     if (!kube!.nodeIp) return t.skip('no node IP: the runner could not reach the gateway');
+    if (!kube!.ca) return t.skip('an external cluster: no CA file to build the ServiceAccount kubeconfig from');
+    const saKubeconfig = deployIdentity();
     model = await modelServer();
     const gw = `${kube!.nodeIp}:${20000 + (process.pid % 20000)}`;
-    const extra = ['  followups: stdin', `  runtime: {kind: kubernetes, namespace: ${ns}, gatewayUrl: "http://${gw}"}`, `  gateway: {listen: "${gw}"}`].join('\n');
+    const extra = ['  followups: stdin', `  runtime: {kind: kubernetes, serviceAccount: clawpod-session, gatewayUrl: "http://${gw}"}`, `  gateway: {listen: "${gw}"}`].join('\n');
     const yaml = planeYaml(model, { groups: ['kgrp'], extra });
     const dataDir = tmpDir();
-    plane = await startPlane(yaml, { dataDir, env: scratchEnv({ CLAWPOD_DATA_DIR: dataDir, FIXTURE_KEY: 'fixture-key-123', KUBECONFIG: kube!.kubeconfig }) });
+    plane = await startPlane(yaml, { dataDir, env: scratchEnv({ CLAWPOD_DATA_DIR: dataDir, FIXTURE_KEY: 'fixture-key-123', KUBECONFIG: saKubeconfig }) });
     const ask = async (text: string) => {
       const { id } = await plane!.client.call<{ id: string }>('POST', '/v1/groups/kgrp/messages', { text });
       const events: { type: string; data: Record<string, unknown> }[] = [];
@@ -116,8 +144,8 @@ describe('a real node: Pods run', () => {
     const firstMs = Date.now() - t0;
     expect(first.m.status, `${JSON.stringify(first.events.slice(-4))}\n${plane.output()}`).toBe('done');
     expect(first.text).toBe('echo: hello from the test');
-    const jobs = kubectl('-n', ns, 'get', 'jobs', '-l', 'dev.clawpod.role=session', '-o', 'jsonpath={.items[*].metadata.name}').stdout;
-    expect(jobs).toBe('clawpod-grp-kgrp');
+    const jobs = kubectl('-n', ns, 'get', 'jobs', '-l', 'dev.clawpod.role=session', '-o', 'jsonpath={.items[*].metadata.name} {.items[*].spec.template.spec.serviceAccountName}').stdout;
+    expect(jobs).toBe('clawpod-grp-kgrp clawpod-session');
     // the provider key stayed in the control plane: the Pod's environment does not hold it
     expect(kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp', '-o', 'json').stdout).not.toContain('fixture-key-123');
     const t1 = Date.now();
