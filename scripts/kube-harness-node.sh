@@ -158,6 +158,8 @@ node_start() {
   local server=$2 t0=$SECONDS
   node_packages
   command -v podman >/dev/null || unavailable "a node imports its images from Podman (scripts/setup.sh installs it)"
+  # the checkout's containers.conf (runc, cgroupfs, lower ulimits: docs in ../shared/ENVIRONMENT.md) when the caller set none
+  [[ -z "${CONTAINERS_CONF:-}" && -f "$HERE/../.clawpod/containers.conf" ]] && export CONTAINERS_CONF=$HERE/../.clawpod/containers.conf
   local nip pause id
   nip=$(node_ip)
   [[ -n "$nip" ]] || unavailable "no non-loopback IPv4 address for the kubelet's node IP"
