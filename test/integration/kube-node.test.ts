@@ -121,7 +121,7 @@ describe('a real node: Pods run', () => {
     expect((await cli(['delete', 'badimg', '-n', ns, '--volumes'])).code).toBe(0);
   });
 
-  it('clawpod serve with runtime kubernetes, as deploy/\'s ServiceAccount: a session Job answers a message and a follow-up', async (t) => {
+  it('clawpod serve with runtime kubernetes, as deploy/\'s ServiceAccount: a session Job answers, takes a follow-up, runs a tool, and a kill -9 leaves nothing behind', async (t) => {
     if (skip) return t.skip(skip);
     if (!kube!.nodeIp) return t.skip('no node IP: the runner could not reach the gateway');
     if (!kube!.ca) return t.skip('an external cluster: no CA file to build the ServiceAccount kubeconfig from');
@@ -156,6 +156,21 @@ describe('a real node: Pods run', () => {
     expect(second.m.session_id).toBe(first.m.session_id);
     expect(second.events.some((e) => e.type === 'session_starting')).toBe(false);
     console.log(`session on Kubernetes: first answer ${firstMs} ms (Job, Pod, attach), follow-up ${followMs} ms`);
+    // a tool call runs in the Pod, as the agent, on the group's workspace claim
+    const tool = await ask('run: id -u; echo kept > /workspace/proof; cat /workspace/proof');
+    expect(tool.m.status).toBe('done');
+    expect(tool.text).toMatch(/^result: 1000\nkept\n/);
+
+    // kill -9: the Job is left behind; the next control plane (same data) removes it and starts anew
+    await plane.stop('SIGKILL');
+    expect(kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp').code).toBe(0);
+    plane = await startPlane(yaml, { dataDir, env: plane.env });
+    expect(plane.output()).toContain('removing clawpod-grp-kgrp, left running by the previous control plane');
+    const again = await ask('run: cat /workspace/proof');
+    expect(again.m.status, `${JSON.stringify(again.events.slice(-4))}\n${plane.output()}`).toBe('done');
+    expect(again.text).toMatch(/^result: kept\n/); // the workspace claim outlived both sessions
+    expect(again.m.session_id).not.toBe(first.m.session_id);
+
     await plane.stop();
     plane = undefined;
     // the session's Job is gone once the control plane stops
