@@ -140,7 +140,11 @@ export class Session {
         if (chunk.stream === 'stderr') { for (const l of err.push(text)) if (l) this.hooks.onBadOutput(this, 'stderr', l); continue; }
         for (const line of out.push(text)) this.line(line);
       }
-    } catch { /* the stream broke: the exit code below says what happened */ }
+    } catch (e) {
+      // the stream broke: the exit code says what happened locally; on a cluster the reason is
+      // here (a Pod that never ran: an image that cannot be pulled), so it goes into the events
+      this.hooks.onBadOutput(this, 'stderr', `the container's output ended: ${messageOf(e)}`);
+    }
     for (const line of out.flush()) this.line(line);
     for (const l of err.flush()) this.hooks.onBadOutput(this, 'stderr', l);
   }

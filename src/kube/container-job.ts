@@ -3,6 +3,7 @@
 // gets the same hardening as an exported agent (security.ts) and the Job the same envelope
 // (defaults.ts). What has no meaning on a cluster node – a host folder – is refused, named.
 import { ClawpodError } from '../errors.js';
+import { DEFAULTS } from '../spec/defaults.js';
 import { validatedDurationMs } from '../spec/quantity.js';
 import type { ContainerSpec, MountPlan } from '../runtime/runtime.js';
 import { APP_NAME, CONTAINER_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY } from './defaults.js';
@@ -78,7 +79,7 @@ export function jobForContainer(spec: ContainerSpec, opts: JobOptions): IJob {
           serviceAccountName: opts.serviceAccount,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          terminationGracePeriodSeconds: 10,
+          terminationGracePeriodSeconds: DEFAULTS.stopTimeoutSeconds,
           securityContext: podSecurityContext(spec.user, false),
           ...(spec.isolation === 'gvisor' ? { runtimeClassName: 'gvisor' } : {}),
           containers: [{

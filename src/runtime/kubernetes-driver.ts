@@ -130,7 +130,7 @@ export class KubernetesDriver implements Runtime {
       if (!f) return -1; // removed meanwhile
       const t = agentStatus(f.pod)?.state?.terminated;
       if (t) return t.exitCode ?? -1;
-      const failed = (f.workload as Workload).status?.conditions?.find((x) => x.type === 'Failed' && x.status === 'True');
+      const failed = f.workload.status?.conditions?.find((x) => x.type === 'Failed' && x.status === 'True');
       if (failed && !f.pod) return -1;
       await sleep(this.o.pollMs ?? 250);
     }

@@ -34,7 +34,9 @@ function kubectlIn(input: string | undefined, ...args: string[]) {
  * a kubeconfig holding a token of ServiceAccount clawpod: the control plane then has exactly the
  * Role's rights, as in a cluster.
  */
+let identity: string | undefined;
 function deployIdentity(): string {
+  if (identity) return identity;
   const built = spawnSync('kubectl', ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout;
   const docs = parseAllDocuments(built).map((d) => d.toJS() as { kind: string; metadata: { namespace?: string } })
     .filter((d) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind))
@@ -45,6 +47,7 @@ function deployIdentity(): string {
   expect(token.code, token.stderr).toBe(0);
   const file = join(dir, 'clawpod-sa.kubeconfig');
   const ca = Buffer.from(readFileSync(kube!.ca)).toString('base64');
+  identity = file;
   writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: '${kube!.server}', certificate-authority-data: ${ca}}}]\nusers: [{name: sa, user: {token: ${token.stdout.trim()}}}]\ncontexts: [{name: sa, context: {cluster: c, user: sa, namespace: ${ns}}}]\ncurrent-context: sa\n`);
   return file;
 }
@@ -177,4 +180,26 @@ describe('a real node: Pods run', () => {
     for (let i = 0; i < 50 && kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp').code === 0; i++) await new Promise((r) => setTimeout(r, 200));
     expect(kubectl('-n', ns, 'get', 'job', 'clawpod-grp-kgrp').code).not.toBe(0);
   }, 180_000);
+
+  it('a session whose image cannot be pulled: the message fails and its events name the image and the reason', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!kube!.nodeIp || !kube!.ca) return t.skip('no node IP or CA');
+    model ??= await modelServer();
+    const dataDir = tmpDir();
+    writeFileSync(join(dataDir, 'agent.yaml'), agentYaml('session', 'image: localhost/clawpod-no-such-image:1\ncommand: [clawpod-agent]'));
+    const gw = `${kube!.nodeIp}:${20000 + ((process.pid + 1) % 20000)}`;
+    const extra = ['  agent: agent.yaml', `  runtime: {kind: kubernetes, serviceAccount: clawpod-session, gatewayUrl: "http://${gw}"}`, `  gateway: {listen: "${gw}"}`].join('\n');
+    const bad = await startPlane(planeYaml(model, { groups: ['kbad'], extra }), { dataDir, env: scratchEnv({ CLAWPOD_DATA_DIR: dataDir, FIXTURE_KEY: 'fixture-key-123', KUBECONFIG: deployIdentity() }) });
+    try {
+      const { id } = await bad.client.call<{ id: string }>('POST', '/v1/groups/kbad/messages', { text: 'hello' });
+      const events: { type: string; data: Record<string, unknown> }[] = [];
+      for await (const e of bad.client.events(id)) events.push(e);
+      const m = await bad.client.call<MessageView>('GET', `/v1/messages/${id}`);
+      expect(m.status).toBe('failed');
+      const logs = events.filter((e) => e.type === 'runner_log').map((e) => String(e.data.line)).join('\n');
+      expect(logs).toMatch(/job\/clawpod-grp-kbad in namespace cpnode-\w+ cannot start: pod\/clawpod-grp-kbad-\w+: container agent: image localhost\/clawpod-no-such-image:1 cannot be pulled \((ErrImagePull|ImagePullBackOff)/);
+    } finally {
+      await bad.stop();
+    }
+  }, 120_000);
 });
