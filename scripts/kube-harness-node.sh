@@ -6,6 +6,8 @@
 # docs/kubernetes-harness.md explains each choice; the ones that are not obvious say why here.
 
 NODE_PV_COUNT=${CLAWPOD_KUBE_PV_COUNT:-16}
+# stop runs under `set -e` and must get to the end whatever start left: every step there that may
+# find nothing to undo ends in `|| true`.
 
 node_packages() {
   # What a fresh Debian 12 lacks: containerd (+ runc), the CNI plugins, iptables for cleanup.
@@ -31,7 +33,7 @@ pause_image() {
   img=$(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep '^localhost/podman-pause:' | head -1)
   if [[ -z "$img" ]]; then
     local pod="clawpod-harness-pause-$$"
-    podman pod create --name "$pod" >/dev/null 2>&1 && podman pod rm -f "$pod" >/dev/null 2>&1
+    { podman pod create --name "$pod" && podman pod rm -f "$pod"; } >/dev/null 2>&1 || true
     img=$(podman images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep '^localhost/podman-pause:' | head -1)
   fi
   [[ -n "$img" ]] || unavailable "no sandbox image: Podman could not build localhost/podman-pause (podman pod create failed)"
@@ -155,6 +157,7 @@ make_storage() { # a default StorageClass and a pool of hostPath PVs under DIR/p
 # node_start DIR SERVER CA ADMIN_TOKEN: containerd, scheduler, kubelet; waits until the node is Ready.
 node_start() {
   NODE_DIR=$1
+  [[ $NODE_PV_COUNT =~ ^[0-9]+$ ]] || die "CLAWPOD_KUBE_PV_COUNT=$NODE_PV_COUNT is not a number"
   local server=$2 t0=$SECONDS
   node_packages
   command -v podman >/dev/null || unavailable "a node imports its images from Podman (scripts/setup.sh installs it)"
@@ -213,7 +216,7 @@ node_stop() {
   cgroup=$(sed -n 's/^cgroup=//p' "$NODE_DIR/node.state")
   if [[ -f "$NODE_DIR/kubelet.pid" ]] && kill -0 "$(cat "$NODE_DIR/kubelet.pid")" 2>/dev/null && [[ -f "$NODE_DIR/kubeconfig" ]]; then
     # no controller may make new Pods while the kubelet removes these
-    [[ -f "$NODE_DIR/controller-manager.pid" ]] && kill "$(cat "$NODE_DIR/controller-manager.pid")" 2>/dev/null
+    if [[ -f "$NODE_DIR/controller-manager.pid" ]]; then kill "$(cat "$NODE_DIR/controller-manager.pid")" 2>/dev/null || true; fi
     kube delete pods --all -A --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
     local i
     for i in $(seq 1 100); do
@@ -239,21 +242,24 @@ node_stop() {
   # cgroups: our root in every hierarchy, leaves first
   if [[ -n "$cgroup" ]]; then
     for m in /sys/fs/cgroup/*/"$cgroup" /sys/fs/cgroup/"$cgroup"; do
-      [[ -d "$m" ]] && find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null
+      if [[ -d "$m" ]]; then find "$m" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
     done
   fi
-  [[ -n "$bridge" ]] && ip link del "$bridge" 2>/dev/null
+  # (CNI makes the bridge with the first Pod: there may be none)
+  if [[ -n "$bridge" ]]; then ip link del "$bridge" 2>/dev/null || true; fi
   # network namespaces made by CNI for our Pods (cni-*, not there before start)
   for m in $(ls /run/netns 2>/dev/null | grep '^cni-'); do
     grep -qx "$m" "$NODE_DIR/netns.before" 2>/dev/null && continue
-    umount "/run/netns/$m" 2>/dev/null; rm -f "/run/netns/$m"
+    umount "/run/netns/$m" 2>/dev/null || true
+    rm -f "/run/netns/$m"
   done
   # KUBE-* chains the kubelet made despite makeIPTablesUtilChains: false
   local t c
   for t in filter nat mangle; do
     for c in $(iptables-save -t "$t" 2>/dev/null | grep -o '^:KUBE-[A-Z0-9-]*' | tr -d ':'); do
       grep -qx ":$c" "$NODE_DIR/iptables.before" 2>/dev/null && continue
-      iptables -t "$t" -F "$c" 2>/dev/null; iptables -t "$t" -X "$c" 2>/dev/null || true
+      iptables -t "$t" -F "$c" 2>/dev/null || true
+      iptables -t "$t" -X "$c" 2>/dev/null || true
     done
   done
   rm -rf "$NODE_DIR/containerd" "$NODE_DIR/kubelet" "$NODE_DIR/cni" "$NODE_DIR/pv" "$NODE_DIR/node.state" \
