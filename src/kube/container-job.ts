@@ -7,6 +7,7 @@ import { DEFAULTS } from '../spec/defaults.js';
 import { validatedDurationMs } from '../spec/quantity.js';
 import type { ContainerSpec, MountPlan } from '../runtime/runtime.js';
 import { APP_NAME, CONTAINER_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY } from './defaults.js';
+import { processFields } from './pod.js';
 import { containerSecurityContext, podSecurityContext } from './security.js';
 import type { IJob, IVolume, IVolumeMount } from './types.js';
 
@@ -84,12 +85,7 @@ export function jobForContainer(spec: ContainerSpec, opts: JobOptions): IJob {
           ...(spec.isolation === 'gvisor' ? { runtimeClassName: 'gvisor' } : {}),
           containers: [{
             name: CONTAINER_NAME,
-            image: spec.image,
-            // a localhost/ image exists only where it was loaded: never pull it
-            ...(spec.image.startsWith('localhost/') ? { imagePullPolicy: 'IfNotPresent' } : {}),
-            ...(spec.command ? { command: [...spec.command] } : {}),
-            ...(spec.args ? { args: [...spec.args] } : {}),
-            ...(spec.workingDir ? { workingDir: spec.workingDir } : {}),
+            ...processFields(spec.image, spec),
             env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
             // attach writes the session's messages here; stdinOnce false: a second attach (a restarted control plane) still can
             ...(spec.openStdin ? { stdin: true, stdinOnce: false } : {}),

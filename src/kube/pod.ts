@@ -72,6 +72,18 @@ function ports(agent: Agent, target: Target): NonNullable<IContainer['ports']> {
   }));
 }
 
+/** What the agent container runs: image and pull policy, command, args, working folder (a rendered agent and a driver's session alike). */
+export function processFields(image: string, p: { readonly command?: readonly string[] | undefined; readonly args?: readonly string[] | undefined; readonly workingDir?: string | undefined }): Pick<IContainer, 'image' | 'imagePullPolicy' | 'command' | 'args' | 'workingDir'> {
+  return {
+    image,
+    // a localhost/ image exists only where it was built or loaded (kind load, podman): never pull it
+    ...(image.startsWith('localhost/') ? { imagePullPolicy: 'IfNotPresent' } : {}),
+    ...(p.command ? { command: [...p.command] } : {}),
+    ...(p.args ? { args: [...p.args] } : {}),
+    ...(p.workingDir ? { workingDir: p.workingDir } : {}),
+  };
+}
+
 export function buildPod(agent: Agent, opts: { target: Target; openshift: boolean }): PodParts {
   checkMounts(agent);
   const s = agent.spec;
@@ -108,12 +120,7 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
   const containerPorts = ports(agent, opts.target);
   const container: IContainer = {
     name: CONTAINER_NAME,
-    image: s.image,
-    // a localhost/ image exists only where it was built or loaded (kind load, podman): never pull it
-    ...(s.image.startsWith('localhost/') ? { imagePullPolicy: 'IfNotPresent' } : {}),
-    ...(s.command ? { command: [...s.command] } : {}),
-    ...(s.args ? { args: [...s.args] } : {}),
-    ...(workingDir ? { workingDir } : {}),
+    ...processFields(s.image, { command: s.command, args: s.args, workingDir }),
     env: env(agent),
     ...(containerPorts.length > 0 ? { ports: containerPorts } : {}),
     // requests = limits: the local limits are hard limits; equal requests make the Pod "Guaranteed"
