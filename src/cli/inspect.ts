@@ -1,7 +1,7 @@
 import type { Ctx } from './context.js';
 import { LABELS } from '../spec/defaults.js';
 import { findAgent } from '../ops/find.js';
-import { decodeSpecLabel, workspaceVolumeName } from '../plan/plan.js';
+import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 
 /** Env-exposed secret values are replaced before anything is printed. */
 function redactEnv(raw: unknown, secretNames: readonly string[]): unknown {
@@ -21,7 +21,7 @@ export default async function inspect(ctx: Ctx, name: string): Promise<void> {
   const envSecrets = decoded?.agent.spec.secrets.filter((s) => s.exposeAs === 'env').map((s) => s.name) ?? [];
   ctx.printJson({
     name: d.name, id: d.id, agent: d.labels[LABELS.agent], state: d.state, image: d.image, runtime: rt.kind,
-    ports: d.ports, workspaceVolume: decoded?.agent.spec.workspace.enabled ? workspaceVolumeName(d.name) : null,
+    ports: d.ports, workspaceVolume: decoded?.agent.spec.workspace.enabled ? volumeOfContainer(d.labels, d.name) : null,
     security: { user: d.user, readOnlyRootfs: d.readOnlyRootfs, capDrop: d.capDrop, capAdd: d.capAdd, securityOpt: d.securityOpt, ociRuntime: d.ociRuntime || 'default' },
     resources: { nanoCpus: d.nanoCpus, memoryBytes: d.memoryBytes, pidsLimit: d.pidsLimit },
     mounts: d.mounts,

@@ -84,6 +84,14 @@ program.command('restore').description("replace an agent's state volume with a b
   .argument('<name>').requiredOption('-i, --input <file>', 'archive written by clawpod backup')
   .action(verb(() => import('./backup.js').then((m) => ({ default: m.restore })), { connect: true }));
 
+const pool = program.command('pool').description('a warm pool of pre-started service agents (openclaw) that `clawpod run` claims');
+const poolVerb = (name: 'fill' | 'list' | 'drain') => verb(() => import('./pool.js').then((m) => ({ default: m[name] })), { connect: true });
+pool.command('fill').description('start warm members until SIZE are ready').argument('<profile>')
+  .option('--size <n>', 'members to keep ready (default 1)', (v) => Number(v)).option('--version <version>', "the payload version (default: the profile's)")
+  .action(poolVerb('fill'));
+pool.command('ls').description('list unclaimed members').argument('<profile>').action(poolVerb('list'));
+pool.command('rm').description('remove unclaimed members, their volumes and tokens').argument('<profile>').action(poolVerb('drain'));
+
 program.command('gc').description('remove agents whose lifecycle.ttl has passed').action(verb(() => import('./gc.js')));
 
 program.command('doctor').description('check the container runtime setup and say how to fix it')

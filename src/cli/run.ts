@@ -37,9 +37,9 @@ export default async function run(ctx: Ctx, profileName: string | undefined, opt
   if (loaded.length === 1 && profile?.service) {
     if (opts.rm) throw new ClawpodError('USAGE', `--rm: ${profile.name} is a service that keeps running`, { hint: 'remove it with `clawpod rm -f NAME` when done' });
     const r = await startService(await ctx.runtime(), ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say });
-    if (ctx.json) ctx.printJson({ ...r.run, url: r.url, startupSeconds: r.seconds });
+    if (ctx.json) ctx.printJson({ ...r.run, url: r.url, startupSeconds: r.seconds, claimed: r.claimed ?? null });
     else {
-      ctx.print(`${describe(r.run)}  healthy in ${r.seconds.toFixed(1)} s`);
+      ctx.print(`${describe(r.run)}  healthy in ${r.seconds.toFixed(1)} s${r.claimed ? ` (warm pool: ${r.claimed})` : ''}`);
       if (r.url) ctx.print(`open ${r.url}`);
     }
     for (const g of r.run.generated ?? []) ctx.print(`${g.label} of ${r.run.name} (shown once; kept in the vault as ${g.vaultName}): ${g.value}`);

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
-import { decodeSpecLabel, workspaceVolumeName } from '../plan/plan.js';
+import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
@@ -70,7 +70,7 @@ export async function restoreAgent(rt: Runtime, config: Config, name: string, fi
   const [uid] = st.agent.spec.user.split(':');
   const helper = await rt.createContainer({
     name: `${name}-restore-${process.pid}`, image: d.image, command: ['/bin/sh', '-c', 'rm -rf -- "$0"/* "$0"/.[!.]* "$0"/..?*', st.mountPath], env: {}, user: st.agent.spec.user,
-    labels: { [LABELS.managed]: 'true', [LABELS.role]: 'restore' }, mounts: [{ kind: 'volume', name: workspaceVolumeName(d.labels[LABELS.instance] ?? d.name), target: st.mountPath, readOnly: false }], ports: [],
+    labels: { [LABELS.managed]: 'true', [LABELS.role]: 'restore' }, mounts: [{ kind: 'volume', name: volumeOfContainer(d.labels, d.name), target: st.mountPath, readOnly: false }], ports: [],
     resources: { cpus: 1, memoryBytes: 256 * 2 ** 20, pids: 64 }, network: 'none', isolation: st.agent.spec.isolation,
     security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true },
   });

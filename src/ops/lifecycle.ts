@@ -5,20 +5,22 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
-import { decodeSpecLabel, workspaceVolumeName } from '../plan/plan.js';
+import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
 import { removeRuntimeSecrets } from './run.js';
+import { claimedSpec, forgetClaim, secretsFolderOf } from './claims.js';
 
 /** Secret files live on a host tmpfs; after a reboot they are gone and are resolved again. */
 async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<void> {
-  const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
+  const decoded = claimedSpec(config, d.name) ?? decodeSpecLabel(d.labels[LABELS.spec]);
   if (!decoded) return;
   const fileSecrets = decoded.agent.spec.secrets.filter((s) => s.exposeAs === 'file');
-  if (fileSecrets.length === 0 || existsSync(join(config.secretsDir, d.name))) return;
+  const folder = secretsFolderOf(config, d);
+  if (fileSecrets.length === 0 || existsSync(join(config.secretsDir, folder))) return;
   const resolved = await resolveSecrets(decoded.agent.spec.secrets, { specDir: decoded.specDir, config });
-  deliverSecrets(resolved, { secretsDir: config.secretsDir, containerName: d.name, user: decoded.agent.spec.user, isRoot: config.uid === 0 });
+  deliverSecrets(resolved, { secretsDir: config.secretsDir, containerName: folder, user: decoded.agent.spec.user, isRoot: config.uid === 0 });
 }
 
 export async function startAgent(rt: Runtime, config: Config, name: string): Promise<void> {
@@ -40,9 +42,10 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
     throw new ClawpodError('USAGE', `agent ${name} is running`, { hint: `stop it first (\`clawpod stop ${name}\`) or use \`clawpod rm -f ${name}\`` });
   }
   await rt.removeContainer(d.id, { force: true });
-  removeDeliveredSecrets(config.secretsDir, d.name);
+  removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
   await removeRuntimeSecrets(rt, d.name, decodeSpecLabel(d.labels[LABELS.spec])?.agent);
-  const volume = workspaceVolumeName(d.labels[LABELS.instance] ?? d.name);
+  forgetClaim(config, d.name);
+  const volume = volumeOfContainer(d.labels, d.name);
   const exists = (await rt.inspectVolume(volume)) !== undefined;
   if (exists && opts.volumes) {
     await rt.removeVolume(volume);

@@ -28,6 +28,10 @@ export interface Prepared {
   /** Generated secrets created by this run: shown once. */
   readonly created: readonly { label: string; vaultName: string; value: string }[];
   readonly render: RenderContext | undefined;
+  /** spec.bundle's files, checked before anything is created. */
+  readonly bundle?: readonly FileEntry[];
+  /** The LLM token issued for this instance, when the model is wired. */
+  readonly llmToken?: string;
 }
 
 export function profileOf(agent: Agent): Profile | undefined {
@@ -49,7 +53,7 @@ export function containerGatewayUrl(listen: string, provider: string): string {
   return provider === 'openai' ? `${base}/v1` : base;
 }
 
-async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<{ llm: NonNullable<RenderContext['llm']>; secret: SecretSpec } | undefined> {
+export async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<{ llm: NonNullable<RenderContext['llm']>; secret: SecretSpec; token: string } | undefined> {
   const setting = agent.spec.llm;
   if (setting === false) return undefined;
   const group = setting?.group ?? instance;
@@ -77,13 +81,16 @@ async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: 
   return {
     llm: { baseUrl: containerGatewayUrl(r.gatewayListen, api), api, model: r.model.model, tokenFile: `${DEFAULTS.secretsMountPath}/${LLM_TOKEN_SECRET}` },
     secret: fileSecret(LLM_TOKEN_SECRET, vaultName),
+    token: r.token,
   };
 }
 
 /** Before planning the container: secrets to generate or fetch, and the model wiring. */
-export async function preparePayload(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<Prepared> {
+export async function preparePayload(config: Config, agent: Agent, instance: string, opts: { specDir: string; say: (s: string) => void }): Promise<Prepared> {
   const profile = profileOf(agent);
   if (!profile) return { agent, profile, created: [], render: undefined };
+  const say = opts.say;
+  const bundle = agent.spec.bundle ? bundleFiles(resolve(opts.specDir, agent.spec.bundle), config.configDir) : undefined;
   const created: Prepared['created'][number][] = [];
   const added: SecretSpec[] = [];
   const taken = new Set(agent.spec.secrets.map((s) => s.name));
@@ -101,7 +108,10 @@ export async function preparePayload(config: Config, agent: Agent, instance: str
   const wired = profile.config ? await wireLlm(config, agent, instance, say) : undefined;
   if (wired && !taken.has(LLM_TOKEN_SECRET)) added.push(wired.secret);
   const render: RenderContext = { instance, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) };
-  return { agent: { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...added] } }, profile, created, render };
+  return {
+    agent: { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...added] } }, profile, created, render,
+    ...(bundle ? { bundle } : {}), ...(wired ? { llmToken: wired.token } : {}),
+  };
 }
 
 /** The config file's new content under a merge mode, or undefined to leave the existing one. */
@@ -143,9 +153,10 @@ export function bundleFiles(dir: string, configDir: string): FileEntry[] {
 }
 
 /** After create, before start: the config file and the bundle, onto the state volume. */
-export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts: { specDir: string; configDir: string; say: (s: string) => void }): Promise<void> {
+export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts: { say: (s: string) => void }): Promise<{ configChanged: boolean }> {
   const { agent, profile, render } = prep;
-  if (!profile || !render || !agent.spec.workspace.enabled) return;
+  if (!profile || !render || !agent.spec.workspace.enabled) return { configChanged: false };
+  let configChanged = false;
   const home = agent.spec.workspace.mountPath;
   const [uid, gid] = agent.spec.user.split(':').map(Number) as [number, number];
   const owner = { uid, gid: gid ?? uid };
@@ -154,13 +165,16 @@ export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts:
     const rendered = deepMerge(profile.config.render(render), agent.spec.config?.values ?? {});
     const existing = (await readFile(rt, id, path))?.toString('utf8');
     const r = seedContent(existing, rendered, agent.spec.config?.mode ?? 'merge', path);
-    if (r.text !== undefined) await putFiles(rt, id, home, [{ path: profile.config.file, content: r.text }], owner);
+    if (r.text !== undefined && r.text !== existing) {
+      await putFiles(rt, id, home, [{ path: profile.config.file, content: r.text }], owner);
+      configChanged = true;
+    }
     opts.say(`${profile.config.file}: ${r.action}${r.action === 'kept' ? ' (mode seedOnly)' : ''}`);
   }
-  if (agent.spec.bundle) {
-    const files = bundleFiles(resolve(opts.specDir, agent.spec.bundle), opts.configDir);
+  if (prep.bundle) {
     const into = profile.bundleDir ? `${home}/${profile.bundleDir}` : home;
-    await putFiles(rt, id, into, files, owner);
-    opts.say(`bundle ${agent.spec.bundle}: ${files.length} file${files.length === 1 ? '' : 's'} copied to ${into}`);
+    await putFiles(rt, id, into, prep.bundle, owner);
+    opts.say(`bundle ${agent.spec.bundle}: ${prep.bundle.length} file${prep.bundle.length === 1 ? '' : 's'} copied to ${into}`);
   }
+  return { configChanged };
 }

@@ -20,7 +20,7 @@ export interface RunOptions {
   /** What the control plane adds for a session container: its IPC folder, labels, open stdin. */
   readonly extra?: { readonly mounts?: readonly MountPlan[]; readonly labels?: Readonly<Record<string, string>>; readonly openStdin?: boolean };
   /** An upgrade keeps the instance's index and host ports instead of allocating new ones. */
-  readonly keep?: { readonly index: number; readonly ports: readonly PortBinding[] };
+  readonly keep?: { readonly index: number; readonly ports: readonly PortBinding[]; readonly volume?: string };
 }
 
 export interface RunResult {
@@ -78,7 +78,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   const index = opts.keep?.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
   // a profile adds secrets it generates (vault) and the model wiring before anything is resolved
-  const prep = await preparePayload(config, loaded.agent, name, opts.say);
+  const prep = await preparePayload(config, loaded.agent, name, { specDir: loaded.dir, say: opts.say });
   const { agent } = prep;
   const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
 
@@ -92,7 +92,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     let volume: string | undefined;
     let volumeCreated = false;
     if (agent.spec.workspace.enabled) {
-      volume = workspaceVolumeName(name);
+      volume = opts.keep?.volume ?? workspaceVolumeName(name);
       if (!(await rt.inspectVolume(volume))) {
         await rt.createVolume(volume, { [LABELS.managed]: 'true', [LABELS.agent]: agent.metadata.name, [LABELS.instance]: name, [LABELS.role]: 'workspace' });
         volumeCreated = true;
@@ -106,6 +106,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     const runtimeSecrets = await createRuntimeSecrets(rt, name, agent.spec.user, secrets.filter((s) => s.spec.exposeAs === 'podman'), undo);
     const planned = planContainer(agent, {
       instanceName: name, index, ports, mounts, secretEnv: delivery.env, secretsHostDir: delivery.hostDir, specDir: loaded.dir, now: new Date(),
+      ...(volume && volume !== workspaceVolumeName(name) ? { volume } : {}),
     });
     const x = opts.extra;
     const spec: ContainerSpec = {
@@ -126,7 +127,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       } else throw e;
     }
     undo.push(() => rt.removeContainer(id, { force: true }));
-    await seedPayload(rt, id, prep, { specDir: loaded.dir, configDir: config.configDir, say: opts.say });
+    await seedPayload(rt, id, prep, { say: opts.say });
     return {
       id, name, index, image: agent.spec.image, volume, volumeCreated, ports,
       ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),

@@ -13,7 +13,13 @@ import { createAgent, undoCreate, type RunResult } from './run.js';
 
 export const DEFAULT_STARTUP_BUDGET = '5m';
 
-export interface ServiceResult { readonly run: RunResult; readonly url: string | undefined; readonly seconds: number }
+export interface ServiceResult {
+  readonly run: RunResult;
+  readonly url: string | undefined;
+  readonly seconds: number;
+  /** The warm-pool member this instance was claimed from (src/ops/pool.ts), when it was. */
+  readonly claimed?: string;
+}
 
 /** Waits for a started container's probes; the published port of the probe port is where it asks. */
 export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<RunResult, 'id' | 'name' | 'ports'>, say: (s: string) => void, budgetMs?: number): Promise<string | undefined> {
@@ -30,9 +36,17 @@ export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<R
   return `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}/`;
 }
 
-export async function startService(rt: Runtime, config: Config, loaded: LoadedAgent, opts: { name?: string; say: (s: string) => void; budgetMs?: number }): Promise<ServiceResult> {
+export async function startService(
+  rt: Runtime, config: Config, loaded: LoadedAgent,
+  opts: { name?: string; say: (s: string) => void; budgetMs?: number; labels?: Record<string, string>; noClaim?: boolean },
+): Promise<ServiceResult> {
   const t0 = Date.now();
-  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say });
+  if (!opts.noClaim) {
+    const { claimMember } = await import('./pool.js');
+    const claimed = await claimMember(rt, config, loaded, opts.name ?? loaded.agent.metadata.name, opts.say);
+    if (claimed) return claimed;
+  }
+  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(opts.labels ? { extra: { labels: opts.labels } } : {}) });
   try {
     await rt.startContainer(run.id);
     const url = await waitForService(rt, loaded, run, opts.say, opts.budgetMs);

@@ -4,11 +4,12 @@
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { buildProfileImage } from '../images/build.js';
-import { decodeSpecLabel } from '../plan/plan.js';
+import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
+import { claimedSpec, forgetClaim } from './claims.js';
 import { startAgent } from './lifecycle.js';
 import { profileOf } from './payload.js';
 import { createAgent } from './run.js';
@@ -21,7 +22,8 @@ const previousName = (name: string) => `${name}-previous`;
 export async function upgradeAgent(rt: Runtime, config: Config, name: string, opts: { version?: string; image?: string; budgetMs?: number; say: (s: string) => void }): Promise<UpgradeResult> {
   const t0 = Date.now();
   const old = await findAgent(rt, name);
-  const decoded = decodeSpecLabel(old.labels[LABELS.spec]);
+  // a claimed warm-pool member's labels hold the pool's spec; the instance's own is kept apart
+  const decoded = claimedSpec(config, name) ?? decodeSpecLabel(old.labels[LABELS.spec]);
   const profile = decoded ? profileOf(decoded.agent) : undefined;
   if (!decoded || !profile?.service) {
     throw new ClawpodError('USAGE', `${name} is not a service profile's instance (upgrade swaps a health-checked service onto a new image)`, { hint: 'for other agents: `clawpod rm -f NAME` and `clawpod run` with the new image; the workspace volume is kept' });
@@ -37,7 +39,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   }
   const agent: Agent = { ...decoded.agent, spec: { ...decoded.agent.spec, image, profile: { name: profile.name, version } } };
   const loaded = { agent, file: '', dir: decoded.specDir };
-  const keep = { index: Number(old.labels[LABELS.index] ?? 0), ports: old.ports };
+  const keep = { index: Number(old.labels[LABELS.index] ?? 0), ports: old.ports, volume: volumeOfContainer(old.labels, old.name) };
 
   opts.say(`stopping ${name} (${old.image}); it is kept as ${previousName(name)} until ${image} is healthy`);
   await rt.stopContainer(old.id);
@@ -49,6 +51,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
     await rt.startContainer(r.id);
     const url = await waitForService(rt, loaded, { id: r.id, name, ports: r.ports }, opts.say, opts.budgetMs);
     await rt.removeContainer(old.id, { force: true });
+    forgetClaim(config, name); // the new container's labels hold the instance's spec
     return { name, from: old.image, to: image, seconds: (Date.now() - t0) / 1000, url };
   } catch (e) {
     // roll back: the new container goes (secret files and the volume stay: the old one uses them)

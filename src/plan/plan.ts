@@ -16,10 +16,17 @@ export interface PlanInputs {
   /** Folder the spec came from, kept so `start` can re-resolve file secrets. */
   readonly specDir: string;
   readonly now: Date;
+  /** The workspace volume when it is not the instance's own name (a claimed warm-pool member's, kept by upgrades). */
+  readonly volume?: string;
 }
 
 export function workspaceVolumeName(instanceName: string): string {
   return `clawpod-${instanceName}-workspace`;
+}
+
+/** The workspace volume a container uses, from its labels. */
+export function volumeOfContainer(labels: Readonly<Record<string, string>>, name: string): string {
+  return labels[LABELS.volume] ?? workspaceVolumeName(labels[LABELS.instance] ?? name);
 }
 
 /** Instance 0 is the spec's name; instance i > 0 is NAME-i. */
@@ -46,7 +53,7 @@ export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
   const mounts: MountPlan[] = [
     { kind: 'tmpfs', target: '/tmp', sizeBytes: must(parseMemory(DEFAULTS.tmpSize)) },
   ];
-  if (s.workspace.enabled) mounts.push({ kind: 'volume', name: workspaceVolumeName(inp.instanceName), target: s.workspace.mountPath, readOnly: false });
+  if (s.workspace.enabled) mounts.push({ kind: 'volume', name: inp.volume ?? workspaceVolumeName(inp.instanceName), target: s.workspace.mountPath, readOnly: false });
   for (const m of inp.mounts) mounts.push({ kind: 'bind', source: m.source, target: m.target, readOnly: m.readOnly });
   if (inp.secretsHostDir) mounts.push({ kind: 'bind', source: inp.secretsHostDir, target: DEFAULTS.secretsMountPath, readOnly: true });
 
@@ -63,6 +70,7 @@ export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
     [LABELS.instance]: inp.instanceName,
     [LABELS.index]: String(inp.index),
     [LABELS.spec]: encodeSpecLabel(agent, inp.specDir),
+    ...(inp.volume ? { [LABELS.volume]: inp.volume } : {}),
   };
   if (s.lifecycle.ttl !== undefined) {
     labels[LABELS.expiresAt] = new Date(inp.now.getTime() + must(parseDuration(s.lifecycle.ttl))).toISOString();

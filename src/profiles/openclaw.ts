@@ -88,5 +88,7 @@ export const openclaw: Profile = {
   bundleDir: '.openclaw/workspace',
   service: true,
   egress: 'https',
+  // the gateway watches openclaw.json: a warm-pool claim changes it in place (src/ops/pool.ts)
+  hotReload: { applied: /config hot reload applied/, refused: /config reload skipped/ },
   generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `openclaw-${i}-gateway-token`, label: 'gateway token' }],
 };

@@ -81,6 +81,8 @@ export interface Profile {
   readonly generatedSecrets?: readonly GeneratedSecret[];
   /** Where spec.bundle is copied, relative to the state volume (default: its root). */
   readonly bundleDir?: string;
+  /** Log lines by which the payload says it applied (or refused) a config change without restarting. */
+  readonly hotReload?: { readonly applied: RegExp; readonly refused: RegExp };
   /** What it may reach in a cluster: everything (default for network bridge), or only DNS, the gateway and HTTPS. */
   readonly egress?: 'all' | 'https';
   /** A long-running service: `clawpod run` starts it in the background and waits for its probes. */

@@ -238,10 +238,13 @@ export abstract class EngineDriver implements Runtime {
     };
   }
 
-  async *logs(id: string, opts: { follow?: boolean; tail?: number } = {}): AsyncIterable<OutputChunk> {
+  async *logs(id: string, opts: { follow?: boolean; tail?: number; signal?: AbortSignal } = {}): AsyncIterable<OutputChunk> {
     let res: Readable;
     try {
-      res = await this.api.stream('GET', `/containers/${enc(id)}/logs`, { query: { stdout: true, stderr: true, follow: opts.follow ?? false, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) } });
+      res = await this.api.stream('GET', `/containers/${enc(id)}/logs`, {
+        query: { stdout: true, stderr: true, follow: opts.follow ?? false, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
     } catch (e) { this.fail(`read logs of ${id}`, e); }
     yield* demux(res);
   }

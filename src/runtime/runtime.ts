@@ -156,7 +156,7 @@ export interface Runtime {
   listContainers(filter?: { labels?: Readonly<Record<string, string>>; all?: boolean }): Promise<ContainerInfo[]>;
   /** undefined when no such container exists. */
   inspectContainer(idOrName: string): Promise<ContainerDetails | undefined>;
-  logs(id: string, opts?: { follow?: boolean; tail?: number }): AsyncIterable<OutputChunk>;
+  logs(id: string, opts?: { follow?: boolean; tail?: number; signal?: AbortSignal }): AsyncIterable<OutputChunk>;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   attach(id: string): Promise<Attached>;
   /** Unpacks a tar stream into a directory of a container (created, running or stopped), volumes included. */

@@ -52,6 +52,8 @@ export const LABELS = Object.freeze({
   spec: 'dev.clawpod.spec',
   expiresAt: 'dev.clawpod.expires-at',
   role: 'dev.clawpod.role',
+  /** The workspace/state volume, when it is not clawpod-INSTANCE-workspace (kept from a claimed warm-pool member). */
+  volume: 'dev.clawpod.volume',
   /** Which control plane (a hash of its data folder) owns a session container. */
   control: 'dev.clawpod.control',
   session: 'dev.clawpod.session',

@@ -1,0 +1,37 @@
+// Records of warm-pool claims (src/ops/pool.ts): a claimed member's labels still hold the pool's
+// spec and names, so the instance's own spec is kept here until an upgrade re-creates it.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Config } from '../config.js';
+import type { ContainerDetails } from '../runtime/runtime.js';
+import { DEFAULTS } from '../spec/defaults.js';
+import type { Agent } from '../spec/schema.js';
+
+function claimFile(config: Config, name: string): string {
+  return join(config.dataDir, 'claims', `${name}.json`);
+}
+
+export function recordClaim(config: Config, name: string, agent: Agent, specDir: string): void {
+  mkdirSync(join(config.dataDir, 'claims'), { recursive: true, mode: 0o700 });
+  writeFileSync(claimFile(config, name), JSON.stringify({ agent, specDir }), { mode: 0o600 });
+}
+
+/** The spec of a claimed instance, or undefined for any other container. */
+export function claimedSpec(config: Config, name: string): { agent: Agent; specDir: string } | undefined {
+  const f = claimFile(config, name);
+  if (!existsSync(f)) return undefined;
+  try { return JSON.parse(readFileSync(f, 'utf8')) as { agent: Agent; specDir: string }; } catch { return undefined; }
+}
+
+export function forgetClaim(config: Config, name: string): void {
+  rmSync(claimFile(config, name), { force: true });
+}
+
+/**
+ * The folder name under secretsDir a container's /run/secrets comes from: its name, except for a
+ * claimed warm-pool member, which keeps the folder it was created with.
+ */
+export function secretsFolderOf(config: Config, d: Pick<ContainerDetails, 'name' | 'mounts'>): string {
+  const src = d.mounts.find((m) => m.target === DEFAULTS.secretsMountPath)?.source;
+  return src && src.startsWith(`${config.secretsDir}/`) ? basename(src) : d.name;
+}
