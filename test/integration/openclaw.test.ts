@@ -4,7 +4,7 @@
 // Slow (the image build, ~100 s cold; each gateway start ~13 s): run alone with
 //   npx vitest run test/integration/openclaw.test.ts
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
@@ -16,6 +16,7 @@ const IMAGE = `localhost/clawpod-openclaw:${VERSION}`;
 const P = uniquePrefix('oc');
 const A = `${P}a`;
 const B = `${P}b`;
+const C = `${P}c`;
 const KEY = 'fixture-key-123'; // what startPlane gives the provider; the gateway alone holds it
 let model: ModelServer;
 let plane: Plane;
@@ -46,10 +47,11 @@ beforeAll(async () => {
     expect(b.code, b.stderr).toBe(0);
   }
   model = await modelServer();
-  plane = await startPlane(planeYaml(model, { groups: [`${A}=fixa`, B], extra: '  gateway: {listen: "0.0.0.0:0"}' }));
+  plane = await startPlane(planeYaml(model, { groups: [`${A}=fixa`, B, `${C}=fixa`], extra: '  gateway: {listen: "0.0.0.0:0"}' }));
 }, 1_300_000);
 
 afterAll(async () => {
+  if (plane) await clawpod(['pool', 'rm', 'openclaw'], { env: plane.env });
   await plane?.stop();
   await model?.close();
   cleanup(P);
@@ -102,16 +104,29 @@ describe('clawpod run openclaw', () => {
     }
   }, 300_000);
 
-  it('keeps state across rm + run: same volume, config merged, token not re-issued', async () => {
+  it('keeps state across rm + run: same volume, config merged, token not re-issued, bundle copied in', async () => {
     expect(sh(A, 'mkdir -p /home/agent/.openclaw/workspace && echo kept > /home/agent/.openclaw/workspace/marker.txt').code).toBe(0);
     expect((await run(['rm', '-f', A])).code).toBe(0);
-    const r = await run(['run', 'openclaw', '--name', A]);
+    const dir = tmpDir();
+    mkdirSync(join(dir, 'bundle', 'skills', 'hello'), { recursive: true });
+    writeFileSync(join(dir, 'bundle', 'AGENTS.md'), '# Alice\nBe brief.\n');
+    writeFileSync(join(dir, 'bundle', 'skills', 'hello', 'SKILL.md'), '---\nname: hello\n---\nSay hello.\n');
+    writeFileSync(join(dir, 'over.yaml'), 'spec:\n  bundle: ./bundle\n');
+    // a bundle holding a secret is refused before anything is created
+    writeFileSync(join(dir, 'bundle', '.env'), 'TOKEN=x\n');
+    const refused = await run(['run', 'openclaw', '--name', A, '-f', join(dir, 'over.yaml')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('spec.bundle: .env matches the blocked pattern');
+    expect(podman(['container', 'exists', A]).code).not.toBe(0);
+    rmSync(join(dir, 'bundle', '.env'));
+    const r = await run(['run', 'openclaw', '--name', A, '-f', join(dir, 'over.yaml')]);
     const s = started(A, r);
     expect(s.token).toBeUndefined(); // shown once, on the first run only
     expect(r.stderr).toContain('reusing state volume');
     expect(r.stderr).toContain('openclaw.json: merged');
     info[A]!.port = s.port;
     expect(sh(A, 'cat /home/agent/.openclaw/workspace/marker.txt').stdout.trim()).toBe('kept');
+    expect(sh(A, 'cat /home/agent/.openclaw/workspace/AGENTS.md /home/agent/.openclaw/workspace/skills/hello/SKILL.md').stdout).toContain('Be brief.');
     expect((await chat(A, 'still there?')).status).toBe(200);
   }, 300_000);
 
@@ -158,4 +173,26 @@ describe('clawpod run openclaw', () => {
     expect(await h.json()).toMatchObject({ ok: true });
     podman(['rmi', `localhost/clawpod-openclaw:0.0.0-broken`]);
   }, 600_000);
+
+  it('claims a warm gateway from the pool: healthy at once, wired to its model, state on the member\'s volume', async () => {
+    const fill = await run(['pool', 'fill', 'openclaw', '--size', '1']);
+    expect(fill.code, fill.stderr).toBe(0);
+    expect((await run(['pool', 'ls', 'openclaw'])).stdout).toContain('openclaw-pool-');
+    const r = await run(['run', 'openclaw', '--name', C]);
+    const s = started(C, r);
+    expect(r.stdout).toMatch(/\(warm pool: openclaw-pool-\w+\)/);
+    expect(r.stderr).toContain('config applied by the running gateway');
+    const seconds = Number(/healthy in ([\d.]+) s/.exec(r.stdout)?.[1]);
+    expect(seconds).toBeLessThan(15); // a cold start is 13 s or more; bench/ measures it properly
+    info[C] = { port: s.port, token: s.token! };
+    const before = model.requests.length;
+    const c = await chat(C, 'hello from a warm gateway');
+    expect(c.status, c.body).toBe(200);
+    expect(model.requests.slice(before).some((q) => q.provider === 'anthropic' && q.headers['x-api-key'] === KEY)).toBe(true);
+    expect(JSON.parse((await run(['--json', 'pool', 'ls', 'openclaw'])).stdout)).toEqual([]);
+    const volume = /workspace: (\S+)/.exec(r.stdout)![1]!;
+    expect(volume).toMatch(/^clawpod-openclaw-pool-\w+-workspace$/);
+    expect((await run(['rm', '-f', C, '--volumes'])).code).toBe(0);
+    expect(podman(['volume', 'exists', volume]).code).not.toBe(0);
+  }, 300_000);
 });
