@@ -89,10 +89,10 @@ describe('deploy/ (the control plane in a cluster)', () => {
       const [resource, sub] = res.split('/');
       return k(['auth', 'can-i', verb, resource!, ...(sub ? ['--subresource', sub] : []), '-n', ns, '--as', 'system:serviceaccount:clawpod:clawpod']).stdout.trim();
     };
-    for (const [verb, res] of [['create', 'jobs.batch'], ['patch', 'jobs.batch'], ['delete', 'jobs.batch'], ['watch', 'pods'], ['get', 'pods/log'], ['create', 'pods/attach'], ['create', 'persistentvolumeclaims'], ['patch', 'persistentvolumeclaims'], ['list', 'events']]) {
+    for (const [verb, res] of [['create', 'jobs.batch'], ['patch', 'jobs.batch'], ['delete', 'jobs.batch'], ['list', 'pods'], ['get', 'pods/log'], ['create', 'pods/attach'], ['create', 'persistentvolumeclaims'], ['patch', 'persistentvolumeclaims'], ['list', 'events']]) {
       expect(can(verb!, res!), `${verb} ${res}`).toBe('yes');
     }
-    for (const [verb, res] of [['get', 'secrets'], ['create', 'pods/exec'], ['create', 'pods'], ['create', 'serviceaccounts'], ['create', 'rolebindings'], ['patch', 'networkpolicies'], ['update', 'jobs.batch']]) {
+    for (const [verb, res] of [['get', 'secrets'], ['create', 'pods/exec'], ['create', 'pods'], ['create', 'serviceaccounts'], ['create', 'rolebindings'], ['patch', 'networkpolicies'], ['update', 'jobs.batch'], ['watch', 'pods']]) {
       expect(can(verb!, res!), `${verb} ${res}`).toBe('no');
     }
     expect(can('create', 'jobs.batch', 'default'), 'another namespace').toBe('no');
