@@ -3,11 +3,11 @@
 // mode (never a live read-only mount: the payload may write its config); the profile's probes;
 // the secrets it needs as keys of the agent's Secret; and the egress it needs. Pure.
 import { deepMerge } from '../profiles/merge.js';
-import { PROFILES } from '../profiles/index.js';
+import { profileOf, vaultFileSecret } from '../profiles/index.js';
 import type { Profile, ProfileProbes, RenderContext } from '../profiles/types.js';
 import { DEFAULTS } from '../spec/defaults.js';
-import type { Agent, SecretSpec } from '../spec/schema.js';
-import { CONTAINER_NAME, SECRETS_VOLUME, WORKSPACE_VOLUME } from './defaults.js';
+import type { Agent } from '../spec/schema.js';
+import { SECRETS_VOLUME, WORKSPACE_VOLUME } from './defaults.js';
 import { objectNames } from './names.js';
 import { containerSecurityContext } from './security.js';
 import type { IConfigMap, IContainer, IPodSpec } from './types.js';
@@ -18,11 +18,7 @@ const SECRETS_SOURCE_MOUNT = '/etc/clawpod/secrets-source';
 const CONFIG_MOUNT = '/etc/clawpod/seed';
 export const LLM_TOKEN_KEY = 'llm-token';
 
-export function profileOf(agent: Agent): Profile | undefined {
-  return agent.spec.profile ? PROFILES[agent.spec.profile.name] : undefined;
-}
-
-const fileSecret = (name: string): SecretSpec => ({ name, source: 'vault', secretRef: { name }, exposeAs: 'file' });
+export { profileOf };
 
 /** The agent with the Secret keys its profile needs (generated token, LLM token) listed as file secrets. */
 export function withPayloadSecrets(agent: Agent): Agent {
@@ -30,7 +26,7 @@ export function withPayloadSecrets(agent: Agent): Agent {
   if (!profile) return agent;
   const have = new Set(agent.spec.secrets.map((s) => s.name));
   const wanted = [...(profile.generatedSecrets ?? []).map((g) => g.name), ...(llmOf(agent) ? [LLM_TOKEN_KEY] : [])].filter((n) => !have.has(n));
-  return wanted.length ? { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...wanted.map(fileSecret)] } } : agent;
+  return wanted.length ? { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...wanted.map((n) => vaultFileSecret(n, n))] } } : agent;
 }
 
 /** The model wiring a cluster can use: spec.llm with url, api and model (a local control plane cannot be asked). */
@@ -135,4 +131,3 @@ export function withPayload(agent: Agent, spec: IPodSpec, portNameOf: (container
   };
 }
 
-export { CONTAINER_NAME };

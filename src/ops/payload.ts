@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { ControlClient } from '../control/client.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { deepMerge } from '../profiles/merge.js';
-import { profileNamed } from '../profiles/index.js';
+import { profileOf, vaultFileSecret } from '../profiles/index.js';
 import type { Profile, RenderContext } from '../profiles/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { blockedRule } from '../security/blocked.js';
@@ -34,11 +34,7 @@ export interface Prepared {
   readonly llmToken?: string;
 }
 
-export function profileOf(agent: Agent): Profile | undefined {
-  return agent.spec.profile ? profileNamed(agent.spec.profile.name) : undefined;
-}
-
-const fileSecret = (name: string, vaultName: string): SecretSpec => ({ name, source: 'vault', secretRef: { name: vaultName }, exposeAs: 'file' });
+export { profileOf };
 
 /** The gateway address an agent container can reach: a wildcard or bridge address, never loopback. */
 export function containerGatewayUrl(listen: string, provider: string): string {
@@ -80,7 +76,7 @@ export async function wireLlm(config: Config, agent: Agent, instance: string, sa
   say(`model: ${r.model.model} (group ${group}) through clawpod's LLM gateway`);
   return {
     llm: { baseUrl: containerGatewayUrl(r.gatewayListen, api), api, model: r.model.model, tokenFile: `${DEFAULTS.secretsMountPath}/${LLM_TOKEN_SECRET}` },
-    secret: fileSecret(LLM_TOKEN_SECRET, vaultName),
+    secret: vaultFileSecret(LLM_TOKEN_SECRET, vaultName),
     token: r.token,
   };
 }
@@ -103,7 +99,7 @@ export async function preparePayload(config: Config, agent: Agent, instance: str
       await vault.set(vaultName, value);
       created.push({ label: g.label, vaultName, value });
     }
-    added.push(fileSecret(g.name, vaultName));
+    added.push(vaultFileSecret(g.name, vaultName));
   }
   const wired = profile.config ? await wireLlm(config, agent, instance, say) : undefined;
   if (wired && !taken.has(LLM_TOKEN_SECRET)) added.push(wired.secret);

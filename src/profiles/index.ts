@@ -5,8 +5,19 @@ import { deepMerge, isPlainObject } from './merge.js';
 import { openclaw } from './openclaw.js';
 import { reference } from './reference.js';
 import type { Profile } from './types.js';
+import type { Agent, SecretSpec } from '../spec/schema.js';
 
 export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ reference, openclaw });
+
+/** The profile an agent names, if any (the schema has already checked the name). */
+export function profileOf(agent: Agent): Profile | undefined {
+  return agent.spec.profile ? PROFILES[agent.spec.profile.name] : undefined;
+}
+
+/** A secret the profile needs, delivered as /run/secrets/NAME from a vault entry. */
+export function vaultFileSecret(name: string, vaultName: string): SecretSpec {
+  return { name, source: 'vault', secretRef: { name: vaultName }, exposeAs: 'file' };
+}
 
 export function profileNamed(name: string): Profile {
   const p = PROFILES[name];
