@@ -79,6 +79,13 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     return c.json({ group, token: daemon.issueToken(group), ...daemon.wiring(group) }, 201);
   });
 
+  // an agent's token that a newer one replaces (clawpod run of the same instance again)
+  app.post('/v1/tokens/revoke', async (c) => {
+    const b = await jsonBody(c).catch(() => ({}) as Record<string, unknown>);
+    if (typeof b.token !== 'string' || !b.token) throw new ClawpodError('USAGE', 'POST /v1/tokens/revoke needs {"token": "..."}', { hint: 'send the token to revoke' });
+    return c.json({ revoked: daemon.revokeToken(b.token, typeof b.reason === 'string' ? b.reason : 'replaced') });
+  });
+
   app.get('/v1/groups/:name/usage', (c) => {
     const name = c.req.param('name');
     if (!store.group(name)) throw new ClawpodError('NOT_FOUND', `no group named ${name}`);

@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { validatedDurationMs } from '../spec/quantity.js';
-import { gatewayBaseUrl, gatewayHttpBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
+import { gatewayBaseUrl, gatewayHttpBaseUrl, hashToken, issueToken } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { periodStart } from '../secrets/gateway/usage.js';
 import { GroupPolicy } from './policy.js';
@@ -131,6 +131,11 @@ export class Daemon {
     const m = this.o.cp.spec.models[g.model];
     if (!m) throw new ClawpodError('NOT_FOUND', `group ${group} uses model ${g.model}, which the ControlPlane file does not define`, { hint: 'add it under spec.models, or `clawpod group add GROUP --model NAME`' });
     return { gatewayListen: this.gatewayListen ?? null, model: { name: g.model, provider: m.provider, model: m.model } };
+  }
+
+  /** Revokes one token (an agent's replaced one); false when it was unknown or already revoked. */
+  revokeToken(token: string, reason: string): boolean {
+    return this.store.revokeTokens({ hash: hashToken(token) }, reason) > 0;
   }
 
   /** Revokes the gateway tokens of a group's sessions: their next model call is refused. */

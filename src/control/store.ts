@@ -132,8 +132,8 @@ export class Store {
     this.db.prepare('INSERT INTO gateway_tokens (hash, group_name, session_id, created_at) VALUES (?, ?, ?, ?)').run(hash, group, sessionId, now());
   }
   token(hash: string): TokenRow | undefined { return this.db.prepare('SELECT * FROM gateway_tokens WHERE hash = ?').get(hash) as TokenRow | undefined; }
-  revokeTokens(where: { group?: string; session?: string }, reason: string): number {
-    const [col, val] = where.session ? ['session_id', where.session] : ['group_name', where.group];
+  revokeTokens(where: { group?: string; session?: string; hash?: string }, reason: string): number {
+    const [col, val] = where.hash ? ['hash', where.hash] : where.session ? ['session_id', where.session] : ['group_name', where.group];
     return this.db.prepare(`UPDATE gateway_tokens SET revoked_at = ?, revoke_reason = ? WHERE ${col} = ? AND revoked_at IS NULL`).run(now(), reason, val).changes;
   }
 

@@ -60,18 +60,26 @@ export async function wireLlm(config: Config, agent: Agent, instance: string, sa
     return undefined;
   };
   let r: { token: string; gatewayListen: string | null; model: { provider: string; model: string } };
+  let client: ControlClient;
   try {
-    r = await ControlClient.fromConfig(config).call('POST', `/v1/groups/${encodeURIComponent(group)}/tokens`);
+    client = ControlClient.fromConfig(config);
+    r = await client.call('POST', `/v1/groups/${encodeURIComponent(group)}/tokens`);
   } catch (e) {
     if (isClawpodError(e) && e.code === 'NOT_FOUND') return skip(`the control plane has no group ${group}`, `clawpod group add ${group} --model NAME, then run again`);
     if (isClawpodError(e) && e.code === 'RUNTIME_UNAVAILABLE') return skip(e.message, 'start `clawpod serve` with spec.gateway.listen set, then run again');
     throw e;
   }
   redactor.add(`gateway token of group ${group}`, r.token);
+  const revoke = (token: string, reason: string) => client.call('POST', '/v1/tokens/revoke', { token, reason }).catch(() => undefined);
+  if (!r.gatewayListen || r.model.provider === 'gemini') await revoke(r.token, 'not used: the agent was not wired');
   if (!r.gatewayListen) return skip('the control plane serves its LLM gateway on a unix socket only', 'set spec.gateway.listen in its ControlPlane file (e.g. 0.0.0.0:7879) and restart it');
   if (r.model.provider === 'gemini') return skip(`group ${group} uses a Gemini model, which this profile cannot reach through the gateway`, 'give the group an anthropic or openai model');
   const vaultName = `${instance}-llm-token`;
-  await openVault(config).set(vaultName, r.token);
+  const vault = openVault(config);
+  const previous = await vault.get(vaultName);
+  await vault.set(vaultName, r.token);
+  // one live token per instance: the one an earlier run was given stops working
+  if (previous && previous !== r.token) await revoke(previous, `replaced by a new token for ${instance}`);
   const api = r.model.provider === 'anthropic' ? 'anthropic' : 'openai';
   say(`model: ${r.model.model} (group ${group}) through clawpod's LLM gateway`);
   return {

@@ -106,6 +106,8 @@ describe('clawpod run openclaw', () => {
 
   it('keeps state across rm + run: same volume, config merged, token not re-issued, bundle copied in', async () => {
     expect(sh(A, 'mkdir -p /home/agent/.openclaw/workspace && echo kept > /home/agent/.openclaw/workspace/marker.txt').code).toBe(0);
+    const oldLlmToken = (await run(['secret', 'get', `${A}-llm-token`])).stdout.trim();
+    expect(oldLlmToken).toMatch(/^cpgw_/);
     expect((await run(['rm', '-f', A])).code).toBe(0);
     const dir = tmpDir();
     mkdirSync(join(dir, 'bundle', 'skills', 'hello'), { recursive: true });
@@ -127,6 +129,11 @@ describe('clawpod run openclaw', () => {
     info[A]!.port = s.port;
     expect(sh(A, 'cat /home/agent/.openclaw/workspace/marker.txt').stdout.trim()).toBe('kept');
     expect(sh(A, 'cat /home/agent/.openclaw/workspace/AGENTS.md /home/agent/.openclaw/workspace/skills/hello/SKILL.md').stdout).toContain('Be brief.');
+    // the new run got a new model token; the old one no longer opens the gateway
+    expect((await run(['secret', 'get', `${A}-llm-token`])).stdout.trim()).not.toBe(oldLlmToken);
+    const gwPort = /LLM gateway also on http:\/\/[^ ]+:(\d+)/.exec(plane.output())![1];
+    const stale = await fetch(`http://127.0.0.1:${gwPort}/v1/messages`, { method: 'POST', headers: { 'x-api-key': oldLlmToken, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'scripted', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }) });
+    expect(stale.status).toBe(401);
     expect((await chat(A, 'still there?')).status).toBe(200);
   }, 300_000);
 
