@@ -60,6 +60,8 @@ export interface StartKubeOptions {
    * Needs root; the harness installs containerd and the CNI plugins with apt-get when missing.
    */
   nodes?: boolean;
+  /** Images imported from Podman into the node (default: localhost/clawpod-agent:latest). */
+  images?: readonly string[];
   /** Build the binaries if they are not cached (default true; CLAWPOD_KUBE_BUILD=0 turns it off, then tests skip). */
   build?: boolean;
   /** Print the harness's progress lines (build heartbeat) to stderr. Default true. */
@@ -126,7 +128,7 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'clawpod-k8s-harness-'));
-  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0', CLAWPOD_KUBE_NODES: nodes ? '1' : '0' };
+  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0', CLAWPOD_KUBE_NODES: nodes ? '1' : '0', ...(opts.images ? { CLAWPOD_KUBE_NODE_IMAGES: opts.images.join(' ') } : {}) };
   const { code, stderr } = await run(['start', dir], env, opts.progress ?? true);
   if (code !== 0) {
     const last = stderr.trim().split('\n').filter((l) => l.includes('unavailable:') || l.includes('error:')).pop() ?? stderr.trim().split('\n').pop() ?? '';

@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlClient } from '../../src/control/client.js';
 import type { ModelServer } from '../fixtures/model-server.js';
 import { agentYaml, clawpod, ROOT, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type MessageView, type Plane } from '../helpers/control.js';
@@ -19,6 +20,7 @@ let skip = '';
 let model: ModelServer | undefined;
 let plane: Plane | undefined;
 const ns = `cpnode-${process.pid.toString(36)}`;
+const CONTROL_IMAGE = 'localhost/clawpod:latest';
 const dir = tmpDir();
 
 function kubectl(...args: string[]) {
@@ -54,7 +56,10 @@ function deployIdentity(): string {
 const cli = (args: string[], extra: Record<string, string> = {}) => clawpod(args, { env: scratchEnv({ KUBECONFIG: kube!.kubeconfig, ...extra }), timeoutMs: 240_000 });
 
 beforeAll(async () => {
-  try { kube = await startKube({ nodes: true }); } catch (e) {
+  // the control plane's own image (deploy/image), imported into the node with the agent image
+  const img = spawnSync('bash', [join(ROOT, 'deploy/image/build.sh'), CONTROL_IMAGE], { encoding: 'utf8', env: { ...process.env, CONTAINERS_CONF: join(ROOT, '.clawpod/containers.conf') } });
+  expect(img.status, img.stderr).toBe(0);
+  try { kube = await startKube({ nodes: true, images: ['localhost/clawpod-agent:latest', CONTROL_IMAGE] }); } catch (e) {
     if (e instanceof KubeUnavailableError) { skip = e.reason; return; }
     throw e;
   }
@@ -202,4 +207,56 @@ describe('a real node: Pods run', () => {
       await bad.stop();
     }
   }, 120_000);
+
+  it('deploy/ runs: clawpod serve in a Pod (its image, Role, state claim, ConfigMap) starts a session Job that answers', async (t) => {
+    if (skip) return t.skip(skip);
+    if (!kube!.nodeIp) return t.skip('no node IP');
+    model ??= await modelServer();
+    const free = () => 20000 + Math.floor(Math.random() * 20000);
+    const [api, gw] = [free(), free()];
+    const apiPort = new URL(kube!.server).port;
+    // What this node lacks and a cluster has: no kube-proxy (no Service IPs) and an API server on
+    // loopback. So here only, the Pod uses the host network: it reaches the API server at
+    // 127.0.0.1 and the session Pods reach its gateway at the node IP. Everything else is deploy/ as built.
+    const cp = ['apiVersion: clawpod.dev/v1alpha1', 'kind: ControlPlane', 'metadata: {name: cluster}', 'spec:',
+      `  listen: ${kube!.nodeIp}:${api}`, '  followups: stdin',
+      `  runtime: {kind: kubernetes, serviceAccount: clawpod-session, gatewayUrl: "http://${kube!.nodeIp}:${gw}"}`,
+      `  gateway: {listen: "${kube!.nodeIp}:${gw}"}`,
+      '  models:', `    fix: {provider: openai, model: scripted, baseUrl: "${model.baseUrl('openai')}", apiKey: {source: env, secretRef: {name: FIXTURE_KEY}}}`,
+      '  groups: [{name: dgrp, model: fix}]', ''].join('\n');
+    type Doc = { kind: string; metadata: { name: string; labels?: Record<string, string> }; data?: Record<string, string>; spec?: { template?: { spec?: { hostNetwork?: boolean; containers: { env?: { name: string; value: string }[]; ports?: { name: string; containerPort: number }[] }[] } } } };
+    const docs = parseAllDocuments(spawnSync('kubectl', ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout).map((d) => d.toJS() as Doc).map((d) => {
+      if (d.kind === 'Namespace') return { ...d, metadata: { ...d.metadata, labels: {} } }; // host network is not "restricted"
+      if (d.kind === 'ConfigMap') return { ...d, data: { 'controlplane.yaml': cp } };
+      if (d.kind !== 'Deployment') return d;
+      const pod = d.spec!.template!.spec!;
+      const c = pod.containers[0]!;
+      c.env = [...(c.env ?? []), { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' }, { name: 'KUBERNETES_SERVICE_PORT', value: apiPort }];
+      c.ports = [{ name: 'api', containerPort: api }, { name: 'gateway', containerPort: gw }];
+      pod.hostNetwork = true;
+      return d;
+    });
+    const applied = kubectlIn(docs.map((d) => JSON.stringify(d)).join('\n'), 'apply', '--server-side', '-f', '-');
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(kubectl('-n', 'clawpod', 'create', 'secret', 'generic', 'clawpod-provider-keys', '--from-literal=FIXTURE_KEY=fixture-key-123').code).toBe(0);
+    const t0 = Date.now();
+    const rollout = kubectl('-n', 'clawpod', 'rollout', 'status', 'deployment/clawpod', '--timeout=90s');
+    const logs = () => kubectl('-n', 'clawpod', 'logs', 'deployment/clawpod').stdout;
+    expect(rollout.code, `${rollout.stderr}\n${logs()}`).toBe(0);
+    console.log(`deploy/: control plane Pod ready ${Date.now() - t0} ms after kubectl apply`);
+    // the API token is on the state claim (a hostPath volume of the harness)
+    const pv = kubectl('-n', 'clawpod', 'get', 'pvc', 'clawpod-state', '-o', 'jsonpath={.spec.volumeName}').stdout;
+    const path = kubectl('get', 'pv', pv, '-o', 'jsonpath={.spec.hostPath.path}').stdout;
+    const token = readFileSync(join(path, 'data/control/token'), 'utf8').trim();
+    const client = new ControlClient(`http://${kube!.nodeIp}:${api}`, token);
+    const { id } = await client.call<{ id: string }>('POST', '/v1/groups/dgrp/messages', { text: 'hello from outside' });
+    const events: { type: string; data: Record<string, unknown> }[] = [];
+    for await (const e of client.events(id)) events.push(e);
+    const m = await client.call<MessageView>('GET', `/v1/messages/${id}`);
+    expect(m.status, `${JSON.stringify(events.slice(-4))}\n${logs()}`).toBe('done');
+    expect(events.filter((e) => e.type === 'text').map((e) => e.data.delta).join('')).toBe('echo: hello from outside');
+    expect(kubectl('-n', 'clawpod', 'get', 'job', 'clawpod-grp-dgrp', '-o', 'jsonpath={.spec.template.spec.serviceAccountName}').stdout).toBe('clawpod-session');
+    expect(logs()).toContain('runtime kubernetes');
+    expect(logs()).not.toContain('Ignoring extra certs'); // the ConfigMap does not hide the image's /etc/clawpod
+  }, 180_000);
 });
