@@ -113,6 +113,23 @@ function external(kubeconfig: string): Kube {
   };
 }
 
+/**
+ * startKube for a test file: the cluster, or why to skip (KubeUnavailableError); then namespace `ns`,
+ * waiting for its ServiceAccount "default" when the controller manager runs (Pods need it).
+ */
+export async function startKubeIn(ns: string, opts: StartKubeOptions = {}): Promise<{ kube?: Kube; skip: string }> {
+  let kube: Kube;
+  try { kube = await startKube(opts); } catch (e) {
+    if (e instanceof KubeUnavailableError) return { skip: e.reason };
+    throw e;
+  }
+  const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', kube.kubeconfig, ...args], { encoding: 'utf8' });
+  const made = kubectl('create', 'namespace', ns);
+  if (made.status !== 0) { await kube.stop(); throw new Error(`kubectl create namespace ${ns}: ${made.stderr}`); }
+  for (let i = 0; kube.controllerManager && i < 100 && kubectl('-n', ns, 'get', 'serviceaccount', 'default').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  return { kube, skip: '' };
+}
+
 /** Starts etcd + kube-apiserver on loopback (building them first if needed) and waits for /readyz. */
 export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
   const given = process.env.CLAWPOD_TEST_KUBECONFIG;

@@ -15,7 +15,7 @@ import { renderAgent } from '../../src/kube/render.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { parseAgents } from '../../src/spec/parse.js';
 import { agentYaml, clawpod, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { startKubeIn, type Kube } from '../helpers/kube.js';
 
 let kube: Kube | undefined;
 let skip = '';
@@ -30,12 +30,7 @@ function kubectl(...args: string[]): { code: number; stdout: string; stderr: str
 const cli = (args: string[], kubeconfig = kube!.kubeconfig) => clawpod(args, { env: scratchEnv({ KUBECONFIG: kubeconfig }) });
 
 beforeAll(async () => {
-  try { kube = await startKube({ controllerManager: true }); } catch (e) {
-    if (e instanceof KubeUnavailableError) { skip = e.reason; return; }
-    throw e;
-  }
-  const r = kubectl('create', 'namespace', ns);
-  expect(r.code, r.stderr).toBe(0);
+  ({ kube, skip } = await startKubeIn(ns, { controllerManager: true }));
 }, 45 * 60_000);
 
 afterAll(async () => { await kube?.stop(); });

@@ -13,7 +13,7 @@ import { ControlClient } from '../../src/control/client.js';
 import type { ModelServer } from '../fixtures/model-server.js';
 import { agentYaml, clawpod, ROOT, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type MessageView, type Plane } from '../helpers/control.js';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { startKubeIn, type Kube } from '../helpers/kube.js';
 
 let kube: Kube | undefined;
 let skip = '';
@@ -59,13 +59,7 @@ beforeAll(async () => {
   // the control plane's own image (deploy/image), imported into the node with the agent image
   const img = spawnSync('bash', [join(ROOT, 'deploy/image/build.sh'), CONTROL_IMAGE], { encoding: 'utf8', env: { ...process.env, CONTAINERS_CONF: join(ROOT, '.clawpod/containers.conf') } });
   expect(img.status, img.stderr).toBe(0);
-  try { kube = await startKube({ nodes: true, images: ['localhost/clawpod-agent:latest', CONTROL_IMAGE] }); } catch (e) {
-    if (e instanceof KubeUnavailableError) { skip = e.reason; return; }
-    throw e;
-  }
-  expect(kubectl('create', 'namespace', ns).code).toBe(0);
-  // the namespace's ServiceAccount "default" comes from the controller manager
-  for (let i = 0; i < 100 && kubectl('-n', ns, 'get', 'serviceaccount', 'default').code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  ({ kube, skip } = await startKubeIn(ns, { nodes: true, images: ['localhost/clawpod-agent:latest', CONTROL_IMAGE] }));
 }, 45 * 60_000);
 
 afterAll(async () => {
