@@ -12,7 +12,7 @@ import { renderAgent } from '../../src/kube/render.js';
 import type { IStatefulSet } from '../../src/kube/types.js';
 import { parseAgents } from '../../src/spec/parse.js';
 import { agentYaml, clawpod, podman, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { startKubeIn, type Kube } from '../helpers/kube.js';
 import { modelsValidate, strictSchema } from '../helpers/kube-schema.js';
 
 const VERSION = '2026.9.6';
@@ -41,17 +41,10 @@ beforeAll(async () => {
     const b = await clawpod(['image', 'build', '--profile', 'openclaw', '--version', VERSION], { timeoutMs: 1_200_000 });
     expect(b.code, b.stderr).toBe(0);
   }
-  process.env.CLAWPOD_KUBE_NODE_IMAGES = `localhost/clawpod-agent:latest ${IMAGE}`;
-  try { kube = await startKube({ nodes: true }); } catch (e) {
-    if (e instanceof KubeUnavailableError) { skip = e.reason; return; }
-    throw e;
-  }
-  expect(kubectl('create', 'namespace', ns).code).toBe(0);
-  for (let i = 0; i < 100 && kubectl('-n', ns, 'get', 'serviceaccount', 'default').code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  ({ kube, skip } = await startKubeIn(ns, { nodes: true, images: ['localhost/clawpod-agent:latest', IMAGE] }));
 }, 45 * 60_000);
 
 afterAll(async () => {
-  delete process.env.CLAWPOD_KUBE_NODE_IMAGES;
   await kube?.stop();
 }, 120_000);
 
