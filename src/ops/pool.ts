@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
-import { profileNamed } from '../profiles/index.js';
+import { profileNamed, vaultFileSecret } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { openVault } from '../secrets/vault.js';
@@ -19,7 +19,7 @@ import type { Agent } from '../spec/schema.js';
 import { bundleFiles, LLM_TOKEN_SECRET, profileOf, seedPayload, wireLlm, type Prepared } from './payload.js';
 import type { RunResult } from './run.js';
 import { startService, waitForService, type ServiceResult } from './service.js';
-import { recordClaim } from './claims.js';
+import { forgetClaim, recordClaim } from './claims.js';
 
 export const POOL_ROLE = 'pool';
 export const poolAgentName = (profile: string) => `${profile}-pool`;
@@ -69,6 +69,8 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
   if (await rt.inspectContainer(name)) return undefined; // the cold path says the name is taken
   if (await rt.inspectVolume(workspaceVolumeName(name))) { say(`${name} has state already: starting it cold, not from the warm pool`); return undefined; }
   if (!claimable(agent, (await poolAgent(profile, version)).agent)) { say(`${name}'s spec differs from the warm pool's (resources, env, ports, image or secrets): starting it cold`); return undefined; }
+  // checked before anything is claimed: a bundle holding a secret is refused, nothing spent
+  const bundle = agent.spec.bundle ? bundleFiles(resolve(loaded.dir, agent.spec.bundle), config.configDir) : undefined;
   const t0 = Date.now();
   let member: ContainerInfo | undefined;
   for (const m of members) {
@@ -80,11 +82,11 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
   }
   if (!member) return undefined;
   say(`claimed warm member ${member.name} as ${name}`);
+  const vault = openVault(config);
+  const created: { label: string; vaultName: string; value: string }[] = [];
   try {
     const d = (await rt.inspectContainer(member.id))!;
     // the member's gateway token becomes the instance's (the running gateway already holds it)
-    const created: { label: string; vaultName: string; value: string }[] = [];
-    const vault = openVault(config);
     for (const g of profile.generatedSecrets ?? []) {
       const value = await vault.get(g.vaultName(member.name));
       if (value === undefined) throw new ClawpodError('SECRET_MISSING', `warm member ${member.name} has no ${g.label} in the vault`, { hint: '`clawpod pool rm` and fill the pool again' });
@@ -102,13 +104,13 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     }
     const prep: Prepared = {
       agent, profile, created, render: { instance: name, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) },
-      ...(agent.spec.bundle ? { bundle: bundleFiles(resolve(loaded.dir, agent.spec.bundle), config.configDir) } : {}),
+      ...(bundle ? { bundle } : {}),
     };
     const reloaded = watchReload(rt, member.id, profile);
     const { configChanged } = await seedPayload(rt, member.id, prep, { say });
     if (configChanged) await reloaded.wait(15_000, say); else reloaded.stop();
     // as `clawpod run` would have labelled it: with the secrets it was given, so a restart after a reboot re-delivers them
-    const secrets = [...agent.spec.secrets, ...(profile.generatedSecrets ?? []).map((g) => ({ name: g.name, source: 'vault' as const, secretRef: { name: g.vaultName(name) }, exposeAs: 'file' as const })), ...(wired ? [wired.secret] : [])];
+    const secrets = [...agent.spec.secrets, ...(profile.generatedSecrets ?? []).map((g) => vaultFileSecret(g.name, g.vaultName(name))), ...(wired ? [wired.secret] : [])];
     recordClaim(config, name, { ...agent, spec: { ...agent.spec, secrets } }, loaded.dir);
     const url = await waitForService(rt, loaded, { id: member.id, name, ports: d.ports }, say);
     const run: RunResult = {
@@ -117,9 +119,13 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     };
     return { run, url, seconds: (Date.now() - t0) / 1000, claimed: member.name };
   } catch (e) {
-    // a half-claimed member is no use to anyone: remove it (and its volume, which held nothing of the instance)
+    // a half-claimed member is no use to anyone: remove it, its volume (nothing of the instance's yet),
+    // its secrets folder, and the instance's token never shown (the next run makes and shows a new one)
     await rt.removeContainer(member.id, { force: true }).catch(() => undefined);
     await rt.removeVolume(volumeOfContainer(member.labels, member.name)).catch(() => undefined);
+    rmSync(join(config.secretsDir, member.name), { recursive: true, force: true });
+    for (const c of created) await vault.remove(c.vaultName).catch(() => false);
+    forgetClaim(config, name);
     throw e;
   }
 }
