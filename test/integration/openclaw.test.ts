@@ -197,6 +197,8 @@ describe('clawpod run openclaw', () => {
     expect(c.status, c.body).toBe(200);
     expect(model.requests.slice(before).some((q) => q.provider === 'anthropic' && q.headers['x-api-key'] === KEY)).toBe(true);
     expect(JSON.parse((await run(['--json', 'pool', 'ls', 'openclaw'])).stdout)).toEqual([]);
+    const listed = JSON.parse((await run(['--json', 'ps'])).stdout) as { name: string; agent: string }[];
+    expect(listed.find((x) => x.name === C)?.agent).toBe(C);
     const volume = /workspace: (\S+)/.exec(r.stdout)![1]!;
     expect(volume).toMatch(/^clawpod-openclaw-pool-\w+-workspace$/);
     expect((await run(['rm', '-f', C, '--volumes'])).code).toBe(0);

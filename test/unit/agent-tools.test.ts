@@ -108,12 +108,13 @@ describe('bash', () => {
 
   it('kills the whole process group at the time limit', async () => {
     const t0 = Date.now();
-    const r = await runBash(`echo started; (sleep 30; echo late > ${join(root, 'late.txt')}) & sleep 30`, opts({ timeoutMs: 300 }));
+    // a duration no other process on the machine uses: the check below reads the whole host's process list
+    const r = await runBash(`echo started; (sleep 30.4711; echo late > ${join(root, 'late.txt')}) & sleep 30.4711`, opts({ timeoutMs: 300 }));
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(r.timedOut).toBe(true);
     expect(describeBash(r, 300).output).toBe('started\n[killed: the command ran longer than 300 ms (tools.bash.timeoutMs); its process group was killed]');
     const ps = await runBash('ps -eo args 2>/dev/null || ps', opts());
-    expect(ps.output).not.toContain('sleep 30');
+    expect(ps.output).not.toContain('sleep 30.4711');
   });
 
   it('caps output with a marker saying how much was left out', async () => {
