@@ -54,6 +54,7 @@ export default async function run(ctx: Ctx, profileName: string | undefined, opt
     for (const l of loaded) {
       const r = await createAgent(rt, ctx.config, l, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say });
       try { await rt.startContainer(r.id); } catch (e) { await undoCreate(rt, ctx.config, r); throw e; }
+      await r.finish?.commit();
       results.push(r);
     }
     if (ctx.json) ctx.printJson(results.length === 1 ? results[0] : results);
@@ -67,6 +68,7 @@ export default async function run(ctx: Ctx, profileName: string | undefined, opt
     attached = await rt.attach(r.id);
     await rt.startContainer(r.id);
   } catch (e) { attached?.close(); await undoCreate(rt, ctx.config, r); throw e; }
+  await r.finish?.commit();
   const onSignal = () => { void rt.stopContainer(r.id, 10); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

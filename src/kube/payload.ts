@@ -68,6 +68,7 @@ export function seedScript(): string {
     // the kubelet writes Secret files as root:fsGroup; OpenClaw takes only files its own uid owns, mode 0600 or less
     `if (secretsSrc) for (const f of fs.readdirSync(secretsSrc)) {`,
     `  if (f.startsWith('..') || !fs.statSync(path.join(secretsSrc, f)).isFile()) continue;`,
+    `  fs.rmSync(path.join(secretsDst, f), { force: true });`,
     `  fs.writeFileSync(path.join(secretsDst, f), fs.readFileSync(path.join(secretsSrc, f)), { mode: 0o400 });`,
     `}`,
     `const next = JSON.parse(fs.readFileSync(src, 'utf8'));`,

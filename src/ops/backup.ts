@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
 import type { Config } from '../config.js';
-import { ClawpodError } from '../errors.js';
+import { ClawpodError, messageOf } from '../errors.js';
 import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
@@ -31,9 +31,13 @@ function relativeTo(top: string, input: Readable): Readable {
     const name = h.name.replace(/^\.?\//, '');
     const rel = name === top || name === `${top}/` ? '' : name.startsWith(`${top}/`) ? name.slice(top.length + 1) : name;
     if (!rel) { stream.on('end', () => next()); stream.resume(); return; }
-    stream.pipe(out.entry({ ...h, name: rel }, (err) => next(err ?? undefined)));
+    // hard links name their target by archive path too
+    const linkname = h.linkname?.startsWith(`${top}/`) ? h.linkname.slice(top.length + 1) : h.linkname;
+    stream.pipe(out.entry({ ...h, name: rel, ...(linkname ? { linkname } : {}) }, (err) => next(err ?? undefined)));
   });
   ex.on('finish', () => out.finalize());
+  // a failed write (no such folder for -o) must not leave the engine's stream holding the process
+  out.on('close', () => input.destroy());
   ex.on('error', (e) => out.destroy(e));
   input.on('error', (e) => ex.destroy(e));
   input.pipe(ex);
@@ -64,8 +68,50 @@ export async function restoreAgent(rt: Runtime, config: Config, name: string, fi
   if (!existsSync(file)) throw new ClawpodError('FILE_NOT_FOUND', `no backup archive at ${file}`, { hint: 'give the file `clawpod backup NAME -o FILE` wrote' });
   const d = await findAgent(rt, name);
   const st = stateOf(d);
+  // the archive is read through before anything is stopped or emptied
+  const entries = await checkArchive(file);
   const wasRunning = d.state === 'running';
   if (wasRunning) { opts.say(`stopping ${name}`); await rt.stopContainer(d.id); }
+  try {
+    await replaceContent(rt, d, st, file, name);
+  } finally {
+    // restarted whatever happened: a running agent stays running
+    if (wasRunning) {
+      await startAgent(rt, config, name);
+      await waitForService(rt, { agent: st.agent, file: '', dir: st.specDir }, d, opts.say, opts.budgetMs);
+    }
+  }
+  opts.say(`${name}: ${st.mountPath} restored from ${file} (${entries} entries)`);
+}
+
+/** Entries of a tar archive, refusing what could land outside the volume (absolute names, "..", hard links out). */
+async function checkArchive(file: string): Promise<number> {
+  const ex = extract();
+  let n = 0;
+  const bad = (p: string) => p.startsWith('/') || p.split('/').includes('..');
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      n++;
+      // a symlink may point anywhere (the agent's own state links into its image); the engine extracts
+      // inside the container, so only names and hard-link targets must stay in the volume
+      if (bad(h.name) || (h.type === 'link' && h.linkname && bad(h.linkname))) {
+        reject(new ClawpodError('USAGE', `${file}: the entry ${h.name}${h.linkname ? ` → ${h.linkname}` : ''} would land outside the volume`, { hint: 'restore archives written by `clawpod backup`' }));
+        ex.destroy();
+        return;
+      }
+      stream.on('end', () => next());
+      stream.resume();
+    });
+    ex.on('finish', () => resolve());
+    ex.on('error', (e) => reject(new ClawpodError('USAGE', `${file} is not a tar archive clawpod can restore: ${messageOf(e)}`, { hint: 'give the file `clawpod backup NAME -o FILE` wrote (an uncompressed tar)' })));
+  });
+  createReadStream(file).pipe(ex);
+  await done;
+  if (n === 0) throw new ClawpodError('USAGE', `${file} holds no entries`, { hint: 'give the file `clawpod backup NAME -o FILE` wrote' });
+  return n;
+}
+
+async function replaceContent(rt: Runtime, d: ContainerDetails, st: ReturnType<typeof stateOf>, file: string, name: string): Promise<void> {
   // empty the volume first (a helper container on the instance's own image), so the result is the archive
   const [uid] = st.agent.spec.user.split(':');
   const helper = await rt.createContainer({
@@ -81,10 +127,5 @@ export async function restoreAgent(rt: Runtime, config: Config, name: string, fi
     await rt.putArchive(d.id, st.mountPath, createReadStream(file));
   } finally {
     await rt.removeContainer(helper, { force: true }).catch(() => undefined);
-  }
-  opts.say(`${name}: ${st.mountPath} restored from ${file}`);
-  if (wasRunning) {
-    await startAgent(rt, config, name);
-    await waitForService(rt, { agent: st.agent, file: '', dir: st.specDir }, d, opts.say, opts.budgetMs);
   }
 }

@@ -35,3 +35,24 @@ export function secretsFolderOf(config: Config, d: Pick<ContainerDetails, 'name'
   const src = d.mounts.find((m) => m.target === DEFAULTS.secretsMountPath)?.source;
   return src && src.startsWith(`${config.secretsDir}/`) ? basename(src) : d.name;
 }
+
+/**
+ * A claimed instance's state volume carries the pool member's name; this record keeps it the
+ * instance's across `rm` + `run` (only `rm --volumes` forgets it).
+ */
+function volumeFile(config: Config, name: string): string {
+  return join(config.dataDir, 'volumes', name);
+}
+
+export function recordVolume(config: Config, name: string, volume: string): void {
+  mkdirSync(join(config.dataDir, 'volumes'), { recursive: true, mode: 0o700 });
+  writeFileSync(volumeFile(config, name), `${volume}\n`, { mode: 0o600 });
+}
+
+export function volumeAlias(config: Config, name: string): string | undefined {
+  try { return readFileSync(volumeFile(config, name), 'utf8').trim() || undefined; } catch { return undefined; }
+}
+
+export function forgetVolume(config: Config, name: string): void {
+  rmSync(volumeFile(config, name), { force: true });
+}

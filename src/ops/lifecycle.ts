@@ -10,7 +10,7 @@ import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
 import { removeRuntimeSecrets } from './run.js';
-import { claimedSpec, forgetClaim, secretsFolderOf } from './claims.js';
+import { claimedSpec, forgetClaim, forgetVolume, secretsFolderOf } from './claims.js';
 
 /** Secret files live on a host tmpfs; after a reboot they are gone and are resolved again. */
 async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<void> {
@@ -47,6 +47,7 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   forgetClaim(config, d.name);
   const volume = volumeOfContainer(d.labels, d.name);
   const exists = (await rt.inspectVolume(volume)) !== undefined;
+  if (opts.volumes) forgetVolume(config, d.name);
   if (exists && opts.volumes) {
     await rt.removeVolume(volume);
     return { name, volumeRemoved: volume, volumeKept: undefined };

@@ -21,6 +21,21 @@ import { putFiles, readFile, type FileEntry } from './files.js';
 
 export const LLM_TOKEN_SECRET = 'llm-token';
 
+/**
+ * What a run changed outside the container (vault entries, gateway tokens), settled once its fate is
+ * known: commit when the agent is up (an earlier model token is revoked only then, so a failed re-run
+ * or upgrade never cuts off the running one), roll back when it is not.
+ */
+export interface PayloadFinish { commit(): Promise<void>; rollback(): Promise<void> }
+export const NOTHING: PayloadFinish = { commit: async () => undefined, rollback: async () => undefined };
+
+/** Whichever of commit and rollback comes first is the one that happens (a --rm after a good run rolls nothing back). */
+export function settleOnce(f: PayloadFinish): PayloadFinish {
+  let settled = false;
+  const once = (step: () => Promise<void>) => async () => { if (settled) return; settled = true; await step(); };
+  return { commit: once(() => f.commit()), rollback: once(() => f.rollback()) };
+}
+
 export interface Prepared {
   /** The agent with the profile's generated and LLM secrets added (as vault refs: no values). */
   readonly agent: Agent;
@@ -32,6 +47,7 @@ export interface Prepared {
   readonly bundle?: readonly FileEntry[];
   /** The LLM token issued for this instance, when the model is wired. */
   readonly llmToken?: string;
+  readonly finish: PayloadFinish;
 }
 
 export { profileOf };
@@ -49,7 +65,7 @@ export function containerGatewayUrl(listen: string, provider: string): string {
   return provider === 'openai' ? `${base}/v1` : base;
 }
 
-export async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<{ llm: NonNullable<RenderContext['llm']>; secret: SecretSpec; token: string } | undefined> {
+export async function wireLlm(config: Config, agent: Agent, instance: string, say: (s: string) => void): Promise<{ llm: NonNullable<RenderContext['llm']>; secret: SecretSpec; token: string; finish: PayloadFinish } | undefined> {
   const setting = agent.spec.llm;
   if (setting === false) return undefined;
   const group = setting?.group ?? instance;
@@ -78,23 +94,30 @@ export async function wireLlm(config: Config, agent: Agent, instance: string, sa
   const vault = openVault(config);
   const previous = await vault.get(vaultName);
   await vault.set(vaultName, r.token);
-  // one live token per instance: the one an earlier run was given stops working
-  if (previous && previous !== r.token) await revoke(previous, `replaced by a new token for ${instance}`);
+  const finish: PayloadFinish = settleOnce({
+    // one live token per instance: the one an earlier run was given stops working, once this one runs
+    commit: async () => { if (previous && previous !== r.token) await revoke(previous, `replaced by a new token for ${instance}`); },
+    rollback: async () => {
+      await revoke(r.token, `the run of ${instance} that was given it failed`);
+      if (previous) await vault.set(vaultName, previous).catch(() => undefined); else await vault.remove(vaultName).catch(() => false);
+    },
+  });
   const api = r.model.provider === 'anthropic' ? 'anthropic' : 'openai';
   say(`model: ${r.model.model} (group ${group}) through clawpod's LLM gateway`);
   return {
     llm: { baseUrl: containerGatewayUrl(r.gatewayListen, api), api, model: r.model.model, tokenFile: `${DEFAULTS.secretsMountPath}/${LLM_TOKEN_SECRET}` },
     secret: vaultFileSecret(LLM_TOKEN_SECRET, vaultName),
     token: r.token,
+    finish,
   };
 }
 
 /** Before planning the container: secrets to generate or fetch, and the model wiring. */
 export async function preparePayload(config: Config, agent: Agent, instance: string, opts: { specDir: string; say: (s: string) => void }): Promise<Prepared> {
   const profile = profileOf(agent);
-  if (!profile) return { agent, profile, created: [], render: undefined };
+  if (!profile) return { agent, profile, created: [], render: undefined, finish: NOTHING };
   const say = opts.say;
-  const bundle = agent.spec.bundle ? bundleFiles(resolve(opts.specDir, agent.spec.bundle), config.configDir) : undefined;
+  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config.configDir, opts.specDir) : undefined;
   const created: Prepared['created'][number][] = [];
   const added: SecretSpec[] = [];
   const taken = new Set(agent.spec.secrets.map((s) => s.name));
@@ -112,9 +135,18 @@ export async function preparePayload(config: Config, agent: Agent, instance: str
   const wired = profile.config ? await wireLlm(config, agent, instance, say) : undefined;
   if (wired && !taken.has(LLM_TOKEN_SECRET)) added.push(wired.secret);
   const render: RenderContext = { instance, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) };
+  const vault = openVault(config);
+  const finish: PayloadFinish = settleOnce({
+    commit: async () => { await wired?.finish.commit(); },
+    rollback: async () => {
+      await wired?.finish.rollback();
+      // a generated secret never shown must not outlive the failed run (the next run makes and shows a new one)
+      for (const c of created) await vault.remove(c.vaultName).catch(() => false);
+    },
+  });
   return {
     agent: { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...added] } }, profile, created, render,
-    ...(bundle ? { bundle } : {}), ...(wired ? { llmToken: wired.token } : {}),
+    ...(bundle ? { bundle } : {}), ...(wired ? { llmToken: wired.token } : {}), finish,
   };
 }
 
@@ -137,10 +169,22 @@ export function seedContent(existing: string | undefined, rendered: Record<strin
 }
 
 /** Files of the agent bundle, checked like image layers: no secrets, no links leading out. */
-export function bundleFiles(dir: string, configDir: string): FileEntry[] {
-  const root = resolve(dir);
+/** A bundle is a handful of instruction files and skills, not a home folder: these bound it. */
+export const BUNDLE_LIMITS = Object.freeze({ files: 2000, bytes: 64 * 2 ** 20 });
+
+/**
+ * Files of the agent bundle. The folder must lie inside the spec's own folder (a shared spec cannot
+ * reach into ~ or /), and is checked like image layers: no secrets, no symlinks, bounded in size.
+ */
+export function bundleFiles(dir: string, configDir: string, specDir: string): FileEntry[] {
+  const root = resolve(specDir, dir);
+  const base = resolve(specDir);
+  if ((root !== base && !root.startsWith(`${base}/`)) || root === '/') {
+    throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle ${dir} is outside the spec's folder ${base}`, { hint: 'put the bundle (AGENTS.md, skills/ ...) in a folder next to the spec file and name it relatively, e.g. bundle: ./alice-bundle' });
+  }
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new ClawpodError('FILE_NOT_FOUND', `spec.bundle ${dir}: no such folder`, { hint: 'point spec.bundle at a folder with AGENTS.md, skills/ and the like (relative to the spec file)' });
   const out: FileEntry[] = [];
+  let bytes = 0;
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
@@ -149,7 +193,13 @@ export function bundleFiles(dir: string, configDir: string): FileEntry[] {
       const st = lstatSync(p);
       if (st.isSymbolicLink()) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} is a symlink`, { hint: 'replace the link with the file itself' });
       if (st.isDirectory()) walk(p);
-      else if (st.isFile()) out.push({ path: relative(root, p), content: readFileSync(p), mode: st.mode & 0o111 ? 0o700 : 0o600 });
+      else if (st.isFile()) {
+        bytes += st.size;
+        if (out.length >= BUNDLE_LIMITS.files || bytes > BUNDLE_LIMITS.bytes) {
+          throw new ClawpodError('TOO_LARGE', `spec.bundle ${dir} holds more than ${BUNDLE_LIMITS.files} files or ${BUNDLE_LIMITS.bytes / 2 ** 20} MiB`, { hint: 'a bundle is instructions and skills; bake large tools into the image (clawpod image build --from ... --add DIR)' });
+        }
+        out.push({ path: relative(root, p), content: readFileSync(p), mode: st.mode & 0o111 ? 0o700 : 0o600 });
+      }
     }
   };
   walk(root);

@@ -4,8 +4,8 @@
 // state volume and host port. Only new instances whose container-level spec equals the pool's are
 // claimed; anything else (existing state, other resources, env, image) starts cold.
 import { randomBytes } from 'node:crypto';
-import { chownSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, chownSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
@@ -16,10 +16,10 @@ import { openVault } from '../secrets/vault.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { Agent } from '../spec/schema.js';
-import { bundleFiles, LLM_TOKEN_SECRET, profileOf, seedPayload, wireLlm, type Prepared } from './payload.js';
+import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm, type Prepared } from './payload.js';
 import type { RunResult } from './run.js';
 import { startService, waitForService, type ServiceResult } from './service.js';
-import { forgetClaim, recordClaim } from './claims.js';
+import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
 
 export const POOL_ROLE = 'pool';
 export const poolAgentName = (profile: string) => `${profile}-pool`;
@@ -67,15 +67,15 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
   const members = await unclaimedMembers(rt, profile.name, agent.spec.image);
   if (members.length === 0) return undefined;
   if (await rt.inspectContainer(name)) return undefined; // the cold path says the name is taken
-  if (await rt.inspectVolume(workspaceVolumeName(name))) { say(`${name} has state already: starting it cold, not from the warm pool`); return undefined; }
+  if ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name)) { say(`${name} has state already: starting it cold, not from the warm pool`); return undefined; }
   if (!claimable(agent, (await poolAgent(profile, version)).agent)) { say(`${name}'s spec differs from the warm pool's (resources, env, ports, image or secrets): starting it cold`); return undefined; }
   // checked before anything is claimed: a bundle holding a secret is refused, nothing spent
-  const bundle = agent.spec.bundle ? bundleFiles(resolve(loaded.dir, agent.spec.bundle), config.configDir) : undefined;
+  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config.configDir, loaded.dir) : undefined;
   const t0 = Date.now();
   let member: ContainerInfo | undefined;
   for (const m of members) {
-    // the rename is the claim: a second claimer of the same member fails here and tries the next
-    try { await rt.renameContainer(m.id, name); member = m; break; } catch (e) {
+    // the rename (by the member's name, not its id) is the claim: a second claimer of the same member finds no such name and tries the next
+    try { await rt.renameContainer(m.name, name); member = m; break; } catch (e) {
       if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
       if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
     }
@@ -84,6 +84,7 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
   say(`claimed warm member ${member.name} as ${name}`);
   const vault = openVault(config);
   const created: { label: string; vaultName: string; value: string }[] = [];
+  let wired: Awaited<ReturnType<typeof wireLlm>>;
   try {
     const d = (await rt.inspectContainer(member.id))!;
     // the member's gateway token becomes the instance's (the running gateway already holds it)
@@ -94,25 +95,36 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
       created.push({ label: g.label, vaultName: g.vaultName(name), value });
     }
     // the model: a token for the instance's group, in the member's secrets folder (a host tmpfs bind-mounted read-only)
-    const wired = await wireLlm(config, agent, name, say);
+    wired = await wireLlm(config, agent, name, say);
     if (wired) {
       const dir = d.mounts.find((m) => m.target === DEFAULTS.secretsMountPath)?.source;
       if (!dir) throw new ClawpodError('RUNTIME_ERROR', `warm member ${member.name} has no ${DEFAULTS.secretsMountPath} folder`, { hint: '`clawpod pool rm` and fill the pool again' });
+      // the folder is 0500 (src/secrets/deliver.ts): open it for the write, then close it again
+      chmodSync(dir, 0o700);
       writeFileSync(join(dir, LLM_TOKEN_SECRET), wired.token, { mode: 0o400 });
+      chmodSync(dir, 0o500);
       const [uid, gid] = agent.spec.user.split(':').map(Number);
       if (config.uid === 0) chownSync(join(dir, LLM_TOKEN_SECRET), uid!, gid ?? uid!);
     }
+    // always merge: the member's file is the pool's render, not state a seedOnly would protect
+    const seeded: Agent = { ...agent, spec: { ...agent.spec, config: { mode: 'merge', values: agent.spec.config?.values ?? {} } } };
     const prep: Prepared = {
-      agent, profile, created, render: { instance: name, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) },
+      agent: seeded, profile, created, finish: NOTHING, render: { instance: name, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) },
       ...(bundle ? { bundle } : {}),
     };
     const reloaded = watchReload(rt, member.id, profile);
-    const { configChanged } = await seedPayload(rt, member.id, prep, { say });
-    if (configChanged) await reloaded.wait(15_000, say); else reloaded.stop();
+    try {
+      const { configChanged } = await seedPayload(rt, member.id, prep, { say });
+      if (configChanged) await reloaded.wait(15_000, say);
+    } finally { reloaded.stop(); }
     // as `clawpod run` would have labelled it: with the secrets it was given, so a restart after a reboot re-delivers them
     const secrets = [...agent.spec.secrets, ...(profile.generatedSecrets ?? []).map((g) => vaultFileSecret(g.name, g.vaultName(name))), ...(wired ? [wired.secret] : [])];
     recordClaim(config, name, { ...agent, spec: { ...agent.spec, secrets } }, loaded.dir);
+    recordVolume(config, name, volumeOfContainer(d.labels, member.name));
     const url = await waitForService(rt, loaded, { id: member.id, name, ports: d.ports }, say);
+    await wired?.finish.commit();
+    // the member's own entries are the instance's now
+    for (const g of profile.generatedSecrets ?? []) await vault.remove(g.vaultName(member.name)).catch(() => false);
     const run: RunResult = {
       id: member.id, name, index: Number(d.labels[LABELS.index] ?? 0), image: d.image, volume: volumeOfContainer(d.labels, member.name), volumeCreated: false,
       ports: d.ports, generated: created,
@@ -125,7 +137,9 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     await rt.removeVolume(volumeOfContainer(member.labels, member.name)).catch(() => undefined);
     rmSync(join(config.secretsDir, member.name), { recursive: true, force: true });
     for (const c of created) await vault.remove(c.vaultName).catch(() => false);
+    await wired?.finish.rollback();
     forgetClaim(config, name);
+    forgetVolume(config, name);
     throw e;
   }
 }

@@ -12,7 +12,8 @@ import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { instanceName, planContainer, workspaceVolumeName } from '../plan/plan.js';
 import { allocatePorts } from '../plan/ports.js';
 import { portHolder } from '../plan/port-holders.js';
-import { preparePayload, seedPayload } from './payload.js';
+import { preparePayload, seedPayload, type PayloadFinish } from './payload.js';
+import { volumeAlias } from './claims.js';
 
 export interface RunOptions {
   readonly name?: string;
@@ -36,6 +37,8 @@ export interface RunResult {
   readonly runtimeSecrets?: readonly string[];
   /** Secrets a profile generated for this new instance: shown once. */
   readonly generated?: readonly { label: string; vaultName: string; value: string }[];
+  /** Settles the payload's tokens: commit once the agent is up; undoCreate rolls back. */
+  readonly finish?: PayloadFinish;
 }
 
 export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string) => void): CheckedMount[] {
@@ -77,22 +80,26 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   const mounts = checkMounts(loaded, config, opts.say);
   const index = opts.keep?.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
+  // before a profile issues tokens for the name: a running instance of that name must keep its own
+  if (loaded.agent.spec.profile && (await rt.inspectContainer(name))) throw nameTaken(name);
   // a profile adds secrets it generates (vault) and the model wiring before anything is resolved
   const prep = await preparePayload(config, loaded.agent, name, { specDir: loaded.dir, say: opts.say });
   const { agent } = prep;
-  const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
+  let secrets;
+  try { secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config }); } catch (e) { await prep.finish.rollback(); throw e; }
 
   // Secret files are written per container name before create; never overwrite another container's.
   if (secrets.some((x) => x.spec.exposeAs === 'file') && (await rt.inspectContainer(name))) throw nameTaken(name);
   const running = !opts.keep && rt.capabilities.hostPorts && agent.spec.ports.length > 0 ? await rt.listContainers({ all: false }) : [];
   const ports = opts.keep?.ports ?? (await allocatePorts(agent.spec.ports, index, (ip, port) => portHolder(ip, port, running), opts.say, prep.profile?.portStep));
 
-  const undo: (() => Promise<void>)[] = [];
+  const undo: (() => Promise<void>)[] = [() => prep.finish.rollback()];
   try {
     let volume: string | undefined;
     let volumeCreated = false;
     if (agent.spec.workspace.enabled) {
-      volume = opts.keep?.volume ?? workspaceVolumeName(name);
+      // a claimed warm-pool member's volume stays the instance's state across rm + run (src/ops/claims.ts)
+      volume = opts.keep?.volume ?? volumeAlias(config, name) ?? workspaceVolumeName(name);
       if (!(await rt.inspectVolume(volume))) {
         await rt.createVolume(volume, { [LABELS.managed]: 'true', [LABELS.agent]: agent.metadata.name, [LABELS.instance]: name, [LABELS.role]: 'workspace' });
         volumeCreated = true;
@@ -132,6 +139,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       id, name, index, image: agent.spec.image, volume, volumeCreated, ports,
       ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),
       ...(prep.created.length ? { generated: prep.created } : {}),
+      finish: prep.finish,
     };
   } catch (e) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
@@ -168,6 +176,7 @@ export async function removeRuntimeSecrets(rt: Runtime, container: string, agent
 
 /** Removes what createAgent made for a container that failed to start (the volume only if new). */
 export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Promise<void> {
+  await r.finish?.rollback();
   await rt.removeContainer(r.id, { force: true }).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, r.name);
   if (r.runtimeSecrets) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);

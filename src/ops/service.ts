@@ -6,7 +6,6 @@ import { ClawpodError } from '../errors.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { validatedDurationMs } from '../spec/quantity.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { openVault } from '../secrets/vault.js';
 import { waitHealthy } from './health.js';
 import { profileOf } from './payload.js';
 import { createAgent, undoCreate, type RunResult } from './run.js';
@@ -50,12 +49,11 @@ export async function startService(
   try {
     await rt.startContainer(run.id);
     const url = await waitForService(rt, loaded, run, opts.say, opts.budgetMs);
+    await run.finish?.commit();
     return { run, url, seconds: (Date.now() - t0) / 1000 };
   } catch (e) {
-    // nothing half-done: the container goes, a volume this run created goes; a reused one stays
+    // nothing half-done: the container goes, a volume this run created goes (a reused one stays), its tokens are rolled back
     await undoCreate(rt, config, run);
-    // a generated secret never shown must not outlive the failed run (the next run makes and shows a new one)
-    if (run.generated?.length) { const vault = openVault(config); for (const g of run.generated) await vault.remove(g.vaultName).catch(() => false); }
     throw e;
   }
 }

@@ -9,15 +9,17 @@ import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
-import { claimedSpec, forgetClaim } from './claims.js';
+import { claimedSpec, forgetClaim, secretsFolderOf } from './claims.js';
+import { removeDeliveredSecrets } from '../secrets/deliver.js';
 import { startAgent } from './lifecycle.js';
 import { profileOf } from './payload.js';
-import { createAgent } from './run.js';
+import { createAgent, type RunResult } from './run.js';
 import { waitForService } from './service.js';
 
 export interface UpgradeResult { readonly name: string; readonly from: string; readonly to: string; readonly seconds: number; readonly url: string | undefined }
 
 const previousName = (name: string) => `${name}-previous`;
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/;
 
 export async function upgradeAgent(rt: Runtime, config: Config, name: string, opts: { version?: string; image?: string; budgetMs?: number; say: (s: string) => void }): Promise<UpgradeResult> {
   const t0 = Date.now();
@@ -28,6 +30,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   if (!decoded || !profile?.service) {
     throw new ClawpodError('USAGE', `${name} is not a service profile's instance (upgrade swaps a health-checked service onto a new image)`, { hint: 'for other agents: `clawpod rm -f NAME` and `clawpod run` with the new image; the workspace volume is kept' });
   }
+  if (opts.version && !VERSION.test(opts.version)) throw new ClawpodError('USAGE', `--version ${opts.version} is not a version`, { hint: 'use letters, digits, ".", "_" and "-", e.g. 2026.9.6' });
   if (!opts.version && !opts.image) throw new ClawpodError('USAGE', 'upgrade needs --version V (or --image IMAGE)', { hint: `clawpod upgrade ${name} --version ${profile.defaultVersion}` });
   const version = opts.version ?? decoded.agent.spec.profile?.version ?? profile.defaultVersion;
   const image = opts.image ?? profile.image.tag(version);
@@ -41,22 +44,35 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   const loaded = { agent, file: '', dir: decoded.specDir };
   const keep = { index: Number(old.labels[LABELS.index] ?? 0), ports: old.ports, volume: volumeOfContainer(old.labels, old.name) };
 
+  if (await rt.inspectContainer(previousName(name))) {
+    throw new ClawpodError('NAME_TAKEN', `${previousName(name)} exists: an earlier upgrade of ${name} did not finish`, {
+      hint: `keep whichever you want: \`clawpod rm -f ${previousName(name)}\`, or rename it back with podman rename, then upgrade again`,
+    });
+  }
   opts.say(`stopping ${name} (${old.image}); it is kept as ${previousName(name)} until ${image} is healthy`);
   await rt.stopContainer(old.id);
-  await rt.renameContainer(old.id, previousName(name));
-  let newId: string | undefined;
+  try { await rt.renameContainer(old.id, previousName(name)); } catch (e) { await rt.startContainer(old.id).catch(() => undefined); throw e; }
+  const oldSecrets = secretsFolderOf(config, old);
+  let r: RunResult | undefined;
   try {
-    const r = await createAgent(rt, config, loaded, { name, say: opts.say, keep });
-    newId = r.id;
+    r = await createAgent(rt, config, loaded, { name, say: opts.say, keep });
     await rt.startContainer(r.id);
     const url = await waitForService(rt, loaded, { id: r.id, name, ports: r.ports }, opts.say, opts.budgetMs);
+    await r.finish?.commit();
     await rt.removeContainer(old.id, { force: true });
+    // a claimed member's secrets folder had its own name; the new container has one under the instance's
+    if (oldSecrets !== name) removeDeliveredSecrets(config.secretsDir, oldSecrets);
     forgetClaim(config, name); // the new container's labels hold the instance's spec
     return { name, from: old.image, to: image, seconds: (Date.now() - t0) / 1000, url };
   } catch (e) {
-    // roll back: the new container goes (secret files and the volume stay: the old one uses them)
+    // roll back: the new container and its tokens go; the old one's secret files are delivered again from the
+    // vault (the new run rewrote the folder), then it starts on the same volume
     opts.say(`${image} did not become healthy: ${messageOf(e)}; rolling back to ${old.image}`);
-    if (newId) await rt.removeContainer(newId, { force: true }).catch(() => undefined);
+    if (r) {
+      await rt.removeContainer(r.id, { force: true }).catch(() => undefined);
+      await r.finish?.rollback();
+    }
+    removeDeliveredSecrets(config.secretsDir, oldSecrets);
     await rt.renameContainer(old.id, name);
     await startAgent(rt, config, name);
     await waitForService(rt, { agent: decoded.agent, file: '', dir: decoded.specDir }, { id: old.id, name, ports: old.ports }, opts.say, opts.budgetMs);

@@ -92,6 +92,11 @@ describe('clawpod run openclaw', () => {
     const rb = await chat(B, 'hello from bob');
     expect(rb.status, rb.body).toBe(200);
     expect(model.requests.slice(before).some((q) => q.provider === 'openai' && q.headers.authorization === `Bearer ${KEY}`)).toBe(true);
+    // running it again while it runs is refused, and costs the running one nothing (its model token stays valid)
+    const again = await run(['run', 'openclaw', '--name', A]);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain(`a container named ${A} already exists`);
+    expect((await chat(A, 'still wired?')).status).toBe(200);
     const usage = await run(['--json', 'group', 'usage', A]);
     expect(JSON.parse(usage.stdout).requests).toBeGreaterThan(0);
     // the key is nowhere an agent can look: its processes' environments, its files, its config, inspect, logs
@@ -146,6 +151,11 @@ describe('clawpod run openclaw', () => {
     const list = spawnSync('tar', ['-tf', file], { encoding: 'utf8' }).stdout.split('\n');
     expect(list).toContain('.openclaw/openclaw.json');
     expect(list).toContain('.openclaw/workspace/marker.txt');
+    // a file that is not a backup is refused before the instance is stopped or its volume touched
+    writeFileSync(join(dir, 'not.tar'), 'not a tar archive at all\n'.repeat(40));
+    const bad = await run(['restore', A, '-i', join(dir, 'not.tar')]);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(podman(['inspect', A]).stdout)[0].State.Running).toBe(true);
     expect(sh(A, 'rm /home/agent/.openclaw/workspace/marker.txt && echo x > /home/agent/.openclaw/workspace/after.txt').code).toBe(0);
     const r = await run(['restore', A, '-i', file]);
     expect(r.code, r.stderr).toBe(0);

@@ -1,7 +1,10 @@
 // Payload profiles, pure parts: defaults under a user's spec, config seeding modes, the gateway
 // address a container can reach, and OpenClaw's rendered config.
 import { describe, expect, it } from 'vitest';
-import { containerGatewayUrl, seedContent } from '../../src/ops/payload.js';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundleFiles, containerGatewayUrl, seedContent, settleOnce } from '../../src/ops/payload.js';
 import { openclaw } from '../../src/profiles/openclaw.js';
 import { deepMerge } from '../../src/profiles/merge.js';
 import { parseAgents, parseProfileAgent } from '../../src/spec/parse.js';
@@ -96,5 +99,31 @@ describe('openclaw.json as clawpod renders it', () => {
     });
     const plain = openclaw.config!.render({ instance: 'a', secretsDir: '/run/secrets' });
     expect(plain).not.toHaveProperty('agents');
+  });
+});
+
+describe('the agent bundle', () => {
+  it('is read from a folder inside the spec\'s folder, and nowhere else', () => {
+    const specDir = mkdtempSync(join(tmpdir(), 'clawpod-bundle-'));
+    mkdirSync(join(specDir, 'b', 'skills'), { recursive: true });
+    writeFileSync(join(specDir, 'b', 'AGENTS.md'), 'hi');
+    writeFileSync(join(specDir, 'b', 'skills', 'x.md'), 'x');
+    expect(bundleFiles('./b', '/nonexistent-config', specDir).map((f) => f.path).sort()).toEqual(['AGENTS.md', 'skills/x.md']);
+    for (const outside of ['..', '/', '/etc', '../other']) {
+      const e = problem(() => bundleFiles(outside, '/nonexistent-config', specDir));
+      expect(e.code).toBe('MOUNT_BLOCKED');
+      expect(e.message).toContain("outside the spec's folder");
+    }
+  });
+});
+
+describe('settling a run\'s tokens', () => {
+  it('does whichever of commit and rollback comes first, once', async () => {
+    const done: string[] = [];
+    const f = settleOnce({ commit: async () => { done.push('commit'); }, rollback: async () => { done.push('rollback'); } });
+    await f.commit();
+    await f.rollback();
+    await f.commit();
+    expect(done).toEqual(['commit']);
   });
 });
