@@ -87,7 +87,7 @@ program.command('restore').description("replace an agent's state volume with a b
 const pool = program.command('pool').description('a warm pool of pre-started service agents (openclaw) that `clawpod run` claims');
 const poolVerb = (name: 'fill' | 'list' | 'drain') => verb(() => import('./pool.js').then((m) => ({ default: m[name] })), { connect: true });
 pool.command('fill').description('start warm members until SIZE are ready').argument('<profile>')
-  .option('--size <n>', 'members to keep ready (default 1)', (v) => Number(v)).option('--version <version>', "the payload version (default: the profile's)")
+  .option('--size <n>', 'members to keep ready (default 1)').option('--version <version>', "the payload version (default: the profile's)")
   .action(poolVerb('fill'));
 pool.command('ls').description('list unclaimed members').argument('<profile>').action(poolVerb('list'));
 pool.command('rm').description('remove unclaimed members, their volumes and tokens').argument('<profile>').action(poolVerb('drain'));

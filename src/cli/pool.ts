@@ -4,12 +4,13 @@ import { ClawpodError } from '../errors.js';
 import { drainPool, fillPool, unclaimedMembers } from '../ops/pool.js';
 import { profileNamed } from '../profiles/index.js';
 
-export async function fill(ctx: Ctx, profile: string, opts: { size?: number; version?: string }): Promise<void> {
-  if (opts.size !== undefined && !(Number.isInteger(opts.size) && opts.size >= 0 && opts.size <= 50)) {
-    throw new ClawpodError('USAGE', `--size ${String(opts.size)} is not a member count`, { hint: 'give a whole number from 0 to 50, e.g. --size 2' });
+export async function fill(ctx: Ctx, profile: string, opts: { size?: string; version?: string }): Promise<void> {
+  const size = opts.size === undefined ? 1 : Number(opts.size);
+  if (!/^\d+$/.test(opts.size ?? '1') || size > 50) {
+    throw new ClawpodError('USAGE', `--size ${opts.size ?? ''} is not a member count`, { hint: 'give a whole number from 0 to 50, e.g. --size 2' });
   }
   const t0 = Date.now();
-  const r = await fillPool(await ctx.runtime(), ctx.config, profile, { size: opts.size ?? 1, ...(opts.version ? { version: opts.version } : {}), say: ctx.say });
+  const r = await fillPool(await ctx.runtime(), ctx.config, profile, { size, ...(opts.version ? { version: opts.version } : {}), say: ctx.say });
   if (ctx.json) ctx.printJson({ ...r, seconds: (Date.now() - t0) / 1000 });
   else ctx.print(`${r.ready} warm ${profile} member${r.ready === 1 ? '' : 's'} ready (${r.started.length} started in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
