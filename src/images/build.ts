@@ -8,7 +8,7 @@ import { pack } from 'tar-fs';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { closest } from '../spec/suggest.js';
-import { blockedRule } from '../security/blocked.js';
+import { walkUnblocked } from '../security/blocked.js';
 import type { ImageInfo, Runtime } from '../runtime/runtime.js';
 import { resolveBase } from './base.js';
 import type { Profile } from '../profiles/types.js';
@@ -73,25 +73,13 @@ export function checkLayerDir(dir: string, configDir: string): string {
       });
     }
   }
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const rule = blockedRule(p, configDir);
-      if (rule) {
-        throw new ClawpodError('MOUNT_BLOCKED', `--add ${dir}: ${relative(real, p)} matches the blocked pattern "${rule.pattern}" (${rule.why}); secrets never go into images`, {
-          hint: 'move it out of the layer folder; give secrets to agents with spec.secrets',
-        });
-      }
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) {
-        const target = realpathSync(p);
-        if (target !== real && !target.startsWith(real + sep)) {
-          throw new ClawpodError('MOUNT_BLOCKED', `--add ${dir}: ${relative(real, p)} is a symlink leading out of the folder (to ${target})`, { hint: 'replace the link with the file itself' });
-        }
-      } else if (st.isDirectory()) walk(p);
+  walkUnblocked(real, configDir, { what: `--add ${dir}`, into: 'images', folder: 'the layer folder' }, (p, st) => {
+    if (!st.isSymbolicLink()) return;
+    const target = realpathSync(p);
+    if (target !== real && !target.startsWith(real + sep)) {
+      throw new ClawpodError('MOUNT_BLOCKED', `--add ${dir}: ${relative(real, p)} is a symlink leading out of the folder (to ${target})`, { hint: 'replace the link with the file itself' });
     }
-  };
-  walk(real);
+  });
   return real;
 }
 

@@ -3,7 +3,7 @@
 // mode (never a live read-only mount: the payload may write its config); the profile's probes;
 // the secrets it needs as keys of the agent's Secret; and the egress it needs. Pure.
 import { deepMerge } from '../profiles/merge.js';
-import { profileOf, vaultFileSecret } from '../profiles/index.js';
+import { profileOf, renderConfig, vaultFileSecret } from '../profiles/index.js';
 import type { Profile, ProfileProbes, RenderContext } from '../profiles/types.js';
 import { DEFAULTS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
@@ -37,12 +37,10 @@ function llmOf(agent: Agent): RenderContext['llm'] {
   return { baseUrl: l.api === 'openai' && !base.endsWith('/v1') ? `${base}/v1` : base, api: l.api, model: l.model, tokenFile: `${DEFAULTS.secretsMountPath}/${LLM_TOKEN_KEY}` };
 }
 
-/** The config file as clawpod renders it for this agent, with spec.config.values over it. */
+/** The config file for a cluster: the model wiring comes from spec.llm (no local control plane to ask). */
 export function renderedConfig(agent: Agent, profile: Profile): Record<string, unknown> | undefined {
-  if (!profile.config) return undefined;
   const llm = llmOf(agent);
-  const ctx: RenderContext = { instance: agent.metadata.name, secretsDir: DEFAULTS.secretsMountPath, ...(llm ? { llm } : {}) };
-  return deepMerge(profile.config.render(ctx), agent.spec.config?.values ?? {});
+  return renderConfig(profile, agent, { instance: agent.metadata.name, secretsDir: DEFAULTS.secretsMountPath, ...(llm ? { llm } : {}) });
 }
 
 export function configMap(agent: Agent, meta: (name: string) => IConfigMap['metadata']): IConfigMap | undefined {

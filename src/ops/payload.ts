@@ -2,17 +2,17 @@
 // the vault), the model wired to clawpod's LLM gateway, the payload's config file seeded onto its
 // state volume with a merge mode, and the agent bundle copied in. Runs between create and start.
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import JSON5 from 'json5';
 import type { Config } from '../config.js';
 import { ControlClient } from '../control/client.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { deepMerge } from '../profiles/merge.js';
-import { profileOf, vaultFileSecret } from '../profiles/index.js';
+import { profileOf, renderConfig, vaultFileSecret } from '../profiles/index.js';
 import type { Profile, RenderContext } from '../profiles/types.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { blockedRule } from '../security/blocked.js';
+import { walkUnblocked } from '../security/blocked.js';
 import { DEFAULTS } from '../spec/defaults.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
 import { openVault } from '../secrets/vault.js';
@@ -185,24 +185,15 @@ export function bundleFiles(dir: string, configDir: string, specDir: string): Fi
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new ClawpodError('FILE_NOT_FOUND', `spec.bundle ${dir}: no such folder`, { hint: 'point spec.bundle at a folder with AGENTS.md, skills/ and the like (relative to the spec file)' });
   const out: FileEntry[] = [];
   let bytes = 0;
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      const rule = blockedRule(p, configDir);
-      if (rule) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} matches the blocked pattern "${rule.pattern}" (${rule.why}); secrets never go into an agent's files`, { hint: 'move it out of the bundle; give secrets to agents with spec.secrets' });
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} is a symlink`, { hint: 'replace the link with the file itself' });
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile()) {
-        bytes += st.size;
-        if (out.length >= BUNDLE_LIMITS.files || bytes > BUNDLE_LIMITS.bytes) {
-          throw new ClawpodError('TOO_LARGE', `spec.bundle ${dir} holds more than ${BUNDLE_LIMITS.files} files or ${BUNDLE_LIMITS.bytes / 2 ** 20} MiB`, { hint: 'a bundle is instructions and skills; bake large tools into the image (clawpod image build --from ... --add DIR)' });
-        }
-        out.push({ path: relative(root, p), content: readFileSync(p), mode: st.mode & 0o111 ? 0o700 : 0o600 });
-      }
+  walkUnblocked(root, configDir, { what: 'spec.bundle', into: "an agent's files", folder: 'the bundle' }, (p, st) => {
+    if (st.isSymbolicLink()) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} is a symlink`, { hint: 'replace the link with the file itself' });
+    if (!st.isFile()) return;
+    bytes += st.size;
+    if (out.length >= BUNDLE_LIMITS.files || bytes > BUNDLE_LIMITS.bytes) {
+      throw new ClawpodError('TOO_LARGE', `spec.bundle ${dir} holds more than ${BUNDLE_LIMITS.files} files or ${BUNDLE_LIMITS.bytes / 2 ** 20} MiB`, { hint: 'a bundle is instructions and skills; bake large tools into the image (clawpod image build --from ... --add DIR)' });
     }
-  };
-  walk(root);
+    out.push({ path: relative(root, p), content: readFileSync(p), mode: st.mode & 0o111 ? 0o700 : 0o600 });
+  });
   return out;
 }
 
@@ -216,7 +207,7 @@ export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts:
   const owner = { uid, gid: gid ?? uid };
   if (profile.config) {
     const path = `${home}/${profile.config.file}`;
-    const rendered = deepMerge(profile.config.render(render), agent.spec.config?.values ?? {});
+    const rendered = renderConfig(profile, agent, render)!;
     const existing = (await readFile(rt, id, path))?.toString('utf8');
     const r = seedContent(existing, rendered, agent.spec.config?.mode ?? 'merge', path);
     if (r.text !== undefined && r.text !== existing) {

@@ -4,7 +4,7 @@ import { closest } from '../spec/suggest.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { openclaw } from './openclaw.js';
 import { reference } from './reference.js';
-import type { Profile } from './types.js';
+import type { Profile, RenderContext } from './types.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
 
 export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ reference, openclaw });
@@ -17,6 +17,11 @@ export function profileOf(agent: Agent): Profile | undefined {
 /** A secret the profile needs, delivered as /run/secrets/NAME from a vault entry. */
 export function vaultFileSecret(name: string, vaultName: string): SecretSpec {
   return { name, source: 'vault', secretRef: { name: vaultName }, exposeAs: 'file' };
+}
+
+/** The profile's config file for an agent: what the profile renders, with spec.config.values over it. */
+export function renderConfig(profile: Profile, agent: Agent, ctx: RenderContext): Record<string, unknown> | undefined {
+  return profile.config ? deepMerge(profile.config.render(ctx), agent.spec.config?.values ?? {}) : undefined;
 }
 
 export function profileNamed(name: string): Profile {

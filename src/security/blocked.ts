@@ -1,5 +1,7 @@
 // Paths that never enter a container or an image, whatever an allowlist says.
-import { resolve, sep } from 'node:path';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { ClawpodError } from '../errors.js';
 
 export interface BlockRule { readonly pattern: string; readonly why: string }
 
@@ -46,4 +48,27 @@ export function blockedRule(path: string, configDir: string, extra: readonly Blo
     if (rule) return rule;
   }
   return undefined;
+}
+
+/**
+ * Every entry under `root` (lstat: links are not followed, nor descended into), refusing the first
+ * that a block rule matches: `what` names the folder in the error ("--add DIR", "spec.bundle"),
+ * `into` where its files would go, `folder` what the user moves it out of.
+ */
+export function walkUnblocked(root: string, configDir: string, names: { what: string; into: string; folder: string }, visit: (path: string, st: Stats) => void): void {
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const rule = blockedRule(p, configDir);
+      if (rule) {
+        throw new ClawpodError('MOUNT_BLOCKED', `${names.what}: ${relative(root, p)} matches the blocked pattern "${rule.pattern}" (${rule.why}); secrets never go into ${names.into}`, {
+          hint: `move it out of ${names.folder}; give secrets to agents with spec.secrets`,
+        });
+      }
+      const st = lstatSync(p);
+      visit(p, st);
+      if (st.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
 }
