@@ -3,7 +3,7 @@
 import { DEFAULTS } from '../spec/defaults.js';
 import { parseCpu, parseMemory } from '../spec/quantity.js';
 import type { AgentInput } from '../spec/schema.js';
-import { CONTAINER_NAME, KUBE_DEFAULTS, SECRETS_VOLUME } from './defaults.js';
+import { CONTAINER_NAME, KUBE_DEFAULTS } from './defaults.js';
 import type { Path, Tracked } from './tracked.js';
 
 type SpecIn = NonNullable<AgentInput['spec']>;

@@ -10,12 +10,9 @@ import { redactor } from '../secrets/redact.js';
 export interface HealthTarget {
   readonly id: string;
   readonly name: string;
-  /** Where the probe port is published on this host. */
-  readonly host: string;
-  readonly port: number;
+  /** Where the probe port is published on this host, e.g. http://127.0.0.1:18789 */
+  readonly baseUrl: string;
 }
-
-export interface HealthReport { readonly startupMs: number; readonly healthyMs: number }
 
 type ProbeResult = { ok: true } | { ok: false; why: string };
 
@@ -40,31 +37,23 @@ export async function lastLogLines(rt: Runtime, id: string, n = 15): Promise<str
   return redactor.redact(Buffer.concat(chunks).toString('utf8')).split('\n').filter((l) => l.trim()).slice(-n);
 }
 
-export async function waitHealthy(rt: Runtime, t: HealthTarget, probes: ProfileProbes, opts: { budgetMs: number; say: (s: string) => void; intervalMs?: number }): Promise<HealthReport> {
+export async function waitHealthy(rt: Runtime, t: HealthTarget, probes: ProfileProbes, opts: { budgetMs: number; say: (s: string) => void; intervalMs?: number }): Promise<void> {
   const t0 = Date.now();
-  const base = `http://${t.host === '0.0.0.0' ? '127.0.0.1' : t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
   const steps: { label: string; probe: JsonProbe }[] = [...(probes.startup ? [{ label: 'started', probe: probes.startup }] : []), { label: 'healthy', probe: probes.health }];
-  const times: number[] = [];
+  const unhealthy = async (message: string) => new ClawpodError('UNHEALTHY', message, {
+    details: await lastLogLines(rt, t.id), hint: `the lines above are its last output; \`clawpod logs ${t.name}\` shows all of it`,
+  });
   let lastSaid = 0;
   for (const step of steps) {
     for (;;) {
-      const r = await probeOnce(base + step.probe.path, step.probe);
+      const r = await probeOnce(t.baseUrl + step.probe.path, step.probe);
       const elapsed = Date.now() - t0;
-      if (r.ok) { times.push(elapsed); opts.say(`${t.name}: ${step.probe.path} ok (${(elapsed / 1000).toFixed(1)} s)`); break; }
+      if (r.ok) { opts.say(`${t.name}: ${step.probe.path} ok (${(elapsed / 1000).toFixed(1)} s)`); break; }
       const state = (await rt.inspectContainer(t.id))?.state;
-      if (state !== 'running' && state !== 'created') {
-        throw new ClawpodError('UNHEALTHY', `${t.name} stopped (${state ?? 'removed'}) before ${step.probe.path} said ${step.label}`, {
-          details: await lastLogLines(rt, t.id), hint: `the lines above are its last output; \`clawpod logs ${t.name}\` shows all of it`,
-        });
-      }
-      if (elapsed > opts.budgetMs) {
-        throw new ClawpodError('UNHEALTHY', `${t.name} is not ${step.label} after ${Math.round(elapsed / 1000)} s (${step.probe.path}: ${r.why})`, {
-          details: await lastLogLines(rt, t.id), hint: `the lines above are its last output; \`clawpod logs ${t.name}\` shows all of it`,
-        });
-      }
+      if (state !== 'running' && state !== 'created') throw await unhealthy(`${t.name} stopped (${state ?? 'removed'}) before ${step.probe.path} said ${step.label}`);
+      if (elapsed > opts.budgetMs) throw await unhealthy(`${t.name} is not ${step.label} after ${Math.round(elapsed / 1000)} s (${step.probe.path}: ${r.why})`);
       if (elapsed - lastSaid >= 5000) { lastSaid = elapsed; opts.say(`${t.name}: waiting for ${step.probe.path} (${Math.round(elapsed / 1000)} s, ${r.why})`); }
       await sleep(opts.intervalMs ?? 250);
     }
   }
-  return { startupMs: times[0]!, healthyMs: times[times.length - 1]! };
 }

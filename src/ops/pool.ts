@@ -4,7 +4,7 @@
 // state volume and host port. Only new instances whose container-level spec equals the pool's are
 // claimed; anything else (existing state, other resources, env, image) starts cold.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
@@ -13,6 +13,7 @@ import { profileNamed, vaultFileSecret } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { openVault } from '../secrets/vault.js';
+import { removeDeliveredSecrets } from '../secrets/deliver.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { Agent } from '../spec/schema.js';
@@ -131,11 +132,9 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     };
     return { run, url, seconds: (Date.now() - t0) / 1000, claimed: member.name };
   } catch (e) {
-    // a half-claimed member is no use to anyone: remove it, its volume (nothing of the instance's yet),
-    // its secrets folder, and the instance's token never shown (the next run makes and shows a new one)
-    await rt.removeContainer(member.id, { force: true }).catch(() => undefined);
-    await rt.removeVolume(volumeOfContainer(member.labels, member.name)).catch(() => undefined);
-    rmSync(join(config.secretsDir, member.name), { recursive: true, force: true });
+    // a half-claimed member is no use to anyone: it goes with its volume (nothing of the instance's yet),
+    // and so does the instance's token never shown (the next run makes and shows a new one)
+    await discardMember(rt, config, profile, member).catch(() => undefined);
     for (const c of created) await vault.remove(c.vaultName).catch(() => false);
     await wired?.finish.rollback();
     forgetClaim(config, name);
@@ -179,15 +178,21 @@ function watchReload(rt: Runtime, id: string, profile: Profile) {
 /** Removes unclaimed members, their volumes and their tokens. */
 export async function drainPool(rt: Runtime, config: Config, profileName: string): Promise<string[]> {
   const profile = profileNamed(profileName);
-  const vault = openVault(config);
   const removed: string[] = [];
   for (const m of await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: poolAgentName(profile.name) }, all: true })) {
     if (m.name !== m.labels[LABELS.instance]) continue; // claimed: an instance now
-    await rt.removeContainer(m.id, { force: true });
-    await rt.removeVolume(volumeOfContainer(m.labels, m.name)).catch(() => undefined);
-    rmSync(join(config.secretsDir, m.name), { recursive: true, force: true });
-    for (const g of profile.generatedSecrets ?? []) await vault.remove(g.vaultName(m.name)).catch(() => false);
+    await discardMember(rt, config, profile, m);
     removed.push(m.name);
   }
   return removed;
+}
+
+/** A member and all it was made with: container, volume, secrets folder, vault entries (by its own name). */
+async function discardMember(rt: Runtime, config: Config, profile: Profile, m: ContainerInfo): Promise<void> {
+  const own = m.labels[LABELS.instance] ?? m.name;
+  await rt.removeContainer(m.id, { force: true });
+  await rt.removeVolume(volumeOfContainer(m.labels, own)).catch(() => undefined);
+  removeDeliveredSecrets(config.secretsDir, own);
+  const vault = openVault(config);
+  for (const g of profile.generatedSecrets ?? []) await vault.remove(g.vaultName(own)).catch(() => false);
 }

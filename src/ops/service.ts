@@ -29,10 +29,11 @@ export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<R
     throw new ClawpodError('USAGE', `${r.name}: the ${profile.name} probes are served on container port ${profile.probes.port}, which spec.ports does not publish`, { hint: `keep a spec.ports entry with containerPort: ${profile.probes.port}` });
   }
   const host = port.hostIP === '0.0.0.0' ? '127.0.0.1' : port.hostIP;
-  await waitHealthy(rt, { id: r.id, name: r.name, host, port: port.hostPort }, profile.probes, {
+  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}`;
+  await waitHealthy(rt, { id: r.id, name: r.name, baseUrl }, profile.probes, {
     budgetMs: budgetMs ?? validatedDurationMs(profile.startupBudget ?? DEFAULT_STARTUP_BUDGET), say,
   });
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}/`;
+  return `${baseUrl}/`;
 }
 
 export async function startService(

@@ -7,7 +7,7 @@ import { buildProfileImage } from '../images/build.js';
 import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
-import type { Agent } from '../spec/schema.js';
+import { PAYLOAD_VERSION, type Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
 import { claimedSpec, forgetClaim, secretsFolderOf } from './claims.js';
 import { removeDeliveredSecrets } from '../secrets/deliver.js';
@@ -19,7 +19,6 @@ import { waitForService } from './service.js';
 export interface UpgradeResult { readonly name: string; readonly from: string; readonly to: string; readonly seconds: number; readonly url: string | undefined }
 
 const previousName = (name: string) => `${name}-previous`;
-const VERSION = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/;
 
 export async function upgradeAgent(rt: Runtime, config: Config, name: string, opts: { version?: string; image?: string; budgetMs?: number; say: (s: string) => void }): Promise<UpgradeResult> {
   const t0 = Date.now();
@@ -30,7 +29,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   if (!decoded || !profile?.service) {
     throw new ClawpodError('USAGE', `${name} is not a service profile's instance (upgrade swaps a health-checked service onto a new image)`, { hint: 'for other agents: `clawpod rm -f NAME` and `clawpod run` with the new image; the workspace volume is kept' });
   }
-  if (opts.version && !VERSION.test(opts.version)) throw new ClawpodError('USAGE', `--version ${opts.version} is not a version`, { hint: 'use letters, digits, ".", "_" and "-", e.g. 2026.9.6' });
+  if (opts.version && !PAYLOAD_VERSION.test(opts.version)) throw new ClawpodError('USAGE', `--version ${opts.version} is not a version`, { hint: 'use letters, digits, ".", "_" and "-", e.g. 2026.9.6' });
   if (!opts.version && !opts.image) throw new ClawpodError('USAGE', 'upgrade needs --version V (or --image IMAGE)', { hint: `clawpod upgrade ${name} --version ${profile.defaultVersion}` });
   const version = opts.version ?? decoded.agent.spec.profile?.version ?? profile.defaultVersion;
   const image = opts.image ?? profile.image.tag(version);

@@ -73,12 +73,15 @@ const labelsSchema = z.record(z.string(), z.string()).superRefine((labels, ctx) 
   }
 });
 
+/** A payload's version as spec.profile.version and `clawpod upgrade --version` take it. */
+export const PAYLOAD_VERSION = /^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/;
+
 /** A payload profile (src/profiles): "openclaw" or { name: openclaw, version: "2026.9.6" }. */
 export const ProfileRefSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { name: v } : v),
   z.strictObject({
     name: z.string().regex(DNS_LABEL, 'expected a profile name such as "openclaw" or "reference"'),
-    version: z.string().regex(/^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$/, 'expected a version such as "2026.9.6"').optional(),
+    version: z.string().regex(PAYLOAD_VERSION, 'expected a version such as "2026.9.6"').optional(),
   }),
 );
 
