@@ -23,6 +23,12 @@ command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 [[ -x /bin/busybox ]] || need+=(busybox-static)
 [[ -x /usr/bin/tini-static ]] || need+=(tini)
+# catatonit: the pause binary `podman kube play` / `podman pod create` need (export tests, the harness node).
+command -v catatonit >/dev/null || [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)
+# runsc: the gVisor isolation tier (`isolation: gvisor`), registered with Podman below.
+command -v runsc >/dev/null || need+=(runsc)
+# chromium: OpenClaw's control UI is tested in a real browser (playwright-core drives Debian's build).
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   say "installing ${need[*]} from Debian"
   apt-get update -qq

@@ -24,7 +24,11 @@ export type ErrorCode =
   | 'USAGE'
   | 'TOO_LARGE'
   | 'UNHEALTHY'
-  | 'CONFIG_INVALID';
+  | 'CONFIG_INVALID'
+  | 'ISOLATION_MISMATCH'
+  | 'UNSAFE_PATH'
+  | 'SOURCE_NOT_ALLOWED'
+  | 'NAME_INVALID';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -56,6 +60,14 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   UNHEALTHY: 7,
   /** A payload's existing config file on its volume cannot be read for merging. */
   CONFIG_INVALID: 2,
+  /** The engine ran the container under another OCI runtime than the isolation tier asked for. */
+  ISOLATION_MISMATCH: 3,
+  /** A path clawpod must write or read is a symlink, owned by someone else, or too open. */
+  UNSAFE_PATH: 2,
+  /** A secret source (a file outside the allowed roots, an exec command not on the host's list) is refused. */
+  SOURCE_NOT_ALLOWED: 2,
+  /** A name that reaches paths or engine objects is not a DNS label. */
+  NAME_INVALID: 2,
 };
 
 export class ClawpodError extends Error {
