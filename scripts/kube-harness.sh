@@ -12,6 +12,8 @@
 #                                         DIR/kubeconfig and DIR/env
 #   scripts/kube-harness.sh stop DIR      stop them and remove what start wrote into DIR
 #   scripts/kube-harness.sh paths         print where the binaries are (or would be)
+#   scripts/kube-harness.sh kubectl       print the path of the harness's kubectl, building it first if needed
+#   scripts/kube-harness.sh go            print the path of a Go toolchain new enough to build (fetching it if needed)
 #
 # The binaries are built from the k8s.io/kubernetes Go module (through the Go module proxy) with
 # replace directives pinning every k8s.io/* staging module to the published v0.X.Y of the same
@@ -22,7 +24,9 @@
 # Environment:
 #   CLAWPOD_KUBE_CACHE       cache folder (default $HOME/.cache/clawpod-kube)
 #   CLAWPOD_KUBE_VERSION     Kubernetes release to build (default v1.37.2)
-#   CLAWPOD_KUBE_COMPONENTS  what `build` builds (default "kube-apiserver kube-controller-manager";
+#   CLAWPOD_GO_TOOLCHAIN     Go release used when the Go on PATH is older than 1.26 (default go1.26.8),
+#                            fetched as the golang.org/toolchain module into $CACHE/go/
+#   CLAWPOD_KUBE_COMPONENTS  what `build` builds (default "kube-apiserver kube-controller-manager kubectl";
 #                            CLAWPOD_KUBE_NODES=1 adds kube-scheduler kubelet); `start` builds all
 #                            four in one go when one it needs is missing, unless this is set
 #   CLAWPOD_KUBE_KEEP_GOCACHE=1  keep the Go build cache after a build (default: removed, ~GBs)
@@ -40,9 +44,14 @@ CACHE=${CLAWPOD_KUBE_CACHE:-$HOME/.cache/clawpod-kube}
 BIN=$CACHE/bin/$VERSION
 SRC=$CACHE/src/$VERSION
 NODE_COMPONENTS="kube-scheduler kubelet"
-if [[ "${CLAWPOD_KUBE_NODES:-0}" == 1 ]]; then DEFAULT_COMPONENTS="kube-apiserver kube-controller-manager $NODE_COMPONENTS"; else DEFAULT_COMPONENTS="kube-apiserver kube-controller-manager"; fi
+# kubectl comes from the same module and build as the servers: the tests use it, not whatever is on PATH
+if [[ "${CLAWPOD_KUBE_NODES:-0}" == 1 ]]; then DEFAULT_COMPONENTS="kube-apiserver kube-controller-manager kubectl $NODE_COMPONENTS"; else DEFAULT_COMPONENTS="kube-apiserver kube-controller-manager kubectl"; fi
 COMPONENTS=${CLAWPOD_KUBE_COMPONENTS:-$DEFAULT_COMPONENTS}
-ALL_COMPONENTS="kube-apiserver kube-controller-manager $NODE_COMPONENTS"
+ALL_COMPONENTS="kube-apiserver kube-controller-manager kubectl $NODE_COMPONENTS"
+# The generated go.mod says `go 1.26.0`; an older Go on PATH only fetches this one (see ensure_go).
+GO_MIN_MINOR=26
+GO_TOOLCHAIN=${CLAWPOD_GO_TOOLCHAIN:-go1.26.8}
+GO=go
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=kube-harness-node.sh
 source "$HERE/kube-harness-node.sh"
@@ -53,6 +62,48 @@ die() { printf '[kube-harness] error: %s\n' "$*" >&2; exit 1; }
 unavailable() { printf '[kube-harness] unavailable: %s\n' "$*" >&2; exit 3; }
 
 # ---------------------------------------------------------------------------------------------
+# Go toolchain
+
+# go_minor BIN: the minor version of a Go binary (19 for go1.19.8), or 0.
+go_minor() {
+  local v
+  v=$("$1" env GOVERSION 2>/dev/null || "$1" version 2>/dev/null | awk '{print $3}')
+  v=${v#go1.}
+  [[ $v =~ ^([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
+}
+
+# ensure_go: sets GO to a Go new enough for the build. The Go on PATH when it is; otherwise the Go
+# release published as the module golang.org/toolchain, which any Go >= 1.17 (Debian 12's
+# golang-go is 1.19, installed when there is none) downloads through the module proxy. Module zips
+# keep no file modes, so the executables are made executable again after the copy.
+ensure_go() {
+  if command -v go >/dev/null && (($(go_minor go) >= GO_MIN_MINOR)); then GO=$(command -v go); return 0; fi
+  local dest=$CACHE/go/$GO_TOOLCHAIN
+  if [[ -x $dest/bin/go ]]; then GO=$dest/bin/go; return 0; fi
+  command -v go >/dev/null || apt_install "no Go toolchain on PATH (needed once to fetch $GO_TOOLCHAIN)" golang-go
+  local goos goarch
+  goos=$(go env GOOS) goarch=$(go env GOARCH)
+  local mod="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$goos-$goarch"
+  say "$(go version | awk '{print $3}') on PATH is older than go1.$GO_MIN_MINOR; fetching $mod through the module proxy"
+  mkdir -p "$CACHE/go"
+  local tmp=$CACHE/go/.modcache-$$ dir
+  dir=$(cd "$CACHE/go" && GOMODCACHE=$tmp GO111MODULE=on GOFLAGS=-mod=mod go mod download -json "$mod" 2>"$CACHE/go/download.err" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p') || true
+  if [[ -z "$dir" || ! -f "$dir/bin/go" ]]; then
+    chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"
+    unavailable "the Go module proxy did not serve $mod: $(tail -3 "$CACHE/go/download.err" | tr '\n' ' ')"
+  fi
+  rm -rf "$dest.new"
+  cp -r "$dir" "$dest.new"
+  chmod -R u+w "$dest.new"
+  chmod +x "$dest.new"/bin/* "$dest.new"/pkg/tool/*/*
+  mv "$dest.new" "$dest"
+  chmod -R u+w "$tmp"; rm -rf "$tmp"
+  GO=$dest/bin/go
+  say "using $("$GO" version | awk '{print $3}') from $dest"
+}
+
+# ---------------------------------------------------------------------------------------------
 # build
 
 write_gomod() {
@@ -60,7 +111,7 @@ write_gomod() {
   # those replaces do not apply when k8s.io/kubernetes is a dependency, so we pin each one to
   # the published k8s.io/X v0.MINOR.PATCH of the same release.
   local kmod staging
-  kmod=$(go mod download -json "k8s.io/kubernetes@$VERSION" 2>"$SRC/download.err" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p') || true
+  kmod=$("$GO" mod download -json "k8s.io/kubernetes@$VERSION" 2>"$SRC/download.err" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p') || true
   if [[ -z "$kmod" || ! -f "$kmod" ]]; then
     unavailable "the Go module proxy did not serve k8s.io/kubernetes@$VERSION: $(tail -3 "$SRC/download.err" | tr '\n' ' ')"
   fi
@@ -93,7 +144,6 @@ cmd_build() {
     say "binaries cached in $BIN ($COMPONENTS); nothing to build"
     return 0
   fi
-  command -v go >/dev/null || unavailable "no Go toolchain on PATH (needed once to build ${missing[*]} $VERSION)"
   mkdir -p "$SRC" "$BIN"
   # One build at a time per cache (parallel test runs, a setup script): the others wait here.
   exec 9>"$CACHE/.build.lock"
@@ -108,6 +158,7 @@ cmd_build() {
     exec 9>&-
     return 0
   fi
+  ensure_go
   export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0
   export GOCACHE=$CACHE/go-build
   local t0=$SECONDS
@@ -117,7 +168,7 @@ cmd_build() {
   for c in "${missing[@]}"; do grep -q "cmd/$c\$" "$SRC/go.mod" 2>/dev/null || stale=1; done
   if [[ ! -f "$SRC/go.mod" || $stale == 1 ]]; then write_gomod; rm -f "$SRC/go.sum"; fi
   if [[ ! -f "$SRC/go.sum" ]] || ! grep -q "^k8s.io/kubernetes $VERSION " "$SRC/go.sum"; then
-    (cd "$SRC" && go mod tidy) >"$SRC/tidy.log" 2>&1 ||
+    (cd "$SRC" && "$GO" mod tidy) >"$SRC/tidy.log" 2>&1 ||
       unavailable "go mod tidy failed (module proxy?): $(tail -5 "$SRC/tidy.log" | tr '\n' ' ')"
   fi
   say "modules resolved in $((SECONDS - t0))s; building ${missing[*]} (one-time; minutes on 2 cores)"
@@ -131,7 +182,7 @@ cmd_build() {
   mkdir -p "$out"
   say "go build ${missing[*]} -> $BIN (log: $log)"
   # In the background with a heartbeat, so a caller with an output time-out sees progress.
-  (cd "$SRC" && go build -v -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}") >"$log" 2>&1 &
+  (cd "$SRC" && "$GO" build -v -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}") >"$log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 30
@@ -146,7 +197,7 @@ cmd_build() {
   say "built ${missing[*]} in $((SECONDS - tc))s ($(cd "$BIN" && du -ch "${missing[@]}" | tail -1 | cut -f1))"
   if [[ "${CLAWPOD_KUBE_KEEP_GOCACHE:-0}" != 1 ]]; then
     say "removing the Go build cache $GOCACHE ($(du -sh "$GOCACHE" 2>/dev/null | cut -f1)); CLAWPOD_KUBE_KEEP_GOCACHE=1 keeps it"
-    go clean -cache 2>/dev/null || true
+    "$GO" clean -cache 2>/dev/null || true
     rm -rf "$GOCACHE"
   fi
   exec 9>&-
@@ -426,6 +477,17 @@ cmd_paths() {
   echo "etcd=$(etcd_bin)"
 }
 
+# The harness's kubectl (same release as the API server): its path, built with the rest when missing.
+cmd_kubectl() {
+  if [[ ! -x "$BIN/kubectl" ]]; then
+    # one go build for everything still missing, so a later start finds the servers cached too
+    COMPONENTS=${CLAWPOD_KUBE_COMPONENTS:-$ALL_COMPONENTS}
+    cmd_build
+  fi
+  [[ -x "$BIN/kubectl" ]] || die "kubectl was not built into $BIN"
+  echo "$BIN/kubectl"
+}
+
 case "${1:-}" in
   build) cmd_build ;;
   etcd) cmd_etcd ;;
@@ -433,5 +495,7 @@ case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   paths) cmd_paths ;;
+  kubectl) cmd_kubectl ;;
+  go) ensure_go; echo "$GO" ;;
   *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

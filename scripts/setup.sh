@@ -17,7 +17,8 @@ if ! command -v node >/dev/null || [[ $(node -p 'process.versions.node.split("."
   exit 1
 fi
 
-# 2. Podman + runc (and busybox for the offline base image, tini as PID 1 of payload images) from Debian when missing.
+# 2. Podman + runc (and busybox for the offline base image, tini as PID 1 of payload images) from Debian when missing,
+#    and what the test suite's own Kubernetes harness runs on (docs/kubernetes-harness.md).
 need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
@@ -29,11 +30,24 @@ command -v catatonit >/dev/null || [[ -x /usr/libexec/podman/catatonit ]] || nee
 command -v runsc >/dev/null || need+=(runsc)
 # chromium: OpenClaw's control UI is tested in a real browser (playwright-core drives Debian's build).
 command -v chromium >/dev/null || need+=(chromium)
+# the Kubernetes harness: etcd for the API server; containerd, the CNI plugins and iptables for its node
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v containerd >/dev/null || need+=(containerd)
+[[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]})); then
   say "installing ${need[*]} from Debian"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  # Debian's etcd-server and containerd start system services; the harness runs its own on free ports.
+  if command -v systemctl >/dev/null; then systemctl disable --now etcd containerd >/dev/null 2>&1 || true; fi
 fi
+
+# 2b. A Go toolchain for the harness build (kube-apiserver, kubelet, kubectl... from k8s.io/kubernetes).
+#     Debian's golang-go (1.19) is too old for the module; the harness then fetches Go itself as the
+#     golang.org/toolchain module into ~/.cache/clawpod-kube/go (docs/kubernetes-harness.md).
+say "checking the Go toolchain for the Kubernetes test harness"
+bash scripts/kube-harness.sh go >/dev/null
 
 # 3. A project-local containers.conf. These VMs lack CAP_SYS_RESOURCE (default rlimits fail)
 #    and run hybrid cgroups v1 (crun refuses it; runc works): see docs/runtimes.md.
@@ -72,6 +86,13 @@ if ! curl -sf --unix-socket "$SOCK" http://d/version >/dev/null 2>&1; then
   nohup podman system service --time=0 "unix://$SOCK" > .clawpod/podman-service.log 2>&1 &
   echo $! > .clawpod/podman-service.pid
   for _ in $(seq 50); do curl -sf --unix-socket "$SOCK" http://d/version >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+# clawpod on PATH (like `npm link`, without reinstalling anything): a symlink to this checkout's CLI.
+BINDIR=${CLAWPOD_BIN_DIR:-/usr/local/bin}
+if [[ -d "$BINDIR" && -w "$BINDIR" ]]; then
+  ln -sfn "$ROOT/bin/clawpod.js" "$BINDIR/clawpod"
+else
+  echo "note: $BINDIR is not writable; run clawpod as node $ROOT/bin/clawpod.js or set CLAWPOD_BIN_DIR" >&2
 fi
 node bin/clawpod.js doctor
 

@@ -14,11 +14,15 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IN_CI } from './prereq.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const KUBE_HARNESS = join(ROOT, 'scripts/kube-harness.sh');
 
-/** Thrown when no API server can be had on this machine (no Go/proxy to build, no etcd...). Tests skip on it. */
+/**
+ * Thrown when no API server can be had on this machine (no Go/proxy to build, no etcd...). Tests skip
+ * on it — except with CI=true, where startKube throws a plain Error instead: set-up must provide it.
+ */
 export class KubeUnavailableError extends Error {
   constructor(public readonly reason: string) {
     super(`Kubernetes API server unavailable: ${reason}`);
@@ -97,9 +101,33 @@ function harnessBuilt(need: readonly string[]): boolean {
   return need.every((n) => lines.some((l) => l.startsWith(`${n}=`) && !l.endsWith('(not built)')));
 }
 
+let kubectlPath: string | undefined;
+
+/**
+ * The kubectl the tests use: the harness's own, built from the same k8s.io/kubernetes release as
+ * the API server (not whatever is on PATH; Debian's is 1.20). The first call on a machine builds it
+ * with the rest (minutes; vitest's global set-up does that ahead). CLAWPOD_TEST_KUBECTL overrides.
+ */
+export function kubectlBin(): string {
+  if (kubectlPath) return kubectlPath;
+  const given = process.env.CLAWPOD_TEST_KUBECTL;
+  if (given) return (kubectlPath = given);
+  // no building allowed (a developer's quick run): the harness's when built, else the one on PATH
+  if (process.env.CLAWPOD_KUBE_BUILD === '0' && !harnessBuilt(['kubectl'])) return (kubectlPath = 'kubectl');
+  const r = spawnSync('bash', [KUBE_HARNESS, 'kubectl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const path = r.stdout?.trim();
+  if (r.status !== 0 || !path) throw new Error(`scripts/kube-harness.sh kubectl failed (exit ${r.status}): no kubectl to run the Kubernetes tests with`);
+  return (kubectlPath = path);
+}
+
+/** Runs the harness's kubectl synchronously. */
+export function kubectlSync(args: readonly string[], input?: string) {
+  return spawnSync(kubectlBin(), args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+}
+
 function external(kubeconfig: string): Kube {
   const view = (path: string) =>
-    spawnSync('kubectl', ['--kubeconfig', kubeconfig, 'config', 'view', '--raw', '--minify', '-o', `jsonpath={${path}}`], { encoding: 'utf8' }).stdout ?? '';
+    spawnSync(kubectlBin(), ['--kubeconfig', kubeconfig, 'config', 'view', '--raw', '--minify', '-o', `jsonpath={${path}}`], { encoding: 'utf8' }).stdout ?? '';
   return {
     kubeconfig,
     server: view('.clusters[0].cluster.server'),
@@ -123,7 +151,7 @@ export async function startKubeIn(ns: string, opts: StartKubeOptions = {}): Prom
     if (e instanceof KubeUnavailableError) return { skip: e.reason };
     throw e;
   }
-  const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', kube.kubeconfig, ...args], { encoding: 'utf8' });
+  const kubectl = (...args: string[]) => kubectlSync(['--kubeconfig', kube.kubeconfig, ...args]);
   const made = kubectl('create', 'namespace', ns);
   if (made.status !== 0) { await kube.stop(); throw new Error(`kubectl create namespace ${ns}: ${made.stderr}`); }
   for (let i = 0; kube.controllerManager && i < 100 && kubectl('-n', ns, 'get', 'serviceaccount', 'default').status !== 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -132,6 +160,16 @@ export async function startKubeIn(ns: string, opts: StartKubeOptions = {}): Prom
 
 /** Starts etcd + kube-apiserver on loopback (building them first if needed) and waits for /readyz. */
 export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
+  try {
+    return await startKubeOrUnavailable(opts);
+  } catch (e) {
+    // In CI the project's set-up provides everything the harness needs: no skipping there.
+    if (IN_CI && e instanceof KubeUnavailableError) throw new Error(`prerequisite missing in CI: a Kubernetes API server (${e.reason})`);
+    throw e;
+  }
+}
+
+async function startKubeOrUnavailable(opts: StartKubeOptions): Promise<Kube> {
   const given = process.env.CLAWPOD_TEST_KUBECONFIG;
   if (given) return external(given);
 

@@ -15,7 +15,8 @@ import { renderAgent } from '../../src/kube/render.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { parseAgents } from '../../src/spec/parse.js';
 import { agentYaml, clawpod, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
-import { startKubeIn, type Kube } from '../helpers/kube.js';
+import { startKubeIn, type Kube, kubectlBin } from '../helpers/kube.js';
+import { missing } from '../helpers/prereq.js';
 
 let kube: Kube | undefined;
 let skip = '';
@@ -24,7 +25,7 @@ const dir = tmpDir();
 const spec = (name: string) => writeSpec(dir, `${name}.yaml`, agentYaml(name, 'image: registry.example/agent:1\nnetwork: bridge\nports: [{ containerPort: 8080 }]\nsecrets: [{ name: API_TOKEN, source: env, secretRef: { name: T } }]'));
 
 function kubectl(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
+  const r = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 const cli = (args: string[], kubeconfig = kube!.kubeconfig) => clawpod(args, { env: scratchEnv({ KUBECONFIG: kubeconfig }) });
@@ -81,7 +82,7 @@ describe('clawpod apply / delete on a real API server', () => {
 
   it('a StorageClass that does not exist is refused before anything is applied, listing those that do', async (t) => {
     if (skip) return t.skip(skip);
-    const made = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, 'apply', '-f', '-'], { encoding: 'utf8', input: 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\nprovisioner: example.com/nothing\nvolumeBindingMode: Immediate\n' });
+    const made = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, 'apply', '-f', '-'], { encoding: 'utf8', input: 'apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\nprovisioner: example.com/nothing\nvolumeBindingMode: Immediate\n' });
     expect(made.status, made.stderr).toBe(0);
     const r = await cli(['apply', '-f', spec('nosc'), '-n', ns, '--storage-class', 'fast', '--no-wait']);
     expect(r.code).toBe(6);
@@ -139,7 +140,7 @@ describe('clawpod apply / delete on a real API server', () => {
 
   it('a namespace RBAC forbids: the error names user, namespace and object; nothing applied', async (t) => {
     if (skip) return t.skip(skip);
-    if (!kube!.limitedKubeconfig) return t.skip('no limited user on an external cluster');
+    if (!kube!.limitedKubeconfig) return missing(t, 'no limited user on an external cluster');
     const r = await cli(['apply', '-f', spec('denied'), '-n', ns, '--no-wait'], kube!.limitedKubeconfig);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`cannot apply serviceaccount/denied in namespace ${ns}`);

@@ -10,7 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadControlPlane } from '../../src/control/config.js';
 import { ROOT, tmpDir } from '../helpers/cli.js';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { KubeUnavailableError, startKube, type Kube, kubectlBin } from '../helpers/kube.js';
 import { modelsValidate, strictSchema } from '../helpers/kube-schema.js';
 
 interface Obj { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; data?: Record<string, string> }
@@ -22,7 +22,7 @@ let docs: Obj[] = [];
 const dir = tmpDir();
 
 function kubectl(args: string[], input?: string) {
-  const r = spawnSync('kubectl', args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync(kubectlBin(), args, { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 const k = (args: string[], input?: string) => kubectl(['--kubeconfig', kube!.kubeconfig, ...args], input);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentYaml, cleanup, clawpod, podman, ROOT, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { kubectlBin } from '../helpers/kube.js';
 
 const P = uniquePrefix('kx');
 const name = `${P}a`;
@@ -36,7 +37,7 @@ async function get(url: string, tries = 50): Promise<string> {
 }
 
 function kubectl(args: string[]) {
-  const r = spawnSync('kubectl', args, { encoding: 'utf8' });
+  const r = spawnSync(kubectlBin(), args, { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

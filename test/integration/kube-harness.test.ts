@@ -8,7 +8,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { KubeUnavailableError, startKube, type Kube, kubectlBin } from '../helpers/kube.js';
+import { missing } from '../helpers/prereq.js';
 
 const pexec = promisify(execFile);
 
@@ -17,7 +18,7 @@ let skipReason = '';
 
 async function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await pexec('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const r = await pexec(kubectlBin(), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', timeout: 30_000 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -64,7 +65,7 @@ describe('kube harness (real kube-apiserver + etcd)', () => {
 
   it('enforces RBAC: the limited user may not read that Secret', async (ctx) => {
     if (!kube) return ctx.skip(skipReason);
-    if (!kube.limitedKubeconfig) return ctx.skip('no limited user on an external cluster');
+    if (!kube.limitedKubeconfig) return missing(ctx, 'no limited user on an external cluster');
     const denied = await kubectl(kube.limitedKubeconfig, ['-n', ns, 'get', 'secret', 'api-key']);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/forbidden/i);

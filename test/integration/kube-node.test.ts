@@ -13,7 +13,8 @@ import { ControlClient } from '../../src/control/client.js';
 import type { ModelServer } from '../fixtures/model-server.js';
 import { agentYaml, clawpod, ROOT, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type MessageView, type Plane } from '../helpers/control.js';
-import { startKubeIn, type Kube } from '../helpers/kube.js';
+import { startKubeIn, type Kube, kubectlBin } from '../helpers/kube.js';
+import { missing } from '../helpers/prereq.js';
 
 let kube: Kube | undefined;
 let skip = '';
@@ -27,7 +28,7 @@ function kubectl(...args: string[]) {
   return kubectlIn(undefined, ...args);
 }
 function kubectlIn(input: string | undefined, ...args: string[]) {
-  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -39,7 +40,7 @@ function kubectlIn(input: string | undefined, ...args: string[]) {
 let identity: string | undefined;
 function deployIdentity(): string {
   if (identity) return identity;
-  const built = spawnSync('kubectl', ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout;
+  const built = spawnSync(kubectlBin(), ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout;
   const docs = parseAllDocuments(built).map((d) => d.toJS() as { kind: string; metadata: { namespace?: string } })
     .filter((d) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(d.kind))
     .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: ns }, ...(d.kind === 'RoleBinding' ? { subjects: [{ kind: 'ServiceAccount', name: 'clawpod', namespace: ns }] } : {}) }));
@@ -125,8 +126,8 @@ describe('a real node: Pods run', () => {
 
   it('clawpod serve with runtime kubernetes, as deploy/\'s ServiceAccount: a session Job answers, takes a follow-up, runs a tool, and a kill -9 leaves nothing behind', async (t) => {
     if (skip) return t.skip(skip);
-    if (!kube!.nodeIp) return t.skip('no node IP: the runner could not reach the gateway');
-    if (!kube!.ca) return t.skip('an external cluster: no CA file to build the ServiceAccount kubeconfig from');
+    if (!kube!.nodeIp) return missing(t, 'no node IP: the runner could not reach the gateway');
+    if (!kube!.ca) return missing(t, 'an external cluster: no CA file to build the ServiceAccount kubeconfig from');
     const saKubeconfig = deployIdentity();
     model = await modelServer();
     const gw = `${kube!.nodeIp}:${20000 + (process.pid % 20000)}`;
@@ -182,7 +183,7 @@ describe('a real node: Pods run', () => {
 
   it('a session whose image cannot be pulled: the message fails and its events name the image and the reason', async (t) => {
     if (skip) return t.skip(skip);
-    if (!kube!.nodeIp || !kube!.ca) return t.skip('no node IP or CA');
+    if (!kube!.nodeIp || !kube!.ca) return missing(t, 'no node IP or CA');
     model ??= await modelServer();
     const dataDir = tmpDir();
     writeFileSync(join(dataDir, 'agent.yaml'), agentYaml('session', 'image: localhost/clawpod-no-such-image:1\ncommand: [clawpod-agent]'));
@@ -204,7 +205,7 @@ describe('a real node: Pods run', () => {
 
   it('deploy/ runs: clawpod serve in a Pod (its image, Role, state claim, ConfigMap) starts a session Job that answers', async (t) => {
     if (skip) return t.skip(skip);
-    if (!kube!.nodeIp) return t.skip('no node IP');
+    if (!kube!.nodeIp) return missing(t, 'no node IP');
     model ??= await modelServer();
     const free = () => 20000 + Math.floor(Math.random() * 20000);
     const [api, gw] = [free(), free()];
@@ -219,7 +220,7 @@ describe('a real node: Pods run', () => {
       '  models:', `    fix: {provider: openai, model: scripted, baseUrl: "${model.baseUrl('openai')}", apiKey: {source: env, secretRef: {name: FIXTURE_KEY}}}`,
       '  groups: [{name: dgrp, model: fix}]', ''].join('\n');
     type Doc = { kind: string; metadata: { name: string; labels?: Record<string, string> }; data?: Record<string, string>; spec?: { template?: { spec?: { hostNetwork?: boolean; containers: { env?: { name: string; value: string }[]; ports?: { name: string; containerPort: number }[] }[] } } } };
-    const docs = parseAllDocuments(spawnSync('kubectl', ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout).map((d) => d.toJS() as Doc).map((d) => {
+    const docs = parseAllDocuments(spawnSync(kubectlBin(), ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout).map((d) => d.toJS() as Doc).map((d) => {
       if (d.kind === 'Namespace') return { ...d, metadata: { ...d.metadata, labels: {} } }; // host network is not "restricted"
       if (d.kind === 'ConfigMap') return { ...d, data: { 'controlplane.yaml': cp } };
       if (d.kind !== 'Deployment') return d;

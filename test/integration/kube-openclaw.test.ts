@@ -12,7 +12,7 @@ import { renderAgent } from '../../src/kube/render.js';
 import type { IStatefulSet } from '../../src/kube/types.js';
 import { parseAgents } from '../../src/spec/parse.js';
 import { agentYaml, clawpod, podman, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
-import { startKubeIn, type Kube } from '../helpers/kube.js';
+import { startKubeIn, type Kube, kubectlBin } from '../helpers/kube.js';
 import { modelsValidate, strictSchema } from '../helpers/kube-schema.js';
 
 const VERSION = '2026.9.6';
@@ -31,7 +31,7 @@ let kube: Kube | undefined;
 let skip = '';
 
 function kubectl(...args: string[]) {
-  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
+  const r = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 const cli = (args: string[]) => clawpod(args, { env: scratchEnv({ KUBECONFIG: kube!.kubeconfig }), timeoutMs: 420_000 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { detectOpenShift, isOpenShift } from '../../src/kube/openshift.js';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { KubeUnavailableError, startKube, type Kube, kubectlBin } from '../helpers/kube.js';
 import { agentYaml, clawpod, scratchEnv, tmpDir, writeSpec } from '../helpers/cli.js';
 
 let kube: Kube | undefined;
@@ -37,19 +37,19 @@ spec:
   names: {plural: routes, singular: route, kind: Route}
   versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
 `);
-  const r = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, 'apply', '-f', crd], { encoding: 'utf8' });
+  const r = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, 'apply', '-f', crd], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   let seen = false;
   for (let i = 0; i < 50 && !seen; i++) { seen = await detectOpenShift(kcOf(kube!.kubeconfig)); if (!seen) await new Promise((res) => setTimeout(res, 200)); }
   expect(seen).toBe(true);
 
   // apply then renders for OpenShift by itself: a Route, no fixed uid
-  expect(spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, 'create', 'namespace', 'osx'], { encoding: 'utf8' }).status).toBe(0);
+  expect(spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, 'create', 'namespace', 'osx'], { encoding: 'utf8' }).status).toBe(0);
   const spec = writeSpec(tmpDir(), 'os.yaml', agentYaml('osagent', 'command: [sleep, "600"]\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: 18900, hostIP: 0.0.0.0}]'));
   const applied = await clawpod(['apply', '-f', spec, '-n', 'osx', '--no-wait'], { env: scratchEnv({ KUBECONFIG: kube!.kubeconfig }) });
   expect(applied.code, applied.stderr).toBe(0);
   expect(applied.stderr).toContain('OpenShift detected');
-  const get = (...a: string[]) => { const g = spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, '-n', 'osx', 'get', ...a, '-o', 'json'], { encoding: 'utf8' }); if (g.status !== 0) throw new Error(`kubectl get ${a.join(' ')}: ${g.stderr}\n${applied.stderr}`); return g; };
+  const get = (...a: string[]) => { const g = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, '-n', 'osx', 'get', ...a, '-o', 'json'], { encoding: 'utf8' }); if (g.status !== 0) throw new Error(`kubectl get ${a.join(' ')}: ${g.stderr}\n${applied.stderr}`); return g; };
   expect(JSON.parse(get('routes.route.openshift.io', 'osagent-8080').stdout).spec.to).toMatchObject({ kind: 'Service', name: 'osagent' });
   const pod = JSON.parse(get('job', 'osagent').stdout).spec.template.spec;
   expect(pod.securityContext.runAsUser).toBeUndefined();

@@ -5,6 +5,7 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, agentYaml, cleanup, clawpod, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { need } from '../helpers/prereq.js';
 
 const P = uniquePrefix('vault');
 const CANARY = `canary-${P}-Qx7`;
@@ -129,7 +130,8 @@ describe('clawpod secret', () => {
     expect((await run(['get', 'tok'], { CLAWPOD_VAULT_PASSPHRASE: 'a brand new passphrase' })).code).toBe(2);
   });
 
-  it.skipIf(!haveScript)('on a terminal: prompts without echo, and shows a value only with --show', async () => {
+  it('on a terminal: prompts without echo, and shows a value only with --show', async (ctx) => {
+    need(ctx, haveScript, 'script(1) to give the CLI a terminal', 'apt-get install bsdutils');
     const env = vaultEnv();
     const set = await onTty(['secret', 'set', 'typed'], env, 'not echoed', `${CANARY}\r`);
     expect(set.code).toBe(0);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { resolveRef } from '../../src/secrets/resolve.js';
-import { KubeUnavailableError, startKube, type Kube } from '../helpers/kube.js';
+import { KubeUnavailableError, startKube, type Kube, kubectlBin } from '../helpers/kube.js';
 
 let kube: Kube | undefined;
 let skip = '';
@@ -15,7 +15,7 @@ beforeAll(async () => {
     if (e instanceof KubeUnavailableError) { skip = e.reason; return; }
     throw e;
   }
-  const kubectl = (...args: string[]) => spawnSync('kubectl', ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
+  const kubectl = (...args: string[]) => spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8' });
   kubectl('create', 'namespace', 'cpsec');
   const r = kubectl('-n', 'cpsec', 'create', 'secret', 'generic', 'llm', '--from-literal=token=k8s-s3cret-value', '--from-literal=other=x');
   expect(r.status, r.stderr).toBe(0);

@@ -1,0 +1,26 @@
+// Runs once before any test file: builds the Kubernetes harness (kube-apiserver, controller
+// manager, scheduler, kubelet and kubectl from one pinned k8s.io/kubernetes release) when it is not
+// cached yet, with its progress on stderr, so that no single test's time-out has to cover a
+// one-time build of ~15 minutes. Outside CI a machine that cannot build it goes on (those tests
+// skip and say why); with CI=true that is a failure naming what is missing.
+import { spawnSync } from 'node:child_process';
+import { KUBE_HARNESS } from './helpers/kube.js';
+import { IN_CI } from './helpers/prereq.js';
+
+export default function setup(): void {
+  if (process.env.CLAWPOD_TEST_KUBECONFIG || process.env.CLAWPOD_TEST_KUBECTL) return;
+  if (process.env.CLAWPOD_KUBE_BUILD === '0') {
+    if (IN_CI) throw new Error('CLAWPOD_KUBE_BUILD=0 in CI: the Kubernetes tests need the harness; unset it');
+    return;
+  }
+  const t0 = Date.now();
+  const r = spawnSync('bash', [KUBE_HARNESS, 'kubectl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status === 0) {
+    const s = (Date.now() - t0) / 1000;
+    if (s > 5) process.stderr.write(`[global-setup] Kubernetes harness built in ${s.toFixed(0)} s\n`);
+    return;
+  }
+  const why = `scripts/kube-harness.sh kubectl exited ${r.status} (see the lines above)`;
+  if (IN_CI) throw new Error(`prerequisite missing in CI: the Kubernetes harness binaries: ${why}`);
+  process.stderr.write(`[global-setup] no Kubernetes harness: ${why}; the Kubernetes tests will skip\n`);
+}
