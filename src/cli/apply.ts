@@ -42,6 +42,7 @@ export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
   const openshift = opts.openshift ?? await detect(ctx, opts, say);
   const objects = [];
   const notes: string[] = [];
+  const warnings: string[] = [];
   for (const { agent } of loaded) {
     const r = renderAgent(agent, {
       mode: opts.mode as 'session',
@@ -51,7 +52,10 @@ export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
     });
     objects.push(...r.objects);
     notes.push(...r.notes.map((n) => `${agent.metadata.name}: ${n}`));
+    warnings.push(...r.warnings.map((w) => `${agent.metadata.name}: ${w}`));
   }
+  // before anything is sent, on stderr with --json too: what was dropped from the spec, and why
+  for (const w of warnings) ctx.say(`warning: ${w}`);
   const result = await applyAgents(objects, {
     ...(ctx.config.kubeconfig ? { kubeconfig: ctx.config.kubeconfig } : {}),
     ...(opts.context ? { context: opts.context } : {}),
@@ -67,7 +71,7 @@ export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
   const ns = result.namespace;
   const hints = notes.map((n) => n.replace('kubectl create secret generic', `kubectl -n ${ns} create secret generic`));
   if (ctx.json) {
-    ctx.printJson({ ...result, notes: hints });
+    ctx.printJson({ ...result, notes: hints, warnings });
     return;
   }
   for (const n of hints) ctx.say(`note: ${n}`);

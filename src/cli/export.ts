@@ -44,8 +44,10 @@ export default async function exportVerb(ctx: Ctx, opts: Opts): Promise<void> {
       written.push(path);
     }
   }
+  // on stderr with --json too: a dropped security setting is never silent
+  for (const w of r.warnings) ctx.say(`warning: ${w}`);
   if (ctx.json) {
-    ctx.printJson({ format: opts.format, mode: opts.mode, files: written, ...(opts.output ? {} : { text: r.files.get('') }), notes: r.notes });
+    ctx.printJson({ format: opts.format, mode: opts.mode, files: written, ...(opts.output ? {} : { text: r.files.get('') }), notes: r.notes, warnings: r.warnings });
     return;
   }
   for (const n of r.notes) ctx.say(`note: ${n}`);

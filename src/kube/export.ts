@@ -6,7 +6,7 @@ import type { Agent } from '../spec/schema.js';
 import { KUBE_DEFAULTS } from './defaults.js';
 import { renderPodman } from './podman.js';
 import { renderAgent } from './render.js';
-import type { KubeObject, RenderOptions } from './types.js';
+import type { KubeObject, Rendered, RenderOptions } from './types.js';
 
 export const EXPORT_FORMATS = ['kube', 'kustomize', 'podman'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -21,6 +21,8 @@ export interface Exported {
   /** Relative path → file text. kube and podman: one file, "" (the CLI prints it or writes it to -o). */
   readonly files: ReadonlyMap<string, string>;
   readonly notes: string[];
+  /** Spec settings dropped because they would loosen security, "AGENT: what and why" (stderr, and --json). */
+  readonly warnings: string[];
 }
 
 /** One YAML document; long lines (the spec annotation) stay on one line. */
@@ -38,27 +40,25 @@ function fileName(o: KubeObject): string {
 
 export function exportAgents(agents: readonly Agent[], opts: ExportOptions): Exported {
   const notes: string[] = [];
+  const warnings: string[] = [];
   const objects: KubeObject[] = [];
+  const collect = (a: Agent, r: Rendered) => {
+    objects.push(...r.objects);
+    notes.push(...r.notes.map((n) => `${a.metadata.name}: ${n}`));
+    warnings.push(...r.warnings.map((w) => `${a.metadata.name}: ${w}`));
+  };
   const who = agents.map((a) => a.metadata.name).join(', ');
   if (opts.format === 'podman') {
-    for (const a of agents) {
-      const r = renderPodman(a, { mode: opts.mode });
-      objects.push(...r.objects);
-      notes.push(...r.notes.map((n) => `${a.metadata.name}: ${n}`));
-    }
+    for (const a of agents) collect(a, renderPodman(a, { mode: opts.mode }));
     const header = `# clawpod export --format podman (${opts.mode}) of ${who}: podman kube play FILE; podman kube down FILE\n`;
-    return { files: new Map([['', multiDoc(objects, header)]]), notes };
+    return { files: new Map([['', multiDoc(objects, header)]]), notes, warnings };
   }
   // Kustomize sets the namespace in the overlay: the base stays namespace-free and reusable
   const renderOpts: RenderOptions = { ...opts, ...(opts.format === 'kustomize' ? { namespace: undefined } : {}) };
-  for (const a of agents) {
-    const r = renderAgent(a, renderOpts);
-    objects.push(...r.objects);
-    notes.push(...r.notes.map((n) => `${a.metadata.name}: ${n}`));
-  }
+  for (const a of agents) collect(a, renderAgent(a, renderOpts));
   if (opts.format === 'kube') {
     const header = `# clawpod export --format kube (${opts.mode}${opts.openshift ? ', OpenShift' : ''}) of ${who}: kubectl apply -f FILE\n`;
-    return { files: new Map([['', multiDoc(objects, header)]]), notes };
+    return { files: new Map([['', multiDoc(objects, header)]]), notes, warnings };
   }
   const files = new Map<string, string>();
   for (const o of objects) files.set(`base/${fileName(o)}`, toYaml(o));
@@ -72,5 +72,5 @@ export function exportAgents(agents: readonly Agent[], opts: ExportOptions): Exp
     // not on selectors: a StatefulSet's selector cannot change once applied
     labels: [{ pairs: { 'clawpod.dev/overlay': overlay }, includeSelectors: false, includeTemplates: true }],
   }));
-  return { files, notes };
+  return { files, notes, warnings };
 }

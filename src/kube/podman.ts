@@ -4,6 +4,7 @@
 // panics on them). The spec travels in a ConfigMap: 4.3 refuses annotation values over 63 characters.
 import { ClawpodError } from '../errors.js';
 import type { Agent } from '../spec/schema.js';
+import { withSafeAnnotations } from './annotations.js';
 import { profileOf } from './payload.js';
 import { SPEC_CONFIGMAP_ANNOTATION, SPEC_CONFIGMAP_KEY } from './defaults.js';
 import { labelsFor, objectNames, type Component } from './names.js';
@@ -11,7 +12,10 @@ import { buildPod } from './pod.js';
 import { pvc, renderNotes, specAnnotation } from './render.js';
 import type { IConfigMap, IPod, KubeObject, Rendered, RenderMode } from './types.js';
 
-export function renderPodman(agent: Agent, opts: { mode: RenderMode }): Rendered {
+export function renderPodman(given: Agent, opts: { mode: RenderMode }): Rendered {
+  // kube play reads io.podman.annotations.* (privileged, userns, seccomp...) from the Pod: the
+  // spec's annotations are not put there, and the denied ones are not kept in the ConfigMap either
+  const { agent, warnings } = withSafeAnnotations(given);
   const profile = profileOf(agent);
   if (profile?.service) {
     throw new ClawpodError('USAGE', `agent ${agent.metadata.name} is a ${profile.name} service: its config and tokens are seeded by clawpod, which podman kube play cannot do`, {
@@ -34,5 +38,5 @@ export function renderPodman(agent: Agent, opts: { mode: RenderMode }): Rendered
     },
   };
   const objects: KubeObject[] = [specMap, ...claims.map((c) => pvc(agent, c, meta)), pod];
-  return { objects, notes: renderNotes(agent, { mode: opts.mode, target: 'podman' }) };
+  return { objects, notes: renderNotes(agent, { mode: opts.mode, target: 'podman' }), warnings };
 }

@@ -5,6 +5,7 @@
 // refers to a Secret NAME-secrets by key, which is created apart (docs/kubernetes.md).
 import { validatedDurationMs } from '../spec/quantity.js';
 import type { Agent } from '../spec/schema.js';
+import { withSafeAnnotations } from './annotations.js';
 import { KUBE_DEFAULTS, SPEC_ANNOTATION } from './defaults.js';
 import { labelsFor, mountClaimName, mountVolumeName, objectNames, selectorLabels, type Component } from './names.js';
 import { ingresses, isLoopback, isPublished, networkPolicy, routes, service } from './network.js';
@@ -77,7 +78,9 @@ export function renderNotes(agent: Agent, opts: RenderOptions & { target: 'kuber
 }
 
 /** Every object of one agent, in an order that applies cleanly (identity and storage first). */
-export function renderAgent(spec: Agent, opts: RenderOptions): Rendered {
+export function renderAgent(given: Agent, opts: RenderOptions): Rendered {
+  // annotations that would loosen the Pod go nowhere, not even into the spec annotation
+  const { agent: spec, warnings } = withSafeAnnotations(given);
   // a profile's own secrets (its generated token, the LLM token) are keys of the agent's Secret too
   const agent = withPayloadSecrets(spec);
   const meta = metaFn(agent, opts);
@@ -129,5 +132,5 @@ export function renderAgent(spec: Agent, opts: RenderOptions): Rendered {
     objects.push(sts);
   }
   if (agent.spec.ports.some(isPublished)) objects.push(...(opts.openshift ? routes(agent, meta) : ingresses(agent, meta)));
-  return { objects, notes: renderNotes(agent, { ...opts, target: 'kubernetes' }) };
+  return { objects, notes: renderNotes(agent, { ...opts, target: 'kubernetes' }), warnings };
 }

@@ -55,4 +55,6 @@ export interface Rendered {
    * Never secret values: a spec holds none.
    */
   readonly notes: string[];
+  /** What the spec asked for and was not rendered because it would loosen the Pod's security (src/kube/annotations.ts). */
+  readonly warnings: string[];
 }

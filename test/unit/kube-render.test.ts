@@ -177,7 +177,7 @@ describe('render: session agent (examples/hello.yaml)', () => {
   });
 
   it('is stable: the same spec renders the same objects', () => {
-    expect(renderAgent(hello(), { mode: 'session' })).toEqual({ objects, notes });
+    expect(renderAgent(hello(), { mode: 'session' })).toEqual({ objects, notes, warnings: [] });
   });
 });
 
