@@ -43,29 +43,38 @@ const DNS = {
   openshift: { namespace: 'openshift-dns', pods: { 'dns.operator.openshift.io/daemonset-dns': 'default' }, port: 5353 },
 } as const;
 
+/** The in-cluster control plane's Pods (deploy/deployment.yaml) and its LLM gateway port (deploy/controlplane.yaml). */
+export const GATEWAY = { pods: { [K8S_LABELS.name]: 'clawpod', [K8S_LABELS.component]: 'control-plane' }, port: 7879 } as const;
+
+type Egress = NonNullable<NonNullable<INetworkPolicy['spec']>['egress']>;
+
 /**
  * Ingress: only the spec's ports (from anywhere in or out of the cluster), nothing without ports.
- * Egress: network bridge → everything; network none → DNS, plus the clawpod gateway's Pods when
- * `gatewayNamespace` is given. A Pod always has a network in Kubernetes: this policy is what
- * makes "none" mean something there, and only where the cluster's network plugin enforces policies.
+ * Egress: network bridge → everything (a profile that needs the internet only over HTTPS, as
+ * OpenClaw: DNS, the gateway and TCP 443). network none → nothing at all, not even DNS: a resolver
+ * that recurses to the internet carries data out in the names it is asked for. With
+ * `gatewayNamespace` a none agent may reach the gateway port of the control plane's Pods there,
+ * and DNS, because the gateway is addressed by its Service name (http://clawpod.NS.svc:7879).
+ * A Pod always has a network in Kubernetes: this policy is what makes "none" mean something
+ * there, and only where the cluster's network plugin enforces policies.
  */
 export function networkPolicy(agent: Agent, opts: RenderOptions, meta: Meta): INetworkPolicy {
   const dns = opts.openshift ? DNS.openshift : DNS.kubernetes;
   const ports = agent.spec.ports;
-  // a profile that needs the internet only over HTTPS (OpenClaw) gets DNS, the gateway and TCP 443
-  const httpsOnly = profileOf(agent)?.egress === 'https';
-  const egress: NonNullable<NonNullable<INetworkPolicy['spec']>['egress']> = agent.spec.network === 'bridge' && !httpsOnly
+  const bridge = agent.spec.network === 'bridge';
+  const httpsOnly = bridge && profileOf(agent)?.egress === 'https';
+  const gateway: Egress = opts.gatewayNamespace
+    ? [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.gatewayNamespace } }, podSelector: { matchLabels: { ...GATEWAY.pods } } }], ports: [{ protocol: 'TCP', port: GATEWAY.port }] }]
+    : [];
+  const dnsRule: Egress = httpsOnly || gateway.length > 0
+    ? [{
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } }, podSelector: { matchLabels: { ...dns.pods } } }],
+        ports: [{ protocol: 'UDP', port: dns.port }, { protocol: 'TCP', port: dns.port }],
+      }]
+    : [];
+  const egress: Egress = bridge && !httpsOnly
     ? [{}]
-    : [
-        {
-          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } }, podSelector: { matchLabels: { ...dns.pods } } }],
-          ports: [{ protocol: 'UDP', port: dns.port }, { protocol: 'TCP', port: dns.port }],
-        },
-        ...(opts.gatewayNamespace
-          ? [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.gatewayNamespace } }, podSelector: { matchLabels: { [K8S_LABELS.name]: 'clawpod', [K8S_LABELS.component]: 'gateway' } } }] }]
-          : []),
-        ...(httpsOnly ? [{ ports: [{ protocol: 'TCP' as const, port: 443 }] }] : []),
-      ];
+    : [...dnsRule, ...gateway, ...(httpsOnly ? [{ ports: [{ protocol: 'TCP' as const, port: 443 }] }] : [])];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',

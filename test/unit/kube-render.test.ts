@@ -252,14 +252,14 @@ describe('render: gvisor, secrets, published ports, data mount', () => {
     expect(find(objects, 'Job')!.metadata!.annotations!.note).toBe('kept');
   });
 
-  it('an agent without network may reach DNS only, plus the gateway when its namespace is given', () => {
+  it('an agent without network may reach nothing; with the gateway namespace given, its gateway port and DNS (its Service name)', () => {
     const np = find(renderAgent(isolated(), { mode: 'session', gatewayNamespace: 'clawpod' }).objects, 'NetworkPolicy')!;
     expect(np.spec!.ingress).toEqual([]);
     expect(np.spec!.egress).toEqual([
       { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
-      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'clawpod' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'clawpod', 'app.kubernetes.io/component': 'gateway' } } }] },
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'clawpod' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'clawpod', 'app.kubernetes.io/component': 'control-plane' } } }], ports: [{ protocol: 'TCP', port: 7879 }] },
     ]);
-    expect(find(renderAgent(isolated(), { mode: 'session' }).objects, 'NetworkPolicy')!.spec!.egress).toHaveLength(1);
+    expect(find(renderAgent(isolated(), { mode: 'session' }).objects, 'NetworkPolicy')!.spec!.egress).toEqual([]);
   });
 
   it('refuses tools/skills/mcp mounts, naming each', () => {
@@ -292,8 +292,8 @@ describe('render: OpenShift', () => {
     });
   });
 
-  it("allows OpenShift's DNS (5353 in openshift-dns) for an agent without network", () => {
-    const np = find(renderAgent(isolated(), { mode: 'session', openshift: true }).objects, 'NetworkPolicy')!;
+  it("allows OpenShift's DNS (5353 in openshift-dns) for an agent without network that reaches the gateway", () => {
+    const np = find(renderAgent(isolated(), { mode: 'session', openshift: true, gatewayNamespace: 'gw' }).objects, 'NetworkPolicy')!;
     expect(np.spec!.egress![0]).toMatchObject({ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'openshift-dns' } } }], ports: [{ protocol: 'UDP', port: 5353 }, { protocol: 'TCP', port: 5353 }] });
   });
 
