@@ -3,7 +3,7 @@ import { backupAgent, restoreAgent } from '../ops/backup.js';
 
 export async function backup(ctx: Ctx, name: string, opts: { output?: string }): Promise<void> {
   const file = opts.output ?? `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.tar`;
-  const r = await backupAgent(await ctx.runtime(), name, file, ctx.say);
+  const r = await backupAgent(await ctx.runtime(), ctx.config, name, file, ctx.say);
   if (ctx.json) ctx.printJson(r); else ctx.print(`${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB)`);
 }
 

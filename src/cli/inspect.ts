@@ -2,6 +2,7 @@ import type { Ctx } from './context.js';
 import { LABELS } from '../spec/defaults.js';
 import { findAgent } from '../ops/find.js';
 import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
+import { trustedSpec } from '../ops/instance-record.js';
 
 /** Env-exposed secret values are replaced before anything is printed. */
 function redactEnv(raw: unknown, secretNames: readonly string[]): unknown {
@@ -17,8 +18,11 @@ function redactEnv(raw: unknown, secretNames: readonly string[]): unknown {
 export default async function inspect(ctx: Ctx, name: string): Promise<void> {
   const rt = await ctx.runtime();
   const d = await findAgent(rt, name);
-  const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
-  const envSecrets = decoded?.agent.spec.secrets.filter((s) => s.exposeAs === 'env').map((s) => s.name) ?? [];
+  // shown only: the label's spec is whatever the container's maker wrote, so clawpod's own record comes first,
+  // and env names from either are hidden (hiding more is harmless)
+  const label = decodeSpecLabel(d.labels[LABELS.spec]);
+  const decoded = trustedSpec(ctx.config, d) ?? label;
+  const envSecrets = [decoded, label].flatMap((x) => x?.agent.spec.secrets?.filter((s) => s.exposeAs === 'env').map((s) => s.name) ?? []);
   ctx.printJson({
     name: d.name, id: d.id, agent: d.labels[LABELS.agent], state: d.state, image: d.image, runtime: rt.kind,
     ports: d.ports, workspaceVolume: decoded?.agent.spec.workspace.enabled ? volumeOfContainer(d.labels, d.name) : null,

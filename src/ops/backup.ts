@@ -7,16 +7,19 @@ import { pipeline } from 'node:stream/promises';
 import { extract, pack } from 'tar-stream';
 import type { Config } from '../config.js';
 import { ClawpodError, messageOf } from '../errors.js';
-import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
+import { volumeOfContainer } from '../plan/plan.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
+import { noRecord, trustedSpec } from './instance-record.js';
 import { startAgent } from './lifecycle.js';
 import { waitForService } from './service.js';
 
-function stateOf(d: ContainerDetails): { agent: Agent; specDir: string; mountPath: string } {
-  const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
+/** What clawpod recorded of the instance (never its label: that names whatever its maker wanted). */
+function stateOf(config: Config, d: ContainerDetails): { agent: Agent; specDir: string; mountPath: string } {
+  const decoded = trustedSpec(config, d);
+  if (!decoded) throw noRecord(d.name, 'back up or restore its state');
   if (!decoded?.agent.spec.workspace.enabled) {
     throw new ClawpodError('USAGE', `${d.name} has no workspace/state volume to back up or restore`, { hint: 'only agents with spec.workspace.enabled have one' });
   }
@@ -44,9 +47,9 @@ function relativeTo(top: string, input: Readable): Readable {
   return out as unknown as Readable;
 }
 
-export async function backupAgent(rt: Runtime, name: string, file: string, say: (s: string) => void): Promise<{ file: string; bytes: number }> {
+export async function backupAgent(rt: Runtime, config: Config, name: string, file: string, say: (s: string) => void): Promise<{ file: string; bytes: number }> {
   const d = await findAgent(rt, name);
-  const { mountPath } = stateOf(d);
+  const { mountPath } = stateOf(config, d);
   const tmp = `${file}.part`;
   const paused = d.state === 'running';
   if (paused) { say(`pausing ${name} for a consistent copy`); await rt.pauseContainer(d.id); }
@@ -67,7 +70,7 @@ export async function backupAgent(rt: Runtime, name: string, file: string, say: 
 export async function restoreAgent(rt: Runtime, config: Config, name: string, file: string, opts: { say: (s: string) => void; budgetMs?: number }): Promise<void> {
   if (!existsSync(file)) throw new ClawpodError('FILE_NOT_FOUND', `no backup archive at ${file}`, { hint: 'give the file `clawpod backup NAME -o FILE` wrote' });
   const d = await findAgent(rt, name);
-  const st = stateOf(d);
+  const st = stateOf(config, d);
   // the archive is read through before anything is stopped or emptied
   const entries = await checkArchive(file);
   const wasRunning = d.state === 'running';

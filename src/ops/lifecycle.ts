@@ -5,21 +5,29 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
-import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
+import { volumeOfContainer } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
 import { removeRuntimeSecrets } from './run.js';
-import { claimedSpec, forgetClaim, forgetVolume, secretsFolderOf } from './claims.js';
+import { forgetClaim, forgetVolume, secretsFolderOf } from './claims.js';
+import { forgetInstance, noRecord, recordValues, trustedSpec } from './instance-record.js';
 
-/** Secret files live on a host tmpfs; after a reboot they are gone and are resolved again. */
+/**
+ * Secret files live on a host tmpfs; after a reboot they are gone and are resolved again, from the
+ * spec clawpod recorded when it ran the agent (a label's spec is anyone's: never resolved).
+ */
 async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<void> {
-  const decoded = claimedSpec(config, d.name) ?? decodeSpecLabel(d.labels[LABELS.spec]);
-  if (!decoded) return;
-  const fileSecrets = decoded.agent.spec.secrets.filter((s) => s.exposeAs === 'file');
   const folder = secretsFolderOf(config, d);
-  if (fileSecrets.length === 0 || existsSync(join(config.secretsDir, folder))) return;
+  if (existsSync(join(config.secretsDir, folder))) return;
+  const decoded = trustedSpec(config, d);
+  if (!decoded) {
+    if (d.mounts.some((m) => m.target === DEFAULTS.secretsMountPath)) throw noRecord(d.name, 'deliver its secret files again');
+    return;
+  }
+  if (!decoded.agent.spec.secrets.some((s) => s.exposeAs === 'file')) return;
   const resolved = await resolveSecrets(decoded.agent.spec.secrets, { specDir: decoded.specDir, config });
+  recordValues(config, d, resolved.map((s) => ({ name: s.spec.name, value: s.value })));
   deliverSecrets(resolved, { secretsDir: config.secretsDir, containerName: folder, user: decoded.agent.spec.user, isRoot: config.uid === 0 });
 }
 
@@ -43,8 +51,9 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   }
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
-  await removeRuntimeSecrets(rt, d.name, decodeSpecLabel(d.labels[LABELS.spec])?.agent);
+  await removeRuntimeSecrets(rt, d.name, trustedSpec(config, d)?.agent);
   forgetClaim(config, d.name);
+  forgetInstance(config, d.name);
   const volume = volumeOfContainer(d.labels, d.name);
   const exists = (await rt.inspectVolume(volume)) !== undefined;
   if (opts.volumes) forgetVolume(config, d.name);
@@ -63,7 +72,8 @@ export async function collectExpired(rt: Runtime, config: Config, now = new Date
     if (exp && Date.parse(exp) <= now.getTime()) {
       await rt.removeContainer(c.id, { force: true });
       removeDeliveredSecrets(config.secretsDir, c.name);
-      await removeRuntimeSecrets(rt, c.name, decodeSpecLabel(c.labels[LABELS.spec])?.agent);
+      await removeRuntimeSecrets(rt, c.name, trustedSpec(config, c)?.agent);
+      forgetInstance(config, c.name);
       removed.push(c.name);
     }
   }

@@ -21,6 +21,7 @@ import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm
 import type { RunResult } from './run.js';
 import { startService, waitForService, type ServiceResult } from './service.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
+import { forgetInstance, instanceRecord, recordInstance } from './instance-record.js';
 
 export const POOL_ROLE = 'pool';
 export const poolAgentName = (profile: string) => `${profile}-pool`;
@@ -122,6 +123,13 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     const secrets = [...agent.spec.secrets, ...(profile.generatedSecrets ?? []).map((g) => vaultFileSecret(g.name, g.vaultName(name))), ...(wired ? [wired.secret] : [])];
     recordClaim(config, name, { ...agent, spec: { ...agent.spec, secrets } }, loaded.dir);
     recordVolume(config, name, volumeOfContainer(d.labels, member.name));
+    // the member's record (its values: the gateway token) is the instance's now, with the model token added
+    const given = instanceRecord(config, { id: member.id, name: member.name })?.secrets ?? [];
+    recordInstance(config, name, {
+      id: member.id, agent: { ...agent, spec: { ...agent.spec, secrets } }, specDir: loaded.dir, volume: volumeOfContainer(d.labels, member.name),
+      secrets: [...given, ...(wired ? [{ name: wired.secret.name, value: wired.token }] : [])],
+    });
+    forgetInstance(config, member.name);
     const url = await waitForService(rt, loaded, { id: member.id, name, ports: d.ports }, say);
     await wired?.finish.commit();
     // the member's own entries are the instance's now
@@ -139,6 +147,7 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     await wired?.finish.rollback();
     forgetClaim(config, name);
     forgetVolume(config, name);
+    forgetInstance(config, name);
     throw e;
   }
 }
@@ -193,6 +202,7 @@ async function discardMember(rt: Runtime, config: Config, profile: Profile, m: C
   await rt.removeContainer(m.id, { force: true });
   await rt.removeVolume(volumeOfContainer(m.labels, own)).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, own);
+  forgetInstance(config, own);
   const vault = openVault(config);
   for (const g of profile.generatedSecrets ?? []) await vault.remove(g.vaultName(own)).catch(() => false);
 }

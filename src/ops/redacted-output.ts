@@ -1,18 +1,15 @@
 // `clawpod logs` and `exec` print what an agent wrote, which may include the secrets it was
-// given: learn the agent's secret values (resolved again from its spec, best effort) and write
-// whole lines through the redactor, so a value split across two chunks is still caught.
+// given: learn the values clawpod recorded when it gave them (src/ops/instance-record.ts) and
+// write whole lines through the redactor, so a value split across two chunks is still caught.
+// Nothing is resolved here: the spec in a container's label (a Job's annotation) is written by
+// whoever made the container, and resolving it ran their `exec` commands and read their files.
 import type { Config } from '../config.js';
 import type { ContainerDetails, OutputChunk } from '../runtime/runtime.js';
-import { LABELS } from '../spec/defaults.js';
-import { decodeSpecLabel } from '../plan/plan.js';
 import { redactor } from '../secrets/redact.js';
-import { resolveSecrets } from '../secrets/resolve.js';
+import { instanceRecord } from './instance-record.js';
 
-export async function learnAgentSecrets(config: Config, d: ContainerDetails): Promise<void> {
-  const decoded = decodeSpecLabel(d.labels[LABELS.spec]);
-  if (!decoded) return;
-  // resolving registers each value with the redactor; a secret we cannot read now cannot be shown either
-  for (const s of decoded.agent.spec.secrets) await resolveSecrets([s], { specDir: decoded.specDir, config }).catch(() => undefined);
+export async function learnAgentSecrets(config: Config, d: Pick<ContainerDetails, 'id' | 'name'>): Promise<void> {
+  for (const s of instanceRecord(config, d)?.secrets ?? []) redactor.add(s.name, s.value);
 }
 
 export function redactingWriter(out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }) {

@@ -14,6 +14,7 @@ import { allocatePorts } from '../plan/ports.js';
 import { portHolder } from '../plan/port-holders.js';
 import { preparePayload, seedPayload, type PayloadFinish } from './payload.js';
 import { volumeAlias } from './claims.js';
+import { forgetInstance, recordInstance } from './instance-record.js';
 
 export interface RunOptions {
   readonly name?: string;
@@ -134,6 +135,9 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       } else throw e;
     }
     undo.push(() => rt.removeContainer(id, { force: true }));
+    // what later commands act on and redact from: this record, never the container's labels
+    recordInstance(config, name, { id, agent, specDir: loaded.dir, ...(volume ? { volume } : {}), secrets: secrets.map((s) => ({ name: s.spec.name, value: s.value })) });
+    undo.push(async () => forgetInstance(config, name));
     await seedPayload(rt, id, prep, { say: opts.say });
     return {
       id, name, index, image: agent.spec.image, volume, volumeCreated, ports,
@@ -169,7 +173,7 @@ async function createRuntimeSecrets(rt: Runtime, container: string, user: string
   return out;
 }
 
-/** Removes the Podman secrets an agent's spec asked for. */
+/** Removes the Podman secrets an agent's spec asked for (the spec clawpod recorded, never a label's). */
 export async function removeRuntimeSecrets(rt: Runtime, container: string, agent: Agent | undefined): Promise<void> {
   for (const s of agent?.spec.secrets ?? []) if (s.exposeAs === 'podman') await rt.removeSecret(runtimeSecretName(container, s.name));
 }
@@ -179,6 +183,7 @@ export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Pro
   await r.finish?.rollback();
   await rt.removeContainer(r.id, { force: true }).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, r.name);
+  forgetInstance(config, r.name);
   if (r.runtimeSecrets) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);
   if (r.volumeCreated && r.volume) await rt.removeVolume(r.volume).catch(() => undefined);
 }

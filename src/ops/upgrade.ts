@@ -4,12 +4,13 @@
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { buildProfileImage } from '../images/build.js';
-import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
+import { volumeOfContainer } from '../plan/plan.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import { PAYLOAD_VERSION, type Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
-import { claimedSpec, forgetClaim, secretsFolderOf } from './claims.js';
+import { forgetClaim, secretsFolderOf } from './claims.js';
+import { instanceRecord, noRecord, recordInstance, trustedSpec } from './instance-record.js';
 import { removeDeliveredSecrets } from '../secrets/deliver.js';
 import { startAgent } from './lifecycle.js';
 import { profileOf } from './payload.js';
@@ -23,8 +24,11 @@ const previousName = (name: string) => `${name}-previous`;
 export async function upgradeAgent(rt: Runtime, config: Config, name: string, opts: { version?: string; image?: string; budgetMs?: number; say: (s: string) => void }): Promise<UpgradeResult> {
   const t0 = Date.now();
   const old = await findAgent(rt, name);
-  // a claimed warm-pool member's labels hold the pool's spec; the instance's own is kept apart
-  const decoded = claimedSpec(config, name) ?? decodeSpecLabel(old.labels[LABELS.spec]);
+  // what clawpod recorded when it ran the instance (a claimed warm-pool member's claim record): never its
+  // label's spec, which whoever made the container wrote (its secrets would be resolved, its mounts made)
+  const record = instanceRecord(config, old);
+  const decoded = trustedSpec(config, old);
+  if (!decoded) throw noRecord(name, 'upgrade it');
   const profile = decoded ? profileOf(decoded.agent) : undefined;
   if (!decoded || !profile?.service) {
     throw new ClawpodError('USAGE', `${name} is not a service profile's instance (upgrade swaps a health-checked service onto a new image)`, { hint: 'for other agents: `clawpod rm -f NAME` and `clawpod run` with the new image; the workspace volume is kept' });
@@ -41,7 +45,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   }
   const agent: Agent = { ...decoded.agent, spec: { ...decoded.agent.spec, image, profile: { name: profile.name, version } } };
   const loaded = { agent, file: '', dir: decoded.specDir };
-  const keep = { index: Number(old.labels[LABELS.index] ?? 0), ports: old.ports, volume: volumeOfContainer(old.labels, old.name) };
+  const keep = { index: Number(old.labels[LABELS.index] ?? 0), ports: old.ports, volume: record?.volume ?? volumeOfContainer(old.labels, old.name) };
 
   if (await rt.inspectContainer(previousName(name))) {
     throw new ClawpodError('NAME_TAKEN', `${previousName(name)} exists: an earlier upgrade of ${name} did not finish`, {
@@ -72,6 +76,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
       await r.finish?.rollback();
     }
     removeDeliveredSecrets(config.secretsDir, oldSecrets);
+    if (record) recordInstance(config, name, record); // the new run's record went with it
     await rt.renameContainer(old.id, name);
     await startAgent(rt, config, name);
     await waitForService(rt, { agent: decoded.agent, file: '', dir: decoded.specDir }, { id: old.id, name, ports: old.ports }, opts.say, opts.budgetMs);

@@ -1,9 +1,9 @@
 // The exec source with real scripts in a scratch folder, and the source registry through resolveRef.
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { ClawpodError, formatError } from '../../src/errors.js';
 import { redactor } from '../../src/secrets/redact.js';
 import { resolveRef } from '../../src/secrets/resolve.js';
@@ -12,7 +12,7 @@ import type { SecretRef } from '../../src/secrets/sources/types.js';
 
 const VALUE = 'exec-secret-9f8e7d6c5b4a';
 let dir: string;
-const config = loadConfig({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent-home', CLAWPOD_SOME_TOKEN: 'parent-only-value' });
+let config: Config;
 
 function script(name: string, body: string): string {
   const p = join(dir, name);
@@ -50,6 +50,11 @@ beforeAll(() => {
   script('huge.sh', `printf '{"protocolVersion":1,"values":{"value":"'\nhead -c ${EXEC_MAX_OUTPUT_BYTES + 10} /dev/zero | tr '\\0' a`);
   script('longerr.sh', `echo "$(head -c 2000 /dev/zero | tr '\\0' e)" >&2\nexit 1`);
   writeFileSync(join(dir, 'notexec.sh'), '#!/bin/sh\necho\n');
+  // the host's allowlist (outside the spec's folder) lists these scripts: an exec source runs nothing else
+  const configDir = join(dir, 'host-config');
+  mkdirSync(configDir);
+  writeFileSync(join(configDir, 'mount-allowlist.json'), JSON.stringify({ allowedRoots: [], allowedExecCommands: readdirSync(dir).filter((n) => n.endsWith('.sh')).map((n) => join(dir, n)) }));
+  config = loadConfig({ PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent-home', CLAWPOD_CONFIG_DIR: configDir, CLAWPOD_SOME_TOKEN: 'parent-only-value' });
 });
 
 describe('exec source', () => {

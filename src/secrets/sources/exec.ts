@@ -1,10 +1,12 @@
 // Source `exec`: runs a command that prints secrets, speaking the JSON protocol of OpenClaw's
 // "exec" secret provider (docs/secrets.md): a request on stdin, a response on stdout. No shell,
-// a minimal environment, a time limit and an output cap. Errors never include stdout.
+// a minimal environment, a time limit and an output cap. Errors never include stdout. Only a
+// command the host's user listed in allowedExecCommands runs (src/security/source-allowlist.ts).
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ClawpodError } from '../../errors.js';
+import { checkExecCommand } from '../../security/source-allowlist.js';
 import { MAX_SECRET_BYTES } from '../limits.js';
 import { Redactor, redactor } from '../redact.js';
 import type { SecretSource, SourceContext } from './types.js';
@@ -46,9 +48,10 @@ interface RunResult {
 }
 
 /** Runs argv without a shell in its own process group, so a timeout kills whatever it started too. */
-function run(argv: readonly string[], input: string, o: { cwd: string; env: Record<string, string>; timeoutMs: number; maxBytes: number }): Promise<RunResult> {
+function run(argv: readonly string[], input: string, o: { file: string; cwd: string; env: Record<string, string>; timeoutMs: number; maxBytes: number }): Promise<RunResult> {
   return new Promise((done, fail) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, shell: false });
+    // `file` is the checked real path (a link swapped after the check changes nothing); argv[0] stays as given
+    const child = spawn(o.file, argv.slice(1), { argv0: argv[0]!, cwd: o.cwd, env: o.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, shell: false });
     const out: Buffer[] = [];
     let outBytes = 0;
     let stderr = '';
@@ -96,7 +99,8 @@ function shown(text: string, stdout: string): string {
   return clean.length > STDERR_SHOWN ? `${clean.slice(0, STDERR_SHOWN)}…` : clean;
 }
 
-function commandPath(argv0: string, ctx: SourceContext): string {
+/** The command's absolute path and its real path, once it exists, is executable and is allowed. */
+function commandPath(argv0: string, ctx: SourceContext): { path: string; file: string } {
   const path = isAbsolute(argv0) ? argv0 : resolve(ctx.specDir, argv0);
   let isFile = false;
   try { isFile = statSync(path).isFile(); } catch {
@@ -106,7 +110,7 @@ function commandPath(argv0: string, ctx: SourceContext): string {
   try { accessSync(path, constants.X_OK); } catch {
     throw new ClawpodError('SECRET_INVALID', `${ctx.where}: ${path} is not executable`, { hint: `chmod +x ${path}` });
   }
-  return path;
+  return { path, file: checkExecCommand(path, ctx) };
 }
 
 export interface ExecSourceOptions { readonly timeoutMs?: number; readonly maxOutputBytes?: number }
@@ -119,7 +123,7 @@ export function createExecSource(opts: ExecSourceOptions = {}): SecretSource {
     async resolve(ref, ctx) {
       const argv = parseCommand(ref.name);
       if (!argv) throw new ClawpodError('SECRET_INVALID', `${ctx.where}: secretRef.name is not a command`, { hint: 'give the command as "/path/to/cmd arg" or as a JSON array: \'["/path/to/cmd", "arg with spaces"]\'' });
-      const cmd = commandPath(argv[0]!, ctx);
+      const { path: cmd, file } = commandPath(argv[0]!, ctx);
       const id = ref.key ?? EXEC_DEFAULT_ID;
       const request: ExecRequest = { protocolVersion: EXEC_PROTOCOL_VERSION, provider: 'clawpod', ids: [id] };
       const env = { PATH: ctx.config.path, HOME: ctx.config.home };
@@ -128,7 +132,7 @@ export function createExecSource(opts: ExecSourceOptions = {}): SecretSource {
 
       let r: RunResult;
       try {
-        r = await run([cmd, ...argv.slice(1)], `${JSON.stringify(request)}\n`, { cwd: ctx.specDir, env, timeoutMs, maxBytes });
+        r = await run([cmd, ...argv.slice(1)], `${JSON.stringify(request)}\n`, { file, cwd: ctx.specDir, env, timeoutMs, maxBytes });
       } catch (e) {
         throw new ClawpodError('SECRET_INVALID', `${what} could not be started: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { hint: 'a script needs a #! line naming an interpreter that exists', cause: e });
       }

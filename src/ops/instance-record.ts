@@ -1,0 +1,77 @@
+// What clawpod itself knows of an instance it created: the container's id, the spec it ran, its
+// workspace volume and the secret values the agent was given, in dataDir/instances/NAME.json
+// (0600, folder 0700). A container's labels (a Job's annotations) are written by whoever creates
+// the container or patches the Job, so they are for display only: everything clawpod later acts
+// on (re-delivering secrets, upgrade, restore, removing Podman secrets, redacting output) comes
+// from this record, and only while its id is the container's (a namesake is not the instance).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { ClawpodError } from '../errors.js';
+import type { ContainerDetails } from '../runtime/runtime.js';
+import type { Agent } from '../spec/schema.js';
+import { claimedSpec } from './claims.js';
+
+export interface InstanceRecord {
+  /** The runtime's id of the container this record describes. */
+  readonly id: string;
+  readonly agent: Agent;
+  /** The folder the spec came from: relative secret paths resolve against it. */
+  readonly specDir: string;
+  readonly volume?: string;
+  /** Every secret value the agent was given, by the name it has there: what `logs` and `exec` redact. */
+  readonly secrets: readonly { readonly name: string; readonly value: string }[];
+}
+
+/** Container names are one path component; anything else is never a record of ours. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+
+function recordFile(config: Config, name: string): string | undefined {
+  return NAME.test(name) ? join(config.dataDir, 'instances', `${name}.json`) : undefined;
+}
+
+export function recordInstance(config: Config, name: string, rec: InstanceRecord): void {
+  const file = recordFile(config, name);
+  if (!file) throw new ClawpodError('NAME_INVALID', `"${name}" is not a container name clawpod keeps records for`, { hint: 'use letters, digits, "_", "." and "-", starting with a letter or digit' });
+  mkdirSync(join(config.dataDir, 'instances'), { recursive: true, mode: 0o700 });
+  rmSync(file, { force: true }); // a fresh 0600 file, whatever mode an older one had
+  writeFileSync(file, JSON.stringify(rec), { mode: 0o600 });
+}
+
+/** The record of this very container, or undefined (made by another tool, or before records existed). */
+export function instanceRecord(config: Config, d: Pick<ContainerDetails, 'id' | 'name'>): InstanceRecord | undefined {
+  const file = recordFile(config, d.name);
+  if (!file) return undefined;
+  let rec: InstanceRecord;
+  try { rec = JSON.parse(readFileSync(file, 'utf8')) as InstanceRecord; } catch { return undefined; }
+  return rec.id === d.id ? rec : undefined;
+}
+
+/** Adds values given to the agent again (re-delivered after a reboot: a rotated secret's new value too). */
+export function recordValues(config: Config, d: Pick<ContainerDetails, 'id' | 'name'>, values: InstanceRecord['secrets']): void {
+  const rec = instanceRecord(config, d);
+  if (!rec) return;
+  const seen = new Set(rec.secrets.map((s) => `${s.name}\0${s.value}`));
+  recordInstance(config, d.name, { ...rec, secrets: [...rec.secrets, ...values.filter((s) => !seen.has(`${s.name}\0${s.value}`))] });
+}
+
+export function forgetInstance(config: Config, name: string): void {
+  const file = recordFile(config, name);
+  if (file) rmSync(file, { force: true });
+}
+
+/**
+ * The spec clawpod ran for this container (a claimed warm-pool member's claim record, else its own
+ * record), only when clawpod has a record of this very container.
+ */
+export function trustedSpec(config: Config, d: Pick<ContainerDetails, 'id' | 'name'>): { agent: Agent; specDir: string } | undefined {
+  const rec = instanceRecord(config, d);
+  return rec ? claimedSpec(config, d.name) ?? rec : undefined;
+}
+
+/** The refusal for an action that needs to know what clawpod ran, on a container it has no record of. */
+export function noRecord(name: string, action: string): ClawpodError {
+  return new ClawpodError('NOT_FOUND', `clawpod has no record of running ${name}, so it will not ${action} (its labels are not trusted: anyone who can create a container can write them)`, {
+    hint: `if clawpod made it before records were kept, re-create it from its spec: clawpod rm -f ${name} && clawpod run -d -f SPEC (the workspace volume is kept)`,
+  });
+}

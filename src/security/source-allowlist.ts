@@ -1,0 +1,71 @@
+// Secret sources reach the host the way mounts do, so they pass the same host-side checks: a
+// `file` source reads only a file under an allowed root of the mount allowlist (by its real
+// path, so a link cannot lead elsewhere; the blocked patterns and clawpod's own folders always
+// win), and an `exec` source runs only a command listed in the same file's allowedExecCommands.
+// That file lives outside any project (~/.config/clawpod/mount-allowlist.json): a spec names
+// what it wants, the host's user decides what it may have.
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, sep } from 'node:path';
+import type { Config } from '../config.js';
+import { ClawpodError } from '../errors.js';
+import { blockedRule } from './blocked.js';
+import { loadAllowlist } from './mount-allowlist.js';
+
+const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+const real = (p: string): string | undefined => { try { return realpathSync(p); } catch { return undefined; } };
+
+/** Folders of clawpod's own that no source reads: the vault and instance records, delivered secrets, the allowlist. */
+function ownFolders(config: Config): string[] {
+  return [config.dataDir, dirname(config.secretsDir), config.configDir].flatMap((d) => [d, real(d)]).filter((d): d is string => !!d);
+}
+
+/**
+ * The real path of a `file` source's file when the host allows reading it, else a refusal:
+ * MOUNT_BLOCKED for what is never read (keys, credentials, clawpod's own files), SOURCE_NOT_ALLOWED
+ * for a file under no allowed root. `path` is absolute; a missing file is the caller's SECRET_MISSING.
+ */
+export function checkSecretFile(path: string, ctx: { where: string; config: Config }): string | undefined {
+  const target = real(path);
+  if (!target) return undefined;
+  const allowlist = loadAllowlist(ctx.config.configDir, ctx.config.home);
+  const extra = allowlist.blockedPatterns.map((p) => ({ pattern: p, why: `blocked in ${allowlist.file}` }));
+  const link = target !== path ? ` (a link to ${target})` : '';
+  for (const p of new Set([path, target])) {
+    const rule = blockedRule(p, ctx.config.configDir, extra);
+    if (rule) {
+      throw new ClawpodError('MOUNT_BLOCKED', `${ctx.where}: ${path}${p === target ? link : ''} is blocked by rule "${rule.pattern}" (${rule.why}); a file source never reads it`, {
+        hint: 'keep the secret in the vault instead: clawpod secret set NAME < FILE, then source: vault, secretRef: {name: NAME}',
+      });
+    }
+  }
+  const own = ownFolders(ctx.config).find((d) => inside(path, d) || inside(target, d));
+  if (own) throw new ClawpodError('MOUNT_BLOCKED', `${ctx.where}: ${path}${link} is inside ${own}, clawpod's own folder (vault, records, delivered secrets)`, { hint: 'point secretRef.name at a file of yours under an allowed root' });
+  const root = allowlist.allowedRoots.find((r) => { const rr = real(r.path); return !!rr && inside(target, rr); });
+  if (!root) {
+    const folder = dirname(target);
+    throw new ClawpodError('SOURCE_NOT_ALLOWED', `${ctx.where}: ${path}${link} is under no allowed root of ${allowlist.file} (allowed: ${allowlist.allowedRoots.map((r) => r.path).join(', ') || 'none'}), so a spec may not read it`, {
+      hint: `move the file under an allowed root, or add {"path": "${folder}", "allowReadWrite": false} to allowedRoots in ${allowlist.file}`,
+    });
+  }
+  return target;
+}
+
+/** allowedExecCommands of the allowlist file: absolute paths (or ~/...) of commands an exec source may run. */
+export function allowedExecCommands(config: Config): { file: string; commands: string[] } {
+  const { file } = loadAllowlist(config.configDir, config.home);
+  const raw = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { allowedExecCommands?: unknown }).allowedExecCommands : undefined;
+  const list = raw ?? [];
+  const ok = Array.isArray(list) && list.every((c) => typeof c === 'string' && (isAbsolute(c) || c.startsWith('~/')));
+  if (!ok) throw new ClawpodError('MOUNT_INVALID', `${file}: allowedExecCommands must be a list of absolute command paths`, { hint: 'e.g. "allowedExecCommands": ["/usr/local/bin/get-secret"]' });
+  return { file, commands: (list as string[]).map((c) => (c.startsWith('~/') ? join(config.home, c.slice(2)) : c)) };
+}
+
+/** The real path of an exec command the host's user listed; else SOURCE_NOT_ALLOWED naming the line to add. */
+export function checkExecCommand(cmd: string, ctx: { where: string; config: Config }): string {
+  const { file, commands } = allowedExecCommands(ctx.config);
+  const target = real(cmd) ?? cmd;
+  if (commands.some((c) => real(c) === target)) return target;
+  throw new ClawpodError('SOURCE_NOT_ALLOWED', `${ctx.where}: the command ${cmd}${target !== cmd ? ` (${target})` : ''} is not in allowedExecCommands of ${file}, so a spec may not run it`, {
+    hint: `if this host should run it whenever a spec asks, add it to ${file}: "allowedExecCommands": ["${target}"] (list only dedicated secret helpers, never a shell or an interpreter)`,
+  });
+}
