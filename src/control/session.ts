@@ -2,7 +2,7 @@
 // stdin, turns its stdout frames into events, delivers follow-ups, and closes it gracefully
 // (close message → grace → stop → kill). The daemon owns the store; this class only reports.
 import { randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
@@ -11,6 +11,7 @@ import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
+import { setDirMode, writeNewFile } from '../security/safe-fs.js';
 import type { SessionPhase } from './queue.js';
 
 export type FollowupMode = 'dir' | 'stdin' | 'poll';
@@ -73,9 +74,11 @@ export class Session {
     const o = this.opts;
     const useDir = o.followups !== 'stdin';
     if (useDir) {
-      mkdirSync(this.ipcDir, { recursive: true, mode: 0o700 });
+      // the root is ours alone; the session's folder is new (a leftover name is an error, not reused)
+      mkdirSync(o.ipcRoot, { recursive: true, mode: 0o700 });
+      mkdirSync(this.ipcDir, { mode: 0o700 });
       const [uid, gid] = o.agent.agent.spec.user.split(':').map(Number);
-      if (this.config.uid === 0) chownSync(this.ipcDir, uid!, gid ?? uid!);
+      setDirMode(this.ipcDir, 0o700, this.config.uid === 0 ? { uid: uid!, gid: gid ?? uid! } : undefined);
     }
     const agent = { ...o.agent, agent: { ...o.agent.agent, metadata: { ...o.agent.agent.metadata, name: sessionContainerName(o.group) } } };
     this.run = await createAgent(this.rt, this.config, agent, {
@@ -86,7 +89,7 @@ export class Session {
         labels: { [LABELS.role]: 'session', [LABELS.control]: o.controlId, [LABELS.session]: o.id, [LABELS.group]: o.group },
         mounts: [
           ...(o.gatewayDir ? [{ kind: 'bind' as const, source: o.gatewayDir, target: CONTROL_DEFAULTS.gatewayMountPath, readOnly: true }] : []),
-          ...(useDir ? [{ kind: 'bind' as const, source: this.ipcDir, target: CONTROL_DEFAULTS.ipcMountPath, readOnly: false }] : []),
+          ...(useDir ? [{ kind: 'bind' as const, source: this.ipcDir, target: CONTROL_DEFAULTS.ipcMountPath, readOnly: false, agentOwned: true }] : []),
         ],
       },
     });
@@ -123,11 +126,18 @@ export class Session {
 
   private send(msg: Inbound): void {
     if (this.opts.followups === 'stdin') { this.attached?.stdin.write(`${JSON.stringify(msg)}\n`); return; }
-    // write + rename: the runner never sees a half-written file
+    // write + rename: the runner never sees a half-written file. The folder is the agent's to
+    // write: the temporary name is unguessable and opened O_EXCL|O_NOFOLLOW, so a symlink or hard
+    // link planted there makes the send fail instead of writing through it; rename(2) replaces a
+    // planted final name (the link itself, never its target).
     const name = msg.type === 'close' ? '_close' : `${String(++this.fileSeq).padStart(8, '0')}-${msg.id}.json`;
-    const tmp = join(this.ipcDir, `.tmp-${name}`);
-    writeFileSync(tmp, msg.type === 'close' ? '' : JSON.stringify(msg));
-    renameSync(tmp, join(this.ipcDir, name));
+    const tmp = join(this.ipcDir, `.tmp-${randomBytes(12).toString('hex')}-${name}`);
+    // 0644 as before: in rootless Podman the agent reads it as "other" (the host user maps to its root)
+    writeNewFile(tmp, msg.type === 'close' ? '' : JSON.stringify(msg), { mode: 0o644 });
+    try { renameSync(tmp, join(this.ipcDir, name)); } catch (e) {
+      try { unlinkSync(tmp); } catch { /* the agent may have removed it */ }
+      throw e;
+    }
   }
 
   /** Reads the attach stream until the container exits. */
@@ -187,6 +197,7 @@ export class Session {
     for (const t of this.timers) clearTimeout(t);
     const run = this.run;
     let exitCode = -1;
+    let removed = true;
     if (run) {
       try { this.send({ type: 'close' }); } catch { /* the runner may be gone already */ }
       const graceSec = Math.max(1, Math.ceil(this.opts.graceMs / 1000));
@@ -198,11 +209,14 @@ export class Session {
       await this.exited;
       exitCode = (await this.rt.inspectContainer(run.id).catch(() => undefined))?.exitCode ?? -1;
       this.attached?.close();
-      await undoCreate(this.rt, this.config, { ...run, volumeCreated: false }).catch((e: unknown) => {
+      removed = await undoCreate(this.rt, this.config, { ...run, volumeCreated: false }).then(() => true, (e: unknown) => {
         this.hooks.onBadOutput(this, 'stderr', `could not remove container ${run.name}: ${messageOf(e)}`);
+        return false;
       });
     }
-    this.cleanupIpc();
+    // a recursive remove must not race an agent that still runs (it could swap a folder for a
+    // symlink mid-walk): with the container left, the next control plane start removes both
+    if (removed) this.cleanupIpc();
     this.hooks.onExit(this, exitCode, reason);
   }
 
@@ -212,6 +226,7 @@ export class Session {
   }
 
   private cleanupIpc(): void {
+    // rmSync unlinks symlinks the agent left in the folder; it never follows them
     rmSync(this.ipcDir, { recursive: true, force: true });
   }
 }
