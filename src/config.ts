@@ -1,6 +1,6 @@
 // The only module that reads process.env. Everything else receives a frozen Config.
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
  * Environment variables clawpod reads (documented in docs/configuration.md):
  * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
  * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API, CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
- * CLAWPOD_VAULT, CLAWPOD_VAULT_PASSPHRASE, CLAWPOD_VAULT_KEY_FILE,
+ * CLAWPOD_VAULT, CLAWPOD_VAULT_PASSPHRASE, CLAWPOD_VAULT_KEY_FILE, CLAWPOD_RUN_DIR,
  * KUBECONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
  */
 export interface Config {
@@ -23,7 +23,11 @@ export interface Config {
   readonly configDir: string;
   /** Holds clawpod state (secret files under runDir, caches). */
   readonly dataDir: string;
-  /** Host tmpfs folder for per-container secret files. */
+  /**
+   * Host tmpfs folder for per-container secret files: RUN/secrets, where RUN is CLAWPOD_RUN_DIR
+   * (default /dev/shm/clawpod as root, $XDG_RUNTIME_DIR/clawpod otherwise). Both are created 0700
+   * and refused when someone else owns them (src/secrets/deliver.ts).
+   */
   readonly secretsDir: string;
   readonly podmanBin: string;
   /** containers.conf handed to a Podman service clawpod starts itself. */
@@ -71,7 +75,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const root = packageRoot();
   const localConf = join(root, '.clawpod', 'containers.conf');
   const dataDir = env.CLAWPOD_DATA_DIR ?? join(xdgData, 'clawpod');
-  const runBase = uid === 0 ? '/dev/shm/clawpod' : join(env.XDG_RUNTIME_DIR ?? `/run/user/${uid}`, 'clawpod');
+  const runBase = env.CLAWPOD_RUN_DIR ? resolve(env.CLAWPOD_RUN_DIR) : (uid === 0 ? '/dev/shm/clawpod' : join(env.XDG_RUNTIME_DIR ?? `/run/user/${uid}`, 'clawpod'));
   const cfg: Config = {
     runtime: env.CLAWPOD_RUNTIME || undefined,
     containerHost: env.CONTAINER_HOST || undefined,

@@ -1,6 +1,7 @@
 import type { Ctx } from './context.js';
 import { trace } from '../trace.js';
 import { ClawpodError } from '../errors.js';
+import { checkAgentName } from '../spec/names.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { loadAgents, loadProfileAgent } from '../spec/load.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
@@ -30,6 +31,8 @@ async function exitCodeAfterOutput(rt: Runtime, id: string): Promise<number> {
 
 export default async function run(ctx: Ctx, profileName: string | undefined, opts: Opts): Promise<number | void> {
   trace('run: verb loaded');
+  // before any spec is read or anything created: the name reaches paths and engine objects
+  if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   if (!profileName && !opts.file) throw new ClawpodError('USAGE', 'nothing to run: give a spec file with -f, or a profile', { hint: 'clawpod run -f agent.yaml, or clawpod run openclaw --name alice' });
   const loaded = profileName ? [await loadProfileAgent(profileName, opts.name, opts.file)] : await loadAgents(opts.file!, ctx.config.dataDir);
   trace('run: spec validated');

@@ -1,13 +1,11 @@
 // start / stop / rm / gc of clawpod agents, by instance name.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
 import { volumeOfContainer } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';
-import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
+import { deliverSecrets, removeDeliveredSecrets, secretsDelivered } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
 import { removeRuntimeSecrets } from './run.js';
 import { forgetClaim, forgetVolume, secretsFolderOf } from './claims.js';
@@ -19,7 +17,7 @@ import { forgetInstance, noRecord, recordValues, trustedSpec } from './instance-
  */
 async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<void> {
   const folder = secretsFolderOf(config, d);
-  if (existsSync(join(config.secretsDir, folder))) return;
+  if (secretsDelivered(config.secretsDir, folder)) return;
   const decoded = trustedSpec(config, d);
   if (!decoded) {
     if (d.mounts.some((m) => m.target === DEFAULTS.secretsMountPath)) throw noRecord(d.name, 'deliver its secret files again');

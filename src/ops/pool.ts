@@ -4,8 +4,6 @@
 // state volume and host port. Only new instances whose container-level spec equals the pool's are
 // claimed; anything else (existing state, other resources, env, image) starts cold.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
@@ -13,7 +11,7 @@ import { profileNamed, vaultFileSecret } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { openVault } from '../secrets/vault.js';
-import { removeDeliveredSecrets } from '../secrets/deliver.js';
+import { addSecretFile, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { Agent } from '../spec/schema.js';
@@ -101,12 +99,8 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     if (wired) {
       const dir = d.mounts.find((m) => m.target === DEFAULTS.secretsMountPath)?.source;
       if (!dir) throw new ClawpodError('RUNTIME_ERROR', `warm member ${member.name} has no ${DEFAULTS.secretsMountPath} folder`, { hint: '`clawpod pool rm` and fill the pool again' });
-      // the folder is 0500 (src/secrets/deliver.ts): open it for the write, then close it again
-      chmodSync(dir, 0o700);
-      writeFileSync(join(dir, LLM_TOKEN_SECRET), wired.token, { mode: 0o400 });
-      chmodSync(dir, 0o500);
-      const [uid, gid] = agent.spec.user.split(':').map(Number);
-      if (config.uid === 0) chownSync(join(dir, LLM_TOKEN_SECRET), uid!, gid ?? uid!);
+      // the folder is 0500: opened for the write and closed again, the file never written through a link
+      addSecretFile(dir, LLM_TOKEN_SECRET, wired.token, agent.spec.user, config.uid === 0);
     }
     // always merge: the member's file is the pool's render, not state a seedOnly would protect
     const seeded: Agent = { ...agent, spec: { ...agent.spec, config: { mode: 'merge', values: agent.spec.config?.values ?? {} } } };

@@ -8,6 +8,7 @@ import type { ContainerSpec, MountPlan, PortBinding, Runtime } from '../runtime/
 import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import type { Agent } from '../spec/schema.js';
+import { checkAgentName } from '../spec/names.js';
 import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { instanceName, planContainer, workspaceVolumeName } from '../plan/plan.js';
 import { allocatePorts } from '../plan/ports.js';
@@ -78,6 +79,8 @@ async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
 
 /** Creates (not starts) the agent's container; the caller starts it, attached or not. */
 export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
+  // the name reaches container, volume and secret-folder names: checked before anything exists
+  if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   const mounts = checkMounts(loaded, config, opts.say);
   const index = opts.keep?.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);

@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { waitHealthy } from './health.js';
 import { profileOf } from './payload.js';
 import { createAgent, undoCreate, type RunResult } from './run.js';
+import { checkAgentName } from '../spec/names.js';
 
 export const DEFAULT_STARTUP_BUDGET = '5m';
 
@@ -41,6 +42,8 @@ export async function startService(
   opts: { name?: string; say: (s: string) => void; budgetMs?: number; labels?: Record<string, string>; noClaim?: boolean },
 ): Promise<ServiceResult> {
   const t0 = Date.now();
+  // a claim records files and vault entries under the name before createAgent would check it
+  if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   if (!opts.noClaim) {
     const { claimMember } = await import('./pool.js');
     const claimed = await claimMember(rt, config, loaded, opts.name ?? loaded.agent.metadata.name, opts.say);

@@ -1,7 +1,11 @@
 // Puts resolved secrets where the agent reads them: files in a host tmpfs folder mounted
 // read-only at /run/secrets (default), or env variables when the spec asks (weaker: `inspect` shows env).
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// The folders run as root in a world-writable place (/dev/shm): the root and secrets/ must be ours
+// and private before anything is written, chowned or removed beneath them (security/safe-fs.ts).
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ClawpodError } from '../errors.js';
+import { isPlainName, privateDir, setDirMode, writeNewFile } from '../security/safe-fs.js';
 import type { ResolvedSecret } from './resolve.js';
 
 export interface Delivery {
@@ -10,9 +14,38 @@ export interface Delivery {
   readonly env: Readonly<Record<string, string>>;
 }
 
-function ids(user: string): [number, number] {
+function ids(user: string): { uid: number; gid: number } {
   const [u, g] = user.split(':');
-  return [Number(u), Number(g ?? u)];
+  return { uid: Number(u), gid: Number(g ?? u) };
+}
+
+const WHAT = 'CLAWPOD_RUN_DIR';
+
+/**
+ * The checked folder of one container under secretsDir (RUN/secrets): RUN and RUN/secrets are
+ * private folders of ours (created 0700 when `create`), else UNSAFE_PATH. Undefined when they do
+ * not exist and `create` is false (nothing was ever delivered).
+ */
+export function secretsFolder(secretsDir: string, containerName: string, create: boolean): string | undefined {
+  if (!isPlainName(containerName)) {
+    throw new ClawpodError('UNSAFE_PATH', `container name ${JSON.stringify(containerName)} cannot name a folder under ${secretsDir}`, { hint: 'use an agent name that is a DNS label (lowercase letters, digits, "-")' });
+  }
+  if (!privateDir(dirname(secretsDir), { create, what: WHAT })) return undefined;
+  if (!privateDir(secretsDir, { create, what: WHAT })) return undefined;
+  return join(secretsDir, containerName);
+}
+
+/** True when the container's secrets folder exists (after the root checks). */
+export function secretsDelivered(secretsDir: string, containerName: string): boolean {
+  const dir = secretsFolder(secretsDir, containerName, false);
+  return dir !== undefined && existsSync(dir);
+}
+
+/** Writes one file into a delivered folder (0500, opened for the write): never through a link. */
+export function addSecretFile(dir: string, name: string, value: string, user: string, isRoot: boolean): void {
+  const owner = isRoot ? ids(user) : undefined;
+  setDirMode(dir, 0o700);
+  try { writeNewFile(join(dir, name), value, { mode: 0o400, owner }); } finally { setDirMode(dir, 0o500, owner); }
 }
 
 export function deliverSecrets(secrets: readonly ResolvedSecret[], opts: { secretsDir: string; containerName: string; user: string; isRoot: boolean }): Delivery {
@@ -20,20 +53,17 @@ export function deliverSecrets(secrets: readonly ResolvedSecret[], opts: { secre
   const files = secrets.filter((s) => s.spec.exposeAs === 'file');
   for (const s of secrets) if (s.spec.exposeAs === 'env') env[s.spec.name] = s.value;
   if (files.length === 0) return { hostDir: undefined, env };
-  const dir = join(opts.secretsDir, opts.containerName);
+  const dir = secretsFolder(opts.secretsDir, opts.containerName, true)!;
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const [uid, gid] = ids(opts.user);
-  for (const s of files) {
-    const f = join(dir, s.spec.name);
-    writeFileSync(f, s.value, { mode: 0o400 });
-    if (opts.isRoot) chownSync(f, uid, gid);
-  }
-  chmodSync(dir, 0o500);
-  if (opts.isRoot) chownSync(dir, uid, gid);
+  mkdirSync(dir, { mode: 0o700 });
+  const owner = opts.isRoot ? ids(opts.user) : undefined;
+  for (const s of files) writeNewFile(join(dir, s.spec.name), s.value, { mode: 0o400, owner });
+  setDirMode(dir, 0o500, owner);
   return { hostDir: dir, env };
 }
 
 export function removeDeliveredSecrets(secretsDir: string, containerName: string): void {
-  rmSync(join(secretsDir, containerName), { recursive: true, force: true });
+  const dir = secretsFolder(secretsDir, containerName, false);
+  // rmSync unlinks a symlink it meets instead of following it
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }

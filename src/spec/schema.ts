@@ -3,8 +3,8 @@
 import { z } from 'zod';
 import { API_VERSION, DEFAULTS, KIND_AGENT, RESERVED_LABEL_PREFIXES } from './defaults.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
+import { agentNameSchema, DNS_LABEL } from './names.js';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
@@ -140,7 +140,7 @@ export const AgentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { error: `expected "${API_VERSION}"` }),
   kind: z.literal(KIND_AGENT, { error: `expected "${KIND_AGENT}"` }),
   metadata: z.strictObject({
-    name: z.string().max(40, 'expected at most 40 characters (room is kept for instance and volume suffixes)').regex(DNS_LABEL, 'expected a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit'),
+    name: agentNameSchema,
     labels: labelsSchema.optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   }),
