@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'ISOLATION_MISMATCH'
   | 'UNSAFE_PATH'
   | 'SOURCE_NOT_ALLOWED'
-  | 'NAME_INVALID';
+  | 'NAME_INVALID'
+  | 'IN_USE';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -68,6 +69,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   SOURCE_NOT_ALLOWED: 2,
   /** A name that reaches paths or engine objects is not a DNS label. */
   NAME_INVALID: 2,
+  /** An object (a volume) is still used by a container. */
+  IN_USE: 5,
 };
 
 export class ClawpodError extends Error {

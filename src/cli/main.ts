@@ -92,6 +92,12 @@ pool.command('fill').description('start warm members until SIZE are ready').argu
 pool.command('ls').description('list unclaimed members').argument('<profile>').action(poolVerb('list'));
 pool.command('rm').description('remove unclaimed members, their volumes and tokens').argument('<profile>').action(poolVerb('drain'));
 
+const volume = program.command('volume').description('the workspace/state volumes clawpod made (`clawpod rm` keeps them)');
+volume.command('ls').alias('list').description('list them: agent, created, containers using them').action(verb(() => import('./volume-ls.js'), { connect: true }));
+volume.command('rm').description('delete volumes clawpod made (one in use is refused)').argument('<names...>')
+  .option('-f, --force', 'also remove the clawpod agents using it (another tool\'s container still refuses)')
+  .action(verb(() => import('./volume-rm.js'), { connect: true }));
+
 program.command('gc').description('remove agents whose lifecycle.ttl has passed').action(verb(() => import('./gc.js')));
 
 program.command('doctor').description('check the container runtime setup and say how to fix it')

@@ -1,6 +1,6 @@
 // Records of warm-pool claims (src/ops/pool.ts): a claimed member's labels still hold the pool's
 // spec and names, so the instance's own spec is kept here until an upgrade re-creates it.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Config } from '../config.js';
 import type { ContainerDetails } from '../runtime/runtime.js';
@@ -55,4 +55,13 @@ export function volumeAlias(config: Config, name: string): string | undefined {
 
 export function forgetVolume(config: Config, name: string): void {
   rmSync(volumeFile(config, name), { force: true });
+}
+
+/** Every recorded alias, volume → the instance it now belongs to. */
+export function volumeAliases(config: Config): Map<string, string> {
+  let names: string[] = [];
+  try { names = readdirSync(join(config.dataDir, 'volumes')); } catch { /* none recorded */ }
+  const out = new Map<string, string>();
+  for (const n of names) { const v = volumeAlias(config, n); if (v) out.set(v, n); }
+  return out;
 }

@@ -7,6 +7,7 @@ import { volumeOfContainer } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets, secretsDelivered } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
+import { recheckMounts } from './mount-recheck.js';
 import { removeRuntimeSecrets } from './run.js';
 import { forgetClaim, forgetVolume, secretsFolderOf } from './claims.js';
 import { forgetInstance, noRecord, recordValues, trustedSpec } from './instance-record.js';
@@ -31,6 +32,8 @@ async function redeliverSecrets(config: Config, d: ContainerDetails): Promise<vo
 
 export async function startAgent(rt: Runtime, config: Config, name: string): Promise<void> {
   const d = await findAgent(rt, name);
+  // the engine resolves bind sources now, not at create: what it would follow is checked again first
+  await recheckMounts(rt, config, d);
   await redeliverSecrets(config, d);
   await rt.startContainer(d.id);
 }

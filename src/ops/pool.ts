@@ -70,7 +70,7 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
   if ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name)) { say(`${name} has state already: starting it cold, not from the warm pool`); return undefined; }
   if (!claimable(agent, (await poolAgent(profile, version)).agent)) { say(`${name}'s spec differs from the warm pool's (resources, env, ports, image or secrets): starting it cold`); return undefined; }
   // checked before anything is claimed: a bundle holding a secret is refused, nothing spent
-  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config.configDir, loaded.dir) : undefined;
+  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config, loaded.dir) : undefined;
   const t0 = Date.now();
   let member: ContainerInfo | undefined;
   for (const m of members) {

@@ -6,6 +6,8 @@ import { LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { ContainerSpec, MountPlan, PortBinding, Runtime } from '../runtime/runtime.js';
 import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
+import { clawpodPaths } from '../security/protected-paths.js';
+import { refuseNestedMounts } from './mount-recheck.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import type { Agent } from '../spec/schema.js';
 import { checkAgentName } from '../spec/names.js';
@@ -47,7 +49,8 @@ export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string
   const mounts = loaded.agent.spec.mounts;
   if (mounts.length === 0) return [];
   const allowlist = loadAllowlist(config.configDir, config.home, say);
-  return mounts.map((m, i) => checkMount(m, i, { specDir: loaded.dir, home: config.home, configDir: config.configDir, allowlist }));
+  const protectedPaths = clawpodPaths(config);
+  return mounts.map((m, i) => checkMount(m, i, { specDir: loaded.dir, home: config.home, configDir: config.configDir, allowlist, protectedPaths }));
 }
 
 function nameTaken(name: string, cause?: unknown): ClawpodError {
@@ -82,6 +85,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   // the name reaches container, volume and secret-folder names: checked before anything exists
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   const mounts = checkMounts(loaded, config, opts.say);
+  await refuseNestedMounts(rt, mounts, { where: (i) => `spec.mounts[${i}].hostPath` });
   const index = opts.keep?.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
   // before a profile issues tokens for the name: a running instance of that name must keep its own

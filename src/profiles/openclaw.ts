@@ -21,6 +21,24 @@ function provider(llm: NonNullable<RenderContext['llm']>): Record<string, unknow
   };
 }
 
+/**
+ * Browser origins of the Control UI: the gateway port as published on this machine. OpenClaw allows
+ * only its own port's loopback origins by default (18789), and sees a browser on a published port
+ * as remote (the connection comes through the engine's forwarder), so any other host port is
+ * refused with "origin not allowed" unless listed.
+ */
+function browserOrigins(published: RenderContext['published']): string[] {
+  const out = new Set<string>();
+  for (const p of published ?? []) {
+    if (p.containerPort !== PORT) continue;
+    const hosts = p.hostIP === '0.0.0.0' || p.hostIP === '127.0.0.1' ? ['127.0.0.1', 'localhost']
+      : p.hostIP === '::' || p.hostIP === '::1' ? ['[::1]', 'localhost']
+      : [p.hostIP.includes(':') ? `[${p.hostIP}]` : p.hostIP];
+    for (const h of hosts) out.add(`http://${h}:${p.hostPort}`);
+  }
+  return [...out];
+}
+
 export const openclaw: Profile = {
   name: 'openclaw',
   summary: 'an OpenClaw gateway (npm openclaw), persistent, with its model behind clawpod\'s LLM gateway',
@@ -64,6 +82,7 @@ export const openclaw: Profile = {
     file: '.openclaw/openclaw.json',
     render: (ctx) => ({
       gateway: {
+        ...(browserOrigins(ctx.published).length ? { controlUi: { allowedOrigins: browserOrigins(ctx.published) } } : {}),
         mode: 'local',
         port: PORT,
         bind: 'lan',
@@ -90,5 +109,6 @@ export const openclaw: Profile = {
   egress: 'https',
   // the gateway watches openclaw.json: a warm-pool claim changes it in place (src/ops/pool.ts)
   hotReload: { applied: /config hot reload applied/, refused: /config reload skipped/ },
-  generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `openclaw-${i}-gateway-token`, label: 'gateway token' }],
+  // the Control UI reads its token from the URL fragment (never sent to a server, unlike ?token=)
+  generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `openclaw-${i}-gateway-token`, label: 'gateway token', urlFragment: 'token' }],
 };

@@ -48,6 +48,11 @@ export interface RenderContext {
   readonly secretsDir: string;
   /** clawpod's LLM gateway as the agent reaches it, when the instance is wired to it. */
   readonly llm?: { readonly baseUrl: string; readonly api: 'anthropic' | 'openai'; readonly model: string; readonly tokenFile: string };
+  /**
+   * Where the instance's ports are published on this machine (local runtimes, known once ports are
+   * allocated): a payload's browser UI must accept these origins. Undefined in a cluster.
+   */
+  readonly published?: readonly { readonly containerPort: number; readonly hostPort: number; readonly hostIP: string }[];
 }
 
 /** A secret clawpod generates per instance, keeps in the vault and delivers as a file. */
@@ -57,6 +62,8 @@ export interface GeneratedSecret {
   vaultName(instance: string): string;
   /** Shown once, when first generated. */
   readonly label: string;
+  /** The payload's UI takes it from the URL fragment under this key (`#token=…`): the URL printed once carries it. */
+  readonly urlFragment?: string;
 }
 
 export interface Profile {

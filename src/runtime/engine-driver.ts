@@ -19,6 +19,8 @@ function labelFilter(labels?: Readonly<Record<string, string>>): { label: string
   return { label: Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`) };
 }
 
+const volumeInfo = (v: EngineVolume): VolumeInfo => ({ name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint, ...(v.CreatedAt ? { createdAt: v.CreatedAt } : {}) });
+
 function portsFromEngine(bindings: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined): PortBinding[] {
   const out: PortBinding[] = [];
   for (const [key, list] of Object.entries(bindings ?? {})) {
@@ -199,6 +201,7 @@ export abstract class EngineDriver implements Runtime {
           containerPort: p.PrivatePort, hostPort: p.PublicPort!, hostIP: p.IP || '0.0.0.0', protocol: p.Type === 'udp' ? 'udp' as const : 'tcp' as const,
         })),
         createdAt: new Date(c.Created * 1000).toISOString(),
+        volumes: (c.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : [])),
       }));
     } catch (e) { this.fail('list containers', e); }
   }
@@ -333,14 +336,14 @@ export abstract class EngineDriver implements Runtime {
   async inspectVolume(name: string): Promise<VolumeInfo | undefined> {
     try {
       const v = await this.api.call<EngineVolume>('GET', `/volumes/${enc(name)}`, { accept: [404] });
-      return v ? { name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint } : undefined;
+      return v ? volumeInfo(v) : undefined;
     } catch (e) { this.fail(`inspect volume ${name}`, e); }
   }
 
   async listVolumes(filter: { labels?: Readonly<Record<string, string>> } = {}): Promise<VolumeInfo[]> {
     try {
       const r = await this.api.call<{ Volumes: EngineVolume[] | null }>('GET', '/volumes', { query: { filters: labelFilter(filter.labels) } });
-      return (r?.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {}, mountpoint: v.Mountpoint }));
+      return (r?.Volumes ?? []).map(volumeInfo);
     } catch (e) { this.fail('list volumes', e); }
   }
 

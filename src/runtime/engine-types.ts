@@ -39,6 +39,7 @@ export interface EngineListed {
   Labels?: Record<string, string>;
   Ports?: { PrivatePort: number; PublicPort?: number; IP?: string; Type: string }[];
   Created: number;
+  Mounts?: { Type: string; Name?: string }[] | null;
 }
 
 export interface EngineContainer {
@@ -63,6 +64,6 @@ export interface EngineContainer {
   Mounts?: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
 }
 
-export interface EngineVolume { Name: string; Labels?: Record<string, string> | null; Mountpoint?: string }
+export interface EngineVolume { Name: string; Labels?: Record<string, string> | null; Mountpoint?: string; CreatedAt?: string }
 
 export interface EngineImage { Id: string; RepoTags?: string[]; Size: number; Config?: { Labels?: Record<string, string> | null } }

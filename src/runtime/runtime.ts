@@ -52,6 +52,8 @@ export interface ContainerInfo {
   readonly ports: readonly PortBinding[];
   readonly createdAt: string;
   readonly exitCode?: number;
+  /** Named volumes it mounts (engine runtimes list them; undefined where the runtime does not say). */
+  readonly volumes?: readonly string[];
 }
 
 export interface ContainerDetails extends ContainerInfo {
@@ -101,6 +103,8 @@ export interface VolumeInfo {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly mountpoint?: string;
+  /** When the engine created it (ISO 8601), where the runtime says. */
+  readonly createdAt?: string;
 }
 
 export interface ImageInfo {
