@@ -2,7 +2,7 @@
 // the vault), the model wired to clawpod's LLM gateway, the payload's config file seeded onto its
 // state volume with a merge mode, and the agent bundle copied in. Runs between create and start.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import JSON5 from 'json5';
 import type { Config } from '../config.js';
@@ -13,6 +13,7 @@ import { profileOf, renderConfig, vaultFileSecret } from '../profiles/index.js';
 import type { Profile, RenderContext } from '../profiles/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { walkUnblocked } from '../security/blocked.js';
+import { clawpodPaths, protectedHit } from '../security/protected-paths.js';
 import { DEFAULTS } from '../spec/defaults.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
 import { openVault } from '../secrets/vault.js';
@@ -117,7 +118,7 @@ export async function preparePayload(config: Config, agent: Agent, instance: str
   const profile = profileOf(agent);
   if (!profile) return { agent, profile, created: [], render: undefined, finish: NOTHING };
   const say = opts.say;
-  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config.configDir, opts.specDir) : undefined;
+  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config, opts.specDir) : undefined;
   const created: Prepared['created'][number][] = [];
   const added: SecretSpec[] = [];
   const taken = new Set(agent.spec.secrets.map((s) => s.name));
@@ -168,31 +169,52 @@ export function seedContent(existing: string | undefined, rendered: Record<strin
   return { text: text(deepMerge(current, rendered)), action: 'merged' };
 }
 
-/** Files of the agent bundle, checked like image layers: no secrets, no links leading out. */
 /** A bundle is a handful of instruction files and skills, not a home folder: these bound it. */
 export const BUNDLE_LIMITS = Object.freeze({ files: 2000, bytes: 64 * 2 ** 20 });
 
+/** Reads a regular file without following a link, even one put there after the walk looked (O_NOFOLLOW). */
+function readNoFollow(p: string, what: string): Buffer {
+  let fd: number;
+  try { fd = openSync(p, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW); } catch (e) {
+    throw new ClawpodError('UNSAFE_PATH', `${what} is a symlink or cannot be read (${(e as NodeJS.ErrnoException).code ?? messageOf(e)})`, { hint: 'replace the link with the file itself' });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new ClawpodError('UNSAFE_PATH', `${what} is no longer a regular file`, { hint: 'do not change the bundle while clawpod reads it' });
+    return readFileSync(fd);
+  } finally { closeSync(fd); }
+}
+
 /**
- * Files of the agent bundle. The folder must lie inside the spec's own folder (a shared spec cannot
- * reach into ~ or /), and is checked like image layers: no secrets, no symlinks, bounded in size.
+ * Files of the agent bundle. The folder must be a real folder (no symlink anywhere on its path)
+ * inside the spec's own folder, so a shared spec cannot reach into ~ or / or clawpod's data dir; it
+ * is checked like image layers: no secrets, no symlinks (never followed), bounded in size.
  */
-export function bundleFiles(dir: string, configDir: string, specDir: string): FileEntry[] {
-  const root = resolve(specDir, dir);
-  const base = resolve(specDir);
+export function bundleFiles(dir: string, config: Pick<Config, 'configDir' | 'dataDir' | 'vaultFile' | 'vaultKeyFile' | 'secretsDir'>, specDir: string): FileEntry[] {
+  // compared as resolved paths: the text "./b" says nothing of where b leads
+  let base: string;
+  try { base = realpathSync(specDir); } catch { base = resolve(specDir); }
+  const root = resolve(base, dir);
   if ((root !== base && !root.startsWith(`${base}/`)) || root === '/') {
     throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle ${dir} is outside the spec's folder ${base}`, { hint: 'put the bundle (AGENTS.md, skills/ ...) in a folder next to the spec file and name it relatively, e.g. bundle: ./alice-bundle' });
   }
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new ClawpodError('FILE_NOT_FOUND', `spec.bundle ${dir}: no such folder`, { hint: 'point spec.bundle at a folder with AGENTS.md, skills/ and the like (relative to the spec file)' });
+  let real: string;
+  try { real = realpathSync(root); } catch { real = ''; }
+  if (real && real !== root) {
+    throw new ClawpodError('UNSAFE_PATH', `spec.bundle ${dir}: ${root} is or goes through a symlink (it leads to ${real}); a bundle is read only from a real folder inside the spec's folder`, { hint: `replace the link with the folder itself (e.g. rm ${root} && cp -r ${real} ${root})` });
+  }
+  if (!real || !lstatSync(real).isDirectory()) throw new ClawpodError('FILE_NOT_FOUND', `spec.bundle ${dir}: no such folder`, { hint: 'point spec.bundle at a folder with AGENTS.md, skills/ and the like (relative to the spec file)' });
+  const hit = protectedHit(real, clawpodPaths(config));
+  if (hit) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle ${dir}: ${real} ${hit.relation} ${hit.path.path}, ${hit.path.why}; clawpod's own files never go into an agent`, { hint: 'put the bundle in its own folder next to the spec file' });
   const out: FileEntry[] = [];
   let bytes = 0;
-  walkUnblocked(root, configDir, { what: 'spec.bundle', into: "an agent's files", folder: 'the bundle' }, (p, st) => {
-    if (st.isSymbolicLink()) throw new ClawpodError('MOUNT_BLOCKED', `spec.bundle: ${relative(root, p)} is a symlink`, { hint: 'replace the link with the file itself' });
+  walkUnblocked(real, config.configDir, { what: 'spec.bundle', into: "an agent's files", folder: 'the bundle' }, (p, st) => {
+    if (st.isSymbolicLink()) throw new ClawpodError('UNSAFE_PATH', `spec.bundle: ${relative(real, p)} is a symlink (clawpod never follows links in a bundle)`, { hint: 'replace the link with the file itself' });
     if (!st.isFile()) return;
     bytes += st.size;
     if (out.length >= BUNDLE_LIMITS.files || bytes > BUNDLE_LIMITS.bytes) {
       throw new ClawpodError('TOO_LARGE', `spec.bundle ${dir} holds more than ${BUNDLE_LIMITS.files} files or ${BUNDLE_LIMITS.bytes / 2 ** 20} MiB`, { hint: 'a bundle is instructions and skills; bake large tools into the image (clawpod image build --from ... --add DIR)' });
     }
-    out.push({ path: relative(root, p), content: readFileSync(p), mode: st.mode & 0o111 ? 0o700 : 0o600 });
+    out.push({ path: relative(real, p), content: readNoFollow(p, `spec.bundle: ${relative(real, p)}`), mode: st.mode & 0o111 ? 0o700 : 0o600 });
   });
   return out;
 }

@@ -1,5 +1,5 @@
 // Paths that never enter a container or an image, whatever an allowlist says.
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { ClawpodError } from '../errors.js';
 
@@ -53,10 +53,17 @@ export function blockedRule(path: string, configDir: string, extra: readonly Blo
 /**
  * Every entry under `root` (lstat: links are not followed, nor descended into), refusing the first
  * that a block rule matches: `what` names the folder in the error ("--add DIR", "spec.bundle"),
- * `into` where its files would go, `folder` what the user moves it out of.
+ * `into` where its files would go, `folder` what the user moves it out of. `root` must be a real
+ * path (callers resolve it and refuse a link), and a folder is read only while it is still the
+ * real folder the walk found, so a link swapped in after the lstat is not followed either.
  */
 export function walkUnblocked(root: string, configDir: string, names: { what: string; into: string; folder: string }, visit: (path: string, st: Stats) => void): void {
   const walk = (d: string): void => {
+    let real: string | undefined;
+    try { real = realpathSync(d); } catch { real = undefined; }
+    if (real !== d) {
+      throw new ClawpodError('UNSAFE_PATH', `${names.what}: ${relative(root, d) || d} is not the folder it was (now ${real ?? 'gone'}); clawpod never follows links in ${names.folder}`, { hint: `leave ${names.folder} alone while clawpod reads it` });
+    }
     for (const name of readdirSync(d)) {
       const p = join(d, name);
       const rule = blockedRule(p, configDir);
@@ -70,5 +77,5 @@ export function walkUnblocked(root: string, configDir: string, names: { what: st
       if (st.isDirectory()) walk(p);
     }
   };
-  walk(root);
+  walk(resolve(root));
 }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkMount, loadAllowlist } from '../../src/security/mount-allowlist.js';
 import { ClawpodError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config.js';
+import { clawpodPaths } from '../../src/security/protected-paths.js';
 import type { MountSpec } from '../../src/spec/schema.js';
 
 let home: string;
@@ -22,7 +24,7 @@ const mount = (hostPath: string, extra: Partial<MountSpec> = {}): MountSpec => (
 
 function check(m: MountSpec) {
   const allowlist = loadAllowlist(configDir, home);
-  return checkMount(m, 0, { specDir: home, home, configDir, allowlist });
+  return checkMount(m, 0, { specDir: home, home, configDir, allowlist, protectedPaths: clawpodPaths(loadConfig({ HOME: home })) });
 }
 
 function refusal(m: MountSpec): ClawpodError {

@@ -9,6 +9,7 @@ import { openclaw } from '../../src/profiles/openclaw.js';
 import { deepMerge } from '../../src/profiles/merge.js';
 import { parseAgents, parseProfileAgent } from '../../src/spec/parse.js';
 import { ClawpodError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config.js';
 
 const head = 'apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata:\n  name: alice\n';
 
@@ -108,9 +109,10 @@ describe('the agent bundle', () => {
     mkdirSync(join(specDir, 'b', 'skills'), { recursive: true });
     writeFileSync(join(specDir, 'b', 'AGENTS.md'), 'hi');
     writeFileSync(join(specDir, 'b', 'skills', 'x.md'), 'x');
-    expect(bundleFiles('./b', '/nonexistent-config', specDir).map((f) => f.path).sort()).toEqual(['AGENTS.md', 'skills/x.md']);
+    const config = loadConfig({ HOME: mkdtempSync(join(tmpdir(), 'clawpod-bundle-home-')) });
+    expect(bundleFiles('./b', config, specDir).map((f) => f.path).sort()).toEqual(['AGENTS.md', 'skills/x.md']);
     for (const outside of ['..', '/', '/etc', '../other']) {
-      const e = problem(() => bundleFiles(outside, '/nonexistent-config', specDir));
+      const e = problem(() => bundleFiles(outside, config, specDir));
       expect(e.code).toBe('MOUNT_BLOCKED');
       expect(e.message).toContain("outside the spec's folder");
     }
