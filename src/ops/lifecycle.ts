@@ -1,15 +1,16 @@
 // start / stop / rm / gc of clawpod agents, by instance name.
 import type { Config } from '../config.js';
-import { ClawpodError } from '../errors.js';
+import { ClawpodError, isClawpodError } from '../errors.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
-import { volumeOfContainer } from '../plan/plan.js';
+import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';
 import { deliverSecrets, removeDeliveredSecrets, secretsDelivered } from '../secrets/deliver.js';
 import { findAgent } from './find.js';
 import { recheckMounts } from './mount-recheck.js';
 import { removeRuntimeSecrets } from './run.js';
-import { forgetClaim, forgetVolume, secretsFolderOf } from './claims.js';
+import { forgetClaim, forgetVolume, secretsFolderOf, volumeAlias } from './claims.js';
+import { inUse, ownedVolume, removeOwnedVolume, usersOf } from './volume-owner.js';
 import { forgetInstance, noRecord, recordValues, trustedSpec } from './instance-record.js';
 
 /**
@@ -45,24 +46,47 @@ export async function stopAgent(rt: Runtime, name: string, timeoutSeconds: numbe
 
 export interface RemoveResult { readonly name: string; readonly volumeRemoved: string | undefined; readonly volumeKept: string | undefined }
 
+const inUseHint = (volume: string) => `remove those containers first, or \`clawpod volume rm -f ${volume}\` to remove the clawpod agents using it with it`;
+
 export async function removeAgent(rt: Runtime, config: Config, name: string, opts: { force: boolean; volumes: boolean }): Promise<RemoveResult> {
-  const d = await findAgent(rt, name);
+  let d: ContainerDetails;
+  try { d = await findAgent(rt, name); } catch (e) {
+    // `rm NAME` kept the volume; `rm --volumes NAME` afterwards removes that leftover
+    const left = opts.volumes && isClawpodError(e) && e.code === 'NOT_FOUND' && !(await rt.inspectContainer(name)) ? await removeLeftover(rt, config, name) : undefined;
+    if (left) return { name, volumeRemoved: left, volumeKept: undefined };
+    throw e;
+  }
   if (d.state === 'running' && !opts.force) {
     throw new ClawpodError('USAGE', `agent ${name} is running`, { hint: `stop it first (\`clawpod stop ${name}\`) or use \`clawpod rm -f ${name}\`` });
   }
+  const volume = volumeOfContainer(d.labels, d.name);
+  // checked before anything is removed: a volume clawpod did not make, or another container's, stays and so does the agent
+  const exists = opts.volumes ? (await ownedVolume(rt, config, volume)) !== undefined : (await rt.inspectVolume(volume)) !== undefined;
+  const others = exists && opts.volumes ? (await usersOf(rt, volume)).filter((c) => c.id !== d.id) : [];
+  if (others.length) throw inUse(volume, others, inUseHint(volume));
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
   await removeRuntimeSecrets(rt, d.name, trustedSpec(config, d)?.agent);
   forgetClaim(config, d.name);
   forgetInstance(config, d.name);
-  const volume = volumeOfContainer(d.labels, d.name);
-  const exists = (await rt.inspectVolume(volume)) !== undefined;
   if (opts.volumes) forgetVolume(config, d.name);
   if (exists && opts.volumes) {
-    await rt.removeVolume(volume);
+    await removeOwnedVolume(rt, config, volume);
     return { name, volumeRemoved: volume, volumeKept: undefined };
   }
   return { name, volumeRemoved: undefined, volumeKept: exists ? volume : undefined };
+}
+
+/** The volume an already-removed agent left (its own, or a claimed warm member's), when it is clawpod's. */
+async function removeLeftover(rt: Runtime, config: Config, name: string): Promise<string | undefined> {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) return undefined;
+  const volume = volumeAlias(config, name) ?? workspaceVolumeName(name);
+  if (!(await ownedVolume(rt, config, volume))) return undefined;
+  const users = await usersOf(rt, volume);
+  if (users.length) throw inUse(volume, users, inUseHint(volume));
+  await removeOwnedVolume(rt, config, volume);
+  forgetVolume(config, name);
+  return volume;
 }
 
 /** Removes agents whose lifecycle.ttl has passed (workspace volumes are kept). */

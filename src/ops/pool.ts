@@ -19,6 +19,7 @@ import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm
 import type { RunResult } from './run.js';
 import { startService, waitForService, type ServiceResult } from './service.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
+import { removeOwnedVolume } from './volume-owner.js';
 import { forgetInstance, instanceRecord, recordInstance } from './instance-record.js';
 
 export const POOL_ROLE = 'pool';
@@ -105,7 +106,8 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
     // always merge: the member's file is the pool's render, not state a seedOnly would protect
     const seeded: Agent = { ...agent, spec: { ...agent.spec, config: { mode: 'merge', values: agent.spec.config?.values ?? {} } } };
     const prep: Prepared = {
-      agent: seeded, profile, created, finish: NOTHING, render: { instance: name, secretsDir: DEFAULTS.secretsMountPath, ...(wired ? { llm: wired.llm } : {}) },
+      // the member's ports are the instance's now: its config names them again (the UI's allowed origins)
+      agent: seeded, profile, created, finish: NOTHING, render: { instance: name, secretsDir: DEFAULTS.secretsMountPath, published: d.ports, ...(wired ? { llm: wired.llm } : {}) },
       ...(bundle ? { bundle } : {}),
     };
     const reloaded = watchReload(rt, member.id, profile);
@@ -194,7 +196,7 @@ export async function drainPool(rt: Runtime, config: Config, profileName: string
 async function discardMember(rt: Runtime, config: Config, profile: Profile, m: ContainerInfo): Promise<void> {
   const own = m.labels[LABELS.instance] ?? m.name;
   await rt.removeContainer(m.id, { force: true });
-  await rt.removeVolume(volumeOfContainer(m.labels, own)).catch(() => undefined);
+  await removeOwnedVolume(rt, config, volumeOfContainer(m.labels, own)).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, own);
   forgetInstance(config, own);
   const vault = openVault(config);

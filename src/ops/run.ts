@@ -17,6 +17,8 @@ import { allocatePorts } from '../plan/ports.js';
 import { portHolder } from '../plan/port-holders.js';
 import { preparePayload, seedPayload, type PayloadFinish } from './payload.js';
 import { volumeAlias } from './claims.js';
+import { recordMadeVolume } from './volume-records.js';
+import { removeOwnedVolume } from './volume-owner.js';
 import { forgetInstance, recordInstance } from './instance-record.js';
 
 export interface RunOptions {
@@ -111,7 +113,8 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       if (!(await rt.inspectVolume(volume))) {
         await rt.createVolume(volume, { [LABELS.managed]: 'true', [LABELS.agent]: agent.metadata.name, [LABELS.instance]: name, [LABELS.role]: 'workspace' });
         volumeCreated = true;
-        undo.push(() => rt.removeVolume(volume!));
+        recordMadeVolume(config, volume, { agent: agent.metadata.name, instance: name });
+        undo.push(() => removeOwnedVolume(rt, config, volume!));
       } else {
         opts.say(`reusing ${prep.profile?.service ? 'state' : 'workspace'} volume ${volume}`);
       }
@@ -145,7 +148,8 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     // what later commands act on and redact from: this record, never the container's labels
     recordInstance(config, name, { id, agent, specDir: loaded.dir, ...(volume ? { volume } : {}), secrets: secrets.map((s) => ({ name: s.spec.name, value: s.value })) });
     undo.push(async () => forgetInstance(config, name));
-    await seedPayload(rt, id, prep, { say: opts.say });
+    // the profile's config names the published ports (a UI's allowed origins): known only now
+    await seedPayload(rt, id, prep.render ? { ...prep, render: { ...prep.render, published: ports } } : prep, { say: opts.say });
     return {
       id, name, index, image: agent.spec.image, volume, volumeCreated, ports,
       ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),
@@ -192,5 +196,5 @@ export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Pro
   removeDeliveredSecrets(config.secretsDir, r.name);
   forgetInstance(config, r.name);
   if (r.runtimeSecrets) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);
-  if (r.volumeCreated && r.volume) await rt.removeVolume(r.volume).catch(() => undefined);
+  if (r.volumeCreated && r.volume) await removeOwnedVolume(rt, config, r.volume).catch(() => undefined);
 }
