@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ClawpodError, messageOf } from '../errors.js';
 import { API_VERSION, CONTROL_DEFAULTS } from '../spec/defaults.js';
 import { parseDocuments } from '../spec/parse.js';
-import { parseDuration } from '../spec/quantity.js';
+import { decodeUtf8 } from '../spec/utf8.js';
+import { parseDuration, parseMemory } from '../spec/quantity.js';
 import { SECRET_SOURCES, SecretRefSchema } from '../spec/schema.js';
 
 export const GROUP_NAME = /^[a-z0-9]([-a-z0-9_.]{0,38}[a-z0-9])?$/;
@@ -69,6 +70,11 @@ export const ControlPlaneSchema = z.strictObject({
       listen: z.string().regex(/^[0-9a-zA-Z.:[\]-]+:\d+$/, 'expected HOST:PORT, e.g. "10.88.0.1:7879"').optional(),
       /** Budget of a group without its own. */
       budget: BudgetSchema.optional(),
+      /** Largest request body the gateway accepts (bytes or "10Mi"; at least 4Mi); larger ones get 413 without being buffered. */
+      maxRequestBody: z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+        const r = parseMemory(v);
+        if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
+      }).default(CONTROL_DEFAULTS.gatewayMaxRequestBody),
     }).prefault({}),
     /** Where session containers run: the local Podman/Docker (default), or a Kubernetes cluster as Jobs. */
     runtime: z.strictObject({
@@ -108,11 +114,11 @@ export interface LoadedControlPlane { readonly config: ControlPlane; readonly di
 
 export function loadControlPlane(file: string | undefined): LoadedControlPlane {
   if (!file) return { config: ControlPlaneSchema.parse({ apiVersion: API_VERSION, kind: 'ControlPlane' }), dir: process.cwd() };
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  let bytes: Buffer;
+  try { bytes = readFileSync(file); } catch (e) {
     throw new ClawpodError('FILE_NOT_FOUND', `cannot read control plane file ${file}: ${messageOf(e)}`, { hint: 'check the path given to clawpod serve -f' });
   }
-  const docs = parseDocuments(text, file, {
+  const docs = parseDocuments(decodeUtf8(bytes, file), file, {
     schema: ControlPlaneSchema,
     kind: 'ControlPlane',
     hint: 'start the file with "apiVersion: clawpod.dev/v1alpha1" and "kind: ControlPlane"; see examples/serve.yaml',

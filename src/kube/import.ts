@@ -2,9 +2,9 @@
 // A workload carrying the clawpod.dev/spec annotation (every clawpod export does) gives back
 // exactly the spec it was made from; any other is mapped field by field, and every field that
 // has no place in an Agent spec is named in a warning. Pure: text in, specs and warnings out.
-import { parseAllDocuments } from 'yaml';
 import { ClawpodError } from '../errors.js';
 import { formatPath as formatSpecPath } from '../spec/parse.js';
+import { capDetails, parseYamlDocuments } from '../spec/yaml-docs.js';
 import { AgentSchema, type Agent, type AgentInput } from '../spec/schema.js';
 import { API_VERSION, KIND_AGENT, RESERVED_LABEL_PREFIXES } from '../spec/defaults.js';
 import { APP_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY, SPEC_ANNOTATION, SPEC_CONFIGMAP_ANNOTATION, SPEC_CONFIGMAP_KEY } from './defaults.js';
@@ -48,11 +48,10 @@ function record(v: unknown): Record<string, string> {
 }
 
 function parseDocs(text: string, file: string): Doc[] {
-  const docs = parseAllDocuments(text, { prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [];
-  const errors = list.flatMap((d) => d.errors.map((e) => e.message.split('\n')[0]!));
-  if (errors.length > 0) throw new ClawpodError('YAML_MALFORMED', `${file} is not valid YAML`, { details: errors, hint: 'fix the YAML syntax at the line shown' });
-  return list.map((d) => d.toJS() as unknown).filter(isDoc);
+  const { docs } = parseYamlDocuments(text, file);
+  const unsafe = docs.flatMap((d) => d.problems);
+  if (unsafe.length > 0) throw new ClawpodError('SPEC_INVALID', `${file}: ${unsafe.length} problem${unsafe.length > 1 ? 's' : ''} in the manifests`, { details: capDetails(unsafe), hint: 'fix each line shown' });
+  return docs.map((d) => d.value).filter(isDoc);
 }
 
 /** "86400" seconds → "24h": the largest unit that divides it. */

@@ -7,7 +7,8 @@ import { reference } from './reference.js';
 import type { Profile, RenderContext } from './types.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
 
-export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze({ reference, openclaw });
+// no prototype: a profile named "toString" or "constructor" must miss, not find Object's method
+export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze(Object.assign(Object.create(null) as Record<string, Profile>, { reference, openclaw }));
 
 /** The profile an agent names, if any (the schema has already checked the name). */
 export function profileOf(agent: Agent): Profile | undefined {

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ClawpodError, messageOf } from '../errors.js';
 import type { LoadedAgent } from './parse.js';
 import type { Agent } from './schema.js';
+import { decodeUtf8 } from './utf8.js';
 
 /** Set by scripts/bundle.mjs to a hash of the compiled spec modules; absent when unbundled (no cache). */
 declare const __CLAWPOD_SPEC_BUILD__: string | undefined;
@@ -15,14 +16,16 @@ const BUILD = typeof __CLAWPOD_SPEC_BUILD__ === 'string' ? __CLAWPOD_SPEC_BUILD_
 const MAX_ENTRIES = 256;
 
 function readSpecText(file: string): string {
+  let bytes: Buffer;
   try {
-    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    bytes = file === '-' ? readFileSync(0) : readFileSync(file);
   } catch (e) {
     throw new ClawpodError('FILE_NOT_FOUND', `cannot read spec file ${file}: ${messageOf(e)}`, {
       hint: 'check the path given to -f (use - to read the spec from stdin)',
       cause: e,
     });
   }
+  return decodeUtf8(bytes, file);
 }
 
 function readCache(path: string): Agent[] | undefined {

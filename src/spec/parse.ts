@@ -1,9 +1,10 @@
 // YAML text → validated Agent documents. Every problem in a file is reported at once,
 // each with file:line:col, the field path, the value found and what was expected.
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
+import type { Document, LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { ClawpodError } from '../errors.js';
+import { capDetails, formatPath, lineCol, parseYamlDocuments, type Path } from './yaml-docs.js';
 import { AgentSchema, type Agent } from './schema.js';
 import { API_VERSION, KIND_AGENT } from './defaults.js';
 import { closest } from './suggest.js';
@@ -16,27 +17,19 @@ export interface LoadedAgent {
   readonly dir: string;
 }
 
-type Path = readonly PropertyKey[];
-
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
-  }
-  return out || '(document)';
-}
+export { formatPath };
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const s = JSON.stringify(value);
+  const s = JSON.stringify(value) ?? String(value);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 function valueAt(root: unknown, path: Path): unknown {
   let cur: unknown = root;
   for (const seg of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    // own fields only: a path through "values" must not find Map.prototype.values
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<PropertyKey, unknown>)[seg as string];
   }
   return cur;
@@ -75,18 +68,6 @@ function expectedOf(issue: z.core.$ZodIssue): string {
     }
     default:
       return issue.message.startsWith('expected') ? issue.message : `expected ${issue.message.replace(/^Too (small|big): expected /, '')}`;
-  }
-}
-
-function lineCol(doc: Document, lc: LineCounter, path: Path): string {
-  for (let p = [...path]; ; p = p.slice(0, -1)) {
-    const node = p.length === 0 ? doc.contents : doc.getIn(p as unknown[], true);
-    const range = (node as { range?: [number, number] } | undefined)?.range;
-    if (range) {
-      const pos = lc.linePos(range[0]);
-      return `${pos.line}:${pos.col}`;
-    }
-    if (p.length === 0) return '1:1';
   }
 }
 
@@ -139,73 +120,78 @@ export function parseAgents(text: string, file = '<input>'): LoadedAgent[] {
 
 /** Parse and validate every document of one kind in YAML `text`; all problems are reported at once. */
 export function parseDocuments<T>(text: string, file: string, kind: DocKind<T>): { value: T; file: string; dir: string }[] {
-  const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
-  if (!Array.isArray(docs)) return [];
-  const problems: string[] = [];
-  for (const doc of docs) {
-    for (const e of doc.errors) {
-      const pos = lc.linePos(e.pos[0]);
-      problems.push(`${file}:${pos.line}:${pos.col} ${e.message.split('\n')[0]}`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new ClawpodError('YAML_MALFORMED', `${file} is not valid YAML`, {
-      details: problems,
-      hint: 'fix the YAML syntax at the line shown (indentation, a missing ":" or an unclosed quote are the usual causes)',
-    });
-  }
+  const { docs, lc } = parseYamlDocuments(text, file);
   const out: { value: T; file: string; dir: string }[] = [];
+  const problems: string[] = [];
   const dir = file === '<input>' ? process.cwd() : dirname(resolve(file));
-  docs.forEach((doc, i) => {
-    const raw: unknown = doc.toJS();
-    if (raw === null || raw === undefined) return; // empty document between separators
-    const where = docs.length > 1 ? `${file} (document ${i + 1})` : file;
-    if (typeof raw !== 'object' || Array.isArray(raw)) {
-      problems.push(`${where}: got ${show(raw)}, expected a mapping with apiVersion, kind, metadata and spec`);
-      return;
-    }
-    const prepared: ReturnType<NonNullable<DocKind<T>['prepare']>> = kind.prepare ? kind.prepare(raw as Record<string, unknown>) : { raw: raw as Record<string, unknown> };
-    if (prepared.problem) {
-      problems.push(`${file}:${lineCol(doc, lc, prepared.problem.path)} ${formatPath(prepared.problem.path)}: ${prepared.problem.message}`);
-      return;
-    }
-    const r = kind.schema.safeParse(prepared.raw);
-    if (r.success) out.push({ value: r.data, file, dir });
-    else problems.push(...sortByPosition(describeIssues(kind.schema, r.error.issues, raw, (p) => `${file}:${lineCol(doc, lc, p)}`)));
+  docs.forEach(({ doc, value, problems: unsafe }, i) => {
+    if (value === null || value === undefined) return; // empty document between separators
+    const r = validateDoc(kind, doc, lc, value, unsafe, docs.length > 1 ? ` (document ${i + 1})` : '', file);
+    if ('value' in r) out.push({ value: r.value, file, dir });
+    else problems.push(...r.problems);
   });
-  if (problems.length > 0) {
-    throw new ClawpodError('SPEC_INVALID', `${file}: ${problems.length} problem${problems.length > 1 ? 's' : ''} in the ${kind.kind} spec`, {
-      details: problems,
-      hint: 'fix each field listed; `clawpod validate FILE` checks a spec without running it',
-    });
-  }
+  throwProblems(problems, file, kind);
   if (out.length === 0) {
-    throw new ClawpodError('SPEC_INVALID', `${file} holds no ${kind.kind} document`, { hint: kind.hint });
+    throw new ClawpodError('SPEC_INVALID', `${file} holds no ${kind.kind} document`, { details: [`${file}:1:1 the file is empty or holds only comments and "---"`], hint: kind.hint });
   }
   return out;
 }
 
+function throwProblems(problems: readonly string[], file: string, kind: DocKind<unknown>): void {
+  if (problems.length === 0) return;
+  throw new ClawpodError('SPEC_INVALID', `${file}: ${problems.length} problem${problems.length > 1 ? 's' : ''} in the ${kind.kind} spec`, {
+    details: capDetails(problems),
+    hint: 'fix each field listed; `clawpod validate FILE` checks a spec without running it',
+  });
+}
+
+/** One document's value → the kind's type, or its problems, each at file:line:col. */
+function validateDoc<T>(kind: DocKind<T>, doc: Document | undefined, lc: LineCounter, raw: unknown, unsafe: readonly string[], which: string, file: string): { value: T } | { problems: string[] } {
+  if (unsafe.length > 0) return { problems: [...unsafe] }; // cyclic or prototype-changing: not safe to read further
+  const at = (p: Path) => `${file}:${lineCol(doc, lc, p)}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { problems: [`${at([])}${which}: got ${show(raw)}, expected a mapping with apiVersion, kind, metadata and spec`] };
+  }
+  const prepared: ReturnType<NonNullable<DocKind<T>['prepare']>> = kind.prepare ? kind.prepare(raw as Record<string, unknown>) : { raw: raw as Record<string, unknown> };
+  if (prepared.problem) return { problems: [`${at(prepared.problem.path)} ${formatPath(prepared.problem.path)}: ${prepared.problem.message}`] };
+  const r = kind.schema.safeParse(prepared.raw);
+  if (r.success) return { value: r.data };
+  return { problems: sortByPosition(describeIssues(kind.schema, r.error.issues, raw, at)) };
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * An Agent of profile `profile`, with the overrides file's fields over the profile's defaults.
  * The file may leave out apiVersion, kind and metadata; --name wins over metadata.name.
+ * Problems point at the lines of the overrides file as the user wrote it.
  */
 export function parseProfileAgent(profile: string, name: string | undefined, text: string, file: string | undefined): LoadedAgent {
-  const doc = parseDocument(text);
-  if (doc.errors.length === 0) {
-    if (!doc.has('apiVersion')) doc.set('apiVersion', API_VERSION);
-    if (!doc.has('kind')) doc.set('kind', KIND_AGENT);
-    if (name !== undefined || doc.getIn(['metadata', 'name']) === undefined) doc.setIn(['metadata', 'name'], name ?? profile);
-    const p = doc.getIn(['spec', 'profile']);
-    if (p === undefined) doc.setIn(['spec', 'profile'], profile);
-    else if (typeof p === 'object' && p !== null && !doc.hasIn(['spec', 'profile', 'name'])) doc.setIn(['spec', 'profile', 'name'], profile);
-  }
   const where = file ?? `profile ${profile}`;
-  const loaded = parseAgents(doc.errors.length ? text : String(doc), where);
-  if (loaded.length !== 1) throw new ClawpodError('USAGE', `${where} holds ${loaded.length} agents; overrides for one profile run hold one`, { hint: 'keep one document in the overrides file' });
-  const l = loaded[0]!;
-  if (l.agent.spec.profile?.name !== profile) {
-    throw new ClawpodError('USAGE', `${where} says spec.profile ${l.agent.spec.profile?.name ?? '(none)'}, and the command line says ${profile}`, { hint: `drop spec.profile from the file, or run \`clawpod run -f ${where}\`` });
+  const { docs, lc } = parseYamlDocuments(text, where);
+  const given = docs.filter((d) => d.value !== null && d.value !== undefined);
+  if (given.length > 1) throw new ClawpodError('USAGE', `${where} holds ${given.length} documents; overrides for one profile run hold one`, { hint: 'keep one document in the overrides file' });
+  const d = given[0];
+  const raw: unknown = d ? d.value : {};
+  if (d && isMapping(raw) && d.problems.length === 0) {
+    if (!('apiVersion' in raw)) raw.apiVersion = API_VERSION;
+    if (!('kind' in raw)) raw.kind = KIND_AGENT;
+    if (raw.metadata === undefined || raw.metadata === null) raw.metadata = {};
+    if (isMapping(raw.metadata) && (name !== undefined || raw.metadata.name === undefined)) raw.metadata.name = name ?? profile;
+    if (raw.spec === undefined || raw.spec === null) raw.spec = {};
+    if (isMapping(raw.spec)) {
+      const p = raw.spec.profile;
+      if (p === undefined) raw.spec.profile = profile;
+      else if (isMapping(p) && !('name' in p)) p.name = profile;
+    }
+  } else if (!d) {
+    Object.assign(raw as object, { apiVersion: API_VERSION, kind: KIND_AGENT, metadata: { name: name ?? profile }, spec: { profile } });
   }
-  return { agent: l.agent, file: file ?? '', dir: file && file !== '-' ? dirname(resolve(file)) : process.cwd() };
+  const r = validateDoc(AGENT, d?.doc, lc, raw, d?.problems ?? [], '', where);
+  if ('problems' in r) throwProblems(r.problems, where, AGENT);
+  const agent = (r as { value: Agent }).value;
+  if (agent.spec.profile?.name !== profile) {
+    throw new ClawpodError('USAGE', `${where} says spec.profile ${agent.spec.profile?.name ?? '(none)'}, and the command line says ${profile}`, { hint: `drop spec.profile from the file, or run \`clawpod run -f ${where}\`` });
+  }
+  return { agent, file: file ?? '', dir: file && file !== '-' ? dirname(resolve(file)) : process.cwd() };
 }
