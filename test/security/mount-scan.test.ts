@@ -3,12 +3,14 @@
 // mountable. Each test is the attack a spec author makes: real files in a scratch HOME, the same
 // checkMounts that `clawpod run` and `clawpod start` call.
 import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ClawpodError } from '../../src/errors.js';
 import { checkMounts } from '../../src/ops/run.js';
+import { scanMountSource } from '../../src/security/mount-scan.js';
 import { parseAgents } from '../../src/spec/parse.js';
 
 let home: string;
@@ -76,6 +78,33 @@ describe('the mount scan finds what a spec hides, or refuses', () => {
     expect(e.code).toBe('MOUNT_BLOCKED');
     expect(e.message).toContain('notes.txt');
     expect(e.message).toContain(join(home, '.ssh', 'id_rsa'));
+  });
+});
+
+describe('what the scan cannot finish', () => {
+  it('refuses past the entry limit (the real scan, with a small limit)', () => {
+    const proj = join(home, 'clawpod', 'proj');
+    for (let i = 0; i < 60; i++) writeFileSync(join(proj, `f${i}`), '');
+    expect(scanMountSource(proj, () => undefined, { depth: 32, entries: 50 })).toMatchObject({ kind: 'incomplete', why: 'it holds more than 50 entries' });
+    expect(scanMountSource(proj, () => undefined, { depth: 32, entries: 60 })).toEqual({ kind: 'clean' });
+  });
+
+  it('mounts a folder listed under allowUnscanned, but still refuses what it does see', () => {
+    const deep = join(home, 'clawpod', 'proj', ...Array.from({ length: 40 }, () => 'd'));
+    mkdirSync(deep, { recursive: true });
+    mkdirSync(config.configDir, { recursive: true });
+    writeFileSync(join(config.configDir, 'mount-allowlist.json'), JSON.stringify({ allowedRoots: [{ path: '~/clawpod', allowReadWrite: true }], allowUnscanned: ['~/clawpod/proj'] }));
+    expect(check('~/clawpod/proj')[0]!.source).toBe(join(home, 'clawpod', 'proj'));
+    writeFileSync(join(home, 'clawpod', 'proj', 'd', '.env'), 'TOKEN=x');
+    expect(refusal('~/clawpod/proj').message).toContain('.env');
+  });
+
+  it('refuses a unix socket in the folder (a host service the agent could talk to)', async () => {
+    const srv = createServer();
+    await new Promise<void>((res) => srv.listen(join(home, 'clawpod', 'proj', 'api.sock'), res));
+    try {
+      expect(refusal('~/clawpod/proj').message).toContain('unix socket');
+    } finally { srv.close(); }
   });
 });
 
