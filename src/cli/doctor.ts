@@ -1,7 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import type { Ctx } from './context.js';
 import { runDoctor, type Check } from '../ops/doctor.js';
+import { probeTier } from '../ops/isolation-probe.js';
+import { DEFAULTS } from '../spec/defaults.js';
 import { discover } from '../runtime/discovery.js';
 import { discoveryEnv, driverFor, which } from '../runtime/connect.js';
 import { usableOciRuntime } from '../runtime/engine-driver.js';
@@ -18,9 +21,11 @@ export default async function doctor(ctx: Ctx): Promise<number> {
     containersConf: c.containersConf,
     readFile: (p) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } },
     discover: () => discover(discoveryEnv(c)),
-    info: async (e) => (await driverFor(e)).info(),
-    hasImage: async (e, ref) => (await (await driverFor(e)).inspectImage(ref)) !== undefined,
+    info: async (e) => (await driverFor(e, c)).info(),
+    hasImage: async (e, ref) => (await (await driverFor(e, c)).inspectImage(ref)) !== undefined,
     usableRuntime: usableOciRuntime,
+    hostKernel: release(),
+    probeTier: async (e, tier) => probeTier(await driverFor(e, c), DEFAULTS.image, tier, DEFAULTS.user),
   });
   if (ctx.json) ctx.printJson({ checks });
   else for (const k of checks) {

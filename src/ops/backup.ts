@@ -121,7 +121,8 @@ async function replaceContent(rt: Runtime, d: ContainerDetails, st: ReturnType<t
     name: `${name}-restore-${process.pid}`, image: d.image, command: ['/bin/sh', '-c', 'rm -rf -- "$0"/* "$0"/.[!.]* "$0"/..?*', st.mountPath], env: {}, user: st.agent.spec.user,
     labels: { [LABELS.managed]: 'true', [LABELS.role]: 'restore' }, mounts: [{ kind: 'volume', name: volumeOfContainer(d.labels, d.name), target: st.mountPath, readOnly: false }], ports: [],
     resources: { cpus: 1, memoryBytes: 256 * 2 ** 20, pids: 64 }, network: 'none', isolation: st.agent.spec.isolation,
-    security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true },
+    // a user namespace as the agent's: the volume is re-owned to the helper's ids, so it can empty it
+    security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true, userNamespace: true },
   });
   try {
     await rt.startContainer(helper);

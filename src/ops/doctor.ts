@@ -3,7 +3,8 @@
 import { DEFAULTS } from '../spec/defaults.js';
 import { isClawpodError, messageOf } from '../errors.js';
 import type { Endpoint } from '../runtime/discovery.js';
-import type { RuntimeInfo } from '../runtime/runtime.js';
+import type { IsolationTier, RuntimeInfo } from '../runtime/runtime.js';
+import { hostUidOf, PROBE_LIMITS, type TierProbe } from './isolation-probe.js';
 
 export type Status = 'ok' | 'warn' | 'fail';
 export interface Check { readonly name: string; readonly status: Status; readonly detail: string; readonly fix?: string }
@@ -19,6 +20,10 @@ export interface DoctorProbes {
   info(e: Endpoint): Promise<RuntimeInfo>;
   hasImage(e: Endpoint, ref: string): Promise<boolean>;
   usableRuntime(info: RuntimeInfo, name: string): boolean;
+  /** The host's kernel release (os.release()), to tell a gVisor kernel from the host's. */
+  readonly hostKernel: string;
+  /** Runs a tiny container of `tier` for real (src/ops/isolation-probe.ts). */
+  probeTier(e: Endpoint, tier: IsolationTier): Promise<TierProbe | { error: string }>;
 }
 
 const INSTALL_PODMAN = 'apt-get install -y podman runc   (Fedora/RHEL: dnf install -y podman; macOS: brew install podman && podman machine init && podman machine start)';
@@ -38,7 +43,8 @@ export async function runDoctor(p: DoctorProbes): Promise<Check[]> {
 
   if (podman) {
     const runc = p.which('runc');
-    if (!p.cgroupV2) {
+    if (p.cgroupV2) checks.push({ name: 'host cgroups', status: 'ok', detail: 'v2 (cgroup2fs): crun or runc, the engine\'s defaults (memory.max, pids.max)' });
+    else {
       checks.push(runc
         ? { name: 'runc', status: 'ok', detail: `${runc} (needed: this host has cgroups v1, which crun refuses)` }
         : { name: 'runc', status: 'fail', detail: 'cgroups v1 host without runc (crun refuses cgroups v1)', fix: 'apt-get install -y runc' });
@@ -60,14 +66,53 @@ export async function runDoctor(p: DoctorProbes): Promise<Check[]> {
   if (endpoint) {
     const info = await p.info(endpoint);
     const usable = Object.keys(info.ociRuntimes).filter((n) => p.usableRuntime(info, n));
-    checks.push({ name: 'oci runtimes', status: 'ok', detail: `${usable.join(', ') || 'default only'}; cgroups v${info.cgroupVersion ?? '?'}` });
-    checks.push(usable.includes('runsc')
-      ? { name: 'gvisor', status: 'ok', detail: 'runsc available: isolation: gvisor works' }
-      : { name: 'gvisor', status: 'warn', detail: 'runsc not available: isolation: gvisor will be refused', fix: 'apt-get install -y runsc, then ./scripts/setup.sh (registers it with Podman)' });
+    checks.push({ name: 'oci runtimes', status: 'ok', detail: usable.join(', ') || 'default only' });
+    checks.push({ name: 'cgroups', status: 'ok', detail: `v${info.cgroupVersion?.replace(/^v/, '') ?? (p.cgroupV2 ? '2' : '1')}; the engine's default OCI runtime: ${info.defaultRuntime ?? 'not reported'}` });
     const img = await p.hasImage(endpoint, DEFAULTS.image);
     checks.push(img
       ? { name: 'agent image', status: 'ok', detail: DEFAULTS.image }
       : { name: 'agent image', status: 'warn', detail: `${DEFAULTS.image} not built`, fix: 'clawpod image build' });
+    if (!img) {
+      checks.push({ name: 'isolation', status: 'warn', detail: 'not tried: the probe container uses the agent image', fix: 'clawpod image build, then clawpod doctor' });
+    } else {
+      const runc = await p.probeTier(endpoint, 'runc');
+      checks.push(usernsCheck(endpoint.kind, runc));
+      if (!('error' in runc)) checks.push(limitsCheck(runc));
+      checks.push(usable.includes('runsc')
+        ? gvisorCheck(await p.probeTier(endpoint, 'gvisor'), p.hostKernel)
+        : { name: 'gvisor', status: 'warn', detail: 'runsc not available: isolation: gvisor will be refused', fix: 'apt-get install -y runsc, then ./scripts/setup.sh (registers it with Podman)' });
+    }
   }
   return checks;
+}
+
+const AGENT_UID = Number(DEFAULTS.user.split(':')[0]);
+
+/** A runc-tier container's uid map says whether the agent's uid is a host account. */
+function usernsCheck(kind: string, r: TierProbe | { error: string }): Check {
+  if ('error' in r) {
+    return { name: 'user namespace', status: 'fail', detail: `a runc-tier container could not run: ${r.error}`, fix: kind === 'podman' ? 'echo containers:2147483647:2147483648 | tee -a /etc/subuid /etc/subgid (./scripts/setup.sh does it)' : 'read the message above' };
+  }
+  const host = hostUidOf(r.uidMap, AGENT_UID);
+  if (host === AGENT_UID) {
+    return { name: 'user namespace', status: 'warn', detail: `none: the agent's uid ${AGENT_UID} is host uid ${AGENT_UID}, a host account could read agents' secrets through /proc/PID/root and signal them`, fix: kind === 'docker' ? 'enable user namespaces in dockerd: "userns-remap": "default" in /etc/docker/daemon.json, then restart dockerd' : 'use Podman (clawpod runs agents with userns=auto there)' };
+  }
+  return { name: 'user namespace', status: 'ok', detail: `agents run in a user namespace of their own: uid ${AGENT_UID} inside is host uid ${host ?? 'unmapped'} (runtime ${r.runtime})` };
+}
+
+/** gVisor proven from inside: its kernel release is its own, not the host's. */
+function gvisorCheck(r: TierProbe | { error: string }, hostKernel: string): Check {
+  if ('error' in r) return { name: 'gvisor', status: 'fail', detail: `runsc is registered but a container under it failed: ${r.error}`, fix: 'see docs/runtimes.md (gVisor); or remove runsc from [engine.runtimes] so isolation: gvisor is refused up front' };
+  return r.kernel && r.kernel !== hostKernel
+    ? { name: 'gvisor', status: 'ok', detail: `isolation: gvisor works: a container under ${r.runtime} reports kernel ${r.kernel} (the host: ${hostKernel})` }
+    : { name: 'gvisor', status: 'fail', detail: `a container asked to run under runsc reports the host's kernel ${r.kernel}: it is not gVisor`, fix: 'check the runsc registration in the engine (containers.conf [engine.runtimes] / daemon.json)' };
+}
+
+/** The limits a container was given, read back from inside through whichever cgroup layout it has. */
+function limitsCheck(r: TierProbe): Check {
+  const l = r.limits;
+  const held = l?.memoryBytes === PROBE_LIMITS.memoryBytes && l.pids === PROBE_LIMITS.pids;
+  return held
+    ? { name: 'limits', status: 'ok', detail: `memory and pids limits hold inside a container (cgroup v${l.version}: ${l.memoryBytes} bytes, ${l.pids} pids)` }
+    : { name: 'limits', status: 'warn', detail: `a container given ${PROBE_LIMITS.memoryBytes} bytes and ${PROBE_LIMITS.pids} pids sees ${l ? `memory ${l.memoryBytes ?? 'unlimited'}, pids ${l.pids ?? 'unlimited'} (cgroup v${l.version})` : 'no cgroup limit files'}`, fix: 'check the engine\'s cgroup manager (containers.conf cgroup_manager) and docs/runtimes.md' };
 }

@@ -55,7 +55,8 @@ export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
   ];
   if (s.workspace.enabled) mounts.push({ kind: 'volume', name: inp.volume ?? workspaceVolumeName(inp.instanceName), target: s.workspace.mountPath, readOnly: false });
   for (const m of inp.mounts) mounts.push({ kind: 'bind', source: m.source, target: m.target, readOnly: m.readOnly });
-  if (inp.secretsHostDir) mounts.push({ kind: 'bind', source: inp.secretsHostDir, target: DEFAULTS.secretsMountPath, readOnly: true });
+  // the secrets folder is this container's alone: the engine re-owns it for the agent's user-namespaced uid
+  if (inp.secretsHostDir) mounts.push({ kind: 'bind', source: inp.secretsHostDir, target: DEFAULTS.secretsMountPath, readOnly: true, agentOwned: true });
 
   const env: Record<string, string> = {};
   if (s.workspace.enabled) env.WORKSPACE = s.workspace.mountPath;
@@ -91,6 +92,8 @@ export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
     resources: { cpus: must(parseCpu(s.resources.cpu)), memoryBytes: must(parseMemory(s.resources.memory)), pids: s.resources.pids },
     network: s.network,
     isolation: s.isolation,
-    security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true },
+    // userNamespace: the agent's uid 1000 must not be a host account (it could read another agent's
+    // secrets through /proc/PID/root and signal it); see docs/security.md
+    security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true, userNamespace: true },
   };
 }

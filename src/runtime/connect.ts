@@ -27,7 +27,7 @@ async function startPodmanService(config: Config, podmanBin: string, socketPath:
   const child = spawn(podmanBin, ['system', 'service', '--time=0', `unix://${socketPath}`], {
     detached: true,
     stdio: ['ignore', log, log],
-    env: { PATH: config.path, HOME: config.home, ...(config.containersConf ? { CONTAINERS_CONF: config.containersConf } : {}), ...(config.xdgRuntimeDir ? { XDG_RUNTIME_DIR: config.xdgRuntimeDir } : {}) },
+    env: podmanEnv(config),
   });
   child.unref();
   let exited = false;
@@ -54,11 +54,18 @@ export function discoveryEnv(config: Config, explicitHost?: string): DiscoveryEn
   };
 }
 
-export async function driverFor(endpoint: Endpoint): Promise<Runtime> {
+/** The environment a podman CLI started by clawpod gets (the API service, a runtime's create service). */
+function podmanEnv(config: Config): Record<string, string> {
+  return { PATH: config.path, HOME: config.home, ...(config.containersConf ? { CONTAINERS_CONF: config.containersConf } : {}), ...(config.xdgRuntimeDir ? { XDG_RUNTIME_DIR: config.xdgRuntimeDir } : {}) };
+}
+
+/** `config`: lets the Podman driver run the podman CLI (needed for isolation tiers other than the default). */
+export async function driverFor(endpoint: Endpoint, config?: Config): Promise<Runtime> {
   const url = `unix://${endpoint.socketPath}`;
   if (endpoint.kind === 'podman') {
     const { PodmanDriver } = await import('./podman-driver.js');
-    return new PodmanDriver(url, endpoint.socketPath);
+    const bin = config ? which(config.podmanBin, config.path) : undefined;
+    return new PodmanDriver(url, endpoint.socketPath, config && bin ? { podmanBin: bin, env: podmanEnv(config) } : undefined);
   }
   const { DockerDriver } = await import('./docker-driver.js');
   return new DockerDriver(url, endpoint.socketPath);
@@ -86,5 +93,5 @@ export function targetRuntime(config: Config, t: ClusterTarget, local: () => Pro
 /** Discover and connect: the usual way a command gets its Runtime. */
 export async function connectRuntime(config: Config, explicitHost?: string): Promise<Runtime> {
   const endpoint = await traced('discovery', () => discover(discoveryEnv(config, explicitHost)));
-  return traced('driver loaded', () => driverFor(endpoint));
+  return traced('driver loaded', () => driverFor(endpoint, config));
 }

@@ -1,15 +1,16 @@
 // Engine API driver (Docker-compatible REST over a unix socket). Podman and Docker both
 // speak it; their differences live in podman-driver.ts / docker-driver.ts.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClawpodError, messageOf } from '../errors.js';
 import { demux } from './demux.js';
 import { EngineClient, EngineHttpError, jsonLines } from './engine-client.js';
+import { isolationMismatch, TIERS } from './isolation.js';
 import type { EngineContainer, EngineCreateBody, EngineImage, EngineListed, EngineVolume } from './engine-types.js';
 import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ContainerState, ExecOptions, ExecResult,
-  ImageInfo, OutputChunk, PortBinding, Runtime, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
+  ImageInfo, IsolationTier, OutputChunk, PortBinding, Runtime, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
 } from './runtime.js';
 
 const statusOf = (e: unknown): number | undefined => (e instanceof EngineHttpError ? e.statusCode : undefined);
@@ -43,6 +44,18 @@ export function usableOciRuntime(info: RuntimeInfo, name: string): boolean {
   return path === '' || !path.startsWith('/') || existsSync(path);
 }
 
+/**
+ * A registered runtime that is a small wrapper script passing --network=none (clawpod's setup registers
+ * runsc that way: gVisor cannot set up its own network stack on these VMs) gives a container no network.
+ */
+export function withoutNetwork(path: string): boolean {
+  if (!path.startsWith('/')) return false;
+  try {
+    if (statSync(path).size > 4096) return false; // a binary, not a wrapper
+    return /--network[= ]none\b/.test(readFileSync(path, 'utf8'));
+  } catch { return false; }
+}
+
 export abstract class EngineDriver implements Runtime {
   abstract readonly kind: RuntimeKind;
   readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true, secrets: false };
@@ -52,11 +65,43 @@ export abstract class EngineDriver implements Runtime {
     this.api = new EngineClient(socketPath);
   }
 
-  /** The OCI runtime name the engine knows gVisor by, or undefined when it has none. */
-  protected abstract gvisorRuntime(info: RuntimeInfo): string | undefined;
+  /** How to get the runtime of `tier` registered with this engine (the ISOLATION_UNAVAILABLE hint). */
+  protected abstract isolationHint(tier: IsolationTier): string;
 
-  protected gvisorHint(): string {
-    return 'install gVisor (Debian: apt-get install -y runsc) and register it with the engine, or use isolation: runc';
+  /** The OCI runtime name to ask the engine for, undefined for its default; throws when the tier cannot run here. */
+  protected async runtimeFor(spec: ContainerSpec): Promise<string | undefined> {
+    const want = TIERS[spec.isolation].request;
+    if (!want) return undefined;
+    const info = await this.info();
+    if (!this.usableRuntime(info, want)) {
+      const usable = Object.keys(info.ociRuntimes).filter((n) => this.usableRuntime(info, n));
+      throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} needs the ${want} runtime, and ${this.kind} at ${this.endpoint} has none (usable: ${usable.join(', ') || 'none listed'})`, { hint: this.isolationHint(spec.isolation) });
+    }
+    if (spec.network !== 'none' && withoutNetwork(info.ociRuntimes[want]!)) {
+      throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} with network: ${spec.network}: the ${want} registered with ${this.kind} (${info.ociRuntimes[want]}) runs with --network=none, so the agent would have no network`, {
+        hint: `use network: none with isolation: ${spec.isolation} (ports need a network too), or isolation: runc for a networked agent; see docs/runtimes.md`,
+      });
+    }
+    return want;
+  }
+
+  /** The OCI runtime the engine reports for a container (Docker: HostConfig.Runtime; Podman overrides). */
+  protected async reportedRuntime(id: string): Promise<string | undefined> {
+    const d = await this.api.call<EngineContainer>('GET', `/containers/${enc(id)}/json`, { accept: [404] });
+    return d ? (d.HostConfig.Runtime ?? '') : undefined;
+  }
+
+  /**
+   * Reads back the runtime the engine really used and refuses a container whose tier differs:
+   * it is removed before the error is thrown, so a caller never starts or keeps it.
+   */
+  async verifyIsolation(id: string, spec: Pick<ContainerSpec, 'isolation' | 'name'>): Promise<void> {
+    let reported: string | undefined;
+    try { reported = await this.reportedRuntime(id); } catch (e) { await this.removeContainer(id, { force: true }).catch(() => undefined); this.fail(`inspect container ${spec.name}`, e); }
+    const err = isolationMismatch(spec.isolation, reported ?? '', spec.name);
+    if (!err) return;
+    await this.removeContainer(id, { force: true });
+    throw err;
   }
 
   protected usableRuntime(info: RuntimeInfo, name: string): boolean {
@@ -82,11 +127,11 @@ export abstract class EngineDriver implements Runtime {
     try {
       const [version, info] = await Promise.all([
         this.api.call<{ Version: string; ApiVersion: string }>('GET', '/version'),
-        this.api.call<{ Runtimes?: Record<string, { path?: string }>; CgroupVersion?: string }>('GET', '/info'),
+        this.api.call<{ Runtimes?: Record<string, { path?: string }>; CgroupVersion?: string; DefaultRuntime?: string }>('GET', '/info'),
       ]);
       const runtimes: Record<string, string> = {};
       for (const [name, r] of Object.entries(info?.Runtimes ?? {})) runtimes[name] = r?.path ?? '';
-      return { kind: this.kind, version: version?.Version ?? '?', apiVersion: version?.ApiVersion ?? '?', ociRuntimes: runtimes, ...(info?.CgroupVersion ? { cgroupVersion: info.CgroupVersion } : {}) };
+      return { kind: this.kind, version: version?.Version ?? '?', apiVersion: version?.ApiVersion ?? '?', ociRuntimes: runtimes, ...(info?.CgroupVersion ? { cgroupVersion: info.CgroupVersion } : {}), ...(info?.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}) };
     } catch (e) { this.fail('read its version', e); }
   }
 
@@ -105,15 +150,7 @@ export abstract class EngineDriver implements Runtime {
       else if (m.kind === 'volume') mounts.push({ Type: 'volume', Source: m.name, Target: m.target, ReadOnly: m.readOnly });
       else mounts.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly });
     }
-    let runtime: string | undefined;
-    if (spec.isolation === 'gvisor') {
-      const info = await this.info();
-      runtime = this.gvisorRuntime(info);
-      if (!runtime) {
-        const usable = Object.keys(info.ociRuntimes).filter((n) => this.usableRuntime(info, n));
-        throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: gvisor needs the runsc runtime, and ${this.kind} at ${this.endpoint} has none (usable: ${usable.join(', ') || 'none listed'})`, { hint: this.gvisorHint() });
-      }
-    }
+    const runtime = await this.runtimeFor(spec);
     return {
       Image: spec.image,
       ...(spec.command ? { Entrypoint: [...spec.command] } : {}),
@@ -146,17 +183,27 @@ export abstract class EngineDriver implements Runtime {
     };
   }
 
+  /** Creates the container, then checks its isolation tier from the engine's inspect (a mismatch is removed and refused). */
   async createContainer(spec: ContainerSpec): Promise<string> {
+    const id = await this.createOnly(spec);
+    await this.verifyIsolation(id, spec);
+    return id;
+  }
+
+  /** The engine's create, through the Docker-compatible API (HostConfig.Runtime picks the tier's runtime). */
+  protected async createOnly(spec: ContainerSpec): Promise<string> {
     const body = await this.createBody(spec);
     try {
       const r = await this.api.call<{ Id: string }>('POST', '/containers/create', { query: { name: spec.name }, json: body });
       return r!.Id;
     } catch (e) {
-      if (statusOf(e) === 404) {
-        throw new ClawpodError('IMAGE_NOT_FOUND', `image ${spec.image} is not in ${this.kind}'s store`, { hint: 'build it with `clawpod image build` or pull it with `podman pull IMAGE`', cause: e });
-      }
+      if (statusOf(e) === 404) throw this.imageMissing(spec.image, e);
       this.fail(`create container ${spec.name}`, e);
     }
+  }
+
+  protected imageMissing(image: string, cause: unknown): ClawpodError {
+    return new ClawpodError('IMAGE_NOT_FOUND', `image ${image} is not in ${this.kind}'s store`, { hint: 'build it with `clawpod image build` or pull it with `podman pull IMAGE`', cause });
   }
 
   async startContainer(id: string): Promise<void> {

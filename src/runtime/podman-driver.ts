@@ -1,28 +1,46 @@
-// Podman through its Docker-compatible API. gVisor is known to Podman by the name the
-// containers.conf [engine.runtimes] table gives runsc (clawpod's setup registers "runsc").
-// Podman secrets need its own (libpod) API: the compat API has no secrets outside swarm.
+// Podman through its own (libpod) API for create — user namespaces, the `U` mount option and
+// secrets exist only there — and the Docker-compatible API for everything else. gVisor is known
+// to Podman by the name the containers.conf [engine.runtimes] table gives runsc (clawpod's setup
+// registers "runsc"); Podman 4.3 ignores a per-container runtime, so a container of another tier
+// is created through a service whose default runtime it is (podman-runtime-service.ts), and every
+// container's OCIRuntime is read back and checked (isolation.ts).
 import { Readable } from 'node:stream';
-import { ClawpodError } from '../errors.js';
+import { ClawpodError, messageOf } from '../errors.js';
 import { EngineDriver } from './engine-driver.js';
 import { EngineClient, EngineHttpError } from './engine-client.js';
-import type { ContainerSpec, RuntimeCapabilities, RuntimeInfo } from './runtime.js';
+import { withRuntimeService, type PodmanLocal } from './podman-runtime-service.js';
+import { podmanSpecgen } from './podman-specgen.js';
+import type { ContainerDetails, ContainerSpec, IsolationTier, RuntimeCapabilities } from './runtime.js';
+
+const LIBPOD = '/v4.0.0/libpod';
 
 export class PodmanDriver extends EngineDriver {
   readonly kind = 'podman' as const;
   override readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true, secrets: true };
   private readonly libpod: EngineClient;
 
-  constructor(endpoint: string, socketPath: string) {
+  /** `local`: how to run the podman CLI here; without it only the engine's default runtime (runc) can be created. */
+  constructor(endpoint: string, socketPath: string, private readonly local?: PodmanLocal) {
     super(endpoint, socketPath);
-    this.libpod = new EngineClient(socketPath, '/v4.0.0/libpod');
+    this.libpod = new EngineClient(socketPath, LIBPOD);
   }
 
-  protected gvisorRuntime(info: RuntimeInfo): string | undefined {
-    return this.usableRuntime(info, 'runsc') ? 'runsc' : undefined;
+  protected isolationHint(tier: IsolationTier): string {
+    return tier === 'gvisor'
+      ? 'install gVisor (apt-get install -y runsc) and re-run ./scripts/setup.sh, which registers runsc in .clawpod/containers.conf and restarts the Podman service; or use isolation: runc'
+      : 'check [engine] runtime in the containers.conf the Podman service reads';
   }
 
-  protected override gvisorHint(): string {
-    return 'install gVisor (apt-get install -y runsc) and re-run ./scripts/setup.sh, which registers runsc in .clawpod/containers.conf and restarts the Podman service; or use isolation: runc';
+  protected override async reportedRuntime(id: string): Promise<string | undefined> {
+    const d = await this.libpod.call<{ OCIRuntime?: string }>('GET', `/containers/${encodeURIComponent(id)}/json`, { accept: [404] });
+    return d ? (d.OCIRuntime ?? '') : undefined;
+  }
+
+  /** The compat inspect says "oci" for every container; the runtime comes from libpod's. */
+  override async inspectContainer(idOrName: string): Promise<ContainerDetails | undefined> {
+    const d = await super.inspectContainer(idOrName);
+    if (!d) return undefined;
+    try { return { ...d, ociRuntime: (await this.reportedRuntime(d.id)) ?? d.ociRuntime }; } catch (e) { this.fail(`inspect container ${idOrName}`, e); }
   }
 
   override async createSecret(name: string, value: string): Promise<void> {
@@ -35,48 +53,40 @@ export class PodmanDriver extends EngineDriver {
     try { await this.libpod.call('DELETE', `/secrets/${encodeURIComponent(name)}`, { accept: [404] }); } catch (e) { this.fail(`remove the Podman secret ${name}`, e); }
   }
 
-  /** With runtime secrets, create through the libpod API (same hardening, its own field names). */
-  override async createContainer(spec: ContainerSpec): Promise<string> {
-    if (!spec.runtimeSecrets?.length) return super.createContainer(spec);
-    const body = await this.createBody(spec);
-    const hc = body.HostConfig;
-    const specgen = {
-      name: spec.name,
-      image: spec.image,
-      ...(spec.command ? { entrypoint: [...spec.command] } : {}),
-      ...(spec.args ? { command: [...spec.args] } : {}),
-      env: { ...spec.env },
-      user: spec.user,
-      ...(spec.workingDir ? { work_dir: spec.workingDir } : {}),
-      ...(spec.hostname ? { hostname: spec.hostname } : {}),
-      labels: { ...spec.labels },
-      stdin: spec.openStdin ?? false,
-      mounts: [
-        ...spec.mounts.flatMap((m) => m.kind === 'tmpfs' ? [{ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: [`size=${m.sizeBytes}`, 'nosuid', 'nodev'] }]
-          : m.kind === 'bind' ? [{ destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw'] }] : []),
-        // Podman mounts secret files at their target; on a read-only root the folder must be writable
-        { destination: '/run/secrets', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'nosuid', 'nodev', 'noexec'] },
-      ],
-      volumes: spec.mounts.flatMap((m) => (m.kind === 'volume' ? [{ Name: m.name, Dest: m.target, Options: m.readOnly ? ['ro'] : [] }] : [])),
-      portmappings: spec.ports.map((p) => ({ host_ip: p.hostIP, host_port: p.hostPort, container_port: p.containerPort, protocol: p.protocol })),
-      resource_limits: {
-        memory: { limit: spec.resources.memoryBytes, swap: spec.resources.memoryBytes },
-        cpu: { quota: Math.round(spec.resources.cpus * 100_000), period: 100_000 },
-        pids: { limit: spec.resources.pids },
-      },
-      cap_drop: hc.CapDrop,
-      no_new_privileges: spec.security.noNewPrivileges,
-      read_only_filesystem: spec.security.readOnlyRootfs,
-      netns: { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
-      ...(hc.Runtime ? { oci_runtime: hc.Runtime } : {}),
-      secrets: spec.runtimeSecrets.map((s) => ({ Source: s.source, Target: s.target, UID: s.uid, GID: s.gid, Mode: s.mode })),
-    };
+  protected override async createOnly(spec: ContainerSpec): Promise<string> {
+    const runtime = await this.runtimeFor(spec);
+    const body = podmanSpecgen(spec, runtime);
+    if (!runtime) return this.libpodCreate(this.libpod, spec, body);
+    const local = this.local;
+    if (!local) {
+      throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} on Podman needs the podman CLI on this host (Podman's API ignores a per-container runtime), and ${this.endpoint} was given without it`, { hint: 'run clawpod on the host of the Podman service' });
+    }
+    return withRuntimeService(local, runtime, async (sock) => {
+      const via = new EngineClient(sock, LIBPOD);
+      const id = await this.libpodCreate(via, spec, body);
+      // the private service must share the main one's storage, or the main one cannot run what it made
+      if ((await this.reportedRuntime(id)) === undefined) {
+        await via.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: true }, accept: [404] }).catch(() => undefined);
+        throw new ClawpodError('ISOLATION_UNAVAILABLE', `\`${local.podmanBin} --runtime ${runtime}\` created ${spec.name} in another container store than ${this.endpoint} uses`, {
+          hint: 'run clawpod as the user the Podman service runs as (root for /run/podman/podman.sock), with the same CONTAINERS_CONF',
+        });
+      }
+      return id;
+    });
+  }
+
+  private async libpodCreate(client: EngineClient, spec: ContainerSpec, body: Record<string, unknown>): Promise<string> {
     try {
-      const r = await this.libpod.call<{ Id: string }>('POST', '/containers/create', { json: specgen });
+      const r = await client.call<{ Id: string }>('POST', '/containers/create', { json: body });
       return r!.Id;
     } catch (e) {
-      if (e instanceof EngineHttpError && e.statusCode === 404) {
-        throw new ClawpodError('IMAGE_NOT_FOUND', `image ${spec.image} is not in podman's store`, { hint: 'build it with `clawpod image build` or pull it with `podman pull IMAGE`', cause: e });
+      // libpod answers 500 where the compat API says 404/409: tell them apart by the message
+      if (e instanceof EngineHttpError && (e.statusCode === 404 || /image not known/i.test(e.message))) throw this.imageMissing(spec.image, e);
+      if (e instanceof EngineHttpError && /name .* is already in use/i.test(e.message)) this.fail(`create container ${spec.name}`, new EngineHttpError(409, e.message, e.path));
+      if (/enough available IDs|no subuid ranges/i.test(messageOf(e))) {
+        throw new ClawpodError('RUNTIME_ERROR', `podman could not give ${spec.name} a user namespace of its own: ${messageOf(e)}`, {
+          hint: 'add a range for the user "containers" to /etc/subuid and /etc/subgid: echo containers:2147483647:2147483648 | tee -a /etc/subuid /etc/subgid (./scripts/setup.sh does it)', cause: e,
+        });
       }
       this.fail(`create container ${spec.name}`, e);
     }

@@ -2,11 +2,19 @@
 // the Engine API today, Kubernetes later. Callers speak only these runtime-neutral types.
 import type { Readable, Writable } from 'node:stream';
 
+/** The isolation tiers a spec can ask for (spec.isolation); src/runtime/isolation.ts says what each accepts. */
+export type IsolationTier = 'runc' | 'gvisor';
+
 export type RuntimeKind = 'podman' | 'docker' | 'kubernetes';
 
 export type MountPlan =
   | { readonly kind: 'volume'; readonly name: string; readonly target: string; readonly readOnly: boolean }
-  | { readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean }
+  | {
+    readonly kind: 'bind'; readonly source: string; readonly target: string; readonly readOnly: boolean;
+    /** A folder clawpod made for this one container (secrets, IPC): the engine may re-own it for the agent's
+     *  user-namespaced uid (Podman `:U`). Never set on a user's own folder: it would be chowned. */
+    readonly agentOwned?: boolean;
+  }
   | { readonly kind: 'tmpfs'; readonly target: string; readonly sizeBytes: number };
 
 export interface PortBinding {
@@ -33,8 +41,14 @@ export interface ContainerSpec {
   readonly ports: readonly PortBinding[];
   readonly resources: { readonly cpus: number; readonly memoryBytes: number; readonly pids: number };
   readonly network: 'none' | 'bridge';
-  readonly isolation: 'runc' | 'gvisor';
-  readonly security: { readonly readOnlyRootfs: boolean; readonly dropAllCapabilities: boolean; readonly noNewPrivileges: boolean };
+  /** Checked after create against the engine's own inspect (src/runtime/isolation.ts): a mismatch is refused. */
+  readonly isolation: IsolationTier;
+  readonly security: {
+    readonly readOnlyRootfs: boolean; readonly dropAllCapabilities: boolean; readonly noNewPrivileges: boolean;
+    /** Run in a user namespace of its own, so the agent's uid is no host account (Podman: userns=auto;
+     *  Docker: only the daemon's userns-remap can do it). Default false. */
+    readonly userNamespace?: boolean;
+  };
   /** Keep stdin open so `attach` can write to the agent. */
   readonly openStdin?: boolean;
   /** Runtime-held secrets (Podman secrets) mounted as files under /run/secrets; needs capabilities.secrets. */
@@ -66,6 +80,7 @@ export interface ContainerDetails extends ContainerInfo {
   readonly pidsLimit: number;
   readonly nanoCpus: number;
   readonly networkMode: string;
+  /** The OCI runtime the engine says the container runs under (Podman: OCIRuntime; Docker: HostConfig.Runtime). */
   readonly ociRuntime: string;
   readonly mounts: readonly { readonly type: string; readonly source: string; readonly target: string; readonly readOnly: boolean }[];
   /** The engine's own inspect document, for `clawpod inspect`. */
@@ -131,6 +146,8 @@ export interface RuntimeInfo {
   /** OCI runtimes the engine lists (runc, crun, runsc, ...) → their binary path, when given. */
   readonly ociRuntimes: Readonly<Record<string, string>>;
   readonly cgroupVersion?: string;
+  /** The runtime a container gets when none is asked for (runc, crun...), when the engine says. */
+  readonly defaultRuntime?: string;
 }
 
 /** What a driver can do, so callers branch on capabilities rather than on `kind`. */

@@ -1,9 +1,11 @@
 // Bad input: a clear error naming the thing, the value and the fix, a non-zero exit, and
 // nothing left behind (no container, no volume, no secret files).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentYaml, cleanup, clawpod, leftovers, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { CONF, agentYaml, cleanup, clawpod, leftovers, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 
 const P = uniquePrefix('bad');
 const env = scratchEnv();
@@ -84,13 +86,21 @@ describe('bad input is refused cleanly', () => {
     expect(viaEnv.stderr).toContain('CONTAINER_HOST');
   });
 
-  const hasRunsc = /runsc/.test(podman(['info', '--format', '{{json .Host.OCIRuntime}} {{json .}}']).stdout.match(/"runtimes"[^}]*}/)?.[0] ?? '');
-  it.skipIf(hasRunsc)('isolation: gvisor is refused clearly when runsc is missing', async () => {
-    const r = await refused('gvisor', agentYaml(`${P}a`, 'isolation: gvisor\ncommand: ["true"]'));
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('ISOLATION_UNAVAILABLE');
-    expect(r.stderr).toContain('runsc');
-    expect(r.stderr).toContain('apt-get install');
+  it('isolation: gvisor is refused clearly when the engine has no usable runsc', async () => {
+    // A private Podman service (same storage) whose containers.conf points runsc at nothing: the
+    // engine lists the name but its binary is missing, as on a host where runsc was never installed.
+    const conf = writeSpec(dir, 'no-runsc.conf', readFileSync(CONF, 'utf8').replace(/\[engine\.runtimes\][^[]*/s, '')
+      + '\n[engine.runtimes]\nrunsc = ["/nonexistent/clawpod-no-runsc"]\n');
+    const sock = join(dir, 'no-runsc.sock');
+    const svc = spawn('podman', ['system', 'service', '--time=0', `unix://${sock}`], { env: { ...process.env, CONTAINERS_CONF: conf }, stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(100);
+      const r = await refused('gvisor', agentYaml(`${P}a`, 'isolation: gvisor\ncommand: ["true"]'), ['--host', `unix://${sock}`]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('ISOLATION_UNAVAILABLE');
+      expect(r.stderr).toContain('runsc');
+      expect(r.stderr).toContain('apt-get install');
+    } finally { svc.kill(); }
   });
 
   it('validate checks several files and exits non-zero on the bad one', async () => {

@@ -1,0 +1,42 @@
+// Isolation tiers and the check that the engine really ran the one asked for. A tier is data:
+// the OCI runtime names an engine may report for it. The drivers verify every container right
+// after create from the engine's own inspect, because an engine can silently ignore the runtime
+// it was given (Podman 4.3's API drops a per-container runtime: podman#28429). A tier added later
+// (a microVM: kata, krun) is one more entry here; the create path and the check stay the same.
+import { ClawpodError } from '../errors.js';
+import type { IsolationTier } from './runtime.js';
+
+export interface TierDef {
+  /** What the tier means, for messages. */
+  readonly what: string;
+  /** OCI runtime names (as the engine reports them) that give this tier. */
+  readonly runtimes: readonly string[];
+  /** The runtime clawpod asks the engine for; undefined = the engine's default, which must be one of `runtimes`. */
+  readonly request?: string;
+  /** The engine may put the container in a user namespace of its own (ContainerSpec.security.userNamespace). */
+  readonly userNamespace: boolean;
+}
+
+export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
+  runc: { what: 'namespaces on the host kernel', runtimes: ['runc', 'crun'], userNamespace: true },
+  // No engine user namespace: runsc's gofer then mounts volumes from inside it and cannot reach
+  // Podman's root-only volume folders (measured: "stat .../_data: permission denied"). The sandbox's
+  // host processes run as nobody anyway, and uid 1000 exists only inside gVisor's own kernel.
+  gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc'], request: 'runsc', userNamespace: false },
+};
+
+/** The runtime the engine reports, by name: a registered path (/x/runsc) counts by its file name. */
+export function runtimeName(reported: string): string {
+  return reported.split('/').pop() ?? reported;
+}
+
+/** undefined when `reported` gives `tier`; else the ISOLATION_MISMATCH error to throw. */
+export function isolationMismatch(tier: IsolationTier, reported: string, container: string): ClawpodError | undefined {
+  const def = TIERS[tier];
+  if (def.runtimes.includes(runtimeName(reported))) return undefined;
+  return new ClawpodError('ISOLATION_MISMATCH', `container ${container} asked for isolation: ${tier} (${def.what}, OCI runtime ${def.runtimes.join(' or ')}) but the engine created it under "${reported || 'no runtime reported'}"; it was removed and nothing was started`, {
+    hint: tier === 'runc'
+      ? 'the engine\'s default OCI runtime is not runc/crun: set it back (containers.conf [engine] runtime, or dockerd --default-runtime), or ask for that tier explicitly'
+      : `check the engine's runtime registration with \`clawpod doctor\` (it runs a container under ${def.request ?? def.runtimes[0]} and reads the kernel from inside)`,
+  });
+}

@@ -1,0 +1,53 @@
+// ContainerSpec → Podman's libpod "specgen" create body. Pure. Podman creates through its own API
+// (not the Docker-compatible one) because only there do a user namespace (userns=auto), the `U`
+// mount option and runtime secrets exist.
+import { TIERS } from './isolation.js';
+import type { ContainerSpec } from './runtime.js';
+
+/**
+ * userns=auto: each container gets its own range of host ids from the `containers` entry of
+ * /etc/subuid and /etc/subgid (rootful Podman; rootless uses the user's own subordinate ids), so
+ * the agent's uid 1000 is no host account. Both fields are needed: Podman 4.3's API ignores
+ * `userns` alone (measured: the container ran with the host's identity map).
+ */
+const USERNS_AUTO = { userns: { nsmode: 'auto' }, idmappings: { AutoUserNs: true } } as const;
+
+export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined): Record<string, unknown> {
+  const userns = spec.security.userNamespace === true && TIERS[spec.isolation].userNamespace;
+  // `U`: Podman hands the folder to the container user's host ids at start (the agent could not
+  // read its secrets or write its workspace otherwise). Only on what clawpod made for this container.
+  const own = (yes: boolean | undefined): string[] => (userns && yes ? ['U'] : []);
+  return {
+    name: spec.name,
+    image: spec.image,
+    ...(spec.command ? { entrypoint: [...spec.command] } : {}),
+    ...(spec.args ? { command: [...spec.args] } : {}),
+    env: { ...spec.env },
+    user: spec.user,
+    ...(spec.workingDir ? { work_dir: spec.workingDir } : {}),
+    ...(spec.hostname ? { hostname: spec.hostname } : {}),
+    labels: { ...spec.labels },
+    stdin: spec.openStdin ?? false,
+    mounts: [
+      ...spec.mounts.flatMap((m) => m.kind === 'tmpfs' ? [{ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: [`size=${m.sizeBytes}`, 'nosuid', 'nodev'] }]
+        : m.kind === 'bind' ? [{ destination: m.target, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw', ...own(m.agentOwned)] }] : []),
+      // Podman mounts secret files at their target; on a read-only root the folder must be writable
+      ...(spec.runtimeSecrets?.length ? [{ destination: '/run/secrets', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'nosuid', 'nodev', 'noexec'] }] : []),
+    ],
+    volumes: spec.mounts.flatMap((m) => (m.kind === 'volume' ? [{ Name: m.name, Dest: m.target, Options: [...(m.readOnly ? ['ro'] : []), ...own(true)] }] : [])),
+    portmappings: spec.ports.map((p) => ({ host_ip: p.hostIP, host_port: p.hostPort, container_port: p.containerPort, protocol: p.protocol })),
+    resource_limits: {
+      memory: { limit: spec.resources.memoryBytes, swap: spec.resources.memoryBytes },
+      cpu: { quota: Math.round(spec.resources.cpus * 100_000), period: 100_000 },
+      pids: { limit: spec.resources.pids },
+    },
+    cap_drop: spec.security.dropAllCapabilities ? ['ALL'] : [],
+    no_new_privileges: spec.security.noNewPrivileges,
+    read_only_filesystem: spec.security.readOnlyRootfs,
+    netns: { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
+    ...(userns ? USERNS_AUTO : {}),
+    // ignored by Podman 4.3 (the runtime comes from the service's default: podman-runtime-service.ts), honoured by later ones
+    ...(runtime ? { oci_runtime: runtime } : {}),
+    ...(spec.runtimeSecrets?.length ? { secrets: spec.runtimeSecrets.map((s) => ({ Source: s.source, Target: s.target, UID: s.uid, GID: s.gid, Mode: s.mode })) } : {}),
+  };
+}
