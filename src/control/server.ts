@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { ClawpodError, messageOf } from '../errors.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { API_VERSION } from '../spec/defaults.js';
+import { validatedBytes } from '../spec/quantity.js';
 import { loadAgents } from '../spec/load.js';
 import { AgentSchema } from '../spec/schema.js';
 import type { LoadedAgent } from '../spec/parse.js';
@@ -71,6 +72,7 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
     periodMs: (group) => policy.periodMsOf(group),
     providerKey,
     redact: (text) => redactor.redact(text),
+    maxBodyBytes: validatedBytes(spec.gateway.maxRequestBody),
   });
   // read every provider key now: a missing one is reported at start (and its value is known to
   // the redactor before any event could carry it), not at a user's first message

@@ -39,6 +39,8 @@ export const CONTROL_DEFAULTS = Object.freeze({
   /** An interrupted message is tried this many times in all before it is marked failed. */
   maxAttempts: 2,
   budgetPeriod: '1d',
+  /** spec.gateway.maxRequestBody: a larger request body is answered 413 (a model call, not a file upload). */
+  gatewayMaxRequestBody: '10Mi',
   /** Where session containers see the gateway's socket folder. */
   gatewayMountPath: '/run/clawpod/gateway',
 });

@@ -64,6 +64,13 @@ export function validatedDurationMs(input: string | number): number {
   return r.value;
 }
 
+/** Bytes of a memory quantity a schema has already validated (ControlPlane file). */
+export function validatedBytes(input: string | number): number {
+  const r = parseMemory(input);
+  if (!r.ok) throw new Error(`unreachable: the quantity ${String(input)} was validated`);
+  return r.value;
+}
+
 export function formatBytes(n: number): string {
   for (const [unit, mult] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
     if (n >= mult && n % mult === 0) return `${n / mult}${unit}`;

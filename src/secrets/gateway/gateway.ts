@@ -12,6 +12,9 @@ import { DEFAULT_BASE_URLS, parseBaseUrl, type Provider } from '../../agent/prot
 import { SseParser } from '../../agent/providers/sse.js';
 import { messageOf } from '../../errors.js';
 import { countUsage, periodStart, type Counted } from './usage.js';
+import { readCappedBody } from './body.js';
+import { estimate, reserve } from './reserve.js';
+import { formatBytes } from '../../spec/quantity.js';
 import type { Store } from '../../control/store.js';
 
 export interface GatewayModel { readonly name: string; readonly provider: Provider; readonly model: string; readonly baseUrl?: string | undefined }
@@ -28,6 +31,8 @@ export interface GatewayDeps {
   providerKey(modelName: string): Promise<string | undefined>;
   /** Removes known secret values from text that came from a provider (errors may echo a key). */
   redact(text: string): string;
+  /** Larger request bodies are answered 413 without being held in memory (spec.gateway.maxRequestBody). */
+  maxBodyBytes: number;
   now?: () => number;
 }
 
@@ -99,10 +104,15 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (row.revoked_at) return fail(res, r.provider, 401, 'authentication_error', `this token was revoked (${row.revoke_reason ?? 'no reason given'}) at ${row.revoked_at}`);
     const group = row.group_name;
 
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const read = await readCappedBody(req, d.maxBodyBytes);
+    if (!read.ok) {
+      // closes the connection: a client still sending after the drain time is cut off
+      res.setHeader('connection', 'close');
+      if (!read.drained) res.on('finish', () => req.socket.destroy());
+      return fail(res, r.provider, 413, 'request_too_large', `the request body is larger than the gateway's limit of ${formatBytes(d.maxBodyBytes)} (${d.maxBodyBytes} bytes); send less, or raise spec.gateway.maxRequestBody in the ControlPlane file`);
+    }
     let body: Record<string, unknown>;
-    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>; } catch {
+    try { body = JSON.parse(read.bytes.toString('utf8')) as Record<string, unknown>; } catch {
       return fail(res, r.provider, 400, 'invalid_request_error', 'the request body is not JSON');
     }
     const wanted = r.model ?? String(body.model ?? '');
@@ -111,25 +121,23 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (!m) {
       return fail(res, r.provider, 403, 'permission_error', `group ${group} may not use ${r.provider} model ${JSON.stringify(wanted)}; allowed: ${allowed.map((x) => `${x.provider}/${x.model}`).join(', ') || 'none'} (spec.groups[].models of the ControlPlane file)`);
     }
-    const budget = d.budget(group);
-    // accounting runs for every group, in the same periods `clawpod group usage` reads
-    const period = periodStart(now(), d.periodMs(group));
-    if (budget) {
-      const u = d.store.usage(group, period);
-      const used = u.input_tokens + u.output_tokens;
-      const over = budget.tokens !== undefined && used >= budget.tokens ? `${used} of its ${budget.tokens} tokens`
-        : budget.requests !== undefined && u.requests >= budget.requests ? `${u.requests} of its ${budget.requests} requests` : undefined;
-      if (over) {
-        const resets = new Date(Date.parse(period) + budget.periodMs).toISOString();
-        res.setHeader('retry-after', String(Math.ceil((Date.parse(resets) - now()) / 1000)));
-        return fail(res, r.provider, 429, 'rate_limit_error', `group ${group} has used ${over} for the period that started ${period}; the budget resets at ${resets} (raise spec.groups[].budget to allow more)`);
-      }
-    }
-
     let key: string | undefined;
     try { key = await d.providerKey(m.name); } catch (e) {
       return fail(res, r.provider, 502, 'api_error', `the provider key of model ${m.name} could not be read: ${d.redact(messageOf(e))}`);
     }
+
+    const budget = d.budget(group);
+    // accounting runs for every group, in the same periods `clawpod group usage` reads; the check
+    // and the reservation are one transaction with no await before forwarding
+    const period = periodStart(now(), d.periodMs(group));
+    const est = estimate(body, read.bytes.length);
+    const held = reserve(d.store, group, period, budget, est);
+    if (!held.ok) {
+      const resets = new Date(Date.parse(period) + budget!.periodMs).toISOString();
+      res.setHeader('retry-after', String(Math.ceil((Date.parse(resets) - now()) / 1000)));
+      return fail(res, r.provider, 429, 'rate_limit_error', `group ${group} has used (or reserved for calls in flight) ${held.over} for the period that started ${period}; the budget resets at ${resets} (raise spec.groups[].budget to allow more)`);
+    }
+    const reservation = held.r;
     if (r.provider === 'openai' && body.stream === true) body.stream_options = { ...(body.stream_options as object ?? {}), include_usage: true };
     const payload = Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { 'content-length': String(payload.length) };
@@ -146,17 +154,27 @@ export function createGateway(d: GatewayDeps): Gateway {
       : (base.url.protocol === 'https:' ? https : http).request(new URL(base.url.href.replace(/\/+$/, '') + r.upstreamPath), { method: 'POST', headers, agent: base.url.protocol === 'https:' ? agents.https : agents.http });
 
     const counted: Counted = { input: 0, output: 0 };
-    const record = () => d.store.addUsage(group, period, { requests: 1, ...counted });
+    const record = () => reservation.settle(counted);
     inFlight.add(upstream);
     await new Promise<void>((resolve) => {
       // the agent went away (its own timeout, a stop): stop asking the provider
-      res.on('close', () => { if (!res.writableFinished) { upstream.destroy(); resolve(); } });
+      // an aborted call keeps what it reserved unless the provider reported more: it may be billed
+      res.on('close', () => {
+        if (res.writableFinished) return;
+        upstream.destroy();
+        reservation.settle({ input: Math.max(counted.input, est.input), output: Math.max(counted.output, est.output) });
+        resolve();
+      });
+      let answered = false;
       upstream.on('error', (e) => {
+        // no answer from the provider: nothing to charge; a broken answer is charged what it counted
+        if (answered) record(); else reservation.release();
         if (!res.headersSent) fail(res, r.provider, 502, 'api_error', `the provider at ${m.baseUrl ?? DEFAULT_BASE_URLS[r.provider]} did not answer: ${d.redact(messageOf(e))}`);
         else res.destroy();
         resolve();
       });
       upstream.on('response', (up) => {
+        answered = true;
         const status = up.statusCode ?? 502;
         const type = String(up.headers['content-type'] ?? 'application/json');
         if (status >= 400) {
