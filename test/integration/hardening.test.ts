@@ -1,5 +1,6 @@
 // The hardening clawpod promises, read back from the engine (inspect) and felt from inside.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CGROUP_READ_SCRIPT, cgroupLimits, readerFrom } from '../../src/runtime/cgroup.js';
 import { agentYaml, cleanup, clawpod, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 
 const P = uniquePrefix('hd');
@@ -51,7 +52,9 @@ describe('hardening visible in inspect', () => {
     expect(ro.stderr).toMatch(/Read-only file system/);
     expect(podman(['exec', name, 'sh', '-c', 'touch /tmp/x && grep -E "^(CapEff|NoNewPrivs)" /proc/self/status']).stdout)
       .toMatch(/CapEff:\s+0000000000000000\nNoNewPrivs:\s+1/);
-    expect(podman(['exec', name, 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']).stdout.trim()).toBe(String(96 * 1024 * 1024));
+    // cgroup v2 (memory.max, pids.max) or v1 (memory/memory.limit_in_bytes), whichever the host has
+    const limits = cgroupLimits(readerFrom(podman(['exec', name, 'sh', '-c', CGROUP_READ_SCRIPT]).stdout));
+    expect(limits).toMatchObject({ memoryBytes: 96 * 1024 * 1024, pids: 50 });
     expect(podman(['exec', name, 'sh', '-c', 'ip link 2>/dev/null || cat /proc/net/dev']).stdout).not.toMatch(/eth0/);
   });
 });
