@@ -51,14 +51,18 @@ bash scripts/kube-harness.sh go >/dev/null
 
 # 3. A project-local containers.conf. These VMs lack CAP_SYS_RESOURCE (default rlimits fail)
 #    and run hybrid cgroups v1 (crun refuses it; runc works): see docs/runtimes.md.
+#    On cgroup v2 (cgroup2fs, Debian 12's default) Podman's own defaults (crun, systemd) are kept.
 mkdir -p .clawpod
 CONF=$ROOT/.clawpod/containers.conf
+CGROUP_FS=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)
 {
   echo '[containers]'
   echo 'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]'
   echo '[engine]'
-  echo 'runtime = "runc"'
-  echo 'cgroup_manager = "cgroupfs"'
+  if [[ $CGROUP_FS != cgroup2fs ]]; then
+    echo 'runtime = "runc"'
+    echo 'cgroup_manager = "cgroupfs"'
+  fi
   if command -v runsc >/dev/null; then
     # gVisor cannot manage cgroups v1 here nor set up its own netstack; see docs/runtimes.md.
     printf '#!/bin/sh\nexec %s --ignore-cgroups --network=none "$@"\n' "$(command -v runsc)" > .clawpod/runsc
@@ -69,6 +73,11 @@ CONF=$ROOT/.clawpod/containers.conf
 } > "$CONF.new"
 mv "$CONF.new" "$CONF"
 export CONTAINERS_CONF=$CONF
+# Agents run with userns=auto (docs/security.md): rootful Podman takes each container's host ids
+# from the "containers" range, far above any account's uid.
+for f in /etc/subuid /etc/subgid; do
+  grep -q '^containers:' "$f" 2>/dev/null || echo 'containers:2147483647:2147483648' >> "$f"
+done
 
 # 4. Node dependencies and the build.
 say "installing npm dependencies and building clawpod"
