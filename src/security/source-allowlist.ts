@@ -10,14 +10,10 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { blockedRule } from './blocked.js';
 import { loadAllowlist } from './mount-allowlist.js';
+import { clawpodPaths, protectedHit } from './protected-paths.js';
 
 const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 const real = (p: string): string | undefined => { try { return realpathSync(p); } catch { return undefined; } };
-
-/** Folders of clawpod's own that no source reads: the vault and instance records, delivered secrets, the allowlist. */
-function ownFolders(config: Config): string[] {
-  return [config.dataDir, dirname(config.secretsDir), config.configDir].flatMap((d) => [d, real(d)]).filter((d): d is string => !!d);
-}
 
 /**
  * The real path of a `file` source's file when the host allows reading it, else a refusal:
@@ -38,8 +34,9 @@ export function checkSecretFile(path: string, ctx: { where: string; config: Conf
       });
     }
   }
-  const own = ownFolders(ctx.config).find((d) => inside(path, d) || inside(target, d));
-  if (own) throw new ClawpodError('MOUNT_BLOCKED', `${ctx.where}: ${path}${link} is inside ${own}, clawpod's own folder (vault, records, delivered secrets)`, { hint: 'point secretRef.name at a file of yours under an allowed root' });
+  // the same list of clawpod's own files the mount checks use (a file can only be or be inside one)
+  const own = protectedHit(target, clawpodPaths(ctx.config));
+  if (own) throw new ClawpodError('MOUNT_BLOCKED', `${ctx.where}: ${path}${link} ${own.relation} ${own.path.path}, ${own.path.why}`, { hint: 'point secretRef.name at a file of yours under an allowed root' });
   const root = allowlist.allowedRoots.find((r) => { const rr = real(r.path); return !!rr && inside(target, rr); });
   if (!root) {
     const folder = dirname(target);
