@@ -75,11 +75,12 @@ export async function runDoctor(p: DoctorProbes): Promise<Check[]> {
     if (!img) {
       checks.push({ name: 'isolation', status: 'warn', detail: 'not tried: the probe container uses the agent image', fix: 'clawpod image build, then clawpod doctor' });
     } else {
-      const runc = await p.probeTier(endpoint, 'runc');
+      // both probes at once: a gVisor sandbox takes seconds to boot on a busy 2-core machine
+      const [runc, gvisor] = await Promise.all([p.probeTier(endpoint, 'runc'), usable.includes('runsc') ? p.probeTier(endpoint, 'gvisor') : undefined]);
       checks.push(usernsCheck(endpoint.kind, runc));
       if (!('error' in runc)) checks.push(limitsCheck(runc));
-      checks.push(usable.includes('runsc')
-        ? gvisorCheck(await p.probeTier(endpoint, 'gvisor'), p.hostKernel)
+      checks.push(gvisor
+        ? gvisorCheck(gvisor, p.hostKernel)
         : { name: 'gvisor', status: 'warn', detail: 'runsc not available: isolation: gvisor will be refused', fix: 'apt-get install -y runsc, then ./scripts/setup.sh (registers it with Podman)' });
     }
   }
