@@ -121,7 +121,7 @@ describe('gateway budgets are reserved before forwarding', () => {
       const statuses = answers.map((a) => a.status).sort();
       expect(statuses).toEqual([200, ...Array(9).fill(429)]);
       expect(model.requests.length - seen).toBe(1);
-      expect(answers.find((a) => a.status === 429)!.body).toMatch(/reserved for calls in flight/);
+      expect(answers.find((a) => a.status === 429)!.body).toMatch(/has used \d+ of its 1 (requests|tokens) \(calls in flight included\)/);
       // settled to what the provider reported, not left at the estimate
       const u = store.usage(group, periodStart(Date.now(), HOUR));
       expect(u.requests).toBe(1);

@@ -135,7 +135,7 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (!held.ok) {
       const resets = new Date(Date.parse(period) + budget!.periodMs).toISOString();
       res.setHeader('retry-after', String(Math.ceil((Date.parse(resets) - now()) / 1000)));
-      return fail(res, r.provider, 429, 'rate_limit_error', `group ${group} has used (or reserved for calls in flight) ${held.over} for the period that started ${period}; the budget resets at ${resets} (raise spec.groups[].budget to allow more)`);
+      return fail(res, r.provider, 429, 'rate_limit_error', `group ${group} has used ${held.over} (calls in flight included) for the period that started ${period}; the budget resets at ${resets} (raise spec.groups[].budget to allow more)`);
     }
     const reservation = held.r;
     if (r.provider === 'openai' && body.stream === true) body.stream_options = { ...(body.stream_options as object ?? {}), include_usage: true };
