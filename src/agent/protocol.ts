@@ -72,39 +72,74 @@ export type Decoded =
   | { readonly kind: 'malformed'; readonly reason: string; readonly line: string }
   | { readonly kind: 'noise'; readonly line: string };
 
-const EVENT_TYPES = new Set(['ready', 'start', 'text', 'tool_call', 'tool_result', 'error', 'end', 'closed']);
+type Fields = Record<string, unknown>;
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isObj = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Decodes one stdout line (without its newline). */
+// What the host reads from each event type (the daemon stores messageId as a key, so a number or
+// an object there would throw in SQLite). Lenient where a field is only shown (usage, error code).
+const EVENT_SHAPES: Readonly<Record<RunnerEvent['type'], (e: Fields) => boolean>> = {
+  ready: (e) => isStr(e.runner) && isStr(e.version),
+  start: (e) => isStr(e.messageId),
+  text: (e) => isStr(e.messageId) && isStr(e.delta),
+  tool_call: (e) => isStr(e.messageId) && isStr(e.id) && isStr(e.name),
+  tool_result: (e) => isStr(e.messageId) && isStr(e.id) && isStr(e.output) && typeof e.isError === 'boolean',
+  error: (e) => (e.messageId === undefined || isStr(e.messageId)) && isStr(e.code) && isStr(e.message),
+  end: (e) => isStr(e.messageId) && ['end_turn', 'max_turns', 'error'].includes(e.stopReason as string) && (e.usage === undefined || isObj(e.usage)),
+  closed: () => true,
+};
+
+/** Decodes one stdout line (without its newline). An event is returned only when its fields have the types RunnerEvent promises. */
 export function decodeLine(nonce: string, line: string): Decoded {
   const open = `<<<CLAWPOD:${nonce}>>>`;
   const close = `<<<END:${nonce}>>>`;
   if (!line.startsWith(open)) return { kind: 'noise', line };
-  if (!line.endsWith(close)) return { kind: 'malformed', reason: 'frame without its end marker', line };
+  if (line.length < open.length + close.length || !line.endsWith(close)) return { kind: 'malformed', reason: 'frame without its end marker', line };
   let value: unknown;
   try { value = JSON.parse(line.slice(open.length, line.length - close.length)); } catch (e) {
     return { kind: 'malformed', reason: `frame is not JSON: ${(e as Error).message}`, line };
   }
-  const type = (value as { type?: unknown } | null)?.type;
-  if (typeof type !== 'string' || !EVENT_TYPES.has(type)) return { kind: 'malformed', reason: `unknown event type ${JSON.stringify(type)}`, line };
+  const type = isObj(value) ? value.type : undefined;
+  if (!isStr(type) || !Object.hasOwn(EVENT_SHAPES, type)) return { kind: 'malformed', reason: `unknown event type ${JSON.stringify(type) ?? String(type)}`, line };
+  if (!EVENT_SHAPES[type as RunnerEvent['type']](value as Fields)) return { kind: 'malformed', reason: `a ${type} event with missing or mistyped fields`, line };
   return { kind: 'event', event: value as RunnerEvent };
 }
 
-/** Splits a byte stream into lines; keeps a partial line until its newline arrives. */
+/**
+ * Splits a byte stream into lines; keeps a partial line until its newline arrives. Bytes are
+ * decoded here, so a UTF-8 character split between two chunks arrives whole (decoding each
+ * chunk alone turns it into two U+FFFD). Work per chunk is proportional to the chunk, not to
+ * the partial line held (a runner dripping one byte at a time must not cost the host quadratic time).
+ */
 export class LineSplitter {
-  private buf = '';
-  /** Lines longer than this are cut (a runaway runner must not exhaust the host's memory). */
+  private parts: string[] = [];
+  private held = 0;
+  private readonly decoder = new TextDecoder('utf-8');
+  /** A partial line longer than this is handed on as it is (a runaway runner must not exhaust the host's memory). */
   constructor(private readonly maxLine = 4 * 1024 * 1024) {}
-  push(chunk: string): string[] {
-    this.buf += chunk;
-    const lines = this.buf.split('\n');
-    this.buf = lines.pop() ?? '';
-    if (this.buf.length > this.maxLine) { lines.push(this.buf); this.buf = ''; }
+  push(chunk: string | Uint8Array): string[] {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      this.parts.push(text.slice(start, nl));
+      lines.push(this.take());
+      start = nl + 1;
+    }
+    if (start < text.length) { this.parts.push(text.slice(start)); this.held += text.length - start; }
+    if (this.held > this.maxLine) lines.push(this.take());
     return lines;
   }
   flush(): string[] {
-    const rest = this.buf;
-    this.buf = '';
-    return rest ? [rest] : [];
+    const tail = this.decoder.decode();
+    if (tail) { this.parts.push(tail); this.held += tail.length; }
+    return this.held > 0 ? [this.take()] : [];
+  }
+  private take(): string {
+    const line = this.parts.join('');
+    this.parts = [];
+    this.held = 0;
+    return line;
   }
 }
 

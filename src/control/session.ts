@@ -146,9 +146,9 @@ export class Session {
     const err = new LineSplitter();
     try {
       for await (const chunk of a.output) {
-        const text = chunk.data.toString('utf8');
-        if (chunk.stream === 'stderr') { for (const l of err.push(text)) if (l) this.hooks.onBadOutput(this, 'stderr', l); continue; }
-        for (const line of out.push(text)) this.line(line);
+        // bytes, not chunk.toString(): a UTF-8 character split between chunks must stay whole
+        if (chunk.stream === 'stderr') { for (const l of err.push(chunk.data)) if (l) this.hooks.onBadOutput(this, 'stderr', l); continue; }
+        for (const line of out.push(chunk.data)) this.line(line);
       }
     } catch (e) {
       // the stream broke: the exit code says what happened locally; on a cluster the reason is
