@@ -31,10 +31,10 @@ export async function withRuntimeService<T>(local: PodmanLocal, runtime: string,
   let exited = false;
   const gone = new Promise<void>((res) => { child.on('exit', () => { exited = true; res(); }); child.on('error', () => { exited = true; res(); }); });
   try {
-    const deadline = Date.now() + 15_000;
+    const deadline = Date.now() + 30_000; // 0.3 s when idle; a loaded 2-core machine took over 15 s once
     while (!(await probeSocket(socketPath, 1000))) {
       if (exited || Date.now() > deadline) {
-        throw new ClawpodError('ISOLATION_UNAVAILABLE', `could not start \`${local.podmanBin} --runtime ${runtime} system service\` to create a ${runtime} container: ${exited ? 'it exited' : 'no answer within 15 s'}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, {
+        throw new ClawpodError('ISOLATION_UNAVAILABLE', `could not start \`${local.podmanBin} --runtime ${runtime} system service\` to create a ${runtime} container: ${exited ? 'it exited' : 'no answer within 30 s'}${stderr.trim() ? `: ${stderr.trim()}` : ''}`, {
           hint: `check that \`${local.podmanBin} --runtime ${runtime} run --rm IMAGE true\` works on this host (clawpod doctor tries it)`,
         });
       }
