@@ -41,6 +41,9 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     return c.json(errorBody('INTERNAL', redactor.redact(e.message)), 500);
   });
 
+  // Hono's own 404 is text/plain; every answer of this API is JSON with a code
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'the routes are listed in docs/control-plane.md'), 404));
+
   app.use('/v1/*', async (c, next) => {
     const h = c.req.header('authorization') ?? '';
     if (!h.startsWith('Bearer ') || !sameToken(h.slice(7), token)) {
