@@ -222,7 +222,7 @@ describe('a real node: Pods run', () => {
     type Doc = { kind: string; metadata: { name: string; labels?: Record<string, string> }; data?: Record<string, string>; spec?: { template?: { spec?: { hostNetwork?: boolean; containers: { env?: { name: string; value: string }[]; ports?: { name: string; containerPort: number }[] }[] } } } };
     const docs = parseAllDocuments(spawnSync(kubectlBin(), ['kustomize', join(ROOT, 'deploy')], { encoding: 'utf8' }).stdout).map((d) => d.toJS() as Doc).map((d) => {
       if (d.kind === 'Namespace') return { ...d, metadata: { ...d.metadata, labels: {} } }; // host network is not "restricted"
-      if (d.kind === 'ConfigMap') return { ...d, data: { 'controlplane.yaml': cp } };
+      if (d.kind === 'ConfigMap' && d.metadata.name.startsWith('clawpod-controlplane')) return { ...d, data: { 'controlplane.yaml': cp } };
       if (d.kind !== 'Deployment') return d;
       const pod = d.spec!.template!.spec!;
       const c = pod.containers[0]!;
