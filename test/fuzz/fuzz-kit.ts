@@ -9,7 +9,7 @@ import { isClawpodError, type ClawpodError } from '../../src/errors.js';
 export const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const SCALE = Number(process.env.FUZZ_RUNS_SCALE ?? 1);
 
-/** fast-check parameters: a fixed seed, `n` runs (scaled), and a count of what ran. */
+/** fast-check parameters: a fixed seed and `n` runs (times FUZZ_RUNS_SCALE). */
 export function params(n: number): fc.Parameters<unknown> {
   return { seed: SEED, numRuns: Math.max(1, Math.round(n * SCALE)), endOnFailure: true };
 }
@@ -127,7 +127,7 @@ export function mutatedText(text: string, hazard: fc.Arbitrary<string> = yamlHaz
   return fc.array(edit, { minLength: 1, maxLength: 3 }).map((es) => es.reduce(applyTextEdit, text));
 }
 
-/** Counts runs and times a property, for the figures the tests print. */
+/** Times a property and prints it, for the figures in the test output. */
 export function timed<T>(label: string, fn: () => T): T {
   const t0 = performance.now();
   const r = fn();
