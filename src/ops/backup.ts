@@ -26,17 +26,16 @@ function stateOf(config: Config, d: ContainerDetails): { agent: Agent; specDir: 
   return { agent: decoded.agent, specDir: decoded.specDir, mountPath: decoded.agent.spec.workspace.mountPath };
 }
 
-/** The same archive with entry names relative to the volume root ("agent/x" of /home/agent becomes "x"). */
-function relativeTo(top: string, input: Readable): Readable {
+type Header = Parameters<ReturnType<typeof pack>['entry']>[0];
+
+/** The same archive with each entry's header rewritten (or dropped when `fn` gives undefined). */
+function rewrite(input: Readable, fn: (h: Header) => Header | undefined): Readable {
   const ex = extract();
   const out = pack();
   ex.on('entry', (h, stream, next) => {
-    const name = h.name.replace(/^\.?\//, '');
-    const rel = name === top || name === `${top}/` ? '' : name.startsWith(`${top}/`) ? name.slice(top.length + 1) : name;
-    if (!rel) { stream.on('end', () => next()); stream.resume(); return; }
-    // hard links name their target by archive path too
-    const linkname = h.linkname?.startsWith(`${top}/`) ? h.linkname.slice(top.length + 1) : h.linkname;
-    stream.pipe(out.entry({ ...h, name: rel, ...(linkname ? { linkname } : {}) }, (err) => next(err ?? undefined)));
+    const nh = fn(h);
+    if (!nh) { stream.on('end', () => next()); stream.resume(); return; }
+    stream.pipe(out.entry(nh, (err) => next(err ?? undefined)));
   });
   ex.on('finish', () => out.finalize());
   // a failed write (no such folder for -o) must not leave the engine's stream holding the process
@@ -47,16 +46,42 @@ function relativeTo(top: string, input: Readable): Readable {
   return out as unknown as Readable;
 }
 
+/**
+ * Entries owned by the agent's uid:gid. An agent in a user namespace (docs/security.md) has its
+ * files on host ids above 2^31, which the engine's archive API hands out as they are and cannot
+ * map into another container's namespace on restore; the whole volume is the agent's anyway.
+ */
+function agentOwner(user: string): (h: Header) => Header {
+  const [u, g] = user.split(':').map(Number);
+  // ids past 2^21 travel in PAX records (uid=, gid=), which would win over the header fields
+  return (h) => {
+    const pax = h.pax ? Object.fromEntries(Object.entries(h.pax).filter(([k]) => k !== 'uid' && k !== 'gid' && k !== 'uname' && k !== 'gname')) : undefined;
+    return { ...h, uid: u!, gid: g ?? u!, uname: '', gname: '', ...(pax ? { pax } : {}) };
+  };
+}
+
+/** The same archive with entry names relative to the volume root ("agent/x" of /home/agent becomes "x"), owned by the agent. */
+function relativeTo(top: string, input: Readable, owner: (h: Header) => Header): Readable {
+  return rewrite(input, (h) => {
+    const name = h.name.replace(/^\.?\//, '');
+    const rel = name === top || name === `${top}/` ? '' : name.startsWith(`${top}/`) ? name.slice(top.length + 1) : name;
+    if (!rel) return undefined;
+    // hard links name their target by archive path too
+    const linkname = h.linkname?.startsWith(`${top}/`) ? h.linkname.slice(top.length + 1) : h.linkname;
+    return owner({ ...h, name: rel, ...(linkname ? { linkname } : {}) });
+  });
+}
+
 export async function backupAgent(rt: Runtime, config: Config, name: string, file: string, say: (s: string) => void): Promise<{ file: string; bytes: number }> {
   const d = await findAgent(rt, name);
-  const { mountPath } = stateOf(config, d);
+  const { mountPath, agent } = stateOf(config, d);
   const tmp = `${file}.part`;
   const paused = d.state === 'running';
   if (paused) { say(`pausing ${name} for a consistent copy`); await rt.pauseContainer(d.id); }
   try {
     const tar = await rt.getArchive(d.id, mountPath);
     if (!tar) throw new ClawpodError('NOT_FOUND', `${name}: ${mountPath} is missing in the container`, {});
-    await pipeline(relativeTo(mountPath.split('/').filter(Boolean).pop()!, tar), createWriteStream(tmp, { mode: 0o600 }));
+    await pipeline(relativeTo(mountPath.split('/').filter(Boolean).pop()!, tar, agentOwner(agent.spec.user)), createWriteStream(tmp, { mode: 0o600 }));
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -128,7 +153,10 @@ async function replaceContent(rt: Runtime, d: ContainerDetails, st: ReturnType<t
     await rt.startContainer(helper);
     const code = await rt.waitContainer(helper);
     if (code !== 0) throw new ClawpodError('RUNTIME_ERROR', `emptying ${name}'s volume before the restore failed (exit ${code}, uid ${uid})`, { hint: '`clawpod logs` cannot show it; check the volume with podman volume inspect' });
-    await rt.putArchive(d.id, st.mountPath, createReadStream(file));
+    // Into the helper, whose ids own the volume now (an agent in another user-namespace range could not
+    // map them); the agent's next start hands the volume back to its own ids (Podman :U). Re-owned on
+    // the way in too: an archive written before the user namespace, or by hand, carries host ids.
+    await rt.putArchive(helper, st.mountPath, rewrite(createReadStream(file), agentOwner(st.agent.spec.user)));
   } finally {
     await rt.removeContainer(helper, { force: true }).catch(() => undefined);
   }
