@@ -53,9 +53,11 @@ function rewrite(input: Readable, fn: (h: Header) => Header | undefined): Readab
  */
 function agentOwner(user: string): (h: Header) => Header {
   const [u, g] = user.split(':').map(Number);
-  // ids past 2^21 travel in PAX records (uid=, gid=), which would win over the header fields
+  // ids past 2^21 travel in PAX records (uid=, gid=), which would win over the header fields; so would
+  // path= and linkpath= over a rewritten name (tar-stream already read them into name and linkname)
+  const dropped = new Set(['uid', 'gid', 'uname', 'gname', 'path', 'linkpath']);
   return (h) => {
-    const pax = h.pax ? Object.fromEntries(Object.entries(h.pax).filter(([k]) => k !== 'uid' && k !== 'gid' && k !== 'uname' && k !== 'gname')) : undefined;
+    const pax = h.pax ? Object.fromEntries(Object.entries(h.pax).filter(([k]) => !dropped.has(k))) : undefined;
     return { ...h, uid: u!, gid: g ?? u!, uname: '', gname: '', ...(pax ? { pax } : {}) };
   };
 }

@@ -222,7 +222,8 @@ export abstract class EngineDriver implements Runtime {
         await this.api.call('DELETE', `/containers/${enc(id)}`, { query: { force: opts.force ?? false, v: false }, accept: [404] });
         return;
       } catch (e) {
-        if (attempt < 20 && statusOf(e) === 500 && /state improper/.test(messageOf(e))) { await sleep(50); continue; }
+        // and a just-stopped container's shm mount can still be busy ("unlinkat .../shm: device or resource busy")
+        if (attempt < 20 && statusOf(e) === 500 && /state improper|resource busy/.test(messageOf(e))) { await sleep(50); continue; }
         this.fail(`remove container ${id}`, e);
       }
     }
