@@ -73,11 +73,6 @@ CGROUP_FS=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)
 } > "$CONF.new"
 mv "$CONF.new" "$CONF"
 export CONTAINERS_CONF=$CONF
-# Agents run with userns=auto (docs/security.md): rootful Podman takes each container's host ids
-# from the "containers" range, far above any account's uid.
-for f in /etc/subuid /etc/subgid; do
-  grep -q '^containers:' "$f" 2>/dev/null || echo 'containers:2147483647:2147483648' >> "$f"
-done
 
 # 4. Node dependencies and the build.
 say "installing npm dependencies and building clawpod"

@@ -96,7 +96,7 @@ function usernsCheck(kind: string, r: TierProbe | { error: string }): Check {
   }
   const host = hostUidOf(r.uidMap, AGENT_UID);
   if (host === AGENT_UID) {
-    return { name: 'user namespace', status: 'warn', detail: `none: the agent's uid ${AGENT_UID} is host uid ${AGENT_UID}, a host account could read agents' secrets through /proc/PID/root and signal them`, fix: kind === 'docker' ? 'enable user namespaces in dockerd: "userns-remap": "default" in /etc/docker/daemon.json, then restart dockerd' : 'use Podman (clawpod runs agents with userns=auto there)' };
+    return { name: 'user namespace', status: 'warn', detail: `none: the agent's uid ${AGENT_UID} is host uid ${AGENT_UID}, a host account could read agents' secrets through /proc/PID/root and signal them`, fix: kind === 'docker' ? 'enable user namespaces in dockerd: "userns-remap": "default" in /etc/docker/daemon.json, then restart dockerd' : 'use Podman (clawpod runs agents in a user namespace there)' };
   }
   return { name: 'user namespace', status: 'ok', detail: `agents run in a user namespace of their own: uid ${AGENT_UID} inside is host uid ${host ?? 'unmapped'} (runtime ${r.runtime})` };
 }

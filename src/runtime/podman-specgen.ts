@@ -1,16 +1,21 @@
 // ContainerSpec → Podman's libpod "specgen" create body. Pure. Podman creates through its own API
-// (not the Docker-compatible one) because only there do a user namespace (userns=auto), the `U`
+// (not the Docker-compatible one) because only there do a user namespace (an id map), the `U`
 // mount option and runtime secrets exist.
 import { TIERS } from './isolation.js';
 import type { ContainerSpec } from './runtime.js';
 
 /**
- * userns=auto: each container gets its own range of host ids from the `containers` entry of
- * /etc/subuid and /etc/subgid (rootful Podman; rootless uses the user's own subordinate ids), so
- * the agent's uid 1000 is no host account. Both fields are needed: Podman 4.3's API ignores
- * `userns` alone (measured: the container ran with the host's identity map).
+ * The agent's ids 0..65535 are host ids AGENT_HOST_ID_BASE.. (0x70000000: above every account and
+ * every /etc/subuid range a distribution hands out, below 2^31 for tools that keep ids signed),
+ * so its uid 1000 is no host account. One fixed map, not userns=auto: Podman 4.3 deadlocks under
+ * concurrent creates with auto (containers/storage getAutoUserNS takes the layer store lock while
+ * holding the container store's; seen here with five sessions starting at once, the whole engine
+ * hung), and a fixed map needs no /etc/subuid entry. Agents share the range; each still has its
+ * own pid, mount and network namespaces, so none can see another's processes or files.
  */
-const USERNS_AUTO = { userns: { nsmode: 'auto' }, idmappings: { AutoUserNs: true } } as const;
+export const AGENT_HOST_ID_BASE = 0x70000000;
+const AGENT_ID_MAP = [{ container_id: 0, host_id: AGENT_HOST_ID_BASE, size: 65536 }];
+const USERNS_MAPPED = { userns: { nsmode: 'private' }, idmappings: { UIDMap: AGENT_ID_MAP, GIDMap: AGENT_ID_MAP } } as const;
 
 export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined): Record<string, unknown> {
   const userns = spec.security.userNamespace === true && TIERS[spec.isolation].userNamespace;
@@ -45,7 +50,7 @@ export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined):
     no_new_privileges: spec.security.noNewPrivileges,
     read_only_filesystem: spec.security.readOnlyRootfs,
     netns: { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
-    ...(userns ? USERNS_AUTO : {}),
+    ...(userns ? USERNS_MAPPED : {}),
     // ignored by Podman 4.3 (the runtime comes from the service's default: podman-runtime-service.ts), honoured by later ones
     ...(runtime ? { oci_runtime: runtime } : {}),
     ...(spec.runtimeSecrets?.length ? { secrets: spec.runtimeSecrets.map((s) => ({ Source: s.source, Target: s.target, UID: s.uid, GID: s.gid, Mode: s.mode })) } : {}),

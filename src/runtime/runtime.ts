@@ -45,7 +45,7 @@ export interface ContainerSpec {
   readonly isolation: IsolationTier;
   readonly security: {
     readonly readOnlyRootfs: boolean; readonly dropAllCapabilities: boolean; readonly noNewPrivileges: boolean;
-    /** Run in a user namespace of its own, so the agent's uid is no host account (Podman: userns=auto;
+    /** Run in a user namespace of its own, so the agent's uid is no host account (Podman: a fixed id map, podman-specgen.ts;
      *  Docker: only the daemon's userns-remap can do it). Default false. */
     readonly userNamespace?: boolean;
   };

@@ -1,7 +1,7 @@
 // Finding: with rootful Podman the agent's uid 1000 was the host's uid 1000 (a real account here,
 // e.g. `cloudsdk`), which could read an agent's secrets through /proc/PID/root/run/secrets and
 // signal it. The attack is that host user's: it tries both against a running agent. Agents now run
-// in a user namespace of their own (Podman userns=auto), and must still read their secrets, write
+// in a user namespace (Podman: a fixed id map above every host account), and must still read their secrets, write
 // their workspace and publish their ports.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

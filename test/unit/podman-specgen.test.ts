@@ -20,10 +20,11 @@ type Body = { userns?: unknown; idmappings?: unknown; mounts: { destination: str
 const gen = (s: ContainerSpec, rt?: string) => podmanSpecgen(s, rt) as unknown as Body;
 
 describe('podmanSpecgen', () => {
-  it('asks for userns=auto the way Podman 4.3 honours it, and re-owns only clawpod\'s own folders', () => {
+  it('maps the agent\'s ids to a fixed host range above every account (not userns=auto, which deadlocks Podman 4.3), and re-owns only clawpod\'s own folders', () => {
     const b = gen(base);
-    expect(b.userns).toEqual({ nsmode: 'auto' });
-    expect(b.idmappings).toEqual({ AutoUserNs: true });
+    const map = [{ container_id: 0, host_id: 0x70000000, size: 65536 }];
+    expect(b.userns).toEqual({ nsmode: 'private' });
+    expect(b.idmappings).toEqual({ UIDMap: map, GIDMap: map });
     expect(b.mounts.find((m) => m.destination === '/run/secrets')!.options).toContain('U');
     expect(b.mounts.find((m) => m.destination === '/project')!.options).not.toContain('U');
     expect(b.volumes[0]!.Options).toEqual(['U']);
