@@ -17,7 +17,7 @@ export async function fill(ctx: Ctx, profile: string, opts: { size?: string; ver
 
 export async function list(ctx: Ctx, profile: string): Promise<void> {
   profileNamed(profile);
-  const members = await unclaimedMembers(await ctx.runtime(), profile);
+  const members = await unclaimedMembers(await ctx.runtime(), ctx.config, profile);
   if (ctx.json) { ctx.printJson(members.map((m) => ({ name: m.name, image: m.image, ports: m.ports, createdAt: m.createdAt }))); return; }
   ctx.print(table([['MEMBER', 'IMAGE', 'PORT', 'CREATED'], ...members.map((m) => [m.name, m.image, m.ports.map((p) => `${p.hostIP}:${p.hostPort}`).join(','), m.createdAt])]));
 }

@@ -19,8 +19,8 @@ import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm
 import type { RunResult } from './run.js';
 import { startService, waitForService, type ServiceResult } from './service.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
-import { removeOwnedVolume } from './volume-owner.js';
 import { forgetInstance, instanceRecord, recordInstance } from './instance-record.js';
+import { removeOwnedVolume } from './volume-owner.js';
 
 export const POOL_ROLE = 'pool';
 export const poolAgentName = (profile: string) => `${profile}-pool`;
@@ -32,9 +32,14 @@ export async function poolAgent(profile: Profile, version: string | undefined): 
 }
 
 /** Running members nobody has claimed (a claimed one is renamed, so its name no longer matches its instance label). */
-export async function unclaimedMembers(rt: Runtime, profile: string, image?: string): Promise<ContainerInfo[]> {
+/**
+ * Running members of this data dir's pool. The labels only narrow the engine's list: a member is
+ * one clawpod has an instance record of (its own fill), never a container that merely carries the
+ * pool's labels — a claim hands it the instance's gateway and model tokens.
+ */
+export async function unclaimedMembers(rt: Runtime, config: Config, profile: string, image?: string): Promise<ContainerInfo[]> {
   const all = await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: poolAgentName(profile) } });
-  return all.filter((c) => c.state === 'running' && c.name === c.labels[LABELS.instance] && (!image || c.image === image || c.image.endsWith(`/${image}`)))
+  return all.filter((c) => c.state === 'running' && c.name === c.labels[LABELS.instance] && instanceRecord(config, c) && (!image || c.image === image || c.image.endsWith(`/${image}`)))
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
@@ -42,7 +47,7 @@ export async function fillPool(rt: Runtime, config: Config, profileName: string,
   const profile = profileNamed(profileName);
   if (!profile.service) throw new ClawpodError('USAGE', `profile ${profile.name} is not a service: there is nothing to keep warm`, { hint: 'a warm pool is for service profiles such as openclaw' });
   const loaded = await poolAgent(profile, opts.version);
-  const have = await unclaimedMembers(rt, profile.name, loaded.agent.spec.image);
+  const have = await unclaimedMembers(rt, config, profile.name, loaded.agent.spec.image);
   const started: string[] = [];
   for (let i = have.length; i < opts.size; i++) {
     const name = `${poolAgentName(profile.name)}-${randomBytes(3).toString('hex')}`;
@@ -65,7 +70,7 @@ export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAge
   const profile = profileOf(agent);
   if (!profile?.service || !profile.hotReload) return undefined;
   const version = agent.spec.profile?.version;
-  const members = await unclaimedMembers(rt, profile.name, agent.spec.image);
+  const members = await unclaimedMembers(rt, config, profile.name, agent.spec.image);
   if (members.length === 0) return undefined;
   if (await rt.inspectContainer(name)) return undefined; // the cold path says the name is taken
   if ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name)) { say(`${name} has state already: starting it cold, not from the warm pool`); return undefined; }
@@ -186,6 +191,7 @@ export async function drainPool(rt: Runtime, config: Config, profileName: string
   const removed: string[] = [];
   for (const m of await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: poolAgentName(profile.name) }, all: true })) {
     if (m.name !== m.labels[LABELS.instance]) continue; // claimed: an instance now
+    if (!instanceRecord(config, m)) continue; // not this data dir's member: its labels are anyone's to write
     await discardMember(rt, config, profile, m);
     removed.push(m.name);
   }
