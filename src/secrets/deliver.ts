@@ -2,7 +2,7 @@
 // read-only at /run/secrets (default), or env variables when the spec asks (weaker: `inspect` shows env).
 // The folders run as root in a world-writable place (/dev/shm): the root and secrets/ must be ours
 // and private before anything is written, chowned or removed beneath them (security/safe-fs.ts).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ClawpodError } from '../errors.js';
 import { isPlainName, privateDir, setDirMode, writeNewFile } from '../security/safe-fs.js';
@@ -43,7 +43,13 @@ export function secretsDelivered(secretsDir: string, containerName: string): boo
 
 /** Writes one file into a delivered folder (0500, opened for the write): never through a link. */
 export function addSecretFile(dir: string, name: string, value: string, user: string, isRoot: boolean): void {
-  const owner = isRoot ? ids(user) : undefined;
+  // A running container's folder belongs to whoever the engine handed it to at start: in a user
+  // namespace that is the agent's mapped host id (Podman's :U), not `user` as written. The new
+  // file takes the folder's owner, or the agent could not read it (an OpenClaw gateway then
+  // failed to reload the model token a warm-pool claim added).
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new ClawpodError('UNSAFE_PATH', `${dir} is not a folder (a link or a file): refusing to add secret ${name} to it`, { hint: 'remove the agent (clawpod rm -f NAME) and run it again' });
+  const owner = isRoot ? (st.uid === 0 ? ids(user) : { uid: st.uid, gid: st.gid }) : undefined;
   setDirMode(dir, 0o700);
   try { writeNewFile(join(dir, name), value, { mode: 0o400, owner }); } finally { setDirMode(dir, 0o500, owner); }
 }
