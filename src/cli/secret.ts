@@ -109,8 +109,9 @@ async function fromStdin(): Promise<string> {
 /** A line read from the terminal without echo (raw mode); Ctrl-C cancels. */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
+  // echo off before the prompt shows: what is typed as soon as it appears must not be echoed
   stdin.setRawMode(true);
+  process.stderr.write(prompt);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((res, rej) => {
