@@ -79,6 +79,10 @@ const ATTACKS: [string, IJob, RegExp][] = [
     p.serviceAccountName = 'clawpod';
     p.automountServiceAccountToken = true;
   }), /ServiceAccount clawpod-session/],
+  ['mounts the control plane\'s own claim (token, store, vault)', variant('state', (p) => {
+    p.volumes!.push({ name: 'state', persistentVolumeClaim: { claimName: 'clawpod-state' } });
+    agent(p).volumeMounts!.push({ name: 'state', mountPath: '/state' });
+  }), /claims are session workspaces/],
   ['shares the node\'s network', variant('hostnet', (p) => { p.hostNetwork = true; }), /network, PID or IPC/],
   ['runs an image from elsewhere', variant('image', (p) => { agent(p).image = 'docker.io/library/alpine:3'; }), /image starting with one of localhost\/clawpod-agent:/],
   ['drops the session label (no clawpod-sessions egress policy would select it)', (() => {
