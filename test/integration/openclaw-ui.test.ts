@@ -77,6 +77,13 @@ describe("OpenClaw's Control UI", () => {
       const before = model!.requests.length;
       await composer.fill('hello from the browser');
       await composer.press('Enter');
+      // the composer takes words before the UI's gateway connection is up, and then Enter sends
+      // nothing (seen once: the text stayed in the box for 3 minutes): press again until it is sent
+      for (let i = 0; i < 30 && (await composer.inputValue()) !== ''; i++) {
+        await page.waitForTimeout(1000);
+        if ((await composer.inputValue()) !== '') await composer.press('Enter');
+      }
+      expect(await composer.inputValue()).toBe('');
       // the scripted model echoes the last block of the user turn (OpenClaw appends its context after the words typed)
       // the first turn is ~2 s on an idle machine, over a minute under load (OpenClaw prepares the session)
       await page.getByText(/^echo: /).first().waitFor({ timeout: 180_000 });
