@@ -13,6 +13,8 @@ export interface Allowlist {
   readonly file: string; readonly allowedRoots: readonly AllowedRoot[]; readonly blockedPatterns: readonly string[];
   /** Folders mounted even when the scan cannot finish (too deep, too many entries, unreadable); what it does see still counts. */
   readonly allowUnscanned: readonly string[];
+  /** Commands (absolute, ~ expanded) an `exec` secret source may run; none by default. */
+  readonly allowedExecCommands: readonly string[];
 }
 
 export const ALLOWLIST_FILE = 'mount-allowlist.json';
@@ -38,7 +40,7 @@ export function loadAllowlist(configDir: string, home: string, say?: (s: string)
     chmodSync(file, 0o600);
     say?.(`created ${file} (allowed roots: ~/clawpod); edit it to share more folders`);
   }
-  let raw: { allowedRoots?: unknown; blockedPatterns?: unknown; allowUnscanned?: unknown };
+  let raw: { allowedRoots?: unknown; blockedPatterns?: unknown; allowUnscanned?: unknown; allowedExecCommands?: unknown };
   try { raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw; } catch (e) {
     throw new ClawpodError('MOUNT_INVALID', `${file} is not valid JSON: ${messageOf(e)}`, { hint: `fix the file or delete it to get the defaults back` });
   }
@@ -49,11 +51,16 @@ export function loadAllowlist(configDir: string, home: string, say?: (s: string)
   if (!roots || !patterns || !unscanned || !roots.every((r) => r && typeof (r as AllowedRoot).path === 'string')) {
     throw new ClawpodError('MOUNT_INVALID', `${file}: expected {"allowedRoots": [{"path": "...", "allowReadWrite": bool}], "blockedPatterns": ["glob", ...], "allowUnscanned": ["path", ...]}`, { hint: 'fix the file or delete it to get the defaults back' });
   }
+  const commands = list(raw.allowedExecCommands);
+  if (!commands || !commands.every((c) => isAbsolute(c) || c.startsWith('~/'))) {
+    throw new ClawpodError('MOUNT_INVALID', `${file}: allowedExecCommands must be a list of absolute command paths`, { hint: 'e.g. "allowedExecCommands": ["/usr/local/bin/get-secret"]' });
+  }
   return {
     file,
     allowedRoots: (roots as AllowedRoot[]).map((r) => ({ path: expandHome(r.path, home), allowReadWrite: r.allowReadWrite === true, ...(r.description ? { description: r.description } : {}) })),
     blockedPatterns: patterns,
     allowUnscanned: unscanned.map((p) => expandHome(p, home)),
+    allowedExecCommands: commands.map((c) => expandHome(c, home)),
   };
 }
 

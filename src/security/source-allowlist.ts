@@ -4,8 +4,8 @@
 // win), and an `exec` source runs only a command listed in the same file's allowedExecCommands.
 // That file lives outside any project (~/.config/clawpod/mount-allowlist.json): a spec names
 // what it wants, the host's user decides what it may have.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, sep } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { blockedRule } from './blocked.js';
@@ -47,19 +47,10 @@ export function checkSecretFile(path: string, ctx: { where: string; config: Conf
   return target;
 }
 
-/** allowedExecCommands of the allowlist file: absolute paths (or ~/...) of commands an exec source may run. */
-export function allowedExecCommands(config: Config): { file: string; commands: string[] } {
-  const { file } = loadAllowlist(config.configDir, config.home);
-  const raw = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { allowedExecCommands?: unknown }).allowedExecCommands : undefined;
-  const list = raw ?? [];
-  const ok = Array.isArray(list) && list.every((c) => typeof c === 'string' && (isAbsolute(c) || c.startsWith('~/')));
-  if (!ok) throw new ClawpodError('MOUNT_INVALID', `${file}: allowedExecCommands must be a list of absolute command paths`, { hint: 'e.g. "allowedExecCommands": ["/usr/local/bin/get-secret"]' });
-  return { file, commands: (list as string[]).map((c) => (c.startsWith('~/') ? join(config.home, c.slice(2)) : c)) };
-}
-
 /** The real path of an exec command the host's user listed; else SOURCE_NOT_ALLOWED naming the line to add. */
 export function checkExecCommand(cmd: string, ctx: { where: string; config: Config }): string {
-  const { file, commands } = allowedExecCommands(ctx.config);
+  // parsed and checked with the rest of the file (loadAllowlist), not read a second time
+  const { file, allowedExecCommands: commands } = loadAllowlist(ctx.config.configDir, ctx.config.home);
   const target = real(cmd) ?? cmd;
   if (commands.some((c) => real(c) === target)) return target;
   throw new ClawpodError('SOURCE_NOT_ALLOWED', `${ctx.where}: the command ${cmd}${target !== cmd ? ` (${target})` : ''} is not in allowedExecCommands of ${file}, so a spec may not run it`, {
