@@ -29,7 +29,10 @@ export type ErrorCode =
   | 'UNSAFE_PATH'
   | 'SOURCE_NOT_ALLOWED'
   | 'NAME_INVALID'
-  | 'IN_USE';
+  | 'IN_USE'
+  | 'CONFIG_FORCED'
+  | 'QUOTA_EXCEEDED'
+  | 'ROLLOUT_HALTED';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -71,6 +74,12 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NAME_INVALID: 2,
   /** An object (a volume) is still used by a container. */
   IN_USE: 5,
+  /** A tenant sets a config path its plan or profile forces (provider, base URL, keys). */
+  CONFIG_FORCED: 2,
+  /** A plan's quota (or the cluster's ResourceQuota) does not admit what was asked. */
+  QUOTA_EXCEEDED: 5,
+  /** A fleet upgrade stopped at a failed or diverging tenant (that tenant was rolled back). */
+  ROLLOUT_HALTED: 7,
 };
 
 export class ClawpodError extends Error {

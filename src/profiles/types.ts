@@ -92,6 +92,11 @@ export interface Profile {
   readonly hotReload?: { readonly applied: RegExp; readonly refused: RegExp };
   /** What it may reach in a cluster: everything (default for network bridge), or only DNS, the gateway and HTTPS. */
   readonly egress?: 'all' | 'https';
+  /**
+   * Config paths (dotted, in the config file) that carry the model provider, its base URL and keys, or
+   * clawpod's own wiring: a tenant may not override them (src/fleet/forced.ts).
+   */
+  readonly forcedConfig?: readonly string[];
   /** A long-running service: `clawpod run` starts it in the background and waits for its probes. */
   readonly service?: boolean;
 }

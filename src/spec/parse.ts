@@ -120,19 +120,31 @@ export function parseAgents(text: string, file = '<input>'): LoadedAgent[] {
 
 /** Parse and validate every document of one kind in YAML `text`; all problems are reported at once. */
 export function parseDocuments<T>(text: string, file: string, kind: DocKind<T>): { value: T; file: string; dir: string }[] {
+  return parseMixedDocuments(text, file, { [kind.kind]: kind }, kind).map((d) => ({ value: d.value as T, file: d.file, dir: d.dir }));
+}
+
+/**
+ * Documents of several kinds in one file (a fleet file holds Plans and Tenants), each validated by
+ * the DocKind its `kind:` names; `fallback` validates documents that name none of them (its errors
+ * then say which kind was expected). All problems of all documents are reported at once.
+ */
+export function parseMixedDocuments(text: string, file: string, kinds: Readonly<Record<string, DocKind<unknown>>>, fallback: DocKind<unknown>): { kind: string; value: unknown; file: string; dir: string }[] {
   const { docs, lc } = parseYamlDocuments(text, file);
-  const out: { value: T; file: string; dir: string }[] = [];
+  const out: { kind: string; value: unknown; file: string; dir: string }[] = [];
   const problems: string[] = [];
   const dir = file === '<input>' ? process.cwd() : dirname(resolve(file));
   docs.forEach(({ doc, value, problems: unsafe }, i) => {
     if (value === null || value === undefined) return; // empty document between separators
+    const named = isMapping(value) && typeof value.kind === 'string' ? value.kind : undefined;
+    const kind = (named !== undefined && Object.hasOwn(kinds, named) ? kinds[named] : undefined) ?? fallback;
     const r = validateDoc(kind, doc, lc, value, unsafe, docs.length > 1 ? ` (document ${i + 1})` : '', file);
-    if ('value' in r) out.push({ value: r.value, file, dir });
+    if ('value' in r) out.push({ kind: kind.kind, value: r.value, file, dir });
     else problems.push(...r.problems);
   });
-  throwProblems(problems, file, kind);
+  throwProblems(problems, file, fallback);
   if (out.length === 0) {
-    throw new ClawpodError('SPEC_INVALID', `${file} holds no ${kind.kind} document`, { details: [`${file}:1:1 the file is empty or holds only comments and "---"`], hint: kind.hint });
+    const names = Object.keys(kinds).join(' or ');
+    throw new ClawpodError('SPEC_INVALID', `${file} holds no ${names} document`, { details: [`${file}:1:1 the file is empty or holds only comments and "---"`], hint: fallback.hint });
   }
   return out;
 }
@@ -159,7 +171,7 @@ function validateDoc<T>(kind: DocKind<T>, doc: Document | undefined, lc: LineCou
   return { problems: sortByPosition(describeIssues(kind.schema, r.error.issues, raw, at)) };
 }
 
-const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+function isMapping(v: unknown): v is Record<string, unknown> { return typeof v === 'object' && v !== null && !Array.isArray(v); }
 
 /**
  * An Agent of profile `profile`, with the overrides file's fields over the profile's defaults.
