@@ -18,11 +18,14 @@
 // tools   bash (/bin/sh -c in `workspace`, env PATH/HOME/WORKSPACE only), read_file, write_file,
 //         edit_file, list_files (confined to `workspace`), and mcp__SERVER__TOOL from
 //         tools.mcpConfig when that file exists.
+// serve   `clawpod-agent serve` is a different mode: a long-running HTTP chat service configured
+//         by a file instead of stdin (src/agent/serve.ts, the `runner` payload profile).
 import { DirInbox } from './dir-inbox.js';
 import { messageOf } from './errors.js';
 import { frameWriter, log, redactor, type Emit } from './frames.js';
 import { LineSplitter, RUNNER_DEFAULTS, type StartDoc } from './protocol.js';
 import { HttpTransport, modelClient } from './providers/index.js';
+import { serve } from './serve.js';
 import { AgentSession } from './session.js';
 import { BadInput, parseInbound, parseStartDoc } from './start-doc.js';
 import { builtinTools } from './tools/builtin.js';
@@ -122,4 +125,5 @@ function main(): void {
   });
 }
 
-main();
+if (process.argv[2] === 'serve') serve(VERSION);
+else main();

@@ -4,11 +4,12 @@ import { closest } from '../spec/suggest.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { openclaw } from './openclaw.js';
 import { reference } from './reference.js';
+import { runner } from './runner.js';
 import type { Profile, RenderContext } from './types.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
 
 // no prototype: a profile named "toString" or "constructor" must miss, not find Object's method
-export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze(Object.assign(Object.create(null) as Record<string, Profile>, { reference, openclaw }));
+export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze(Object.assign(Object.create(null) as Record<string, Profile>, { reference, openclaw, runner }));
 
 /** The profile an agent names, if any (the schema has already checked the name). */
 export function profileOf(agent: Agent): Profile | undefined {
