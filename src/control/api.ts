@@ -5,12 +5,30 @@ import { timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { ClawpodError, isClawpodError } from '../errors.js';
-import { badGroupName } from './config.js';
+import { badGroupName, BudgetSchema } from './config.js';
+import { CONTROL_DEFAULTS } from '../spec/defaults.js';
 import type { Daemon } from './daemon.js';
 import type { EventRow, Store } from './store.js';
 import { redactor } from '../secrets/redact.js';
 
-const STATUS: Partial<Record<string, 400 | 404 | 409 | 413>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400 };
+const STATUS: Partial<Record<string, 400 | 404 | 409 | 413>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400, IN_USE: 409 };
+/** Chat turns kept per tenant for a canary replay. */
+const TURNS_KEPT = 50;
+
+/** body.models (model names) and body.budget ({period?, tokens?, requests?}) of PUT /v1/groups/NAME. */
+function groupPolicy(b: Record<string, unknown>): { models?: string[]; budget?: object } {
+  const out: { models?: string[]; budget?: object } = {};
+  if (b.models !== undefined) {
+    if (!Array.isArray(b.models) || !b.models.every((m) => typeof m === 'string')) throw new ClawpodError('USAGE', 'body.models must be a list of model names', { hint: 'e.g. {"model":"sonnet","models":["sonnet","haiku"]}' });
+    out.models = b.models as string[];
+  }
+  if (b.budget !== undefined) {
+    const r = BudgetSchema.safeParse(b.budget);
+    if (!r.success) throw new ClawpodError('USAGE', `body.budget is not a budget: ${r.error.issues[0]!.message}`, { hint: 'e.g. {"period":"1d","tokens":100000,"requests":500}' });
+    out.budget = r.data;
+  }
+  return out;
+}
 
 function sameToken(given: string, token: string): boolean {
   const a = Buffer.from(given);
@@ -65,9 +83,21 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     if (bad) throw bad;
     const b = await jsonBody(c);
     if (typeof b.model !== 'string') throw new ClawpodError('USAGE', 'body.model is missing', { hint: 'send {"model":"NAME"} with a model defined in the ControlPlane file' });
-    daemon.addGroup(name, b.model, typeof b.system === 'string' ? b.system : null);
+    daemon.addGroup(name, b.model, typeof b.system === 'string' ? b.system : null, groupPolicy(b));
     return c.json(store.group(name), 200);
   });
+
+  app.delete('/v1/groups/:name', (c) => c.json({ group: c.req.param('name'), deleted: daemon.deleteGroup(c.req.param('name')) }));
+
+  // a tenant's chat turns as `clawpod tenant chat` saw them: what a canary upgrade replays (src/fleet/replay.ts)
+  app.post('/v1/tenants/:name/turns', async (c) => {
+    const b = await jsonBody(c);
+    if (typeof b.prompt !== 'string' || typeof b.shape !== 'object' || b.shape === null) throw new ClawpodError('USAGE', 'POST /v1/tenants/NAME/turns needs {"prompt": "...", "shape": {...}}', { hint: 'clawpod tenant chat records turns for you' });
+    store.addTurn(c.req.param('name'), b.prompt.slice(0, CONTROL_DEFAULTS.maxMessageBytes), b.shape as object, TURNS_KEPT);
+    return c.json({ ok: true }, 201);
+  });
+  app.get('/v1/tenants/:name/turns', (c) => c.json(store.turns(c.req.param('name'), Math.min(Number(c.req.query('limit') ?? TURNS_KEPT) || TURNS_KEPT, TURNS_KEPT)).map((t) => ({ seq: t.seq, prompt: t.prompt, shape: JSON.parse(t.shape) as unknown, at: t.at }))));
+  app.delete('/v1/tenants/:name/turns', (c) => { store.forgetTurns(c.req.param('name')); return c.json({ ok: true }); });
 
   app.post('/v1/groups/:name/revoke', async (c) => {
     const b = await jsonBody(c).catch(() => ({}) as Record<string, unknown>);

@@ -157,11 +157,22 @@ export class Daemon {
     };
   }
 
-  addGroup(name: string, model: string, system: string | null): void {
-    if (!this.o.cp.spec.models[model]) {
-      throw new ClawpodError('NOT_FOUND', `no model named ${model}`, { hint: `models are defined under spec.models of the ControlPlane file: ${Object.keys(this.o.cp.spec.models).join(', ') || 'none yet'}` });
+  addGroup(name: string, model: string, system: string | null, policy: { models?: readonly string[]; budget?: object } = {}): void {
+    for (const m of [model, ...(policy.models ?? [])]) {
+      if (!this.o.cp.spec.models[m]) {
+        throw new ClawpodError('NOT_FOUND', `no model named ${m}`, { hint: `models are defined under spec.models of the ControlPlane file: ${Object.keys(this.o.cp.spec.models).join(', ') || 'none yet'}` });
+      }
     }
-    this.store.upsertGroup(name, model, system);
+    this.store.upsertGroup(name, model, system, policy);
+  }
+
+  /** Removes a group (a deleted tenant's): refused while it has a session or queued messages. */
+  deleteGroup(name: string): boolean {
+    if (!this.store.group(name)) return false;
+    const busy = this.sessionOf(name) !== undefined || this.store.queued().some((m) => m.group_name === name);
+    if (busy) throw new ClawpodError('IN_USE', `group ${name} has a running session or queued messages`, { hint: `wait for them, or \`clawpod group revoke ${name}\` and retry` });
+    this.store.deleteGroup(name);
+    return true;
   }
 
   /** Runs GroupQueue's decisions. Cheap and synchronous: call it whenever anything changes. */

@@ -12,12 +12,14 @@ export class GroupPolicy {
   allowedModels(group: string): GatewayModel[] {
     const spec = this.cp.spec;
     const g = spec.groups.find((x) => x.name === group);
-    const names = g?.models ?? [g?.model ?? this.store.group(group)?.model ?? ''];
+    const row = g ? undefined : this.store.group(group);
+    const names = g?.models ?? (row?.models ? (JSON.parse(row.models) as string[]) : [g?.model ?? row?.model ?? '']);
     return names.flatMap((name) => { const m = spec.models[name]; return m ? [{ name, provider: m.provider, model: m.model, baseUrl: m.baseUrl }] : []; });
   }
 
   budget(group: string): Budget | undefined {
-    const b = this.cp.spec.groups.find((x) => x.name === group)?.budget ?? this.cp.spec.gateway.budget;
+    const row = this.store.group(group);
+    const b = this.cp.spec.groups.find((x) => x.name === group)?.budget ?? (row?.budget ? (JSON.parse(row.budget) as ControlPlane['spec']['gateway']['budget']) : undefined) ?? this.cp.spec.gateway.budget;
     if (!b) return undefined;
     return { periodMs: validatedDurationMs(b.period), tokens: b.tokens, requests: b.requests };
   }

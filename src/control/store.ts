@@ -7,7 +7,14 @@ import { dirname } from 'node:path';
 export type MessageStatus = 'queued' | 'delivered' | 'running' | 'done' | 'failed';
 export type SessionStatus = 'starting' | 'active' | 'closing' | 'ended';
 
-export interface GroupRow { name: string; model: string; system: string | null; created_at: string }
+export interface GroupRow {
+  name: string; model: string; system: string | null; created_at: string;
+  /** JSON: model names the group's tokens may use (a tenant's plan), null: the ControlPlane file decides. */
+  models: string | null;
+  /** JSON budget ({period, tokens?, requests?}) set through the API (a tenant's plan); null: the file's. */
+  budget: string | null;
+}
+export interface TurnRow { tenant: string; seq: number; prompt: string; shape: string; at: string }
 export interface SessionRow {
   id: string; group_name: string; container_name: string | null; status: SessionStatus;
   followups: string; started_at: string; ended_at: string | null; end_reason: string | null;
@@ -45,6 +52,10 @@ CREATE TABLE IF NOT EXISTS gateway_tokens (
   hash TEXT PRIMARY KEY, group_name TEXT NOT NULL, session_id TEXT, created_at TEXT NOT NULL,
   revoked_at TEXT, revoke_reason TEXT
 );
+CREATE TABLE IF NOT EXISTS tenant_turns (
+  tenant TEXT NOT NULL, seq INTEGER NOT NULL, prompt TEXT NOT NULL, shape TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (tenant, seq)
+);
 CREATE TABLE IF NOT EXISTS usage (
   group_name TEXT NOT NULL, period_start TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
   input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
@@ -67,15 +78,46 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // columns added after the first release: a store made by an older clawpod gets them here
+    const cols = new Set((this.db.prepare('PRAGMA table_info(groups)').all() as { name: string }[]).map((c) => c.name));
+    if (!cols.has('models')) this.db.exec('ALTER TABLE groups ADD COLUMN models TEXT');
+    if (!cols.has('budget')) this.db.exec('ALTER TABLE groups ADD COLUMN budget TEXT');
   }
 
   close(): void { this.db.close(); }
 
   // groups
-  upsertGroup(name: string, model: string, system: string | null): void {
-    this.db.prepare(`INSERT INTO groups (name, model, system, created_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT(name) DO UPDATE SET model = excluded.model, system = excluded.system`).run(name, model, system, now());
+  upsertGroup(name: string, model: string, system: string | null, policy: { models?: readonly string[]; budget?: object } = {}): void {
+    this.db.prepare(`INSERT INTO groups (name, model, system, created_at, models, budget) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(name) DO UPDATE SET model = excluded.model, system = excluded.system, models = excluded.models, budget = excluded.budget`)
+      .run(name, model, system, now(), policy.models ? JSON.stringify(policy.models) : null, policy.budget ? JSON.stringify(policy.budget) : null);
   }
+
+  /** Removes a group with no session and no queued message: its tokens are revoked first, its history goes. */
+  deleteGroup(name: string): void {
+    this.db.transaction(() => {
+      this.revokeTokens({ group: name }, 'its group was deleted');
+      this.db.prepare('DELETE FROM events WHERE session_id IN (SELECT id FROM sessions WHERE group_name = ?) OR message_id IN (SELECT id FROM messages WHERE group_name = ?)').run(name, name);
+      this.db.prepare('DELETE FROM messages WHERE group_name = ?').run(name);
+      this.db.prepare('DELETE FROM sessions WHERE group_name = ?').run(name);
+      this.db.prepare('DELETE FROM gateway_tokens WHERE group_name = ?').run(name);
+      this.db.prepare('DELETE FROM usage WHERE group_name = ?').run(name);
+      this.db.prepare('DELETE FROM groups WHERE name = ?').run(name);
+    })();
+  }
+
+  // a tenant's recorded chat turns (prompt and the answer's shape), replayed by a canary upgrade
+  addTurn(tenant: string, prompt: string, shape: object, keep: number): void {
+    this.db.transaction(() => {
+      const last = (this.db.prepare('SELECT MAX(seq) AS s FROM tenant_turns WHERE tenant = ?').get(tenant) as { s: number | null }).s ?? 0;
+      this.db.prepare('INSERT INTO tenant_turns (tenant, seq, prompt, shape, at) VALUES (?, ?, ?, ?, ?)').run(tenant, last + 1, prompt, JSON.stringify(shape), now());
+      this.db.prepare('DELETE FROM tenant_turns WHERE tenant = ? AND seq <= ?').run(tenant, last + 1 - keep);
+    })();
+  }
+  turns(tenant: string, limit: number): TurnRow[] {
+    return (this.db.prepare('SELECT * FROM tenant_turns WHERE tenant = ? ORDER BY seq DESC LIMIT ?').all(tenant, limit) as TurnRow[]).reverse();
+  }
+  forgetTurns(tenant: string): void { this.db.prepare('DELETE FROM tenant_turns WHERE tenant = ?').run(tenant); }
   group(name: string): GroupRow | undefined { return this.db.prepare('SELECT * FROM groups WHERE name = ?').get(name) as GroupRow | undefined; }
   groups(): GroupRow[] { return this.db.prepare('SELECT * FROM groups ORDER BY name').all() as GroupRow[]; }
 

@@ -21,11 +21,22 @@ import { recordMadeVolume } from './volume-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
 import { forgetInstance, recordInstance } from './instance-record.js';
 
+/** What a caller adds around the spec: a session's IPC folder and open stdin, a tenant's app-data volume and network. */
+export interface RunExtra {
+  readonly mounts?: readonly MountPlan[];
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly openStdin?: boolean;
+  /** A named network (a tenant's) instead of the default bridge. */
+  readonly network?: string;
+}
+
 export interface RunOptions {
   readonly name?: string;
   readonly say: (s: string) => void;
   /** What the control plane adds for a session container: its IPC folder, labels, open stdin. */
-  readonly extra?: { readonly mounts?: readonly MountPlan[]; readonly labels?: Readonly<Record<string, string>>; readonly openStdin?: boolean };
+  readonly extra?: RunExtra;
+  /** The instance index (host ports are base + portStep·index) when the caller allocates it (a tenant's slot). */
+  readonly index?: number;
   /** An upgrade keeps the instance's index and host ports instead of allocating new ones. */
   readonly keep?: { readonly index: number; readonly ports: readonly PortBinding[]; readonly volume?: string };
 }
@@ -88,7 +99,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   const mounts = checkMounts(loaded, config, opts.say);
   await refuseNestedMounts(rt, mounts, { where: (i) => `spec.mounts[${i}].hostPath` });
-  const index = opts.keep?.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
+  const index = opts.keep?.index ?? opts.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
   // before a profile issues tokens for the name: a running instance of that name must keep its own
   if (loaded.agent.spec.profile && (await rt.inspectContainer(name))) throw nameTaken(name);
@@ -130,6 +141,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     const spec: ContainerSpec = {
       ...planned,
       ...(x ? { mounts: [...planned.mounts, ...(x.mounts ?? [])], labels: { ...planned.labels, ...x.labels }, openStdin: x.openStdin ?? false } : {}),
+      ...(x?.network && planned.network === 'bridge' ? { networkName: x.network } : {}),
       ...(runtimeSecrets.length ? { runtimeSecrets } : {}),
     };
     // The image and the name are checked by the engine itself (404, 409): one round trip less.

@@ -8,7 +8,7 @@ import { validatedDurationMs } from '../spec/quantity.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { waitHealthy } from './health.js';
 import { profileOf } from './payload.js';
-import { createAgent, undoCreate, type RunResult } from './run.js';
+import { createAgent, undoCreate, type RunExtra, type RunResult } from './run.js';
 import { checkAgentName } from '../spec/names.js';
 
 export const DEFAULT_STARTUP_BUDGET = '5m';
@@ -39,7 +39,7 @@ export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<R
 
 export async function startService(
   rt: Runtime, config: Config, loaded: LoadedAgent,
-  opts: { name?: string; say: (s: string) => void; budgetMs?: number; labels?: Record<string, string>; noClaim?: boolean },
+  opts: { name?: string; say: (s: string) => void; budgetMs?: number; labels?: Record<string, string>; noClaim?: boolean; extra?: RunExtra; index?: number },
 ): Promise<ServiceResult> {
   const t0 = Date.now();
   // a claim records files and vault entries under the name before createAgent would check it
@@ -49,7 +49,8 @@ export async function startService(
     const claimed = await claimMember(rt, config, loaded, opts.name ?? loaded.agent.metadata.name, opts.say);
     if (claimed) return claimed;
   }
-  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(opts.labels ? { extra: { labels: opts.labels } } : {}) });
+  const extra: RunExtra | undefined = opts.labels || opts.extra ? { ...opts.extra, labels: { ...opts.extra?.labels, ...opts.labels } } : undefined;
+  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(extra ? { extra } : {}), ...(opts.index !== undefined ? { index: opts.index } : {}) });
   try {
     await rt.startContainer(run.id);
     const url = await waitForService(rt, loaded, run, opts.say, opts.budgetMs);

@@ -10,18 +10,31 @@ import { LABELS } from '../spec/defaults.js';
 import { PAYLOAD_VERSION, type Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
 import { forgetClaim, secretsFolderOf } from './claims.js';
-import { instanceRecord, noRecord, recordInstance, trustedSpec } from './instance-record.js';
+import { forgetInstance, instanceRecord, noRecord, recordInstance, trustedSpec } from './instance-record.js';
 import { removeDeliveredSecrets } from '../secrets/deliver.js';
 import { startAgent } from './lifecycle.js';
 import { profileOf } from './payload.js';
-import { createAgent, type RunResult } from './run.js';
+import { createAgent, type RunExtra, type RunResult } from './run.js';
 import { waitForService } from './service.js';
 
 export interface UpgradeResult { readonly name: string; readonly from: string; readonly to: string; readonly seconds: number; readonly url: string | undefined }
 
 const previousName = (name: string) => `${name}-previous`;
 
-export async function upgradeAgent(rt: Runtime, config: Config, name: string, opts: { version?: string; image?: string; budgetMs?: number; say: (s: string) => void }): Promise<UpgradeResult> {
+export interface UpgradeOptions {
+  readonly version?: string;
+  readonly image?: string;
+  readonly budgetMs?: number;
+  readonly say: (s: string) => void;
+  /** What the instance was run with besides its spec (a tenant's network, app-data volume, labels). */
+  readonly extra?: RunExtra;
+  /** The spec to run instead of the recorded one's (a tenant's plan changed); version and image still apply. */
+  readonly agent?: Agent;
+  /** A check past the probes (a chat round trip); a throw rolls back like an unhealthy probe. */
+  readonly verify?: (r: { name: string; url: string | undefined; ports: RunResult['ports'] }) => Promise<void>;
+}
+
+export async function upgradeAgent(rt: Runtime, config: Config, name: string, opts: UpgradeOptions): Promise<UpgradeResult> {
   const t0 = Date.now();
   const old = await findAgent(rt, name);
   // what clawpod recorded when it ran the instance (a claimed warm-pool member's claim record): never its
@@ -43,7 +56,8 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
     opts.say(`${image} is not built yet; building it`);
     await buildProfileImage(rt, config, profile, { version, say: opts.say });
   }
-  const agent: Agent = { ...decoded.agent, spec: { ...decoded.agent.spec, image, profile: { name: profile.name, version } } };
+  const base = opts.agent ?? decoded.agent;
+  const agent: Agent = { ...base, spec: { ...base.spec, image, profile: { name: profile.name, version } } };
   const loaded = { agent, file: '', dir: decoded.specDir };
   const keep = { index: Number(old.labels[LABELS.index] ?? 0), ports: old.ports, volume: record?.volume ?? volumeOfContainer(old.labels, old.name) };
 
@@ -55,14 +69,18 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   opts.say(`stopping ${name} (${old.image}); it is kept as ${previousName(name)} until ${image} is healthy`);
   await rt.stopContainer(old.id);
   try { await rt.renameContainer(old.id, previousName(name)); } catch (e) { await rt.startContainer(old.id).catch(() => undefined); throw e; }
+  // so a killed upgrade can put the old one back (recoverUpgrade): the new run's record replaces NAME's
+  if (record) recordInstance(config, previousName(name), record);
   const oldSecrets = secretsFolderOf(config, old);
   let r: RunResult | undefined;
   try {
-    r = await createAgent(rt, config, loaded, { name, say: opts.say, keep });
+    r = await createAgent(rt, config, loaded, { name, say: opts.say, keep, ...(opts.extra ? { extra: opts.extra } : {}) });
     await rt.startContainer(r.id);
     const url = await waitForService(rt, loaded, { id: r.id, name, ports: r.ports }, opts.say, opts.budgetMs);
+    await opts.verify?.({ name, url, ports: r.ports });
     await r.finish?.commit();
     await rt.removeContainer(old.id, { force: true });
+    forgetInstance(config, previousName(name));
     // a claimed member's secrets folder had its own name; the new container has one under the instance's
     if (oldSecrets !== name) removeDeliveredSecrets(config.secretsDir, oldSecrets);
     forgetClaim(config, name); // the new container's labels hold the instance's spec
@@ -77,6 +95,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
     }
     removeDeliveredSecrets(config.secretsDir, oldSecrets);
     if (record) recordInstance(config, name, record); // the new run's record went with it
+    forgetInstance(config, previousName(name));
     await rt.renameContainer(old.id, name);
     await startAgent(rt, config, name);
     await waitForService(rt, { agent: decoded.agent, file: '', dir: decoded.specDir }, { id: old.id, name, ports: old.ports }, opts.say, opts.budgetMs);
@@ -85,4 +104,26 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
       details, hint: 'the lines above are the new version\'s last output; fix the image or pick another --version',
     });
   }
+}
+
+/**
+ * After an upgrade was killed half-way (NAME-previous still exists): the new container, if any, goes
+ * and the old one is NAME again, with its own record, stopped. False when there was nothing to recover.
+ */
+export async function recoverUpgrade(rt: Runtime, config: Config, name: string, say: (s: string) => void): Promise<boolean> {
+  const prev = await rt.inspectContainer(previousName(name));
+  if (!prev) return false;
+  const rec = instanceRecord(config, prev);
+  if (!rec) throw noRecord(previousName(name), 'put it back as ' + name);
+  const half = await rt.inspectContainer(name);
+  if (half) {
+    say(`${name}: an interrupted upgrade left ${half.image} next to ${previousName(name)}; removing the new one`);
+    await rt.removeContainer(half.id, { force: true });
+    removeDeliveredSecrets(config.secretsDir, name);
+  }
+  await rt.renameContainer(prev.id, name);
+  recordInstance(config, name, rec);
+  forgetInstance(config, previousName(name));
+  say(`${name}: ${prev.image} is back (stopped) after an interrupted upgrade`);
+  return true;
 }

@@ -45,5 +45,7 @@ export const runner: Profile = {
   },
   generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `runner-${i}-gateway-token`, label: 'gateway token' }],
   service: true,
+  // the model endpoint, its token file and the service's own token and port: clawpod's to set
+  forcedConfig: ['llm', 'gatewayTokenFile', 'port'],
   egress: 'https',
 };

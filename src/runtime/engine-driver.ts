@@ -11,6 +11,7 @@ import type { EngineContainer, EngineCreateBody, EngineImage, EngineListed, Engi
 import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ContainerState, ExecOptions, ExecResult,
   ImageInfo, IsolationTier, OutputChunk, PortBinding, Runtime, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
+  NetworkInfo,
 } from './runtime.js';
 
 const statusOf = (e: unknown): number | undefined => (e instanceof EngineHttpError ? e.statusCode : undefined);
@@ -167,7 +168,7 @@ export abstract class EngineDriver implements Runtime {
       AttachStdout: true,
       AttachStderr: true,
       HostConfig: {
-        NetworkMode: spec.network,
+        NetworkMode: spec.network === 'bridge' && spec.networkName ? spec.networkName : spec.network,
         PortBindings: bindings,
         Mounts: mounts,
         Tmpfs: tmpfs,
@@ -393,6 +394,28 @@ export abstract class EngineDriver implements Runtime {
       const r = await this.api.call<{ Volumes: EngineVolume[] | null }>('GET', '/volumes', { query: { filters: labelFilter(filter.labels) } });
       return (r?.Volumes ?? []).map(volumeInfo);
     } catch (e) { this.fail('list volumes', e); }
+  }
+
+  async createNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
+    try { await this.api.call('POST', '/networks/create', { json: { Name: name, Labels: { ...labels }, CheckDuplicate: true, Driver: 'bridge' } }); } catch (e) { this.fail(`create network ${name}`, e); }
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try { await this.api.call('DELETE', `/networks/${enc(name)}`, { accept: [404] }); } catch (e) { this.fail(`remove network ${name}`, e); }
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
+    try {
+      const n = await this.api.call<{ Name: string; Labels?: Record<string, string> | null }>('GET', `/networks/${enc(name)}`, { accept: [404] });
+      return n ? { name: n.Name, labels: n.Labels ?? {} } : undefined;
+    } catch (e) { this.fail(`inspect network ${name}`, e); }
+  }
+
+  async listNetworks(filter: { labels?: Readonly<Record<string, string>> } = {}): Promise<NetworkInfo[]> {
+    try {
+      const r = await this.api.call<{ Name: string; Labels?: Record<string, string> | null }[]>('GET', '/networks', { query: { filters: labelFilter(filter.labels) } });
+      return (r ?? []).map((n) => ({ name: n.Name, labels: n.Labels ?? {} }));
+    } catch (e) { this.fail('list networks', e); }
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {

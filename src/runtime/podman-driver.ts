@@ -25,6 +25,16 @@ export class PodmanDriver extends EngineDriver {
     this.libpod = new EngineClient(socketPath, LIBPOD);
   }
 
+  /** Through libpod: the compat API does not know Podman's isolate option. */
+  override async createNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
+    try {
+      await this.libpod.call('POST', '/networks/create', { json: { name, labels: { ...labels }, driver: 'bridge', options: { isolate: 'true' } } });
+    } catch (e) {
+      if (e instanceof EngineHttpError && e.statusCode === 409) throw new ClawpodError('NAME_TAKEN', `a network named ${name} already exists`, { hint: `podman network rm ${name} if nothing uses it` });
+      throw new ClawpodError('RUNTIME_ERROR', `podman: create network ${name}: ${messageOf(e)}`, { cause: e });
+    }
+  }
+
   protected isolationHint(tier: IsolationTier): string {
     return tier === 'gvisor'
       ? 'install gVisor (apt-get install -y runsc) and re-run ./scripts/setup.sh, which registers runsc in .clawpod/containers.conf and restarts the Podman service; or use isolation: runc'

@@ -50,6 +50,7 @@ export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined):
     no_new_privileges: spec.security.noNewPrivileges,
     read_only_filesystem: spec.security.readOnlyRootfs,
     netns: { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
+    ...(spec.network === 'bridge' && spec.networkName ? { Networks: { [spec.networkName]: {} } } : {}),
     ...(userns ? USERNS_MAPPED : {}),
     // ignored by Podman 4.3 (the runtime comes from the service's default: podman-runtime-service.ts), honoured by later ones
     ...(runtime ? { oci_runtime: runtime } : {}),

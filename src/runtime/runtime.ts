@@ -41,6 +41,8 @@ export interface ContainerSpec {
   readonly ports: readonly PortBinding[];
   readonly resources: { readonly cpus: number; readonly memoryBytes: number; readonly pids: number };
   readonly network: 'none' | 'bridge';
+  /** With network bridge: this network (a tenant's own, made with createNetwork) instead of the engine's default bridge. */
+  readonly networkName?: string;
   /** Checked after create against the engine's own inspect (src/runtime/isolation.ts): a mismatch is refused. */
   readonly isolation: IsolationTier;
   readonly security: {
@@ -158,6 +160,22 @@ export interface RuntimeCapabilities {
   readonly build: boolean;
   /** The runtime stores secrets itself (createSecret) and mounts them (ContainerSpec.runtimeSecrets). */
   readonly secrets: boolean;
+}
+
+export interface NetworkInfo { readonly name: string; readonly labels: Readonly<Record<string, string>> }
+
+/** Named bridge networks (Podman and Docker): a tenant's own, which no other tenant's can reach. */
+export interface Networks {
+  /** isolate: no traffic to or from other isolated networks (Podman's isolate option; Docker's user bridges are so by default). */
+  createNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  /** Idempotent: a missing network is not an error. */
+  removeNetwork(name: string): Promise<void>;
+  inspectNetwork(name: string): Promise<NetworkInfo | undefined>;
+  listNetworks(filter?: { labels?: Readonly<Record<string, string>> }): Promise<NetworkInfo[]>;
+}
+
+export function hasNetworks(rt: Runtime): rt is Runtime & Networks {
+  return typeof (rt as Partial<Networks>).createNetwork === 'function';
 }
 
 export interface Runtime {
