@@ -5,6 +5,7 @@ import { loadConfig } from '../config.js';
 import { formatError, isClawpodError, messageOf } from '../errors.js';
 import { makeCtx, type Ctx, type GlobalOptions } from './context.js';
 import { redactor } from '../secrets/redact.js';
+import { registerFleet } from './fleet-commands.js';
 
 type Handler = (ctx: Ctx, ...args: never[]) => Promise<number | void>;
 
@@ -83,6 +84,8 @@ program.command('backup').description("write an agent's state volume to a tar ar
 program.command('restore').description("replace an agent's state volume with a backup archive (restarts it if it was running)")
   .argument('<name>').requiredOption('-i, --input <file>', 'archive written by clawpod backup')
   .action(verb(() => import('./backup.js').then((m) => ({ default: m.restore })), { connect: true }));
+
+registerFleet(program, verb as never);
 
 const pool = program.command('pool').description('a warm pool of pre-started service agents (openclaw) that `clawpod run` claims');
 const poolVerb = (name: 'fill' | 'list' | 'drain') => verb(() => import('./pool.js').then((m) => ({ default: m[name] })), { connect: true });

@@ -35,7 +35,7 @@ function networksOf(rt: Runtime) {
 }
 
 /** The plan's gateway group: its models and budget; undefined when the plan has no models. */
-async function ensureGroup(config: Config, tenant: Tenant, plan: Plan): Promise<(() => Promise<void>) | undefined> {
+export async function ensureGroup(config: Config, tenant: Tenant, plan: Plan): Promise<(() => Promise<void>) | undefined> {
   if (plan.spec.models.length === 0) return undefined;
   const group = tenantNames(tenant.metadata.name).group;
   const client = ControlClient.fromConfig(config);
@@ -79,7 +79,7 @@ export async function provisionTenant(rt: Runtime, config: Config, tenant: Tenan
     }
     const dropGroup = await ensureGroup(config, tenant, plan);
     if (dropGroup) undo.push(dropGroup);
-    await ensureRunning(rt, config, agent, tenant, plan, rec.slot, opts);
+    await ensureRunning(rt, config, agent, tenant, plan, rec.slot, before === undefined || before.phase === 'provisioning', opts);
     rec = setPhase(config, rec, 'ready');
     return rec;
   } catch (e) {
@@ -91,12 +91,17 @@ export async function provisionTenant(rt: Runtime, config: Config, tenant: Tenan
 }
 
 /** The payload container: kept when it is clawpod's and runs, started when stopped, else made. */
-async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: Tenant, plan: Plan, slot: number, opts: LocalOptions): Promise<void> {
+async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: Tenant, plan: Plan, slot: number, provisioning: boolean, opts: LocalOptions): Promise<void> {
   const n = tenantNames(tenant.metadata.name);
   const loaded = { agent, file: '', dir: process.cwd() };
-  const existing = await rt.inspectContainer(n.agent);
+  let existing = await rt.inspectContainer(n.agent);
   if (existing && !instanceRecord(config, existing)) {
-    throw new ClawpodError('NAME_TAKEN', `a container named ${n.agent} exists that clawpod has no record of`, { hint: `remove it (podman rm -f ${n.agent}) if it is a leftover, then apply again` });
+    // a run killed between create and its record leaves such a container; only a tenant that was being
+    // provisioned may have one, and it is made again from the spec (its volumes are kept)
+    if (!provisioning) throw new ClawpodError('NAME_TAKEN', `a container named ${n.agent} exists that clawpod has no record of`, { hint: `remove it (podman rm -f ${n.agent}) if it is a leftover, then apply again` });
+    opts.say(`${tenant.metadata.name}: removing ${n.agent}, left without a record by an interrupted apply`);
+    await rt.removeContainer(existing.id, { force: true });
+    existing = undefined;
   }
   if (existing) {
     if (existing.state !== 'running') await rt.startContainer(existing.id);
@@ -113,13 +118,6 @@ function vaultEntries(tenant: Tenant): string[] {
   const n = tenantNames(tenant.metadata.name);
   const profile = tenantProfile(tenant);
   return [...(profile.generatedSecrets ?? []).map((g) => g.vaultName(n.agent)), `${n.agent}-${LLM_TOKEN_SECRET}`];
-}
-
-/** The tenant's gateway token (what its payload's HTTP API takes as a bearer token). */
-export async function tenantToken(config: Config, tenant: Tenant): Promise<string | undefined> {
-  const profile = tenantProfile(tenant);
-  const g = profile.generatedSecrets?.find((x) => x.name === 'gateway-token');
-  return g ? openVault(config).get(g.vaultName(tenantNames(tenant.metadata.name).agent)) : undefined;
 }
 
 /** Removes everything the tenant owns here: containers, both volumes, network, vault entries, gateway group, record. */
@@ -154,4 +152,18 @@ export async function deleteTenant(rt: Runtime, config: Config, name: string, op
   }
   forgetTenant(config, name);
   return gone;
+}
+
+/** Where the tenant's payload answers on this machine, and the token it takes. */
+export async function tenantEndpoint(rt: Runtime, config: Config, tenant: Tenant, container = tenantNames(tenant.metadata.name).agent): Promise<{ baseUrl: string; token: string }> {
+  const profile = tenantProfile(tenant);
+  const d = await rt.inspectContainer(container);
+  if (!d) throw new ClawpodError('NOT_FOUND', `tenant ${tenant.metadata.name} has no container ${container}`, { hint: `\`clawpod tenant apply -f FILE\` provisions it again (its volumes are kept)` });
+  const port = d.ports.find((p) => p.containerPort === profile.probes?.port);
+  if (!port) throw new ClawpodError('NOT_FOUND', `${container} publishes no port ${profile.probes?.port ?? '(none)'}`, { hint: 'the tenant was made by another tool, or its spec lost its ports' });
+  const host = port.hostIP === '0.0.0.0' ? '127.0.0.1' : port.hostIP;
+  const g = profile.generatedSecrets?.find((x) => x.name === 'gateway-token');
+  const token = g ? await openVault(config).get(g.vaultName(container)) : undefined;
+  if (!token) throw new ClawpodError('SECRET_MISSING', `the gateway token of ${container} is not in the vault`, { hint: 'provision the tenant again: `clawpod tenant apply -f FILE`' });
+  return { baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}/`, token };
 }

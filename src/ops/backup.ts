@@ -62,6 +62,11 @@ function agentOwner(user: string): (h: Header) => Header {
   };
 }
 
+/** An archive from one agent's container, owned by `user` so the engine can unpack it into another's (a canary replay's copy). */
+export function ownedBy(input: Readable, user: string): Readable {
+  return rewrite(input, agentOwner(user));
+}
+
 /** The same archive with entry names relative to the volume root ("agent/x" of /home/agent becomes "x"), owned by the agent. */
 function relativeTo(top: string, input: Readable, owner: (h: Header) => Header): Readable {
   return rewrite(input, (h) => {

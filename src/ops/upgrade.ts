@@ -17,7 +17,11 @@ import { profileOf } from './payload.js';
 import { createAgent, type RunExtra, type RunResult } from './run.js';
 import { waitForService } from './service.js';
 
-export interface UpgradeResult { readonly name: string; readonly from: string; readonly to: string; readonly seconds: number; readonly url: string | undefined }
+export interface UpgradeResult {
+  readonly name: string; readonly from: string; readonly to: string; readonly seconds: number; readonly url: string | undefined;
+  /** From the old container stopped to the new one passing its gates. */
+  readonly unavailableSeconds: number;
+}
 
 const previousName = (name: string) => `${name}-previous`;
 
@@ -67,6 +71,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
     });
   }
   opts.say(`stopping ${name} (${old.image}); it is kept as ${previousName(name)} until ${image} is healthy`);
+  const down = Date.now();
   await rt.stopContainer(old.id);
   try { await rt.renameContainer(old.id, previousName(name)); } catch (e) { await rt.startContainer(old.id).catch(() => undefined); throw e; }
   // so a killed upgrade can put the old one back (recoverUpgrade): the new run's record replaces NAME's
@@ -84,7 +89,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
     // a claimed member's secrets folder had its own name; the new container has one under the instance's
     if (oldSecrets !== name) removeDeliveredSecrets(config.secretsDir, oldSecrets);
     forgetClaim(config, name); // the new container's labels hold the instance's spec
-    return { name, from: old.image, to: image, seconds: (Date.now() - t0) / 1000, url };
+    return { name, from: old.image, to: image, seconds: (Date.now() - t0) / 1000, url, unavailableSeconds: (Date.now() - down) / 1000 };
   } catch (e) {
     // roll back: the new container and its tokens go; the old one's secret files are delivered again from the
     // vault (the new run rewrote the folder), then it starts on the same volume
