@@ -37,7 +37,7 @@ export function service(agent: Agent, mode: RenderMode, meta: Meta): IService | 
   };
 }
 
-const DNS = {
+export const DNS = {
   kubernetes: { namespace: 'kube-system', pods: { 'k8s-app': 'kube-dns' }, port: 53 },
   // OpenShift's resolver Pods listen on 5353 behind the 53 of the dns-default Service
   openshift: { namespace: 'openshift-dns', pods: { 'dns.operator.openshift.io/daemonset-dns': 'default' }, port: 5353 },
