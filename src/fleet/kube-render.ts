@@ -183,6 +183,15 @@ function exposure(agent: Agent, tenant: Tenant, port: string, opts: TenantRender
   }];
 }
 
+/** The tenant's namespace: its labels are what status finds it by and what delete checks before it deletes. */
+export function tenantNamespace(tenant: Tenant): INamespace {
+  return {
+    apiVersion: 'v1', kind: 'Namespace',
+    // the restricted Pod Security Standard, enforced by the API server: what every agent Pod meets already
+    metadata: { name: tenantNames(tenant.metadata.name).namespace, labels: { ...tenantLabels(tenant), 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+  };
+}
+
 /** Every object of one tenant, in apply order: namespace, its limits and policies, identities, then the payload. */
 export function renderTenant(tenant: Tenant, plan: Plan, opts: TenantRenderOptions = {}): TenantObject[] {
   const agent = tenantKubeAgent(tenant, plan, opts.llm);
@@ -198,14 +207,9 @@ export function renderTenant(tenant: Tenant, plan: Plan, opts: TenantRenderOptio
   const ports = agent.spec.ports.filter((p) => p.protocol === 'tcp');
   const main = ports.find((p) => p.containerPort === profileOf(agent)?.probes?.port) ?? ports[0];
   const s = agent.spec.resources;
-  const ns: INamespace = {
-    apiVersion: 'v1', kind: 'Namespace',
-    // the restricted Pod Security Standard, enforced by the API server: what every agent Pod meets already
-    metadata: { name: namespace, labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
-  };
   const limits: ILimitRange = { apiVersion: 'v1', kind: 'LimitRange', metadata: meta('tenant-limits'), spec: { limits: [{ type: 'Container', default: { cpu: String(s.cpu), memory: String(s.memory) }, defaultRequest: { cpu: String(s.cpu), memory: String(s.memory) } }] } };
   return [
-    ns,
+    tenantNamespace(tenant),
     quota(plan, podRequests(sts.spec!.template.spec!), meta),
     limits,
     ...policies(agent, ports.map((p) => p.containerPort), opts, meta),
