@@ -2,10 +2,10 @@
 // on containerd; test/helpers/kube.ts): three runner tenants applied in one pass (namespace, quota,
 // limits, policies, customer Role, token Secret, two claims, StatefulSet) and Ready, answering a
 // chat through a scripted model on this machine; a second pass converges without touching the
-// Secret; a quota too small for the Pod is QUOTA_EXCEEDED in the API's words and leaves nothing;
+// Secret, and so does a run after one killed half-way; a quota too small for the Pod is QUOTA_EXCEEDED in the API's words and leaves nothing;
 // the customer's ServiceAccount token reads its own namespace and is refused in another; an
 // upgrade keeps the claims and measures the downtime; a broken version is rolled back; a delete
-// takes the whole namespace, and a namespace clawpod did not make is refused.
+// takes the whole namespace, and a namespace clawpod did not make is refused. About 2.5 min.
 // The harness enforces no NetworkPolicy: their content is tested in test/unit/fleet-kube-render.test.ts.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClawpodError } from '../../src/errors.js';
 import { parseFleet } from '../../src/fleet/load.js';
+import { renderTenant } from '../../src/fleet/kube-render.js';
 import { applyTenants, deleteTenantKube, tenantStatusKube, upgradeTenantKube, type LlmToken } from '../../src/fleet/kube.js';
 import type { Plan, Tenant } from '../../src/fleet/schema.js';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.js';
@@ -48,7 +49,7 @@ metadata: {name: tiny}
 spec:
   quota: {memory: 128Mi}
   models: [fix]
-${['alpha', 'beta', 'gamma'].map((n) => `---
+${['alpha', 'beta', 'gamma', 'delta'].map((n) => `---
 apiVersion: clawpod.dev/v1alpha1
 kind: Tenant
 metadata: {name: ${n}}
@@ -154,6 +155,20 @@ describe('tenants on a real cluster', () => {
     expect(kubectl('-n', 'tenant-alpha', 'get', 'secret,statefulset', '-o', 'jsonpath={range .items[*]}{.metadata.resourceVersion} {end}').stdout).toBe(before);
   }, 120_000);
 
+  it('a run killed half-way (namespace, quota and Secret made, nothing else) converges and keeps the token it had made', async (t) => {
+    if (skip) return missing(t, skip);
+    const first = renderTenant(tenant('delta'), plan('std'), opts().renderOpts).slice(0, 3);
+    expect(first.map((o) => o.kind)).toEqual(['Namespace', 'ResourceQuota', 'LimitRange']);
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tenant-delta-secrets', namespace: 'tenant-delta' }, stringData: { 'gateway-token': 'made-by-the-killed-run' } };
+    const r0 = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, 'apply', '--server-side', '--field-manager', 'clawpod', '-f', '-'], { encoding: 'utf8', input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...first, secret] }) });
+    expect(r0.status, r0.stderr).toBe(0);
+    const [r] = await applyTenants([item('delta')], opts());
+    expect(r, r?.error?.message).toMatchObject({ ok: true, createdNamespace: false, secret: 'completed' });
+    const token = kubectl('-n', 'tenant-delta', 'get', 'secret', 'tenant-delta-secrets', '-o', 'jsonpath={.data.gateway-token}').stdout;
+    expect(Buffer.from(token, 'base64').toString()).toBe('made-by-the-killed-run');
+    expect((await chat('tenant-delta', 'tenant-delta-0', 'after the kill')).stdout.trim()).toBe('200 echo: after the kill');
+  }, 180_000);
+
   it('a quota too small for the Pod: QUOTA_EXCEEDED with the API\'s message, and the new namespace is gone', async (t) => {
     if (skip) return missing(t, skip);
     const [r] = await applyTenants([item('tiny')], opts());
@@ -223,7 +238,7 @@ describe('tenants on a real cluster', () => {
     expect(kubectl('get', 'namespace', 'tenant-gamma').code).not.toBe(0);
     expect(kubectl('get', 'all,pvc,secret,configmap,networkpolicy,role,rolebinding,serviceaccount,resourcequota,limitrange', '-A', '-l', 'clawpod.dev/tenant=gamma', '-o', 'name').stdout.trim()).toBe('');
     const st = await tenantStatusKube({ kubeconfig: kube!.kubeconfig });
-    expect(st.map((s) => s.name)).toEqual(['alpha', 'beta']);
+    expect(st.map((s) => s.name)).toEqual(['alpha', 'beta', 'delta']);
     await expect(tenantStatusKube({ kubeconfig: kube!.kubeconfig, names: ['gamma'] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(kubectl('create', 'namespace', 'tenant-intruder').code).toBe(0);
     await expect(deleteTenantKube('intruder', { kubeconfig: kube!.kubeconfig })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('namespace tenant-intruder exists but is not clawpod\'s namespace of tenant intruder') });
