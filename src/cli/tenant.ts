@@ -39,6 +39,7 @@ export async function apply(ctx: Ctx, opts: Common & { file: string }): Promise<
     ctx.print(table([['TENANT', 'PLAN', 'RESULT', 'SECONDS', 'ERROR'], ...out.map((o) => [o.name, o.plan, o.result, o.seconds.toFixed(1), o.error ?? ''])]));
     const by = (r: string) => out.filter((o) => o.result === r).length;
     ctx.print(`${out.length} tenants: ${by('created')} created, ${by('updated')} updated, ${by('unchanged')} unchanged, ${by('failed')} failed`);
+    for (const o of out) if (o.result === 'failed' && o.hint) ctx.say(`${o.name}: fix: ${o.hint}`);
   }
   return out.some((o) => o.result === 'failed') ? 1 : 0;
 }

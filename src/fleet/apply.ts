@@ -11,7 +11,7 @@ import { provisionTenant } from './local.js';
 import type { Plan, Tenant } from './schema.js';
 import { freeSlot, listPlans, loadTenant, savePlan } from './store.js';
 
-export interface ApplyOutcome { readonly name: string; readonly plan: string; readonly result: 'created' | 'unchanged' | 'updated' | 'failed'; readonly seconds: number; readonly error?: string; readonly code?: string }
+export interface ApplyOutcome { readonly name: string; readonly plan: string; readonly result: 'created' | 'unchanged' | 'updated' | 'failed'; readonly seconds: number; readonly error?: string; readonly code?: string; readonly hint?: string }
 
 export interface ApplyProgress { readonly done: number; readonly total: number; readonly last?: ApplyOutcome }
 
@@ -64,7 +64,7 @@ export async function applyLocal(rt: Runtime, config: Config, file: FleetFile, o
           out[i] = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: unchanged ? 'unchanged' : 'created', seconds: (Date.now() - t0) / 1000 };
         }
       } catch (e) {
-        out[i] = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'failed', seconds: (Date.now() - t0) / 1000, error: isClawpodError(e) ? e.message : messageOf(e), ...(isClawpodError(e) ? { code: e.code } : {}) };
+        out[i] = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'failed', seconds: (Date.now() - t0) / 1000, error: isClawpodError(e) ? e.message : messageOf(e), ...(isClawpodError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) };
       }
       opts.progress({ done: ++done, total: jobs.length, last: out[i]! });
     }

@@ -20,6 +20,9 @@ import { tenantAgent, tenantEngineLabels, tenantNames, tenantProfile } from './d
 import type { Plan, Tenant } from './schema.js';
 import { forgetTenant, loadTenant, saveTenant, setPhase, type TenantRecord } from './store.js';
 
+/** Starts tried when a host port is taken between its pick and the container's start. */
+const PORT_RACE_RETRIES = 4;
+
 export interface LocalOptions { readonly say: (s: string) => void; readonly budgetMs?: number }
 
 /** What the tenant's container is run with besides its Agent spec: network, app-data volume, labels. */
@@ -38,9 +41,10 @@ function networksOf(rt: Runtime) {
 export async function ensureGroup(config: Config, tenant: Tenant, plan: Plan): Promise<(() => Promise<void>) | undefined> {
   if (plan.spec.models.length === 0) return undefined;
   const group = tenantNames(tenant.metadata.name).group;
-  const client = ControlClient.fromConfig(config);
+  let client: ControlClient;
   let existed: boolean;
   try {
+    client = ControlClient.fromConfig(config);
     existed = (await client.call<{ name: string }[]>('GET', '/v1/groups')).some((g) => g.name === group);
     await client.call('PUT', `/v1/groups/${group}`, { model: plan.spec.models[0], models: plan.spec.models, ...(plan.spec.budget ? { budget: plan.spec.budget } : {}) });
   } catch (e) {
@@ -109,7 +113,18 @@ async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: 
     await waitForService(rt, loaded, { id: existing.id, name: n.agent, ports: existing.ports }, opts.say, opts.budgetMs);
     return;
   }
-  const r = await startService(rt, config, loaded, { name: n.agent, say: opts.say, noClaim: true, extra: tenantExtra(tenant, plan), index: slot, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
+  // tenants provisioned side by side can pick the same free host port before either binds it: the
+  // loser's start fails, everything it made is undone, and a new pick sees the port held
+  let r: Awaited<ReturnType<typeof startService>>;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      r = await startService(rt, config, loaded, { name: n.agent, say: opts.say, noClaim: true, extra: tenantExtra(tenant, plan), index: slot, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
+      break;
+    } catch (e) {
+      if (attempt >= PORT_RACE_RETRIES || !/address already in use/i.test(messageOf(e))) throw e;
+      opts.say(`${tenant.metadata.name}: its host port was taken meanwhile; choosing another`);
+    }
+  }
   for (const g of r.run.generated ?? []) opts.say(`${tenant.metadata.name}: ${g.label} kept in the vault as ${g.vaultName} (clawpod tenant token ${tenant.metadata.name} prints it)`);
 }
 
