@@ -2,10 +2,11 @@
 // on containerd; test/helpers/kube.ts): three runner tenants applied in one pass (namespace, quota,
 // limits, policies, customer Role, token Secret, two claims, StatefulSet) and Ready, answering a
 // chat through a scripted model on this machine; a second pass converges without touching the
-// Secret, and so does a run after one killed half-way; a quota too small for the Pod is QUOTA_EXCEEDED in the API's words and leaves nothing;
-// the customer's ServiceAccount token reads its own namespace and is refused in another; an
-// upgrade keeps the claims and measures the downtime; a broken version is rolled back; a delete
-// takes the whole namespace, and a namespace clawpod did not make is refused. About 2.5 min.
+// Secret, and so does a run after one killed half-way; a quota too small for the Pod is
+// QUOTA_EXCEEDED in the API's words and leaves nothing; the customer's ServiceAccount token reads
+// its own namespace and is refused in another; an upgrade keeps the claims and measures the
+// downtime; a broken version is rolled back; a delete takes the whole namespace, and a namespace
+// clawpod did not make is refused. About 2.5 min.
 // The harness enforces no NetworkPolicy: their content is tested in test/unit/fleet-kube-render.test.ts.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
