@@ -1,6 +1,7 @@
 // Waits until a payload says it is up: its startup probe, then its health probe, each a JSON body
 // that must pass the profile's check (a UI that answers every path with 200 and HTML does not).
 // Shows progress, gives up at the budget, and on failure shows the payload's last log lines.
+import { get as httpGet } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClawpodError } from '../errors.js';
 import type { JsonProbe, ProfileProbes } from '../profiles/types.js';
@@ -16,10 +17,28 @@ export interface HealthTarget {
 
 type ProbeResult = { ok: true } | { ok: false; why: string };
 
+/**
+ * One GET through node:http, not fetch: fetch's socket does not hold the process open, and a
+ * userland port proxy (Docker's docker-proxy) accepts the connection and then holds it while the
+ * payload is not listening yet, so a CLI waiting on fetch alone just exited with status 0.
+ */
+function get(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { accept: 'application/json' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('probe timed out'), { cause: { code: 'TIMEOUT' } })));
+    req.on('error', (e) => reject(Object.assign(e, { cause: { code: (e as NodeJS.ErrnoException).code ?? (e as { cause?: { code?: string } }).cause?.code } })));
+  });
+}
+
 async function probeOnce(url: string, probe: JsonProbe): Promise<ProbeResult> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000), headers: { accept: 'application/json' } });
-    const text = await res.text();
+    const res = await get(url, 2000);
+    const text = res.text;
     let body: unknown;
     try { body = JSON.parse(text); } catch { return { ok: false, why: `HTTP ${res.status}, not JSON (${text.slice(0, 40).replace(/\s+/g, ' ')}…)` }; }
     if (probe.ok(body)) return { ok: true };

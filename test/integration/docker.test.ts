@@ -61,4 +61,30 @@ describe.skipIf(!IN_CI && !dockerd && !given)('Docker engine driver', () => {
     expect((await clawpod(['rm', '-f', '--volumes', name], { env })).code).toBe(0);
     expect(JSON.parse((await clawpod(['--json', 'ps', '-a'], { env })).stdout)).toEqual([]);
   });
+
+  it('provisions a tenant on its own network, answers on its port, and deletes it with nothing left', async () => {
+    const t = `${P}t`;
+    const file = writeSpec(tmpDir(), 'fleet.yaml', `apiVersion: clawpod.dev/v1alpha1
+kind: Plan
+metadata: {name: ${P}p}
+spec: {resources: {cpu: "0.5", memory: 128Mi}, volumes: {appDataPath: /data}}
+---
+apiVersion: clawpod.dev/v1alpha1
+kind: Tenant
+metadata: {name: ${t}}
+spec: {plan: ${P}p, profile: runner}
+`);
+    const r = await clawpod(['tenant', 'apply', '-f', file], { env, timeoutMs: 180_000 });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    const docker = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: `unix://${socket}` } }).stdout.trim();
+    expect(docker(['inspect', `tenant-${t}`, '--format', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}'])).toBe(`clawpod-tenant-${t}`);
+    expect(docker(['inspect', `tenant-${t}`, '--format', '{{range .Mounts}}{{.Name}} {{end}}'])).toContain(`clawpod-tenant-${t}-app-data`);
+    const ls = JSON.parse((await clawpod(['--json', 'tenant', 'ls'], { env })).stdout) as { name: string; phase: string; url: string }[];
+    expect(ls).toMatchObject([{ name: t, phase: 'Ready' }]);
+    expect((await fetch(new URL('healthz', ls[0]!.url))).status).toBe(200);
+    expect((await clawpod(['tenant', 'delete', t], { env })).code).toBe(0);
+    expect(docker(['ps', '-a', '--format', '{{.Names}}'])).not.toContain(t);
+    expect(docker(['volume', 'ls', '--format', '{{.Name}}'])).not.toContain(t);
+    expect(docker(['network', 'ls', '--format', '{{.Name}}'])).not.toContain(t);
+  }, 240_000);
 });
