@@ -3,8 +3,9 @@ import { ClawpodError } from '../errors.js';
 import type { Ctx } from './context.js';
 import { table } from './context.js';
 import { budgetOf } from './tenant.js';
+import { upgradeKube, wantsKube, type KubeFlags } from './tenant-kube.js';
 
-interface UpgradeOpts { version: string; selector?: string; maxUnavailable?: string; canary?: string; replayThreshold?: string; timeout?: string }
+interface UpgradeOpts extends KubeFlags { version: string; selector?: string; maxUnavailable?: string; canary?: string; replayThreshold?: string; timeout?: string; file?: string }
 
 function whole(v: string | undefined, flag: string, dflt: number, min: number): number {
   if (v === undefined) return dflt;
@@ -16,17 +17,25 @@ function whole(v: string | undefined, flag: string, dflt: number, min: number): 
 export async function upgrade(ctx: Ctx, opts: UpgradeOpts): Promise<number> {
   const threshold = opts.replayThreshold === undefined ? 0.2 : Number(opts.replayThreshold);
   if (!(threshold >= 0 && threshold <= 1)) throw new ClawpodError('USAGE', `--replay-threshold ${opts.replayThreshold}: expected a share from 0 to 1`, { hint: 'e.g. --replay-threshold 0.2 (a fifth of the replayed turns may diverge)' });
+  const maxUnavailable = whole(opts.maxUnavailable, '--max-unavailable', 1, 1);
+  const canary = whole(opts.canary, '--canary', 1, 0);
+  const { runRollout, rolloutHalted, versionOf } = await import('../fleet/rollout.js');
+  if (wantsKube(opts)) {
+    if (!opts.file) throw new ClawpodError('USAGE', 'fleet upgrade --kube needs -f FILE: the fleet file the tenants were applied from', { hint: `clawpod fleet upgrade --kube -f fleet.yaml --version ${opts.version}` });
+    const k = await upgradeKube(ctx, opts.file, { ...opts, maxUnavailable, canary, replayThreshold: threshold });
+    if (ctx.json) ctx.printJson(k); else printRollout(ctx, k);
+    if (k.phase === 'halted') throw rolloutHalted(k);
+    return 0;
+  }
   const { parseSelector } = await import('../fleet/derive.js');
   const { listTenants } = await import('../fleet/store.js');
-  const { runRollout, rolloutHalted, versionOf } = await import('../fleet/rollout.js');
   const { localUpgrader } = await import('../fleet/local-upgrade.js');
   const { PROFILES } = await import('../profiles/index.js');
   const match = parseSelector(opts.selector);
   const tenants = listTenants(ctx.config).filter((r) => r.phase === 'ready' && match(r.tenant)).map((r) => r.tenant);
   const budgetMs = budgetOf(opts.timeout);
   const r = await runRollout(ctx.config, tenants, localUpgrader(await ctx.runtime(), ctx.config, ctx.say, budgetMs), {
-    version: opts.version, selector: opts.selector ?? '', maxUnavailable: whole(opts.maxUnavailable, '--max-unavailable', 1, 1),
-    canary: whole(opts.canary, '--canary', 1, 0), replayThreshold: threshold, say: ctx.say,
+    version: opts.version, selector: opts.selector ?? '', maxUnavailable, canary, replayThreshold: threshold, say: ctx.say,
   }, (t) => versionOf(t, PROFILES[t.spec.profile.name]?.defaultVersion ?? ''));
   if (ctx.json) ctx.printJson(r); else printRollout(ctx, r);
   if (r.phase === 'halted') throw rolloutHalted(r);

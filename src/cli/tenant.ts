@@ -4,8 +4,9 @@ import { parseDuration } from '../spec/quantity.js';
 import type { Ctx } from './context.js';
 import { table } from './context.js';
 import { progressBar } from './progress.js';
+import { applyKube, deleteKube, statusKube, wantsKube, type KubeFlags } from './tenant-kube.js';
 
-interface Common { timeout?: string; concurrency?: string }
+interface Common extends KubeFlags { timeout?: string; concurrency?: string }
 
 export function budgetOf(timeout: string | undefined): number | undefined {
   if (!timeout) return undefined;
@@ -22,6 +23,7 @@ function count(v: string | undefined, flag: string, dflt: number): number {
 }
 
 export async function apply(ctx: Ctx, opts: Common & { file: string }): Promise<number> {
+  if (wantsKube(opts)) return applyKube(ctx, opts.file, opts);
   const { loadFleet } = await import('../fleet/load.js');
   const { applyLocal, checkTenants, resolvePlans } = await import('../fleet/apply.js');
   const file = loadFleet(opts.file);
@@ -64,14 +66,16 @@ export async function create(ctx: Ctx, name: string, opts: Common & { plan: stri
   if (ctx.json) ctx.printJson(rec); else ctx.print(name);
 }
 
-export async function list(ctx: Ctx): Promise<void> {
+export async function list(ctx: Ctx, opts: KubeFlags = {}): Promise<void> {
+  if (wantsKube(opts)) { await statusKube(ctx, [], opts); return; }
   const { tenantStatus } = await import('../fleet/status.js');
   const all = await tenantStatus(await ctx.runtime(), ctx.config);
   if (ctx.json) { ctx.printJson(all); return; }
   ctx.print(table([['TENANT', 'PLAN', 'PROFILE', 'VERSION', 'PHASE', 'URL', 'OWNER'], ...all.map((s) => [s.name, s.plan, s.profile, s.version, s.phase, s.url ?? '-', s.owner ?? '-'])]));
 }
 
-export async function status(ctx: Ctx, names: string[]): Promise<number> {
+export async function status(ctx: Ctx, names: string[], opts: KubeFlags = {}): Promise<number> {
+  if (wantsKube(opts)) return statusKube(ctx, names, opts);
   const { tenantStatus } = await import('../fleet/status.js');
   const all = await tenantStatus(await ctx.runtime(), ctx.config, names);
   const missing = names.filter((n) => !all.some((s) => s.name === n));
@@ -95,7 +99,8 @@ export async function update(ctx: Ctx, name: string, opts: Common & { plan?: str
   if (ctx.json) ctx.printJson(r); else ctx.print(`${name}: ${r.from} → ${r.to}, ready in ${r.seconds.toFixed(1)} s`);
 }
 
-export async function remove(ctx: Ctx, names: string[]): Promise<void> {
+export async function remove(ctx: Ctx, names: string[], opts: KubeFlags = {}): Promise<void> {
+  if (wantsKube(opts)) { await deleteKube(ctx, names, opts); return; }
   const { deleteTenant } = await import('../fleet/local.js');
   const rt = await ctx.runtime();
   for (const n of names) {

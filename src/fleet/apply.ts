@@ -8,6 +8,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { tenantAgent } from './derive.js';
 import type { FleetFile } from './load.js';
 import { provisionTenant } from './local.js';
+import { inParallel } from './parallel.js';
 import type { Plan, Tenant } from './schema.js';
 import { freeSlot, listPlans, loadTenant, savePlan } from './store.js';
 
@@ -45,30 +46,25 @@ export async function applyLocal(rt: Runtime, config: Config, file: FleetFile, o
     taken.add(slot);
     return { tenant, plan: plan!, slot, before };
   });
-  const out: ApplyOutcome[] = new Array(jobs.length);
-  let next = 0;
   let done = 0;
   opts.progress({ done, total: jobs.length });
-  const worker = async () => {
-    for (let i = next++; i < jobs.length; i = next++) {
-      const j = jobs[i]!;
-      const t0 = Date.now();
-      const unchanged = j.before?.phase === 'ready' && same(j.before.tenant, j.tenant) && same(j.before.plan, j.plan);
-      try {
-        if (j.before && !unchanged && j.before.phase === 'ready' && (await rt.inspectContainer(`tenant-${j.tenant.metadata.name}`))) {
-          const { updateTenant } = await import('./update.js');
-          await updateTenant(rt, config, j.tenant, j.plan, { say: opts.say, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
-          out[i] = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'updated', seconds: (Date.now() - t0) / 1000 };
-        } else {
-          await provisionTenant(rt, config, j.tenant, j.plan, j.slot, { say: opts.say, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
-          out[i] = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: unchanged ? 'unchanged' : 'created', seconds: (Date.now() - t0) / 1000 };
-        }
-      } catch (e) {
-        out[i] = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'failed', seconds: (Date.now() - t0) / 1000, error: isClawpodError(e) ? e.message : messageOf(e), ...(isClawpodError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) };
+  return inParallel(jobs, opts.concurrency, async (j) => {
+    const t0 = Date.now();
+    const unchanged = j.before?.phase === 'ready' && same(j.before.tenant, j.tenant) && same(j.before.plan, j.plan);
+    let o: ApplyOutcome;
+    try {
+      if (j.before && !unchanged && j.before.phase === 'ready' && (await rt.inspectContainer(`tenant-${j.tenant.metadata.name}`))) {
+        const { updateTenant } = await import('./update.js');
+        await updateTenant(rt, config, j.tenant, j.plan, { say: opts.say, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
+        o = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'updated', seconds: (Date.now() - t0) / 1000 };
+      } else {
+        await provisionTenant(rt, config, j.tenant, j.plan, j.slot, { say: opts.say, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
+        o = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: unchanged ? 'unchanged' : 'created', seconds: (Date.now() - t0) / 1000 };
       }
-      opts.progress({ done: ++done, total: jobs.length, last: out[i]! });
+    } catch (e) {
+      o = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'failed', seconds: (Date.now() - t0) / 1000, error: isClawpodError(e) ? e.message : messageOf(e), ...(isClawpodError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) };
     }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, jobs.length)) }, worker));
-  return out;
+    opts.progress({ done: ++done, total: jobs.length, last: o });
+    return o;
+  });
 }
