@@ -22,7 +22,8 @@ export async function upgrade(ctx: Ctx, opts: UpgradeOpts): Promise<number> {
   const { runRollout, rolloutHalted, versionOf } = await import('../fleet/rollout.js');
   if (wantsKube(opts)) {
     if (!opts.file) throw new ClawpodError('USAGE', 'fleet upgrade --kube needs -f FILE: the fleet file the tenants were applied from', { hint: `clawpod fleet upgrade --kube -f fleet.yaml --version ${opts.version}` });
-    const k = await upgradeKube(ctx, opts.file, { ...opts, maxUnavailable, canary, replayThreshold: threshold });
+    const { withFleetLock } = await import('../fleet/lock.js');
+    const k = await withFleetLock(ctx.config, `fleet upgrade --kube --version ${opts.version}`, () => upgradeKube(ctx, opts.file!, { ...opts, maxUnavailable, canary, replayThreshold: threshold }));
     if (ctx.json) ctx.printJson(k); else printRollout(ctx, k);
     if (k.phase === 'halted') throw rolloutHalted(k);
     return 0;
@@ -34,9 +35,11 @@ export async function upgrade(ctx: Ctx, opts: UpgradeOpts): Promise<number> {
   const match = parseSelector(opts.selector);
   const tenants = listTenants(ctx.config).filter((r) => r.phase === 'ready' && match(r.tenant)).map((r) => r.tenant);
   const budgetMs = budgetOf(opts.timeout);
-  const r = await runRollout(ctx.config, tenants, localUpgrader(await ctx.runtime(), ctx.config, ctx.say, budgetMs), {
+  const { withFleetLock } = await import('../fleet/lock.js');
+  const rt = await ctx.runtime();
+  const r = await withFleetLock(ctx.config, `fleet upgrade --version ${opts.version}`, () => runRollout(ctx.config, tenants, localUpgrader(rt, ctx.config, ctx.say, budgetMs), {
     version: opts.version, selector: opts.selector ?? '', maxUnavailable, canary, replayThreshold: threshold, say: ctx.say,
-  }, (t) => versionOf(t, PROFILES[t.spec.profile.name]?.defaultVersion ?? ''));
+  }, (t) => versionOf(t, PROFILES[t.spec.profile.name]?.defaultVersion ?? '')));
   if (ctx.json) ctx.printJson(r); else printRollout(ctx, r);
   if (r.phase === 'halted') throw rolloutHalted(r);
   return 0;

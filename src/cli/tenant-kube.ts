@@ -42,11 +42,13 @@ async function pairsOf(ctx: Ctx, file: string) {
   const { plans, pairs } = resolvePlans(ctx.config, fleet);
   const problems = checkTenants(pairs, [...plans.keys()]);
   if (problems.length) throw new ClawpodError('SPEC_INVALID', `${file}: ${problems.length} tenant${problems.length > 1 ? 's' : ''} cannot be provisioned; nothing was applied`, { details: problems, hint: 'fix each tenant listed, then apply again' });
-  return pairs.map((p) => ({ tenant: p.tenant, plan: p.plan! }));
+  return { pairs: pairs.map((p) => ({ tenant: p.tenant, plan: p.plan! })), plans: fleet.plans };
 }
 
 export async function applyKube(ctx: Ctx, file: string, o: KubeFlags): Promise<number> {
-  const pairs = await pairsOf(ctx, file);
+  const { pairs, plans } = await pairsOf(ctx, file);
+  const { savePlan } = await import('../fleet/store.js');
+  for (const p of plans) savePlan(ctx.config, p); // `clawpod plan ls` knows them
   const needsModels = pairs.some((p) => p.plan.spec.models.length > 0);
   if (needsModels && !o.gatewayUrl) throw new ClawpodError('USAGE', 'plans with models need --gateway-url: the URL tenant Pods reach clawpod\'s LLM gateway at', { hint: 'e.g. --gateway-url http://clawpod.clawpod:7879 (deploy/ runs the control plane in-cluster)' });
   const { applyTenants } = await import('../fleet/kube.js');
@@ -86,12 +88,16 @@ export async function deleteKube(ctx: Ctx, names: string[], o: KubeFlags): Promi
   const opts = await clusterOpts(ctx, o, ctx.say);
   for (const n of names) {
     const r = await deleteTenantKube(n, opts);
-    if (ctx.json) ctx.printJson(r); else ctx.print(`${n}: namespace ${r.namespace} and everything in it deleted (${r.seconds.toFixed(1)} s)`);
+    // the tenant's gateway group holds the tokens its Pods had: they stop working now
+    const { dropGroup } = await import('../fleet/local.js');
+    const group = await dropGroup(ctx.config, n).then((d) => (d ? 'its gateway group and tokens' : ''), (e: unknown) => { ctx.say(`${n}: gateway group tenant-${n} not deleted (${(e as Error).message}); \`clawpod group revoke tenant-${n}\` when the control plane is up`); return ''; });
+    if (ctx.json) ctx.printJson({ ...r, groupDeleted: group !== '' });
+    else ctx.print(`${n}: namespace ${r.namespace} and everything in it deleted${group ? `, and ${group}` : ''} (${r.seconds.toFixed(1)} s)`);
   }
 }
 
 export async function upgradeKube(ctx: Ctx, file: string, o: KubeFlags & { version: string; selector?: string; maxUnavailable: number; canary: number; replayThreshold: number }) {
-  const pairs = await pairsOf(ctx, file);
+  const { pairs } = await pairsOf(ctx, file);
   const { parseSelector } = await import('../fleet/derive.js');
   const { tenantStatusKube } = await import('../fleet/kube.js');
   const { kubeUpgrader, runningVersion } = await import('../fleet/kube-ops.js');

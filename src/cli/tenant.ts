@@ -31,10 +31,12 @@ export async function apply(ctx: Ctx, opts: Common & { file: string }): Promise<
   const problems = checkTenants(pairs, [...plans.keys()]);
   if (problems.length) throw new ClawpodError('SPEC_INVALID', `${opts.file}: ${problems.length} tenant${problems.length > 1 ? 's' : ''} cannot be provisioned; nothing was changed`, { details: problems, hint: 'fix each tenant listed, then apply again' });
   const bar = progressBar(ctx, 'tenants');
-  const out = await applyLocal(await ctx.runtime(), ctx.config, file, {
+  const { withFleetLock } = await import('../fleet/lock.js');
+  const rt = await ctx.runtime();
+  const out = await withFleetLock(ctx.config, 'tenant apply', () => applyLocal(rt, ctx.config, file, {
     concurrency: count(opts.concurrency, '--concurrency', 4), ...(budgetOf(opts.timeout) ? { budgetMs: budgetOf(opts.timeout)! } : {}),
     say: () => undefined, progress: (p) => bar.step(p.done, p.total, p.last ? `${p.last.name} ${p.last.result}` : undefined),
-  });
+  }));
   bar.end();
   if (ctx.json) ctx.printJson(out);
   else {
@@ -53,7 +55,7 @@ export async function create(ctx: Ctx, name: string, opts: Common & { plan: stri
   const { API_VERSION } = await import('../spec/defaults.js');
   const r = TenantSchema.safeParse({
     apiVersion: API_VERSION, kind: 'Tenant', metadata: { name },
-    spec: { plan: opts.plan, ...(opts.profile ? { profile: { name: opts.profile, ...(opts.version ? { version: opts.version } : {}) } } : {}), ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.domain ? { domain: opts.domain } : {}) },
+    spec: { plan: opts.plan, ...(opts.profile || opts.version ? { profile: { name: opts.profile ?? 'openclaw', ...(opts.version ? { version: opts.version } : {}) } } : {}), ...(opts.owner ? { owner: opts.owner } : {}), ...(opts.domain ? { domain: opts.domain } : {}) },
   });
   if (!r.success) {
     throw new ClawpodError('SPEC_INVALID', `tenant ${JSON.stringify(name)}: ${r.error.issues.length} problem(s)`, { details: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), hint: 'e.g. clawpod tenant create acme --plan pro' });
@@ -62,7 +64,9 @@ export async function create(ctx: Ctx, name: string, opts: Common & { plan: stri
   const plan = loadPlan(ctx.config, opts.plan);
   tenantAgent(r.data, plan, listPlans(ctx.config).map((p) => p.metadata.name));
   const { provisionTenant } = await import('../fleet/local.js');
-  const rec = await provisionTenant(await ctx.runtime(), ctx.config, r.data, plan!, freeSlot(ctx.config), { say: ctx.say, ...(budgetOf(opts.timeout) ? { budgetMs: budgetOf(opts.timeout)! } : {}) });
+  const { withFleetLock } = await import('../fleet/lock.js');
+  const rt = await ctx.runtime();
+  const rec = await withFleetLock(ctx.config, `tenant create ${name}`, () => provisionTenant(rt, ctx.config, r.data, plan!, freeSlot(ctx.config), { say: ctx.say, ...(budgetOf(opts.timeout) ? { budgetMs: budgetOf(opts.timeout)! } : {}) }));
   if (ctx.json) ctx.printJson(rec); else ctx.print(name);
 }
 
@@ -95,16 +99,19 @@ export async function update(ctx: Ctx, name: string, opts: Common & { plan?: str
   const { tenantAgent } = await import('../fleet/derive.js');
   tenantAgent(tenant, plan, listPlans(ctx.config).map((p) => p.metadata.name));
   const { updateTenant } = await import('../fleet/update.js');
-  const r = await updateTenant(await ctx.runtime(), ctx.config, tenant, plan!, { say: ctx.say, ...(budgetOf(opts.timeout) ? { budgetMs: budgetOf(opts.timeout)! } : {}) });
+  const { withFleetLock } = await import('../fleet/lock.js');
+  const rt = await ctx.runtime();
+  const r = await withFleetLock(ctx.config, `tenant update ${name}`, () => updateTenant(rt, ctx.config, tenant, plan!, { say: ctx.say, ...(budgetOf(opts.timeout) ? { budgetMs: budgetOf(opts.timeout)! } : {}) }));
   if (ctx.json) ctx.printJson(r); else ctx.print(`${name}: ${r.from} → ${r.to}, ready in ${r.seconds.toFixed(1)} s`);
 }
 
 export async function remove(ctx: Ctx, names: string[], opts: KubeFlags = {}): Promise<void> {
   if (wantsKube(opts)) { await deleteKube(ctx, names, opts); return; }
   const { deleteTenant } = await import('../fleet/local.js');
+  const { withFleetLock } = await import('../fleet/lock.js');
   const rt = await ctx.runtime();
   for (const n of names) {
-    const gone = await deleteTenant(rt, ctx.config, n, { say: ctx.say });
+    const gone = await withFleetLock(ctx.config, `tenant delete ${n}`, () => deleteTenant(rt, ctx.config, n, { say: ctx.say }));
     if (ctx.json) ctx.printJson({ tenant: n, removed: gone });
     else ctx.print(`${n}: removed ${gone.join(', ') || 'its record'}`);
   }

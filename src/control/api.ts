@@ -87,7 +87,12 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     return c.json(store.group(name), 200);
   });
 
-  app.delete('/v1/groups/:name', (c) => c.json({ group: c.req.param('name'), deleted: daemon.deleteGroup(c.req.param('name')) }));
+  app.delete('/v1/groups/:name', (c) => {
+    const name = c.req.param('name');
+    const bad = badGroupName(name);
+    if (bad) throw bad;
+    return c.json({ group: name, deleted: daemon.deleteGroup(name) });
+  });
 
   // a tenant's chat turns as `clawpod tenant chat` saw them: what a canary upgrade replays (src/fleet/replay.ts)
   app.post('/v1/tenants/:name/turns', async (c) => {

@@ -169,6 +169,8 @@ export class Daemon {
   /** Removes a group (a deleted tenant's): refused while it has a session or queued messages. */
   deleteGroup(name: string): boolean {
     if (!this.store.group(name)) return false;
+    // a group of the ControlPlane file comes back at the next start: deleting it would only reset its budget
+    if (this.o.cp.spec.groups.some((g) => g.name === name)) throw new ClawpodError('USAGE', `group ${name} is defined in the ControlPlane file`, { hint: 'remove it from spec.groups and restart clawpod serve' });
     const busy = this.sessionOf(name) !== undefined || this.store.queued().some((m) => m.group_name === name);
     if (busy) throw new ClawpodError('IN_USE', `group ${name} has a running session or queued messages`, { hint: `wait for them, or \`clawpod group revoke ${name}\` and retry` });
     this.store.deleteGroup(name);

@@ -89,7 +89,8 @@ export class Store {
   // groups
   upsertGroup(name: string, model: string, system: string | null, policy: { models?: readonly string[]; budget?: object } = {}): void {
     this.db.prepare(`INSERT INTO groups (name, model, system, created_at, models, budget) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT(name) DO UPDATE SET model = excluded.model, system = excluded.system, models = excluded.models, budget = excluded.budget`)
+      ON CONFLICT(name) DO UPDATE SET model = excluded.model, system = excluded.system,
+        models = COALESCE(excluded.models, groups.models), budget = COALESCE(excluded.budget, groups.budget)`)
       .run(name, model, system, now(), policy.models ? JSON.stringify(policy.models) : null, policy.budget ? JSON.stringify(policy.budget) : null);
   }
 

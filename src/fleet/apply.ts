@@ -53,7 +53,8 @@ export async function applyLocal(rt: Runtime, config: Config, file: FleetFile, o
     const unchanged = j.before?.phase === 'ready' && same(j.before.tenant, j.tenant) && same(j.before.plan, j.plan);
     let o: ApplyOutcome;
     try {
-      if (j.before && !unchanged && j.before.phase === 'ready' && (await rt.inspectContainer(`tenant-${j.tenant.metadata.name}`))) {
+      // a changed tenant whose payload exists is updated (gated, rolled back), whatever its last outcome was
+      if (j.before && !unchanged && j.before.phase !== 'provisioning' && (await rt.inspectContainer(`tenant-${j.tenant.metadata.name}`))) {
         const { updateTenant } = await import('./update.js');
         await updateTenant(rt, config, j.tenant, j.plan, { say: opts.say, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
         o = { name: j.tenant.metadata.name, plan: j.plan.metadata.name, result: 'updated', seconds: (Date.now() - t0) / 1000 };

@@ -16,6 +16,10 @@ export interface AnswerShape {
 
 export interface ChatAnswer { readonly answer: string; readonly shape: AnswerShape; readonly ms: number }
 
+/** A payload's words in our messages (a terminal, rollout.json): control characters shown, not obeyed. */
+// eslint-disable-next-line no-control-regex
+const printable = (s: string) => s.replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** The model name a payload's endpoint expects in the request. */
 const MODEL_FIELD: Readonly<Record<string, string>> = { openclaw: 'openclaw' };
 
@@ -34,13 +38,13 @@ export async function chatPayload(baseUrl: string, token: string, prompt: string
   }
   const body = await res.text();
   if (!res.ok) {
-    throw new ClawpodError('UNHEALTHY', `${opts.who}: the chat round trip answered HTTP ${res.status}: ${redactor.redact(body.slice(0, 300))}`, {
+    throw new ClawpodError('UNHEALTHY', `${opts.who}: the chat round trip answered HTTP ${res.status}: ${printable(redactor.redact(body.slice(0, 300)))}`, {
       hint: res.status === 401 ? 'the gateway token in the vault is not the one the payload reads' : 'the payload or its model path (clawpod\'s LLM gateway, the group\'s models and budget) is broken; see `clawpod logs`',
     });
   }
   let parsed: { choices?: { message?: { content?: unknown } }[]; clawpod?: { toolCalls?: { name?: unknown }[] } };
   try { parsed = JSON.parse(body) as typeof parsed; } catch {
-    throw new ClawpodError('UNHEALTHY', `${opts.who}: the chat answer is not JSON: ${body.slice(0, 120)}`, { hint: 'the port answers, but not as an OpenAI-compatible chat endpoint' });
+    throw new ClawpodError('UNHEALTHY', `${opts.who}: the chat answer is not JSON: ${printable(redactor.redact(body.slice(0, 120)))}`, { hint: 'the port answers, but not as an OpenAI-compatible chat endpoint' });
   }
   const content = parsed.choices?.[0]?.message?.content;
   const answer = typeof content === 'string' ? content : '';

@@ -102,7 +102,8 @@ export function selectorFields(tenant: Tenant): Record<string, string> {
     plan: tenant.spec.plan,
     profile: tenant.spec.profile.name,
     version: tenant.spec.profile.version ?? profile?.defaultVersion ?? '',
-    ...(tenant.spec.owner ? { owner: tenant.spec.owner } : {}),
+    // from the spec only: a label named owner does not make a tenant someone's
+    owner: tenant.spec.owner ?? '',
   };
 }
 

@@ -30,10 +30,15 @@ export function leafPaths(values: Record<string, unknown>, prefix = ''): string[
 
 const under = (p: string, base: string) => p === base || p.startsWith(`${base}.`);
 
+/** Keys a config file reads as instructions, not values: an include could bring in any path, forced ones too. */
+const DIRECTIVES = new Set(['$include']);
+
 /** The tenant's config paths that touch a forced one: at or under it, or a leaf that replaces its parent. */
 export function forcedConflicts(values: Record<string, unknown>, forced: readonly ForcedPath[]): { path: string; forced: ForcedPath }[] {
   const out: { path: string; forced: ForcedPath }[] = [];
   for (const leaf of leafPaths(values)) {
+    const directive = leaf.split('.').find((k) => DIRECTIVES.has(k));
+    if (directive) { out.push({ path: leaf, forced: { path: directive, by: 'clawpod (an include could set any path)' } }); continue; }
     const hit = forced.find((f) => under(leaf, f.path) || under(f.path, leaf));
     if (hit) out.push({ path: leaf, forced: hit });
   }

@@ -40,12 +40,15 @@ export async function podRoundTrip(c: Cluster, namespace: string, pod: string, t
   const js = `const t=require('fs').readFileSync('/run/secrets/gateway-token','utf8').trim();`
     + `fetch('http://127.0.0.1:${port}/v1/chat/completions',{method:'POST',headers:{authorization:'Bearer '+t,'content-type':'application/json'},`
     + `body:JSON.stringify({model:${JSON.stringify(model)},messages:[{role:'user',content:${JSON.stringify(CHECK_PROMPT)}}]}),signal:AbortSignal.timeout(60000)})`
-    + `.then(async r=>{const b=await r.text();console.log(r.status+' '+b.slice(0,300))},e=>console.log('0 '+e.message))`;
+    // only the status and the answer's first words come back out of the Pod
+    + `.then(async r=>{const b=await r.text();let a='';try{a=String(JSON.parse(b).choices[0].message.content)}catch{a=''}`
+    + `console.log(r.status+' '+JSON.stringify(a?{answer:a.slice(0,200)}:{body:b.slice(0,200)}))},e=>console.log('0 '+JSON.stringify({body:e.message})))`;
   const r = await execPod({ ...c, namespace }, pod, { cmd: ['node', '-e', js] });
   const [status, ...rest] = r.stdout.trim().split(' ');
-  const body = rest.join(' ');
-  let text = '';
-  try { text = String((JSON.parse(body) as { choices?: { message?: { content?: unknown } }[] }).choices?.[0]?.message?.content ?? ''); } catch { /* not JSON: reported below */ }
+  let out: { answer?: string; body?: string } = {};
+  try { out = JSON.parse(rest.join(' ')) as typeof out; } catch { /* nothing printed: reported below */ }
+  const text = out.answer ?? '';
+  const body = out.body ?? '';
   if (status !== '200' || !text) {
     throw new ClawpodError('UNHEALTHY', `tenant ${tenant.metadata.name}: the chat round trip inside pod ${pod} answered ${status || 'nothing'}: ${body.slice(0, 200) || r.stderr.slice(0, 200)}`, {
       hint: 'the payload or its model path (the gateway URL, the group\'s models and budget) is broken; `clawpod logs --kube -n NAMESPACE POD` shows the payload',
@@ -65,7 +68,7 @@ export function kubeUpgrader(pairs: ReadonlyMap<string, { tenant: Tenant; plan: 
     recover: async () => undefined,
     upgrade: async (t, version) => {
       const r = await upgradeTenantKube(withVersion(t, version), planOf(t), version, {
-        ...opts, verify: ({ namespace, podName, cluster }) => podRoundTrip(cluster, namespace, podName, t),
+        ...opts, ...(planOf(t).spec.models.length > 0 ? { verify: ({ namespace, podName, cluster }) => podRoundTrip(cluster, namespace, podName, t) } : {}),
       });
       return { seconds: r.seconds, unavailableSeconds: r.unavailableSeconds };
     },

@@ -8,8 +8,8 @@ import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { openVault } from '../secrets/vault.js';
 import { hasNetworks, type MountPlan, type Runtime } from '../runtime/runtime.js';
 import { LLM_TOKEN_SECRET } from '../ops/payload.js';
-import { removeAgent } from '../ops/lifecycle.js';
-import { startService } from '../ops/service.js';
+import { removeAgent, startAgent } from '../ops/lifecycle.js';
+import { startService, waitForService } from '../ops/service.js';
 import { recoverUpgrade } from '../ops/upgrade.js';
 import { recordMadeVolume } from '../ops/volume-records.js';
 import { removeOwnedVolume } from '../ops/volume-owner.js';
@@ -83,7 +83,7 @@ export async function provisionTenant(rt: Runtime, config: Config, tenant: Tenan
     }
     const dropGroup = await ensureGroup(config, tenant, plan);
     if (dropGroup) undo.push(dropGroup);
-    await ensureRunning(rt, config, agent, tenant, plan, rec.slot, before === undefined || before.phase === 'provisioning', opts);
+    await ensureRunning(rt, config, agent, tenant, plan, rec.slot, before?.phase === 'provisioning', opts);
     rec = setPhase(config, rec, 'ready');
     return rec;
   } catch (e) {
@@ -95,21 +95,28 @@ export async function provisionTenant(rt: Runtime, config: Config, tenant: Tenan
 }
 
 /** The payload container: kept when it is clawpod's and runs, started when stopped, else made. */
-async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: Tenant, plan: Plan, slot: number, provisioning: boolean, opts: LocalOptions): Promise<void> {
+async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: Tenant, plan: Plan, slot: number, interrupted: boolean, opts: LocalOptions): Promise<void> {
   const n = tenantNames(tenant.metadata.name);
   const loaded = { agent, file: '', dir: process.cwd() };
   let existing = await rt.inspectContainer(n.agent);
-  if (existing && !instanceRecord(config, existing)) {
-    // a run killed between create and its record leaves such a container; only a tenant that was being
-    // provisioned may have one, and it is made again from the spec (its volumes are kept)
-    if (!provisioning) throw new ClawpodError('NAME_TAKEN', `a container named ${n.agent} exists that clawpod has no record of`, { hint: `remove it (podman rm -f ${n.agent}) if it is a leftover, then apply again` });
+  const rec = existing ? instanceRecord(config, existing) : undefined;
+  if (existing && rec?.agent.metadata.name !== n.agent) {
+    // a run killed between create and its record leaves such a container; only a tenant whose provisioning
+    // was interrupted may have one, and it is made again from the spec (its volumes are kept)
+    if (!interrupted || rec) throw new ClawpodError('NAME_TAKEN', `a container named ${n.agent} exists that is not this tenant's (${rec ? `clawpod runs it as agent ${rec.agent.metadata.name}` : 'clawpod has no record of it'})`, { hint: `remove it (clawpod rm -f ${n.agent}) if it is a leftover, or give the tenant another name` });
     opts.say(`${tenant.metadata.name}: removing ${n.agent}, left without a record by an interrupted apply`);
     await rt.removeContainer(existing.id, { force: true });
     existing = undefined;
   }
+  if (existing && interrupted && existing.state !== 'running') {
+    // killed before it was started or seeded: made again, on the same volumes and with the same tokens
+    opts.say(`${tenant.metadata.name}: re-creating ${n.agent}, left ${existing.state} by an interrupted apply`);
+    await removeAgent(rt, config, n.agent, { force: true, volumes: false });
+    existing = undefined;
+  }
   if (existing) {
-    if (existing.state !== 'running') await rt.startContainer(existing.id);
-    const { waitForService } = await import('../ops/service.js');
+    if (existing.state === 'paused') await rt.unpauseContainer(existing.id); // a replay killed while it copied
+    else if (existing.state !== 'running') await startAgent(rt, config, n.agent);
     await waitForService(rt, loaded, { id: existing.id, name: n.agent, ports: existing.ports }, opts.say, opts.budgetMs);
     return;
   }
@@ -125,7 +132,7 @@ async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: 
       opts.say(`${tenant.metadata.name}: its host port was taken meanwhile; choosing another`);
     }
   }
-  for (const g of r.run.generated ?? []) opts.say(`${tenant.metadata.name}: ${g.label} kept in the vault as ${g.vaultName} (clawpod tenant token ${tenant.metadata.name} prints it)`);
+  for (const g of r.run.generated ?? []) opts.say(`${tenant.metadata.name}: ${g.label} kept in the vault as ${g.vaultName} (clawpod secret get ${g.vaultName} prints it)`);
 }
 
 /** Vault entries a tenant's payload was given: its generated secrets and its LLM token. */
@@ -133,6 +140,17 @@ function vaultEntries(tenant: Tenant): string[] {
   const n = tenantNames(tenant.metadata.name);
   const profile = tenantProfile(tenant);
   return [...(profile.generatedSecrets ?? []).map((g) => g.vaultName(n.agent)), `${n.agent}-${LLM_TOKEN_SECRET}`];
+}
+
+/**
+ * The tenant's gateway group, its tokens (revoked first) and recorded turns; false when there was none.
+ * Asked whatever the plan says now: a plan that once gave models left a group with live tokens.
+ */
+export async function dropGroup(config: Config, tenant: string): Promise<boolean> {
+  const client = ControlClient.fromConfig(config);
+  const r = await client.call<{ deleted: boolean }>('DELETE', `/v1/groups/${tenantNames(tenant).group}`);
+  await client.call('DELETE', `/v1/tenants/${tenant}/turns`);
+  return r.deleted;
 }
 
 /** Removes everything the tenant owns here: containers, both volumes, network, vault entries, gateway group, record. */
@@ -153,13 +171,11 @@ export async function deleteTenant(rt: Runtime, config: Config, name: string, op
   if (await net.inspectNetwork(n.network)) { await net.removeNetwork(n.network); gone.push(`network ${n.network}`); }
   const vault = openVault(config);
   for (const e of vaultEntries(rec.tenant)) if (await vault.remove(e).catch(() => false)) gone.push(`vault entry ${e}`);
-  if (rec.plan.spec.models.length > 0) {
-    try {
-      const client = ControlClient.fromConfig(config);
-      const r = await client.call<{ deleted: boolean }>('DELETE', `/v1/groups/${n.group}`);
-      await client.call('DELETE', `/v1/tenants/${name}/turns`);
-      if (r.deleted) gone.push(`gateway group ${n.group}`);
-    } catch (e) {
+  try {
+    if (await dropGroup(config, name)) gone.push(`gateway group ${n.group}`);
+  } catch (e) {
+    // a group whose plan gave models holds live tokens: the delete is not done until it goes
+    if (rec.plan.spec.models.length > 0) {
       opts.say(`${name}: gateway group ${n.group} not deleted (${messageOf(e)}); \`clawpod tenant delete ${name}\` again with the control plane up removes it`);
       setPhase(config, rec, 'failed', `gateway group left: ${messageOf(e)}`);
       throw e;

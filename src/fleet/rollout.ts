@@ -91,8 +91,9 @@ function begin(config: Config, tenants: readonly Tenant[], opts: RolloutOptions,
     return prev;
   }
   const sorted = [...tenants].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  // tenants labelled canary=true go first; then the first by name fill up --canary
-  const canaries = new Set([...sorted.filter((t) => t.metadata.labels.canary === 'true'), ...sorted].slice(0, opts.canary).map((t) => t.metadata.name));
+  // canaries are tenants that will move: labelled canary=true first, then the first by name fill up --canary
+  const moving = sorted.filter((t) => defaultVersion(t) !== opts.version);
+  const canaries = new Set([...new Set([...moving.filter((t) => t.metadata.labels.canary === 'true'), ...moving])].slice(0, opts.canary).map((t) => t.metadata.name));
   const r: Rollout = {
     version: opts.version, target, selector: opts.selector, maxUnavailable: opts.maxUnavailable, canary: opts.canary,
     startedAt: new Date().toISOString(), updatedAt: '', phase: 'running', tenants: {},
@@ -165,8 +166,7 @@ async function replayGate(config: Config, r: Rollout, byName: Map<string, Tenant
   }
   if (!res) { opts.say(`${first.metadata.name}: no recorded turns to replay; promoting on the round-trip checks alone`); return true; }
   r.replay = { tenant: first.metadata.name, turns: res.turns, diverged: res.diverged.length, seconds: res.seconds };
-  save(config, r);
-  if (!r.halted && (res.turns === 0 || res.diverged.length / res.turns <= opts.replayThreshold)) return true;
+  if (!r.halted && (res.turns === 0 || res.diverged.length / res.turns <= opts.replayThreshold)) { save(config, r); return true; }
   const d = res.diverged[0];
   r.phase = 'halted';
   r.halted ??= { tenant: first.metadata.name, turn: d!.seq, reason: `canary replay: ${res.diverged.length} of ${res.turns} turns diverged (threshold ${Math.round(opts.replayThreshold * 100)} %); first at turn ${d!.seq}: ${d!.why}` };

@@ -107,7 +107,8 @@ export const TenantSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { error: `expected "${API_VERSION}"` }),
   kind: z.literal('Tenant', { error: 'expected "Tenant"' }),
   metadata: z.strictObject({
-    name: name('tenant'),
+    // tenant-NAME-previous and tenant-NAME-replay are what an upgrade and a replay of tenant NAME call their containers
+    name: name('tenant').refine((n) => !/-(previous|replay)$/.test(n), 'expected a name not ending in "-previous" or "-replay" (clawpod names an upgrade\'s and a replay\'s containers so)'),
     labels: z.record(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'expected a label key such as "team"'), z.string().regex(LABEL_VALUE, 'expected a label value of ≤ 63 alphanumerics, "-", "_", "."')).default({}),
   }),
   spec: z.strictObject({

@@ -115,7 +115,9 @@ export function withPayload(agent: Agent, spec: IPodSpec, portNameOf: (container
     ...(main.imagePullPolicy ? { imagePullPolicy: main.imagePullPolicy } : {}),
     command: ['node', '-e', seedScript(), `${CONFIG_MOUNT}/${file}`, `${agent.spec.workspace.mountPath}/${profile.config.file}`, agent.spec.config?.mode ?? 'merge',
       ...(secretVolume ? [SECRETS_SOURCE_MOUNT, DEFAULTS.secretsMountPath] : [])],
-    resources: { limits: { cpu: '250m', memory: '128Mi' }, requests: { cpu: '250m', memory: '128Mi' } },
+    // the payload's own limits: an init step asking for more would raise every Pod's request (a small plan's
+    // tenants would each hold 250m of a node while seeding one file)
+    resources: main.resources ?? { limits: { cpu: '250m', memory: '128Mi' }, requests: { cpu: '250m', memory: '128Mi' } },
     securityContext: containerSecurityContext(),
     volumeMounts: [
       { name: WORKSPACE_VOLUME, mountPath: agent.spec.workspace.mountPath }, { name: CONFIG_VOLUME, mountPath: CONFIG_MOUNT, readOnly: true },

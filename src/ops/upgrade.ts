@@ -120,6 +120,11 @@ export async function recoverUpgrade(rt: Runtime, config: Config, name: string, 
   if (!prev) return false;
   const rec = instanceRecord(config, prev);
   if (!rec) throw noRecord(previousName(name), 'put it back as ' + name);
+  // an upgrade sets aside an instance of the same agent: another agent's container of that name is not one
+  const agentName = rec.agent.metadata.name;
+  if (name !== agentName && !name.startsWith(`${agentName}-`)) {
+    throw new ClawpodError('NAME_TAKEN', `${previousName(name)} is agent ${agentName}'s container, not one an upgrade of ${name} set aside`, { hint: `rename or remove ${previousName(name)}; clawpod leaves it alone` });
+  }
   const half = await rt.inspectContainer(name);
   if (half) {
     say(`${name}: an interrupted upgrade left ${half.image} next to ${previousName(name)}; removing the new one`);

@@ -106,7 +106,7 @@ export const openclaw: Profile = {
   },
   bundleDir: '.openclaw/workspace',
   // the model provider, its base URL and key, and how the gateway authenticates: clawpod's to set
-  forcedConfig: ['models', 'agents.defaults.model', 'gateway.auth', 'gateway.port', 'gateway.bind', 'gateway.mode', 'secrets', 'env', 'update'],
+  forcedConfig: ['models', 'agents.defaults.model', 'gateway.auth', 'gateway.port', 'gateway.bind', 'gateway.mode', 'gateway.http', 'secrets', 'env', 'update'],
   service: true,
   egress: 'https',
   // the gateway watches openclaw.json: a warm-pool claim changes it in place (src/ops/pool.ts)

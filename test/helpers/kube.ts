@@ -56,6 +56,8 @@ export interface Kube {
 }
 
 export interface StartKubeOptions {
+  /** hostPath PersistentVolumes the node offers (class local; default 16): the harness has no provisioner. */
+  pvs?: number;
   /** Also run kube-controller-manager (built too on first use). Default false. */
   controllerManager?: boolean;
   /**
@@ -183,7 +185,7 @@ async function startKubeOrUnavailable(opts: StartKubeOptions): Promise<Kube> {
   }
 
   const dir = mkdtempSync(join(tmpdir(), 'clawpod-k8s-harness-'));
-  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0', CLAWPOD_KUBE_NODES: nodes ? '1' : '0', ...(opts.images ? { CLAWPOD_KUBE_NODE_IMAGES: opts.images.join(' ') } : {}) };
+  const env = { ...process.env, CLAWPOD_KUBE_CONTROLLER_MANAGER: controllerManager ? '1' : '0', CLAWPOD_KUBE_NODES: nodes ? '1' : '0', ...(opts.images ? { CLAWPOD_KUBE_NODE_IMAGES: opts.images.join(' ') } : {}), ...(opts.pvs ? { CLAWPOD_KUBE_PV_COUNT: String(opts.pvs) } : {}) };
   const { code, stderr } = await run(['start', dir], env, opts.progress ?? true);
   if (code !== 0) {
     const last = stderr.trim().split('\n').filter((l) => l.includes('unavailable:') || l.includes('error:')).pop() ?? stderr.trim().split('\n').pop() ?? '';

@@ -7,13 +7,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelServer, type ModelServer, type ScriptRequest } from '../fixtures/model-server.js';
+import { BROKEN_ENTRY, deriveImage, RUNNER_IMAGE as BASE } from '../fixtures/payload-images.js';
 import { BIN, clawpod, podman, tmpDir, uniquePrefix, type CliResult } from '../helpers/cli.js';
 import { lastUserText, startPlane, waitFor, type Plane } from '../helpers/control.js';
 
 const P = uniquePrefix('fl');
 const N = 20;
 const names = Array.from({ length: N }, (_, i) => `${P}-t${String(i + 1).padStart(2, '0')}`);
-const BASE = 'localhost/clawpod-agent:latest';
 const img = (v: string) => `localhost/clawpod-agent:${P}-${v}`;
 const dir = tmpDir();
 let model: ModelServer;
@@ -54,24 +54,6 @@ spec:
 `).join('') + extra;
 }
 
-/** A derived image: COPY an entry script over the runner (and keep the real one next to it). */
-function derive(tag: string, entry: string): void {
-  const d = tmpDir();
-  writeFileSync(join(d, 'entry.mjs'), entry);
-  writeFileSync(join(d, 'Containerfile'), `FROM ${BASE}\nUSER 0\nRUN cp /opt/clawpod/bin/clawpod-agent /opt/clawpod/bin/real-agent.mjs\nCOPY entry.mjs /opt/clawpod/bin/clawpod-agent\nUSER 1000:1000\n`);
-  const r = podman(['build', '-q', '-t', tag, d]);
-  expect(r.code, r.stderr).toBe(0);
-}
-
-const BROKEN = `// alive (healthz, readyz) but every chat fails: what a healthz-only gate would let through
-import { createServer } from 'node:http';
-const s = createServer((q, r) => {
-  if (q.url === '/healthz') return r.end('{"ok":true}');
-  if (q.url === '/readyz') return r.end('{"ready":true}');
-  r.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"broken build"}}');
-}).listen(8080);
-process.on('SIGTERM', () => { s.close(); process.exit(0); });
-`;
 const EAGER = `// the runner with a system prompt that changes how it answers: a replay shows the divergence
 import { readFileSync, writeFileSync } from 'node:fs';
 const file = process.env.HOME + '/.clawpod/runner.json';
@@ -84,8 +66,8 @@ await import('/opt/clawpod/bin/real-agent.mjs');
 beforeAll(async () => {
   expect(podman(['image', 'exists', BASE]).code, `${BASE} is missing: run ./scripts/setup.sh`).toBe(0);
   for (const v of ['v1', 'v2']) expect(podman(['tag', BASE, img(v)]).code).toBe(0);
-  derive(img('v3'), BROKEN);
-  derive(img('v4'), EAGER);
+  deriveImage(img('v3'), BROKEN_ENTRY);
+  deriveImage(img('v4'), EAGER);
   model = await startModelServer(script);
   plane = await startPlane([
     'apiVersion: clawpod.dev/v1alpha1', 'kind: ControlPlane', 'spec:',

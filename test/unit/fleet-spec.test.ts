@@ -83,6 +83,13 @@ describe('fleet specs', () => {
     expect(forcedConflicts({ gateway: { controlUi: { x: 1 } } }, [{ path: 'gateway.auth', by: 'p' }])).toEqual([]);
   });
 
+  it('refuses names an upgrade or a replay of another tenant would take, and includes that could bring in any path', () => {
+    const e = err(() => parseFleet(PLAN + tenant('acme-previous') + tenant('acme-replay'), 'f.yaml'));
+    expect(e.details.filter((d) => d.includes('expected a name not ending in "-previous" or "-replay"'))).toHaveLength(2);
+    const f = parseFleet(PLAN + tenant('acme', '  config: {values: {ui: {$include: /home/agent/evil.json5}}}\n'), 'f.yaml');
+    expect(err(() => tenantAgent(f.tenants[0]!, f.plans[0]!)).details).toEqual(['spec.config.values.ui.$include: forced by clawpod (an include could set any path) ("$include")']);
+  });
+
   it('refuses an unknown plan with the known ones named', () => {
     const f = parseFleet(PLAN + tenant('acme').replace('plan: pro', 'plan: gold'), 'f.yaml');
     const e = err(() => tenantAgent(f.tenants[0]!, undefined, ['pro']));
