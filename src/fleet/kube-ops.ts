@@ -4,9 +4,9 @@
 // no local record is kept, so the fleet file names the plans and tenants to act on.
 import type { Config } from '../config.js';
 import { ControlClient } from '../control/client.js';
-import { ClawpodError } from '../errors.js';
+import { ClawpodError, messageOf } from '../errors.js';
 import { execPod } from '../kube/pod-io.js';
-import type { Cluster } from '../kube/cluster.js';
+import { openCluster, type Cluster } from '../kube/cluster.js';
 import { PROFILES } from '../profiles/index.js';
 import { tenantNames, tenantProfile } from './derive.js';
 import { ensureGroup } from './local.js';
@@ -66,6 +66,11 @@ export function kubeUpgrader(pairs: ReadonlyMap<string, { tenant: Tenant; plan: 
     target: `kubernetes${opts.context ? `:${opts.context}` : ''}`,
     // server-side apply is idempotent: a killed upgrade is finished or undone by applying again
     recover: async () => undefined,
+    precheck: async (t) => {
+      if (planOf(t).spec.models.length === 0) return undefined;
+      const ns = tenantNames(t.metadata.name).namespace;
+      try { await podRoundTrip(openCluster({ ...opts, namespace: ns }), ns, `${tenantNames(t.metadata.name).agent}-0`, t); return undefined; } catch (e) { return messageOf(e); }
+    },
     upgrade: async (t, version) => {
       const r = await upgradeTenantKube(withVersion(t, version), planOf(t), version, {
         ...opts, ...(planOf(t).spec.models.length > 0 ? { verify: ({ namespace, podName, cluster }) => podRoundTrip(cluster, namespace, podName, t) } : {}),

@@ -2,8 +2,10 @@
 // and network; the old container set aside until the new one passes) with a chat round trip as
 // the extra gate, and the canary replay on a copy of the state.
 import type { Config } from '../config.js';
+import { messageOf } from '../errors.js';
 import { startAgent } from '../ops/lifecycle.js';
 import { recoverUpgrade, upgradeAgent } from '../ops/upgrade.js';
+import { waitForService } from '../ops/service.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { chatPayload } from './chat.js';
 import { tenantAgent, tenantNames } from './derive.js';
@@ -47,7 +49,19 @@ export function localUpgrader(rt: Runtime, config: Config, say: (s: string) => v
     target: 'local',
     recover: async (t) => {
       const name = tenantNames(t.metadata.name).agent;
-      if (await recoverUpgrade(rt, config, name, say)) await startAgent(rt, config, name);
+      const back = await recoverUpgrade(rt, config, name, say);
+      const d = await rt.inspectContainer(name);
+      if (d?.state === 'paused') await rt.unpauseContainer(d.id); // a replay killed while it copied the state
+      else if (d && d.state !== 'running') await startAgent(rt, config, name);
+      if (back && d) {
+        // up again before anything asks it (the precheck's round trip)
+        const rec = recordOf(config, t);
+        await waitForService(rt, { agent: tenantAgent(rec.tenant, rec.plan), file: '', dir: process.cwd() }, { id: d.id, name, ports: d.ports }, say, budgetMs);
+      }
+    },
+    precheck: async (t) => {
+      if (recordOf(config, t).plan.spec.models.length === 0) return undefined;
+      try { await roundTrip(rt, config, t); return undefined; } catch (e) { return messageOf(e); }
     },
     upgrade: async (t, version) => {
       const r = await swap(t, version, true);

@@ -42,6 +42,12 @@ export interface Upgrader {
   readonly target: string;
   /** Puts back a tenant whose upgrade was killed half-way (the old version, same volumes). */
   recover(t: Tenant): Promise<void>;
+  /**
+   * Why this tenant cannot show anything about the new version (its current one already fails the round
+   * trip: its budget is spent, its own config broke it), or undefined. Such a tenant is skipped, not a halt:
+   * one customer's state must not stop the fleet.
+   */
+  precheck?(t: Tenant): Promise<string | undefined>;
   /** Upgrades, gated on probes and a chat round trip; rolls that tenant back and throws on failure. */
   upgrade(t: Tenant, version: string): Promise<{ seconds: number; unavailableSeconds: number }>;
   /** Replays recorded turns of a canary on a copy of its state; undefined when nothing was recorded. */
@@ -115,6 +121,13 @@ export async function runRollout(config: Config, tenants: readonly Tenant[], up:
     const e = r.tenants[name]!;
     if (!t) { e.state = 'not-started'; e.error = 'no longer selected or deleted'; save(config, r); return true; }
     if (e.state === 'upgrading') await up.recover(t); // killed mid-upgrade: the old one first
+    const unfit = await up.precheck?.(t).catch((err: unknown) => `its check failed: ${messageOf(err)}`);
+    if (unfit) {
+      Object.assign(e, { state: 'skipped', error: `not upgraded: ${e.from} already fails: ${unfit}` });
+      save(config, r);
+      say(`${name}: ${e.error}`);
+      return true;
+    }
     e.state = 'upgrading';
     save(config, r);
     say(`${name}: ${e.from} → ${r.version}${e.canary ? ' (canary)' : ''}`);

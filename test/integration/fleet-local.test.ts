@@ -161,7 +161,14 @@ describe('fleets on Podman', () => {
     const args = ['fleet', 'upgrade', '--version', `${P}-v2`, '--selector', `plan=${P}-std`, '--max-unavailable', '5', '--timeout', '30s'];
     const rollout = join(plane.dataDir, 'fleet', 'rollout.json');
     const done = () => existsSync(rollout) && (readFileSync(rollout, 'utf8').match(/"state": "done"/g) ?? []).length >= 3;
-    await killWhen(args, done);
+    let second: CliResult | undefined;
+    await killWhen(args, () => {
+      // while it runs, a second rollout (or a "resume") is refused: it would put the first one's tenants back under it
+      if (!second && existsSync(rollout) && readFileSync(rollout, 'utf8').includes(`"version": "${P}-v2"`)) void cli(args).then((x) => { second = x; });
+      return done() && second !== undefined;
+    });
+    expect(second!.code).toBe(5);
+    expect(second!.stderr).toMatch(/IN_USE.*another fleet operation is running here \(pid \d+: fleet upgrade --version/);
     const r = ok(await cli(args));
     expect(r.stderr).toContain('resuming the rollout');
     expect(r.stdout).toMatch(new RegExp(`rollout to ${P}-v2: done, ${N} of ${N} upgraded; replay of ${names[0]}: 0 of 3 turns diverged`));
