@@ -99,10 +99,10 @@ describe('fleet verbs on the harness cluster', () => {
     expect(imageOf('c02')).toBe(tag('v1'));
   }, 600_000);
 
-  it('upgrades all 20 tenants 5 at a time, each gated on readiness and a chat round trip', async (t) => {
+  it('upgrades all 20 tenants 10 at a time, each gated on readiness and a chat round trip', async (t) => {
     if (skip) return missing(t, skip);
     const t0 = Date.now();
-    const r = ok(await cli(['fleet', 'upgrade', '-f', join(dir, 'fleet.yaml'), '--version', `${P}-v2`, '--max-unavailable', '5', '--timeout', '3m', ...kubeFlags()]));
+    const r = ok(await cli(['fleet', 'upgrade', '-f', join(dir, 'fleet.yaml'), '--version', `${P}-v2`, '--max-unavailable', '10', '--timeout', '3m', ...kubeFlags()]));
     console.log(`fleet upgrade of ${N} tenants on the harness: ${((Date.now() - t0) / 1000).toFixed(1)} s\n${r.stdout}`);
     expect(r.stdout).toContain(`rollout to ${P}-v2: done, ${N} of ${N} upgraded`);
     for (const n of names) expect(imageOf(n)).toBe(tag('v2'));

@@ -127,7 +127,7 @@ describe('fleets on Podman', () => {
     ok(await cli(['tenant', 'chat', names[0]!, 'run: echo from-tool']));
     const ipOf = (n: string) => podman(['inspect', `tenant-${n}`, '--format', `{{(index .NetworkSettings.Networks "clawpod-tenant-${n}").IPAddress}}`]).stdout.trim();
     const probe = (from: string, ip: string) => podman(['exec', `tenant-${from}`, 'node', '-e',
-      `fetch('http://${ip}:8080/healthz',{signal:AbortSignal.timeout(3000)}).then(r=>console.log('reached',r.status),e=>console.log('refused',e.cause?.code??e.name))`]).stdout.trim();
+      `fetch('http://${ip}:8080/healthz',{signal:AbortSignal.timeout(1500)}).then(r=>console.log('reached',r.status),e=>console.log('refused',e.cause?.code??e.name))`]).stdout.trim();
     expect(probe(names[0]!, ipOf(names[0]!))).toBe('reached 200');
     expect(probe(names[0]!, ipOf(names[1]!))).toMatch(/^refused/);
     expect(probe(names[1]!, ipOf(names[0]!))).toMatch(/^refused/);

@@ -61,7 +61,7 @@ describe('F1 a tenant cannot get out of its tenancy', () => {
   it("cannot open a connection to another tenant's container, by its address or the host's", async () => {
     const ipOf = (t: string) => podman(['inspect', `tenant-${t}`, '--format', `{{(index .NetworkSettings.Networks "clawpod-tenant-${t}").IPAddress}}`]).stdout.trim();
     const hostPort = podman(['port', `tenant-${B}`, '8080']).stdout.trim().split(':').pop();
-    const tryUrl = (url: string) => `fetch('${url}',{signal:AbortSignal.timeout(3000)}).then(r=>console.log('reached '+r.status),e=>console.log('refused'))`;
+    const tryUrl = (url: string) => `fetch('${url}',{signal:AbortSignal.timeout(1500)}).then(r=>console.log('reached '+r.status),e=>console.log('refused'))`;
     expect(await inside(A, tryUrl(`http://${ipOf(A)}:8080/healthz`))).toBe('reached 200');
     expect(await inside(A, tryUrl(`http://${ipOf(B)}:8080/healthz`))).toBe('refused');
     expect(await inside(A, tryUrl(`http://tenant-${B}:8080/healthz`))).toBe('refused');
