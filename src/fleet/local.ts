@@ -9,7 +9,7 @@ import { openVault } from '../secrets/vault.js';
 import { hasNetworks, type MountPlan, type Runtime } from '../runtime/runtime.js';
 import { LLM_TOKEN_SECRET } from '../ops/payload.js';
 import { removeAgent, startAgent } from '../ops/lifecycle.js';
-import { startService, waitForService } from '../ops/service.js';
+import { publishedUrl, startService, waitForService } from '../ops/service.js';
 import { recoverUpgrade } from '../ops/upgrade.js';
 import { recordMadeVolume } from '../ops/volume-records.js';
 import { removeOwnedVolume } from '../ops/volume-owner.js';
@@ -192,9 +192,8 @@ export async function tenantEndpoint(rt: Runtime, config: Config, tenant: Tenant
   if (!d) throw new ClawpodError('NOT_FOUND', `tenant ${tenant.metadata.name} has no container ${container}`, { hint: `\`clawpod tenant apply -f FILE\` provisions it again (its volumes are kept)` });
   const port = d.ports.find((p) => p.containerPort === profile.probes?.port);
   if (!port) throw new ClawpodError('NOT_FOUND', `${container} publishes no port ${profile.probes?.port ?? '(none)'}`, { hint: 'the tenant was made by another tool, or its spec lost its ports' });
-  const host = port.hostIP === '0.0.0.0' ? '127.0.0.1' : port.hostIP;
   const g = profile.generatedSecrets?.find((x) => x.name === 'gateway-token');
   const token = g ? await openVault(config).get(g.vaultName(container)) : undefined;
   if (!token) throw new ClawpodError('SECRET_MISSING', `the gateway token of ${container} is not in the vault`, { hint: 'provision the tenant again: `clawpod tenant apply -f FILE`' });
-  return { baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}/`, token };
+  return { baseUrl: `${publishedUrl(port)}/`, token };
 }

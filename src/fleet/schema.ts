@@ -6,7 +6,7 @@ import { BudgetSchema } from '../control/config.js';
 import { API_VERSION } from '../spec/defaults.js';
 import { DNS_LABEL } from '../spec/names.js';
 import { parseCpu, parseDuration, parseMemory } from '../spec/quantity.js';
-import { ProfileRefSchema } from '../spec/schema.js';
+import { LABEL_VALUE, ProfileRefSchema, quantity } from '../spec/schema.js';
 
 /** Tenant names become namespaces (tenant-NAME), networks and volumes (clawpod-tenant-NAME-app-data). */
 export const TENANT_NAME_MAX = 30;
@@ -18,12 +18,6 @@ export const FLEET_DEFAULTS = Object.freeze({
   instances: 1,
 });
 
-const quantity = (parse: (v: string | number) => { ok: boolean; expected?: string }) =>
-  z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-    const r = parse(v);
-    if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
-  });
-
 const name = (what: string) => z.string()
   .max(TENANT_NAME_MAX, `expected at most ${TENANT_NAME_MAX} characters (it becomes the namespace tenant-NAME and volume names)`)
   .regex(DNS_LABEL, `expected a ${what} name that is a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit`);
@@ -31,7 +25,6 @@ const name = (what: string) => z.string()
 const HOSTNAME = /^(?=.{1,200}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 /** A dotted config path: "models.providers", "gateway.auth". */
 const CONFIG_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const TolerationSchema = z.strictObject({
   key: z.string().min(1).optional(),

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { PROFILES } from '../profiles/index.js';
 import { tenantNames } from './derive.js';
+import { publishedUrl } from '../ops/service.js';
 import { loadRollout } from './rollout.js';
 import { listTenants, type TenantRecord } from './store.js';
 
@@ -46,7 +47,7 @@ async function one(rt: Runtime, rec: TenantRecord, rolling: string | undefined):
   const d = await rt.inspectContainer(tenantNames(t.metadata.name).agent);
   if (!d) return { ...base, phase: 'Failed', waitingOn: 'its container is gone: `clawpod tenant apply -f FILE` makes it again (the volumes are kept)' };
   const port = d.ports.find((p) => p.containerPort === profile?.probes?.port);
-  const url = port ? `http://${port.hostIP === '0.0.0.0' ? '127.0.0.1' : port.hostIP}:${port.hostPort}/` : undefined;
+  const url = port ? `${publishedUrl(port)}/` : undefined;
   if (d.state !== 'running') return { ...base, phase: 'Stopped', waitingOn: `its container is ${d.state}: \`clawpod start ${d.name}\``, ...(url ? { url } : {}) };
   const sick = url && profile?.probes ? await healthy(url, profile.probes.health.path) : undefined;
   return sick ? { ...base, phase: 'Unhealthy', waitingOn: sick, ...(url ? { url } : {}) } : { ...base, phase: 'Ready', ...(url ? { url } : {}) };

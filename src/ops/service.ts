@@ -21,6 +21,12 @@ export interface ServiceResult {
   readonly claimed?: string;
 }
 
+/** Where a published port answers on this machine: a wildcard binding is reached on loopback. */
+export function publishedUrl(p: { hostIP: string; hostPort: number }): string {
+  const host = p.hostIP === '0.0.0.0' ? '127.0.0.1' : p.hostIP;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${p.hostPort}`;
+}
+
 /** Waits for a started container's probes; the published port of the probe port is where it asks. */
 export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<RunResult, 'id' | 'name' | 'ports'>, say: (s: string) => void, budgetMs?: number): Promise<string | undefined> {
   const profile = profileOf(loaded.agent);
@@ -29,8 +35,7 @@ export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<R
   if (!port) {
     throw new ClawpodError('USAGE', `${r.name}: the ${profile.name} probes are served on container port ${profile.probes.port}, which spec.ports does not publish`, { hint: `keep a spec.ports entry with containerPort: ${profile.probes.port}` });
   }
-  const host = port.hostIP === '0.0.0.0' ? '127.0.0.1' : port.hostIP;
-  const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port.hostPort}`;
+  const baseUrl = publishedUrl(port);
   await waitHealthy(rt, { id: r.id, name: r.name, baseUrl }, profile.probes, {
     budgetMs: budgetMs ?? validatedDurationMs(profile.startupBudget ?? DEFAULT_STARTUP_BUDGET), say,
   });

@@ -7,11 +7,12 @@ import { agentNameSchema, DNS_LABEL } from './names.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const FORBIDDEN_TARGETS = ['/proc', '/sys', '/dev'];
 
-const quantity = (parse: (v: string | number) => { ok: boolean; expected?: string }) =>
+/** A Kubernetes-style quantity or duration, checked by `parse` (src/spec/quantity.ts); the value keeps the user's spelling. */
+export const quantity = (parse: (v: string | number) => { ok: boolean; expected?: string }) =>
   z.union([z.string(), z.number()]).superRefine((v, ctx) => {
     const r = parse(v);
     if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
