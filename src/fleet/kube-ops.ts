@@ -9,6 +9,7 @@ import { execPod } from '../kube/pod-io.js';
 import { openCluster, type Cluster } from '../kube/cluster.js';
 import { PROFILES } from '../profiles/index.js';
 import { tenantNames, tenantProfile } from './derive.js';
+import { gatewayBaseUrl } from '../ops/payload.js';
 import { ensureGroup } from './local.js';
 import { CHECK_PROMPT, withVersion } from './local-upgrade.js';
 import { upgradeTenantKube, type LlmToken, type TenantKubeOptions } from './kube.js';
@@ -24,8 +25,7 @@ export function llmTokens(config: Config, pairs: readonly { tenant: Tenant; plan
     await ensureGroup(config, p.tenant, p.plan);
     const r = await ControlClient.fromConfig(config).call<{ token: string; model: { provider: string; model: string } }>('POST', `/v1/groups/${group}/tokens`);
     const api = r.model.provider === 'anthropic' ? 'anthropic' : 'openai';
-    const base = gatewayUrl.replace(/\/+$/, '');
-    return { token: r.token, api, model: r.model.model, url: api === 'openai' ? `${base}/v1` : base };
+    return { token: r.token, api, model: r.model.model, url: gatewayBaseUrl(gatewayUrl, api) };
   };
 }
 

@@ -62,7 +62,12 @@ export function containerGatewayUrl(listen: string, provider: string): string {
     throw new ClawpodError('USAGE', `the control plane's gateway listens on ${listen}, which containers cannot reach`, { hint: 'set spec.gateway.listen to an address containers reach, e.g. 0.0.0.0:7879 (they call it host.containers.internal; tokens guard it), and restart `clawpod serve`' });
   }
   if (host === '0.0.0.0' || host === '::') host = 'host.containers.internal';
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${m[2]}`;
+  return gatewayBaseUrl(`http://${host.includes(':') ? `[${host}]` : host}:${m[2]}`, provider);
+}
+
+/** The gateway's base URL as a provider client wants it: OpenAI's clients add paths under /v1, Anthropic's add /v1 themselves. */
+export function gatewayBaseUrl(origin: string, provider: string): string {
+  const base = origin.replace(/\/+$/, '');
   return provider === 'openai' ? `${base}/v1` : base;
 }
 
