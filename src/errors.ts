@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'IN_USE'
   | 'CONFIG_FORCED'
   | 'QUOTA_EXCEEDED'
-  | 'ROLLOUT_HALTED';
+  | 'ROLLOUT_HALTED'
+  | 'BUDGET_EXHAUSTED';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -78,6 +79,8 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   CONFIG_FORCED: 2,
   /** A plan's quota (or the cluster's ResourceQuota) does not admit what was asked. */
   QUOTA_EXCEEDED: 5,
+  /** A tenant's LLM budget is spent and its plan suspends it (or throttles it) until the period resets. */
+  BUDGET_EXHAUSTED: 5,
   /** A fleet upgrade stopped at a failed or diverging tenant (that tenant was rolled back). */
   ROLLOUT_HALTED: 7,
 };

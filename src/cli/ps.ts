@@ -2,6 +2,8 @@ import type { Ctx } from './context.js';
 import { table } from './context.js';
 import { LABELS } from '../spec/defaults.js';
 import { claimedSpec } from '../ops/claims.js';
+import { ControlClient } from '../control/client.js';
+import type { AgentStatus } from '../lifecycle/manager.js';
 
 /** A claimed warm-pool member (renamed, labels still the pool's) shows the agent it now is. */
 function agentOf(ctx: Ctx, c: { name: string; labels: Readonly<Record<string, string>> }): string {
@@ -15,17 +17,32 @@ export default async function ps(ctx: Ctx, opts: { all?: boolean }): Promise<voi
   const list = (await rt.listContainers({ labels: { [LABELS.managed]: 'true' }, all: opts.all ?? false }))
     .sort((a, b) => a.name.localeCompare(b.name));
   const now = Date.now();
+  const life = new Map((await daemonView(ctx)).map((a) => [a.name, a]));
   const rows = list.map((c) => {
     const exp = c.labels[LABELS.expiresAt];
+    const l = life.get(c.name);
     return {
-      name: c.name, agent: agentOf(ctx, c), state: c.state, image: c.image,
+      name: c.name, agent: agentOf(ctx, c), state: l?.state === 'suspended' ? 'suspended' : c.state, image: c.image,
       ports: c.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`),
-      created: c.createdAt, expiresAt: exp ?? null, expired: exp ? Date.parse(exp) <= now : false,
+      created: c.createdAt, expiresAt: l?.expiresAt ?? exp ?? null, expired: exp ? Date.parse(exp) <= now : false,
+      next: l?.next ?? null, idleSeconds: l?.idleSeconds ?? null,
     };
   });
   if (ctx.json) { ctx.printJson(rows); return; }
   ctx.print(table([
-    ['NAME', 'AGENT', 'STATE', 'IMAGE', 'PORTS', 'EXPIRES'],
-    ...rows.map((r) => [r.name, r.agent, r.state, r.image, r.ports.join(',') || '-', r.expiresAt ? (r.expired ? 'expired (clawpod gc)' : r.expiresAt) : '-']),
+    ['NAME', 'AGENT', 'STATE', 'IMAGE', 'PORTS', 'NEXT', 'EXPIRES'],
+    ...rows.map((r) => [r.name, r.agent, r.state, r.image, r.ports.join(',') || '-', r.next ? `${r.next.action} in ${human(r.next.inSeconds)}` : '-', r.expiresAt ? (r.expired ? 'expired (clawpod gc)' : r.expiresAt) : '-']),
   ]));
+}
+
+/** What the daemon (clawpod serve) knows: suspended agents and each one's next lifecycle step; nothing without one. */
+async function daemonView(ctx: Ctx): Promise<AgentStatus[]> {
+  try { return await ControlClient.fromConfig(ctx.config).call<AgentStatus[]>('GET', '/v1/agents'); } catch { return []; }
+}
+
+export function human(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
 }

@@ -10,8 +10,9 @@ import { CONTROL_DEFAULTS } from '../spec/defaults.js';
 import type { Daemon } from './daemon.js';
 import type { EventRow, Store } from './store.js';
 import { redactor } from '../secrets/redact.js';
+import { lifecycleRoutes } from '../lifecycle/api.js';
 
-const STATUS: Partial<Record<string, 400 | 404 | 409 | 413>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400, IN_USE: 409 };
+const STATUS: Partial<Record<string, 400 | 404 | 409 | 413 | 429 | 503 | 504>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400, IN_USE: 409, BUDGET_EXHAUSTED: 429, RUNTIME_UNAVAILABLE: 503, UNHEALTHY: 504 };
 /** Chat turns kept per tenant for a canary replay. */
 const TURNS_KEPT = 50;
 
@@ -192,5 +193,6 @@ export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
     return follow(c, (after) => store.eventsForSession(id, after), (e) => e.session_id === id, (e) => e.type === 'session_ended');
   });
 
+  lifecycleRoutes(app, daemon);
   return app;
 }

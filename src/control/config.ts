@@ -60,6 +60,8 @@ export const ControlPlaneSchema = z.strictObject({
       deadline: duration.default(CONTROL_DEFAULTS.deadline),
       grace: duration.default(CONTROL_DEFAULTS.grace),
       maxTurns: z.number().int().min(1).max(200).default(CONTROL_DEFAULTS.maxTurns),
+      /** A session idle this long is frozen (memory kept, no CPU) until its next message; it still ends at idleTimeout. */
+      pauseAfter: duration.optional(),
     }).prefault({}),
     /** How follow-ups reach a running runner: auto = a watched folder with runc, attach stdin otherwise. */
     followups: z.enum(['auto', 'dir', 'stdin', 'poll']).default('auto'),
@@ -75,6 +77,25 @@ export const ControlPlaneSchema = z.strictObject({
         const r = parseMemory(v);
         if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
       }).default(CONTROL_DEFAULTS.gatewayMaxRequestBody),
+    }).prefault({}),
+    /** The front proxy (off unless listen is set): a request for NAME.DOMAIN, or on a route's own port,
+     *  reaches agent NAME's published port, waking it first when the lifecycle paused or stopped it. */
+    proxy: z.strictObject({
+      listen: z.string().regex(/^[0-9a-zA-Z.:[\]-]+:\d+$/, 'expected HOST:PORT, e.g. "127.0.0.1:7880"').optional(),
+      domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a DNS domain such as "localhost" or "agents.example.com"').default(CONTROL_DEFAULTS.proxyDomain),
+      routes: z.array(z.strictObject({
+        listen: z.string().regex(/^[0-9a-zA-Z.:[\]-]+:\d+$/, 'expected HOST:PORT, e.g. "127.0.0.1:18001"'),
+        agent: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/, 'expected an agent (container) name'),
+        /** The agent's container port (default: its first published one). */
+        port: z.number().int().min(1).max(65535).optional(),
+      })).default([]),
+      /** Past this a held request gets 503 with Retry-After and a "starting up" answer; the wake goes on. */
+      wakeTimeout: duration.default(CONTROL_DEFAULTS.wakeTimeout),
+    }).prefault({}),
+    /** Idle tiers and ttls of agents (their spec.lifecycle) are enforced by this daemon. */
+    lifecycle: z.strictObject({
+      /** How often they are checked. */
+      interval: duration.default(CONTROL_DEFAULTS.lifecycleInterval),
     }).prefault({}),
     /** Where session containers run: the local Podman/Docker (default), or a Kubernetes cluster as Jobs. */
     runtime: z.strictObject({

@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { ClawpodError, messageOf } from '../errors.js';
+import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
+import { performance } from 'node:perf_hooks';
 import type { ModelConfig, RunnerEvent } from '../agent/protocol.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
@@ -20,6 +21,7 @@ import type { ControlPlane, ModelSpec } from './config.js';
 import { decide } from './queue.js';
 import { Session, type FollowupMode } from './session.js';
 import { Store, type EventRow, type MessageRow } from './store.js';
+import type { Lifecycle } from '../lifecycle/manager.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -58,6 +60,8 @@ export class Daemon {
   readonly policy: GroupPolicy;
   /** The gateway's TCP address as bound (spec.gateway.listen may say port 0), when it has one. */
   gatewayListen: string | undefined;
+  /** Idle tiers, ttls and wakes of agents (src/lifecycle), set by startControlPlane. */
+  lifecycle: Lifecycle | undefined;
   private stopping = false;
 
   constructor(private readonly o: DaemonOptions) {
@@ -177,10 +181,39 @@ export class Daemon {
     return true;
   }
 
+  /** Groups whose runtime did not answer: their messages wait until this time (ms), then are tried again. */
+  private readonly retryAt = new Map<string, number>();
+  private readonly startTimes = { paused: [] as number[], stopped: [] as number[] };
+
+  /** The runtime is down: the message goes back to the queue and is tried again, the sender told why. */
+  private keepForLater(group: string, m: MessageRow, e: ClawpodError): void {
+    const tries = (this.retryTries.get(group) ?? 0) + 1;
+    this.retryTries.set(group, tries);
+    const waitMs = Math.min(30_000, 1000 * 2 ** Math.min(tries - 1, 5));
+    this.retryAt.set(group, Date.now() + waitMs);
+    this.store.setMessage(m.id, { status: 'queued', session_id: null, attempts: m.attempts });
+    this.record(null, m.id, 'wake_failed', { group, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), retryInMs: waitMs, kept: true });
+    setTimeout(() => this.schedule(), waitMs + 10).unref();
+  }
+  private readonly retryTries = new Map<string, number>();
+
+  private measured(from: 'paused' | 'stopped', msTaken: number): void {
+    const xs = this.startTimes[from];
+    xs.push(msTaken);
+    if (xs.length > 20) xs.shift();
+  }
+
+  /** The median of the last measured wakes of that kind (a first guess before any). */
+  private expected(from: 'paused' | 'stopped'): number {
+    const xs = [...this.startTimes[from]].sort((a, b) => a - b);
+    return Math.round(xs.length ? xs[Math.floor(xs.length / 2)]! : from === 'paused' ? 50 : 1500);
+  }
+
   /** Runs GroupQueue's decisions. Cheap and synchronous: call it whenever anything changes. */
   schedule(): void {
     if (this.stopping) return;
-    const queued = this.store.queued();
+    const now = Date.now();
+    const queued = this.store.queued().filter((m) => (this.retryAt.get(m.group_name) ?? 0) <= now);
     const actions = decide({
       limit: this.o.cp.spec.maxConcurrent,
       queued: queued.map((m) => ({ id: m.id, group: m.group_name })),
@@ -195,6 +228,7 @@ export class Daemon {
   }
 
   private deliver(s: Session, m: MessageRow): void {
+    if (s.paused) this.record(s.opts.id, m.id, 'waking', { group: s.opts.group, from: 'paused', expectedMs: this.expected('paused') });
     this.store.setMessage(m.id, { status: 'delivered', session_id: s.opts.id, attempts: m.attempts + 1 });
     this.record(s.opts.id, m.id, 'delivered', { followup: true, via: s.opts.followups });
     s.deliver({ id: m.id, text: m.text });
@@ -224,9 +258,15 @@ export class Daemon {
       id, group, controlId: this.controlId, agent: this.o.agent, model, system: g.system ?? undefined,
       followups: followupMode(this.o.cp.spec.followups, this.o.rt, this.o.agent), maxTurns: sess.maxTurns,
       ipcRoot: this.ipcRoot, idleTimeoutMs: ms(sess.idleTimeout), deadlineMs: ms(sess.deadline), graceMs: ms(sess.grace),
+      // a Pod cannot be frozen: on Kubernetes an idle session only ends (docs/lifecycle.md)
+      ...(sess.pauseAfter !== undefined && this.o.rt.kind !== 'kubernetes' ? { pauseAfterMs: ms(sess.pauseAfter) } : {}),
       gatewayDir: this.o.gatewayUrl ? undefined : this.o.gatewayDir,
     }, this.hooks);
     this.sessions.set(group, s);
+    const t0 = performance.now();
+    // the group's agent was suspended (its last session ended idle): the sender hears how long a start takes
+    const last = this.store.sessions(group).find((x) => x.id !== id);
+    if (last?.end_reason?.startsWith('idle')) this.record(null, first.id, 'waking', { group, from: 'stopped', expectedMs: this.expected('stopped') });
     this.store.transaction(() => {
       this.store.insertSession({ id, group_name: group, followups: s.opts.followups });
       this.store.setMessage(first.id, { status: 'delivered', session_id: id, attempts: first.attempts + 1 });
@@ -234,6 +274,9 @@ export class Daemon {
       this.record(id, first.id, 'delivered', { followup: false });
     });
     s.start({ id: first.id, text: first.text }).then(() => {
+      this.measured('stopped', performance.now() - t0);
+      this.retryAt.delete(group);
+      this.retryTries.delete(group);
       this.store.setSession(id, { status: 'active', container_name: s.containerName ?? null });
       s.watchExit();
       this.schedule();
@@ -242,7 +285,8 @@ export class Daemon {
       this.store.revokeTokens({ session: id }, 'its session could not start');
       this.store.endSession(id, `could not start: ${messageOf(e)}`);
       this.record(id, null, 'session_ended', { reason: `could not start: ${messageOf(e)}` });
-      this.fail(this.store.message(first.id)!, id, `could not start the group's container: ${messageOf(e)}`);
+      if (isClawpodError(e) && e.code === 'RUNTIME_UNAVAILABLE') this.keepForLater(group, first, e);
+      else this.fail(this.store.message(first.id)!, id, `could not start the group's container: ${messageOf(e)}`);
       this.schedule();
     });
   }

@@ -22,6 +22,7 @@ import { createGateway, type Gateway } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { resolveRef } from '../secrets/resolve.js';
 import { GroupPolicy } from './policy.js';
+import { lifecycleParts, type LifecycleParts } from '../lifecycle/serve.js';
 
 export function controlDir(config: Config): string {
   return join(config.dataDir, 'control');
@@ -52,7 +53,7 @@ function hostPort(listen: string): { hostname: string; port: number } {
 }
 
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: LifecycleParts['gatewayHooks']): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
   // resolved again after a minute, so a rotated key is picked up without a restart
@@ -73,6 +74,7 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
     providerKey,
     redact: (text) => redactor.redact(text),
     maxBodyBytes: validatedBytes(spec.gateway.maxRequestBody),
+    ...hooks,
   });
   // read every provider key now: a missing one is reported at start (and its value is known to
   // the redactor before any event could carry it), not at a user's first message
@@ -114,12 +116,15 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const gatewayDir = join(dir, 'gateway');
   const gatewayUrl = spec.runtime.kind === 'kubernetes' ? spec.runtime.gatewayUrl : undefined;
   const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say });
-  const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say);
+  const life = lifecycleParts({ config, rt, cp: loaded.config, store, daemon, say });
+  daemon.lifecycle = life.lifecycle;
+  const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say, life.gatewayHooks);
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;
   const { hostname, port } = hostPort(listen);
+  for (const line of await life.start()) say(line);
   const app = buildApi(daemon, store, token);
   const server = await new Promise<ServerType>((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname, port }, () => res(s));
@@ -133,6 +138,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   return {
     daemon, url, server,
     async stop() {
+      await life.stop();
       await daemon.stop();
       // open event streams would hold close() forever
       const closed = new Promise<void>((res) => server.close(() => res()));

@@ -27,6 +27,8 @@ export interface SessionOptions {
   readonly maxTurns: number;
   readonly ipcRoot: string;
   readonly idleTimeoutMs: number;
+  /** Frozen (cgroup freezer: memory kept, no CPU) after this long idle; thawed by the next message. */
+  readonly pauseAfterMs?: number;
   readonly deadlineMs: number;
   readonly graceMs: number;
   /** Host folder with the gateway's socket, bind-mounted; undefined when the runner reaches the gateway over TCP (Kubernetes). */
@@ -58,6 +60,10 @@ export class Session {
   private attached: Attached | undefined;
   private timers: NodeJS.Timeout[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  /** Frozen by pauseAfter; what thaws it is in `thawing`, which sends wait for. */
+  paused = false;
+  private thawing: Promise<void> = Promise.resolve();
   private exited: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private readonly ipcDir: string;
@@ -121,7 +127,28 @@ export class Session {
     this.inflight.add(m.id);
     this.phase = 'busy';
     this.clearIdle();
-    this.send({ type: 'message', id: m.id, text: m.text });
+    // chained: a freeze under way finishes first, then the thaw undoes it
+    if (this.paused) this.thawing = this.thawing.then(() => this.thaw());
+    // after a thaw, in order: a follow-up written to a frozen runner would wait for it anyway
+    this.thawing = this.thawing.then(() => this.send({ type: 'message', id: m.id, text: m.text }), (e: unknown) => {
+      this.hooks.onBadOutput(this, 'stderr', `could not thaw the paused session: ${messageOf(e)}`);
+    });
+  }
+
+  private async thaw(): Promise<void> {
+    const run = this.run;
+    this.paused = false;
+    if (run) await this.rt.unpauseContainer(run.id);
+  }
+
+  private async freeze(): Promise<void> {
+    const run = this.run;
+    if (!run || this.phase !== 'idle' || this.paused) return;
+    this.paused = true;
+    try { await this.rt.pauseContainer(run.id); } catch (e) {
+      this.paused = false;
+      this.hooks.onBadOutput(this, 'stderr', `could not pause the idle session: ${messageOf(e)}`);
+    }
   }
 
   private send(msg: Inbound): void {
@@ -173,6 +200,9 @@ export class Session {
         this.phase = 'idle';
         this.idleSince = Date.now();
         this.idleTimer = setTimeout(() => this.hooks.onExpired(this, `idle for ${this.opts.idleTimeoutMs / 60000} min`), this.opts.idleTimeoutMs).unref();
+        if (this.opts.pauseAfterMs !== undefined && this.opts.pauseAfterMs < this.opts.idleTimeoutMs) {
+          this.pauseTimer = setTimeout(() => { this.thawing = this.thawing.then(() => this.freeze()); }, this.opts.pauseAfterMs).unref();
+        }
       }
     }
     this.hooks.onEvent(this, e);
@@ -180,7 +210,9 @@ export class Session {
 
   private clearIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
     this.idleTimer = undefined;
+    this.pauseTimer = undefined;
     this.idleSince = undefined;
   }
 
@@ -199,6 +231,9 @@ export class Session {
     let exitCode = -1;
     let removed = true;
     if (run) {
+      // a frozen runner can neither read its close message nor take a stop signal
+      await this.thawing.catch(() => undefined);
+      if (this.paused) await this.thaw().catch(() => undefined);
       try { this.send({ type: 'close' }); } catch { /* the runner may be gone already */ }
       const graceSec = Math.max(1, Math.ceil(this.opts.graceMs / 1000));
       const exitedInTime = await Promise.race([

@@ -75,7 +75,7 @@ export function tenantAgent(tenant: Tenant, plan: Plan | undefined, known: reado
       llm: p.spec.models.length > 0 ? { group: names.group } : false,
       // the operator's values win over the tenant's (refuseForced has already refused a clash)
       config: { mode: 'merge', values: deepMerge(tenant.spec.config?.values ?? {}, p.spec.config.values) },
-      ...(p.spec.lifecycle ? { lifecycle: Object.fromEntries(Object.entries(p.spec.lifecycle).filter(([, v]) => v !== undefined)) } : {}),
+      ...tenantLifecycle(p, tenant),
     },
   };
   const prepared = withProfileDefaults(raw);
@@ -119,4 +119,11 @@ export function parseSelector(sel: string | undefined): (t: Tenant) => boolean {
     const f = selectorFields(t);
     return terms.every((x) => (f[x.key] === x.value) !== x.neg);
   };
+}
+
+/** The agent's lifecycle: the plan's idle tiers, ttl and warning with the tenant's over them (the budget action stays the plan's). */
+function tenantLifecycle(p: Plan, t: Tenant): { lifecycle?: Record<string, unknown> } {
+  const { onBudgetExhausted: _budget, ...plan } = p.spec.lifecycle ?? {};
+  const merged = Object.fromEntries(Object.entries({ ...plan, ...(t.spec.lifecycle ?? {}) }).filter(([, v]) => v !== undefined));
+  return Object.keys(merged).length ? { lifecycle: merged } : {};
 }

@@ -7,7 +7,7 @@ import { ControlClient } from '../control/client.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { openVault } from '../secrets/vault.js';
 import { hasNetworks, type MountPlan, type Runtime } from '../runtime/runtime.js';
-import { LLM_TOKEN_SECRET } from '../ops/payload.js';
+import { payloadVaultNames } from '../ops/payload.js';
 import { removeAgent, startAgent } from '../ops/lifecycle.js';
 import { publishedUrl, startService, waitForService } from '../ops/service.js';
 import { recoverUpgrade } from '../ops/upgrade.js';
@@ -23,7 +23,12 @@ import { forgetTenant, loadTenant, saveTenant, setPhase, type TenantRecord } fro
 /** Starts tried when a host port is taken between its pick and the container's start. */
 const PORT_RACE_RETRIES = 4;
 
-export interface LocalOptions { readonly say: (s: string) => void; readonly budgetMs?: number }
+export interface LocalOptions {
+  readonly say: (s: string) => void;
+  readonly budgetMs?: number;
+  /** Removes the tenant's gateway group; default: through the running control plane's API (the daemon passes its own). */
+  readonly dropGroup?: (tenant: string) => Promise<boolean>;
+}
 
 /** What the tenant's container is run with besides its Agent spec: network, app-data volume, labels. */
 export function tenantExtra(tenant: Tenant, plan: Plan): RunExtra {
@@ -137,9 +142,7 @@ async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: 
 
 /** Vault entries a tenant's payload was given: its generated secrets and its LLM token. */
 function vaultEntries(tenant: Tenant): string[] {
-  const n = tenantNames(tenant.metadata.name);
-  const profile = tenantProfile(tenant);
-  return [...(profile.generatedSecrets ?? []).map((g) => g.vaultName(n.agent)), `${n.agent}-${LLM_TOKEN_SECRET}`];
+  return payloadVaultNames(tenantProfile(tenant), tenantNames(tenant.metadata.name).agent);
 }
 
 /**
@@ -172,7 +175,7 @@ export async function deleteTenant(rt: Runtime, config: Config, name: string, op
   const vault = openVault(config);
   for (const e of vaultEntries(rec.tenant)) if (await vault.remove(e).catch(() => false)) gone.push(`vault entry ${e}`);
   try {
-    if (await dropGroup(config, name)) gone.push(`gateway group ${n.group}`);
+    if (await (opts.dropGroup ?? ((t: string) => dropGroup(config, t)))(name)) gone.push(`gateway group ${n.group}`);
   } catch (e) {
     // a group whose plan gave models holds live tokens: the delete is not done until it goes
     if (rec.plan.spec.models.length > 0) {

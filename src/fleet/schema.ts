@@ -6,7 +6,11 @@ import { BudgetSchema } from '../control/config.js';
 import { API_VERSION } from '../spec/defaults.js';
 import { DNS_LABEL } from '../spec/names.js';
 import { parseCpu, parseDuration, parseMemory } from '../spec/quantity.js';
-import { LABEL_VALUE, ProfileRefSchema, quantity } from '../spec/schema.js';
+import { checkIdleTiers, LABEL_VALUE, LifecyclePolicyFields, ProfileRefSchema, quantity } from '../spec/schema.js';
+
+/** What a plan does when a tenant's LLM budget runs out (src/lifecycle/budget.ts). */
+export const BUDGET_ACTIONS = ['throttle', 'suspend', 'notify'] as const;
+export type BudgetAction = typeof BUDGET_ACTIONS[number];
 
 /** Tenant names become namespaces (tenant-NAME), networks and volumes (clawpod-tenant-NAME-app-data). */
 export const TENANT_NAME_MAX = 30;
@@ -63,11 +67,13 @@ export const PlanSchema = z.strictObject({
     /** Models (names under the ControlPlane's spec.models) the tenant's gateway token may use; the first is its default. */
     models: z.array(z.string().min(1)).default([]),
     budget: BudgetSchema.optional(),
-    /** For the lifecycle issue: carried onto each tenant's agent. */
+    /** Carried onto each tenant's agent (idle tiers, ttl); onBudgetExhausted is the gateway's (docs/lifecycle.md). */
     lifecycle: z.strictObject({
       idleTimeout: quantity(parseDuration).optional(),
-      ttl: quantity(parseDuration).optional(),
-    }).optional(),
+      ...LifecyclePolicyFields,
+      /** When the tenant's budget runs out: throttle (429 until it resets), suspend (the agent too), notify (an event; calls go on). */
+      onBudgetExhausted: z.enum(BUDGET_ACTIONS).default('throttle'),
+    }).superRefine(checkIdleTiers).optional(),
     /** Kubernetes: the tenant node pool. */
     nodePool: z.strictObject({
       nodeSelector: z.record(z.string(), z.string()).default({}),
@@ -113,6 +119,8 @@ export const TenantSchema = z.strictObject({
     domain: z.string().regex(HOSTNAME, 'expected a DNS domain such as "agents.example.com"').optional(),
     /** Values over the payload's config file; paths the plan or profile forces are refused. */
     config: z.strictObject({ values: z.record(z.string(), z.unknown()).default({}) }).optional(),
+    /** Over the plan's: this tenant's idle tiers, ttl and warning. */
+    lifecycle: z.strictObject(LifecyclePolicyFields).superRefine(checkIdleTiers).optional(),
   }),
 });
 

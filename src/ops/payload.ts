@@ -250,3 +250,8 @@ export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts:
   }
   return { configChanged };
 }
+
+/** The vault entries a run of this payload under this instance name keeps: its generated secrets and its gateway token. */
+export function payloadVaultNames(profile: Profile | undefined, instance: string): string[] {
+  return [...(profile?.generatedSecrets ?? []).map((g) => g.vaultName(instance)), `${instance}-${LLM_TOKEN_SECRET}`];
+}

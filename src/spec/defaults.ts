@@ -43,6 +43,14 @@ export const CONTROL_DEFAULTS = Object.freeze({
   gatewayMaxRequestBody: '10Mi',
   /** Where session containers see the gateway's socket folder. */
   gatewayMountPath: '/run/clawpod/gateway',
+  /** Front proxy: NAME.proxyDomain reaches agent NAME (*.localhost resolves to loopback in browsers and curl). */
+  proxyDomain: 'localhost',
+  /** A request held for a waking agent longer than this gets 503 with Retry-After. */
+  wakeTimeout: '20s',
+  /** How often idle tiers and ttls are checked. */
+  lifecycleInterval: '5s',
+  /** The warning event comes this long before a ttl destroys an agent. */
+  ttlWarning: '10m',
 });
 
 /** Label keys on every object clawpod creates; they are how clawpod finds (and reaps) its own. */

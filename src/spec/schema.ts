@@ -18,6 +18,34 @@ export const quantity = (parse: (v: string | number) => { ok: boolean; expected?
     if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
   });
 
+/** One idle tier: after this long without activity, the daemon (`clawpod serve`) pauses or stops the agent. */
+export const IdleTierSchema = z.strictObject({
+  after: quantity(parseDuration),
+  action: z.enum(['pause', 'stop']),
+});
+
+/** What agents, tenants and plans share under lifecycle (docs/lifecycle.md). */
+export const LifecyclePolicyFields = {
+  /** Tiers in order of `after`: e.g. [{after: 5m, action: pause}, {after: 1h, action: stop}]. */
+  idle: z.array(IdleTierSchema).max(4).optional(),
+  /** Destroyed this long after it was created: containers, volumes, vault entries, tokens, networks. */
+  ttl: quantity(parseDuration).optional(),
+  /** An event this long before the ttl destroys it (default 10m). */
+  ttlWarning: quantity(parseDuration).optional(),
+};
+
+/** Tiers must grow: a later tier after an earlier one, and nothing after a stop but nothing. */
+export function checkIdleTiers(l: { idle?: readonly { after: string | number; action: string }[] | undefined }, ctx: z.RefinementCtx): void {
+  let last = -1;
+  l.idle?.forEach((t, i) => {
+    const r = parseDuration(t.after);
+    if (!r.ok) return;
+    if (r.value <= last) ctx.addIssue({ code: 'custom', path: ['idle', i, 'after'], message: `expected a longer wait than the tier before it (tiers run in order: pause first, then stop)` });
+    if (i > 0 && l.idle![i - 1]!.action === 'stop') ctx.addIssue({ code: 'custom', path: ['idle', i], message: 'expected no tier after a stop tier (a stopped agent cannot be paused)' });
+    last = r.value;
+  });
+}
+
 const containerPath = z.string().superRefine((p, ctx) => {
   if (!p.startsWith('/')) ctx.addIssue({ code: 'custom', message: 'expected an absolute path inside the container, e.g. "/data"' });
   else if (p.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: 'expected a path without ".." segments' });
@@ -113,8 +141,8 @@ export const AgentSpecBodySchema = z.strictObject({
   isolation: z.enum(['runc', 'gvisor']).default(DEFAULTS.isolation),
   lifecycle: z.strictObject({
     idleTimeout: quantity(parseDuration).default(DEFAULTS.idleTimeout),
-    ttl: quantity(parseDuration).optional(),
-  }).prefault({}),
+    ...LifecyclePolicyFields,
+  }).prefault({}).superRefine(checkIdleTiers),
   labels: labelsSchema.default({}),
   profile: ProfileRefSchema.optional(),
   /** The profile's config file (openclaw.json for openclaw): values over what clawpod renders, and how to

@@ -34,6 +34,10 @@ export interface GatewayDeps {
   /** Larger request bodies are answered 413 without being held in memory (spec.gateway.maxRequestBody). */
   maxBodyBytes: number;
   now?: () => number;
+  /** Every authenticated call, by group: the lifecycle counts it as the group's agents' activity. */
+  onCall?: (group: string) => void;
+  /** A group's budget is spent: what its plan says to do (default throttle: 429 until the reset). */
+  onExhausted?: (group: string, info: { limit: string; resets: string }) => 'throttle' | 'suspend' | 'notify';
 }
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -103,6 +107,7 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (!row) return fail(res, r.provider, 401, 'authentication_error', 'unknown token; agents get their token from the control plane when their session starts');
     if (row.revoked_at) return fail(res, r.provider, 401, 'authentication_error', `this token was revoked (${row.revoke_reason ?? 'no reason given'}) at ${row.revoked_at}`);
     const group = row.group_name;
+    d.onCall?.(group);
 
     const read = await readCappedBody(req, d.maxBodyBytes);
     if (!read.ok) {
@@ -131,12 +136,18 @@ export function createGateway(d: GatewayDeps): Gateway {
     // and the reservation are one transaction with no await before forwarding
     const period = periodStart(now(), d.periodMs(group));
     const est = estimate(body, read.bytes.length);
-    const held = reserve(d.store, group, period, budget, est);
+    let held = reserve(d.store, group, period, budget, est);
     if (!held.ok) {
       const resets = new Date(Date.parse(period) + budget!.periodMs).toISOString();
-      res.setHeader('retry-after', String(Math.ceil((Date.parse(resets) - now()) / 1000)));
-      return fail(res, r.provider, 429, 'rate_limit_error', `group ${group} has used ${held.over} (calls in flight included) for the period that started ${period}; the budget resets at ${resets} (raise spec.groups[].budget to allow more)`);
+      // notify: the operator hears of it and the call goes on, counted but not held to the budget
+      const action = d.onExhausted?.(group, { limit: held.over, resets }) ?? 'throttle';
+      if (action === 'notify') held = reserve(d.store, group, period, undefined, est);
+      else {
+        res.setHeader('retry-after', String(Math.ceil((Date.parse(resets) - now()) / 1000)));
+        return fail(res, r.provider, 429, 'rate_limit_error', `group ${group} has used ${held.over} (calls in flight included) for the period that started ${period}; the budget resets at ${resets}${action === 'suspend' ? '; its agent is suspended until then' : ''} (raise the budget to allow more)`);
+      }
     }
+    if (!held.ok) throw new Error('unreachable: a reservation without a budget always holds');
     const reservation = held.r;
     if (r.provider === 'openai' && body.stream === true) body.stream_options = { ...(body.stream_options as object ?? {}), include_usage: true };
     const payload = Buffer.from(JSON.stringify(body));

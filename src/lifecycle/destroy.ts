@@ -1,0 +1,63 @@
+// What a ttl (or `clawpod gc --destroy`) removes: the agent and everything it owns. A tenant goes
+// the way `clawpod tenant delete` takes it (containers, both volumes, network, vault entries,
+// gateway group and tokens, records); any other agent loses its container, workspace volume,
+// secret files, Podman secrets, vault entries, gateway token and claim of a warm-pool member.
+// Every step is idempotent: a destroy killed half-way is simply run again.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config.js';
+import { isClawpodError } from '../errors.js';
+import { deleteTenant } from '../fleet/local.js';
+import { loadTenant } from '../fleet/store.js';
+import { tenantNames } from '../fleet/derive.js';
+import { trustedSpec } from '../ops/instance-record.js';
+import { removeAgent } from '../ops/lifecycle.js';
+import { payloadVaultNames } from '../ops/payload.js';
+import { profileOf } from '../profiles/index.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { openVault } from '../secrets/vault.js';
+
+export interface DestroyDeps {
+  readonly rt: Runtime;
+  readonly config: Config;
+  readonly say: (line: string) => void;
+  /** Revokes a gateway token the agent held (its value, from the vault). */
+  readonly revokeToken: (token: string, reason: string) => void;
+  /** Removes a tenant's gateway group with its tokens. */
+  readonly dropGroup: (tenant: string) => Promise<boolean>;
+}
+
+/**
+ * A pause between steps, for the test that kills the daemon in the middle of a destroy
+ * (test/integration/lifecycle-ttl.test.ts); unset it is 0.
+ */
+const stepPause = () => Number(process.env.CLAWPOD_TEST_DESTROY_STEP_MS ?? 0);
+
+export async function destroyAgent(d: DestroyDeps, name: string): Promise<string[]> {
+  const tenant = name.startsWith('tenant-') ? name.slice('tenant-'.length) : undefined;
+  if (tenant && tenantNames(tenant).agent === name && loadTenant(d.config, tenant)) {
+    const gone: string[] = [];
+    // the container first: what keeps running is what costs, and what a kill must not leave behind
+    const c = await d.rt.inspectContainer(name);
+    if (c) { await d.rt.removeContainer(c.id, { force: true }); gone.push(`container ${name}`); }
+    if (stepPause()) await sleep(stepPause());
+    return [...gone, ...await deleteTenant(d.rt, d.config, tenant, { say: d.say, dropGroup: d.dropGroup })];
+  }
+  const gone: string[] = [];
+  const c = await d.rt.inspectContainer(name);
+  const spec = c ? trustedSpec(d.config, c) : undefined;
+  const vault = openVault(d.config);
+  const entries = payloadVaultNames(spec ? profileOf(spec.agent) : undefined, name);
+  const token = await vault.get(entries[entries.length - 1]!).catch(() => undefined);
+  if (token) d.revokeToken(token, `agent ${name} was destroyed`);
+  try {
+    const r = await removeAgent(d.rt, d.config, name, { force: true, volumes: true });
+    gone.push(`container ${name}`);
+    if (r.volumeRemoved) gone.push(`volume ${r.volumeRemoved}`);
+  } catch (e) {
+    // already gone (a resumed destroy): its volume went with it or goes below
+    if (!isClawpodError(e) || e.code !== 'NOT_FOUND') throw e;
+  }
+  if (stepPause()) await sleep(stepPause());
+  for (const e of entries) if (await vault.remove(e).catch(() => false)) gone.push(`vault entry ${e}`);
+  return gone;
+}
