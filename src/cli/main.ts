@@ -178,6 +178,15 @@ program.command('serve').description('run the control plane: message queue, sess
   .option('--max-concurrent <n>', 'most session containers at once', (v) => Number(v))
   .action(verb(() => import('./serve.js'), { connect: true }));
 
+program.command('activator').description("wake tenants in a cluster on a request: scale an idle tenant's StatefulSet to 0 and back to 1 (deploy/activator/)")
+  .option('--listen <host:port>', 'address of the front (default 0.0.0.0:8080)')
+  .option('-n, --namespace <ns>', "namespace of the routes ConfigMap (default: the Pod's own, else clawpod-system)")
+  .option('--context <name>', 'kubeconfig context of the cluster (in a Pod: its ServiceAccount)')
+  .option('--config-map <name>', 'the routes ConfigMap (default clawpod-activator-routes)')
+  .option('--wake-timeout <duration>', 'how long a request is held while its tenant wakes, then 503 + Retry-After (default 30s)')
+  .option('--interval <duration>', 'how often idle tenants are checked (default 10s)')
+  .action(verb(() => import('./activator.js')));
+
 program.command('send').description('send a message to a group and stream the answer')
   .argument('<group>').argument('<text...>').option('--no-wait', 'print the message id and return')
   .action(verb(() => import('./send.js')));

@@ -14,7 +14,9 @@ function agentOf(ctx: Ctx, c: { name: string; labels: Readonly<Record<string, st
 
 export default async function ps(ctx: Ctx, opts: { all?: boolean }): Promise<void> {
   const rt = await ctx.runtime();
-  const list = (await rt.listContainers({ labels: { [LABELS.managed]: 'true' }, all: opts.all ?? false }))
+  // paused agents are listed like running ones (as `docker ps` does); -a adds stopped and suspended ones
+  const list = (await rt.listContainers({ labels: { [LABELS.managed]: 'true' }, all: true }))
+    .filter((c) => opts.all || c.state === 'running' || c.state === 'paused')
     .sort((a, b) => a.name.localeCompare(b.name));
   const now = Date.now();
   const life = new Map((await daemonView(ctx)).map((a) => [a.name, a]));

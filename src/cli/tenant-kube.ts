@@ -9,6 +9,8 @@ import { progressBar } from './progress.js';
 export interface KubeFlags {
   kube?: boolean; context?: string; gatewayUrl?: string; gatewayNamespace?: string; gatewayPort?: string;
   ingressClass?: string; ingressNamespace?: string; clusterIssuer?: string; openshift?: boolean; timeout?: string; concurrency?: string;
+  /** Namespace of the activator's routes ConfigMap (default clawpod-system). */
+  activatorNamespace?: string;
 }
 
 export const wantsKube = (o: KubeFlags) => o.kube === true || o.context !== undefined;
@@ -24,6 +26,7 @@ async function clusterOpts(ctx: Ctx, o: KubeFlags, say: (l: string) => void) {
     ...(o.context ? { context: o.context } : {}),
     openshift: o.openshift ?? ('auto' as const),
     timeoutMs: t.value,
+    ...(o.activatorNamespace ? { activatorNamespace: o.activatorNamespace } : {}),
     onProgress: say,
     renderOpts: {
       ...(o.gatewayUrl ? { gateway: { namespace: o.gatewayNamespace ?? 'clawpod', podLabels: { 'app.kubernetes.io/name': 'clawpod' }, port } } : {}),

@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { ClawpodError, messageOf } from '../errors.js';
+import { ClawpodError, messageOf, type ErrorCode } from '../errors.js';
+
+/** Codes of the API's errors a caller sees as they are (the rest are the control plane's own failure). */
+const PASSED_ON = new Set(['NOT_FOUND', 'TOO_LARGE', 'USAGE', 'BUDGET_EXHAUSTED', 'RUNTIME_UNAVAILABLE', 'UNHEALTHY', 'IN_USE']);
 
 export interface StreamedEvent { readonly seq: number; readonly type: string; readonly data: Record<string, unknown> }
 
@@ -58,7 +61,7 @@ export class ControlClient {
   private async raise(res: Response): Promise<never> {
     const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string } };
     const e = json.error;
-    const code = e?.code === 'NOT_FOUND' || e?.code === 'TOO_LARGE' || e?.code === 'USAGE' ? e.code : 'RUNTIME_ERROR';
+    const code = e?.code && PASSED_ON.has(e.code) ? e.code as ErrorCode : 'RUNTIME_ERROR';
     throw new ClawpodError(code, e?.message ?? `HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
   }
 }

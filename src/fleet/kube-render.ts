@@ -16,6 +16,7 @@ import { profileOf } from '../kube/payload.js';
 import { portName } from '../kube/pod.js';
 import { renderAgent } from '../kube/render.js';
 import type { IIngress, INetworkPolicy, IPodSpec, IServiceAccount, IStatefulSet, KubeObject, Route } from '../kube/types.js';
+import type { KubeRoute } from '../lifecycle/kube-routes.js';
 import type { Agent } from '../spec/schema.js';
 import { formatBytes, parseCpu, validatedBytes } from '../spec/quantity.js';
 import { tenantAgent, tenantNames, TENANT_LABELS } from './derive.js';
@@ -35,6 +36,8 @@ export interface TenantRenderOptions {
   /** cert-manager ClusterIssuer of the tenant's certificate (default letsencrypt). */
   readonly clusterIssuer?: string;
   readonly llm?: LlmWiring;
+  /** Namespace of clawpod's activator (deploy/activator/): a tenant with idle tiers admits it to its payload's ports. */
+  readonly activatorNamespace?: string;
 }
 
 export type TenantRoute = Route & { spec: Route['spec'] & { host: string } };
@@ -98,6 +101,8 @@ function policies(agent: Agent, ports: number[], opts: TenantRenderOptions, meta
   const from: Peer[] = [
     opts.openshift ? { namespaceSelector: { matchLabels: { ...OPENSHIFT_INGRESS } } } : { namespaceSelector: { matchLabels: { [NS_NAME]: opts.ingressNamespace ?? TENANT_DEFAULTS.ingressNamespace } } },
     ...(gw ? [{ namespaceSelector: { matchLabels: { [NS_NAME]: gw.namespace } } }] : []),
+    // it forwards the requests that wake the tenant, and after
+    ...(opts.activatorNamespace && tenantIdle(agent) ? [{ namespaceSelector: { matchLabels: { [NS_NAME]: opts.activatorNamespace } } }] : []),
   ];
   return [
     np('default-deny', { ...all, policyTypes: ['Ingress', 'Egress'] }),
@@ -181,6 +186,27 @@ function exposure(agent: Agent, tenant: Tenant, port: string, opts: TenantRender
       rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: service, port: { name: port } } } }] } }],
     },
   }];
+}
+
+const tenantIdle = (agent: Agent) => (agent.spec.lifecycle?.idle ?? []).length > 0;
+
+/**
+ * The tenant's row in the activator's routes ConfigMap (src/lifecycle/kube-routes.ts), when its
+ * lifecycle (the plan's, the tenant's over it) has idle tiers: its host (NAME.DOMAIN, else NAME),
+ * its StatefulSet and the port its payload serves on.
+ */
+export function tenantRoute(tenant: Tenant, plan: Plan): KubeRoute | undefined {
+  const agent = tenantAgent(tenant, plan);
+  if (!tenantIdle(agent)) return undefined;
+  const ports = agent.spec.ports.filter((p) => p.protocol === 'tcp');
+  const main = ports.find((p) => p.containerPort === profileOf(agent)?.probes?.port) ?? ports[0];
+  if (!main) return undefined;
+  const n = tenantNames(tenant.metadata.name);
+  return {
+    host: tenant.spec.domain ? `${tenant.metadata.name}.${tenant.spec.domain}` : tenant.metadata.name,
+    namespace: n.namespace, statefulset: objectNames(agent).workload, port: main.containerPort,
+    idle: agent.spec.lifecycle!.idle!.map((t) => ({ after: String(t.after), action: t.action })),
+  };
 }
 
 /** The tenant's namespace: its labels are what status finds it by and what delete checks before it deletes. */

@@ -9,7 +9,8 @@ import { K8S_LABELS, MANAGED_BY } from '../kube/defaults.js';
 import { LLM_TOKEN_KEY } from '../kube/payload.js';
 import { checkStorageClass } from '../kube/storage.js';
 import { tenantNames, TENANT_LABELS } from './derive.js';
-import { renderTenant, tenantLabels, tenantNamespace, type LlmWiring, type TenantRenderOptions } from './kube-render.js';
+import { renderTenant, tenantLabels, tenantNamespace, tenantRoute, type LlmWiring, type TenantRenderOptions } from './kube-render.js';
+import { ACTIVATOR_NAMESPACE, ROUTES_CONFIGMAP, tenantRouteKey, type KubeRoute } from '../lifecycle/kube-routes.js';
 import {
   checkOwned, get, inNamespace, ownedNamespace, quotaError, resolveOpenShift, sleep, tenantState, versionOf, waitTenant, wiringOf, WIRING,
   type KEvent, type KObj, type TenantPhase,
@@ -31,6 +32,8 @@ export interface ApplyTenantsOptions extends TenantKubeOptions {
   readonly concurrency?: number;
   /** A scoped token of the LLM gateway for the tenant's group; called only when the Secret has none. */
   readonly issueLlmToken?: (group: string) => Promise<LlmToken>;
+  /** Namespace of the activator's routes ConfigMap (default clawpod-system): tenants with idle tiers get a row there. */
+  readonly activatorNamespace?: string;
 }
 export interface TenantKubeResult {
   readonly name: string; readonly namespace: string; readonly plan: string;
@@ -107,6 +110,48 @@ async function deleteNamespace(c: Cluster, timeoutMs: number, say: (l: string) =
   }
 }
 
+/**
+ * The tenant's row in the activator's routes ConfigMap (its own key, so tenants applied at once never
+ * overwrite each other's): written when its lifecycle has idle tiers, removed when it no longer has.
+ * Returns what was done, for the progress line.
+ */
+async function writeRoute(c0: Cluster, tenant: string, route: KubeRoute | undefined, namespace: string): Promise<string | undefined> {
+  const c = inNamespace(c0, namespace);
+  const path = `/api/v1/namespaces/${namespace}/configmaps/${ROUTES_CONFIGMAP}`;
+  const key = tenantRouteKey(tenant);
+  const where = `configmap/${ROUTES_CONFIGMAP} in namespace ${namespace}`;
+  if (!route) {
+    try { await c.api.mergePatch(path, { data: { [key]: null } }); } catch (e) {
+      // no activator there, or no right to its namespace: then there is no row to remove either
+      if (httpCode(e) === 404 || httpCode(e) === 403) return undefined;
+      throw apiError(e, c, { action: 'patch', object: `configmap/${ROUTES_CONFIGMAP}` });
+    }
+    return undefined;
+  }
+  const data = { [key]: `${JSON.stringify([route])}\n` };
+  try { await c.api.mergePatch(path, { data }); return `activator route ${route.host} written to ${where}`; } catch (e) {
+    if (httpCode(e) !== 404) throw apiError(e, c, { action: 'patch', object: `configmap/${ROUTES_CONFIGMAP}` });
+  }
+  try {
+    await c.api.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROUTES_CONFIGMAP, namespace, labels: { [K8S_LABELS.managedBy]: MANAGED_BY } }, data } as never);
+  } catch (e) {
+    // made meanwhile by another tenant's apply
+    if (httpCode(e) === 409) { await c.api.mergePatch(path, { data }); return `activator route ${route.host} written to ${where}`; }
+    if (httpCode(e) === 404) {
+      throw new ClawpodError('NOT_FOUND', `tenant ${tenant}: its plan has idle tiers but namespace ${namespace} of clawpod's activator does not exist`, {
+        hint: `install the activator first (kubectl apply -k deploy/activator), or remove lifecycle.idle from the plan; without it nothing scales the tenant to 0 or wakes it`,
+      });
+    }
+    throw apiError(e, c, { action: 'create', object: `configmap/${ROUTES_CONFIGMAP}` });
+  }
+  return `activator route ${route.host} written to ${where} (made)`;
+}
+
+/** Removes a deleted tenant's row; the activator forgets its host at its next check. */
+async function dropRoute(c0: Cluster, tenant: string, namespace: string): Promise<void> {
+  await writeRoute(c0, tenant, undefined, namespace);
+}
+
 async function applyOne(c0: Cluster, item: { tenant: Tenant; plan: Plan }, opts: ApplyTenantsOptions, openshift: boolean): Promise<TenantKubeResult> {
   const { tenant, plan } = item;
   const start = Date.now();
@@ -135,7 +180,10 @@ async function applyOne(c0: Cluster, item: { tenant: Tenant; plan: Plan }, opts:
     const s = await ensureSecret(c, tenant, plan, opts.issueLlmToken);
     secret = s.secret;
     say(`secret/${tenantNames(name).agent}-secrets ${s.secret}`);
-    for (const o of renderTenant(tenant, plan, { ...opts.renderOpts, openshift, ...(s.wiring ? { llm: s.wiring } : {}) }).slice(1)) await apply(o as ObjectRef);
+    const activatorNamespace = opts.activatorNamespace ?? ACTIVATOR_NAMESPACE;
+    for (const o of renderTenant(tenant, plan, { ...opts.renderOpts, openshift, activatorNamespace, ...(s.wiring ? { llm: s.wiring } : {}) }).slice(1)) await apply(o as ObjectRef);
+    const row = await writeRoute(c0, name, tenantRoute(tenant, plan), activatorNamespace);
+    if (row) say(row);
     if (opts.wait !== false) await waitTenant(c, name, opts.timeoutMs, say);
     return { ...base(), ok: true };
   } catch (e) {
@@ -220,11 +268,12 @@ export async function tenantStatusKube(opts: ClusterOptions & { readonly names?:
  * Deletes a tenant: its whole namespace (foreground), so the claims, the Secret and everything
  * else go with it, and waits until it is gone. Refuses a namespace clawpod did not make for it.
  */
-export async function deleteTenantKube(name: string, opts: ClusterOptions & { readonly timeoutMs?: number; readonly onProgress?: (line: string) => void }): Promise<{ name: string; namespace: string; seconds: number }> {
+export async function deleteTenantKube(name: string, opts: ClusterOptions & { readonly timeoutMs?: number; readonly onProgress?: (line: string) => void; readonly activatorNamespace?: string }): Promise<{ name: string; namespace: string; seconds: number }> {
   const start = Date.now();
   const c = inNamespace(openCluster(opts), tenantNames(name).namespace);
   await ownedNamespace(c, name);
   await deleteNamespace(c, opts.timeoutMs ?? 120_000, (l) => opts.onProgress?.(`tenant ${name}: ${l}`));
+  await dropRoute(c, name, opts.activatorNamespace ?? ACTIVATOR_NAMESPACE).catch((e: unknown) => opts.onProgress?.(`tenant ${name}: its activator route was not removed: ${messageOf(e)}`));
   return { name, namespace: c.namespace, seconds: (Date.now() - start) / 1000 };
 }
 
