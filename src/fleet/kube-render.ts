@@ -15,7 +15,7 @@ import { DNS } from '../kube/network.js';
 import { profileOf } from '../kube/payload.js';
 import { portName } from '../kube/pod.js';
 import { renderAgent } from '../kube/render.js';
-import type { IIngress, INetworkPolicy, IPodSpec, IServiceAccount, IStatefulSet, KubeObject, Route } from '../kube/types.js';
+import type { IIngress, INetworkPolicy, IPodSpec, IService, IServiceAccount, IStatefulSet, KubeObject, Route } from '../kube/types.js';
 import type { KubeRoute } from '../lifecycle/kube-routes.js';
 import type { Agent } from '../spec/schema.js';
 import { formatBytes, parseCpu, validatedBytes } from '../spec/quantity.js';
@@ -169,11 +169,28 @@ function tenantStatefulSet(sts: IStatefulSet, agent: Agent, plan: Plan, tenant: 
 }
 
 /** Ingress with a cert-manager certificate (or a Route with edge TLS on OpenShift) for NAME.DOMAIN. */
-function exposure(agent: Agent, tenant: Tenant, port: string, opts: TenantRenderOptions, meta: Meta): (IIngress | TenantRoute)[] {
+function exposure(agent: Agent, tenant: Tenant, port: string, opts: TenantRenderOptions, meta: Meta): (IIngress | TenantRoute | IService)[] {
   if (!tenant.spec.domain) return [];
   const host = `${tenant.metadata.name}.${tenant.spec.domain}`;
   const m = meta(objectNames(agent).workload);
   const service = objectNames(agent).service;
+  // idle tiers: the host goes to clawpod's activator (it wakes a tenant at 0 replicas; the tenant's own
+  // Service has no endpoint then), through a Service of the tenant's namespace naming the activator's
+  if (!opts.openshift && opts.activatorNamespace && tenantIdle(agent)) {
+    const via: IService = {
+      apiVersion: 'v1', kind: 'Service', metadata: meta(`${objectNames(agent).workload}-activator`),
+      spec: { type: 'ExternalName', externalName: `clawpod-activator.${opts.activatorNamespace}.svc.cluster.local`, ports: [{ name: 'http', port: 80 }] },
+    };
+    return [via, {
+      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+      metadata: { ...m, annotations: { 'cert-manager.io/cluster-issuer': opts.clusterIssuer ?? TENANT_DEFAULTS.clusterIssuer } },
+      spec: {
+        ...(opts.ingressClass ? { ingressClassName: opts.ingressClass } : {}),
+        tls: [{ hosts: [host], secretName: `${objectNames(agent).workload}-tls` }],
+        rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: via.metadata!.name!, port: { number: 80 } } } }] } }],
+      },
+    }];
+  }
   if (opts.openshift) {
     return [{ apiVersion: 'route.openshift.io/v1', kind: 'Route', metadata: m, spec: { host, to: { kind: 'Service', name: service, weight: 100 }, port: { targetPort: port }, tls: { termination: 'edge', insecureEdgeTerminationPolicy: 'Redirect' } } }];
   }

@@ -9,7 +9,10 @@ import { isClawpodError } from '../errors.js';
 import { deleteTenant } from '../fleet/local.js';
 import { loadTenant } from '../fleet/store.js';
 import { tenantNames } from '../fleet/derive.js';
-import { trustedSpec } from '../ops/instance-record.js';
+import { forgetInstance, leftoverSpec, trustedSpec } from '../ops/instance-record.js';
+import { removeRuntimeSecrets } from '../ops/run.js';
+import { removeDeliveredSecrets } from '../secrets/deliver.js';
+import type { Agent } from '../spec/schema.js';
 import { removeAgent } from '../ops/lifecycle.js';
 import { payloadVaultNames } from '../ops/payload.js';
 import { profileOf } from '../profiles/index.js';
@@ -33,20 +36,19 @@ export interface DestroyDeps {
 const stepPause = () => Number(process.env.CLAWPOD_TEST_DESTROY_STEP_MS ?? 0);
 
 export async function destroyAgent(d: DestroyDeps, name: string): Promise<string[]> {
+  const c = await d.rt.inspectContainer(name);
+  const spec = c ? trustedSpec(d.config, c)?.agent : leftoverSpec(d.config, name);
   const tenant = name.startsWith('tenant-') ? name.slice('tenant-'.length) : undefined;
+  const gone: string[] = [];
   if (tenant && tenantNames(tenant).agent === name && loadTenant(d.config, tenant)) {
-    const gone: string[] = [];
-    // the container first: what keeps running is what costs, and what a kill must not leave behind
-    const c = await d.rt.inspectContainer(name);
+    // the container first: what keeps running is what costs
     if (c) { await d.rt.removeContainer(c.id, { force: true }); gone.push(`container ${name}`); }
     if (stepPause()) await sleep(stepPause());
+    await forgetRun(d, name, spec);
     return [...gone, ...await deleteTenant(d.rt, d.config, tenant, { say: d.say, dropGroup: d.dropGroup })];
   }
-  const gone: string[] = [];
-  const c = await d.rt.inspectContainer(name);
-  const spec = c ? trustedSpec(d.config, c) : undefined;
   const vault = openVault(d.config);
-  const entries = payloadVaultNames(spec ? profileOf(spec.agent) : undefined, name);
+  const entries = payloadVaultNames(spec ? profileOf(spec) : undefined, name);
   const token = await vault.get(entries[entries.length - 1]!).catch(() => undefined);
   if (token) d.revokeToken(token, `agent ${name} was destroyed`);
   try {
@@ -58,6 +60,14 @@ export async function destroyAgent(d: DestroyDeps, name: string): Promise<string
     if (!isClawpodError(e) || e.code !== 'NOT_FOUND') throw e;
   }
   if (stepPause()) await sleep(stepPause());
+  await forgetRun(d, name, spec);
   for (const e of entries) if (await vault.remove(e).catch(() => false)) gone.push(`vault entry ${e}`);
   return gone;
+}
+
+/** What a run made outside its container: Podman secrets, secret files, the record. Idempotent. */
+async function forgetRun(d: DestroyDeps, name: string, spec: Agent | undefined): Promise<void> {
+  await removeRuntimeSecrets(d.rt, name, spec).catch(() => undefined);
+  removeDeliveredSecrets(d.config.secretsDir, name);
+  forgetInstance(d.config, name);
 }

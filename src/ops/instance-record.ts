@@ -75,3 +75,13 @@ export function noRecord(name: string, action: string): ClawpodError {
     hint: `if clawpod made it before records were kept, re-create it from its spec: clawpod rm -f ${name} && clawpod run -d -f SPEC (the workspace volume is kept)`,
   });
 }
+
+/**
+ * The spec recorded for NAME whose container is gone (a destroy resumed after a crash): only to
+ * clean up what that run made (its Podman secrets); never to act on a container.
+ */
+export function leftoverSpec(config: Config, name: string): Agent | undefined {
+  const file = recordFile(config, name);
+  if (!file) return undefined;
+  try { return (JSON.parse(readFileSync(file, 'utf8')) as InstanceRecord).agent; } catch { return undefined; }
+}

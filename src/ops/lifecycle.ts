@@ -88,19 +88,3 @@ async function removeLeftover(rt: Runtime, config: Config, name: string): Promis
   forgetVolume(config, name);
   return volume;
 }
-
-/** Removes agents whose lifecycle.ttl has passed (workspace volumes are kept). */
-export async function collectExpired(rt: Runtime, config: Config, now = new Date()): Promise<string[]> {
-  const removed: string[] = [];
-  for (const c of await rt.listContainers({ labels: { [LABELS.managed]: 'true' } })) {
-    const exp = c.labels[LABELS.expiresAt];
-    if (exp && Date.parse(exp) <= now.getTime()) {
-      await rt.removeContainer(c.id, { force: true });
-      removeDeliveredSecrets(config.secretsDir, c.name);
-      await removeRuntimeSecrets(rt, c.name, trustedSpec(config, c)?.agent);
-      forgetInstance(config, c.name);
-      removed.push(c.name);
-    }
-  }
-  return removed;
-}

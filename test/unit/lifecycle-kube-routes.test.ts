@@ -2,7 +2,7 @@
 // left out with a message naming the key, the row, what is wrong and the fix; and the row
 // `clawpod tenant apply --kube` writes for a plan with idle tiers (kube-render.ts tenantRoute).
 import { describe, expect, it } from 'vitest';
-import { tenantRoute } from '../../src/fleet/kube-render.js';
+import { renderTenant, tenantRoute } from '../../src/fleet/kube-render.js';
 import { PlanSchema, TenantSchema } from '../../src/fleet/schema.js';
 import { hostKey, parseRoutes, stopAfterMs, tenantRouteKey } from '../../src/lifecycle/kube-routes.js';
 
@@ -71,5 +71,16 @@ describe('activator routes table', () => {
     expect(tenantRoute(own, plan)).toMatchObject({ host: 'bob', idle: [{ after: '1m', action: 'pause' }, { after: '1h', action: 'stop' }] });
     const none = PlanSchema.parse({ ...plan, spec: {} });
     expect(tenantRoute(tenant, none)).toBeUndefined();
+
+    // its host goes to the activator (a Service naming the activator's), which its policy admits
+    type O = { kind: string; metadata: { name: string }; spec?: Record<string, unknown> };
+    const objs = renderTenant(tenant, plan, { activatorNamespace: 'clawpod-system' }) as O[];
+    expect(objs.find((o) => o.kind === 'Service' && o.metadata.name === 'tenant-alice-activator')?.spec).toMatchObject({ type: 'ExternalName', externalName: 'clawpod-activator.clawpod-system.svc.cluster.local' });
+    expect(JSON.stringify(objs.find((o) => o.kind === 'Ingress')?.spec)).toContain('"service":{"name":"tenant-alice-activator","port":{"number":80}}');
+    expect(JSON.stringify(objs.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'allow-ingress')?.spec)).toContain('"kubernetes.io/metadata.name":"clawpod-system"');
+    // without idle tiers: the tenant's own Service, and no door for the activator
+    const plain = renderTenant(tenant, none, { activatorNamespace: 'clawpod-system' }) as O[];
+    expect(plain.some((o) => o.metadata.name === 'tenant-alice-activator')).toBe(false);
+    expect(JSON.stringify(plain)).not.toContain('clawpod-system');
   });
 });
