@@ -39,7 +39,9 @@ type Outcome = { kind: 'ready'; upstream: URL } | { kind: 'late'; retryAfter: nu
 
 const STATUS: Partial<Record<string, number>> = { NOT_FOUND: 404, BUDGET_EXHAUSTED: 429, RUNTIME_UNAVAILABLE: 503, UNHEALTHY: 504 };
 
-export function createFront(o: FrontOptions): { request: http.RequestListener; upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void } {
+type SocketHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export function createFront(o: FrontOptions): { request: http.RequestListener; upgrade: SocketHandler; tunnel: SocketHandler } {
   const l = o.lifecycle;
 
   const upstreamOf = (w: WakeResult, r: Route): URL | undefined => {
@@ -149,7 +151,13 @@ export function createFront(o: FrontOptions): { request: http.RequestListener; u
     });
   };
 
-  return { request, upgrade };
+  // a tunnel to anywhere is what an open proxy gives: never
+  const tunnel: SocketHandler = (_req, socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":{"code":"USAGE","message":"the front proxy forwards requests to agents only"}}\n');
+  };
+
+  return { request, upgrade, tunnel };
 }
 
 /** A browser gets a page that refreshes itself, anything else JSON with a code, message and hint. */

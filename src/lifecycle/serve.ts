@@ -43,6 +43,7 @@ export function lifecycleParts(o: { config: Config; rt: Runtime; cp: ControlPlan
     const front = createFront({ lifecycle, domain: p.domain, wakeTimeoutMs: validatedDurationMs(p.wakeTimeout), ...(fixed ? { fixed } : {}) });
     const s = createServer(front.request);
     s.on('upgrade', front.upgrade);
+    s.on('connect', front.tunnel);
     const i = where.lastIndexOf(':');
     const host = where.slice(0, i).replace(/^\[|\]$/g, '');
     await new Promise<void>((res, rej) => s.once('error', (e: NodeJS.ErrnoException) => rej(new ClawpodError('PORT_TAKEN', `spec.proxy ${where}: ${e.code ?? messageOf(e)}`, { hint: 'pick a free port for the front proxy (spec.proxy.listen, spec.proxy.routes[].listen)' }))).listen(Number(where.slice(i + 1)), host, () => res()));

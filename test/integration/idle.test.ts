@@ -185,7 +185,7 @@ describe('idle tiers', () => {
   it('an unknown name and a container clawpod has no record of get 404, never a connection error', async () => {
     expect((await get(`${P}-nope.localhost`)).status).toBe(404);
     const stranger = `${P}-stranger`;
-    expect(podman(['run', '-d', '--name', stranger, '--label', 'dev.clawpod.managed=true', '-p', '127.0.0.1::8080', 'localhost/clawpod-agent:latest', 'node', '/opt/clawpod/hello-agent.mjs']).code).toBe(0);
+    expect(podman(['run', '-d', '--name', stranger, '--label', 'dev.clawpod.managed=true', 'localhost/clawpod-agent:latest', 'node', '/opt/clawpod/hello-agent.mjs']).code).toBe(0);
     const r = await get(`${stranger}.localhost`);
     expect(r.status).toBe(404);
     expect(JSON.parse(r.body).error.message).toContain('no record');
