@@ -16,7 +16,8 @@ export function registerFleet(program: Command, verb: VerbFn): void {
         .option('--gateway-namespace <ns>', "namespace of clawpod's control plane, for the tenants' egress policy (default clawpod)")
         .option('--gateway-port <port>', "the gateway's port there (default 7879)")
         .option('--ingress-class <class>', 'ingressClassName of tenant Ingresses').option('--ingress-namespace <ns>', 'namespace of the ingress controller (default ingress-nginx)')
-        .option('--cluster-issuer <name>', 'cert-manager ClusterIssuer for tenant TLS (default letsencrypt)').option('--openshift', 'render Routes and OpenShift policies (default: detected)');
+        .option('--cluster-issuer <name>', 'cert-manager ClusterIssuer for tenant TLS (default letsencrypt)').option('--openshift', 'render Routes and OpenShift policies (default: detected)')
+        .option('--activator-namespace <ns>', "namespace of clawpod's activator, which scales idle tenants to 0 and wakes them (plans with lifecycle.idle; default clawpod-system)");
     }
     return c;
   };
