@@ -126,6 +126,9 @@ export async function chat(ctx: Ctx, name: string, words: string[]): Promise<voi
   const { tenantEndpoint } = await import('../fleet/local.js');
   const { chatPayload } = await import('../fleet/chat.js');
   const { recordTurn } = await import('../fleet/replay.js');
+  const { wakeIfAsleep } = await import('../lifecycle/wake-client.js');
+  const { tenantNames } = await import('../fleet/derive.js');
+  await wakeIfAsleep(ctx.config, tenantNames(name).agent, ctx.say);
   const ep = await tenantEndpoint(await ctx.runtime(), ctx.config, rec.tenant);
   const a = await chatPayload(ep.baseUrl, ep.token, prompt, { profile: rec.tenant.spec.profile.name, who: `tenant ${name}` });
   // recorded for canary replays of later upgrades: the prompt and the answer's shape, not the answer

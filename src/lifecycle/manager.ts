@@ -54,6 +54,8 @@ export interface AgentStatus {
   readonly next: { readonly action: string; readonly inSeconds: number } | null;
   readonly expiresAt: string | null;
   readonly held: { readonly until: string; readonly reason: string } | null;
+  /** How long a wake from its state is expected to take (the median of the last ones). */
+  readonly expectedWakeMs: number;
 }
 
 /** Wakes of this kind take about this long before any was measured. */
@@ -328,6 +330,7 @@ export class Lifecycle {
         next: next ? { action: next.action, inSeconds: Math.round(next.inMs / 1000) } : null,
         expiresAt: m.policy?.ttlMs !== undefined ? new Date(m.createdMs + m.policy.ttlMs).toISOString() : null,
         held: row?.hold_until ? { until: row.hold_until, reason: row.hold_reason ?? '' } : null,
+        expectedWakeMs: m.state === 'running' ? 0 : Math.round(this.expectedWakeMs(m.state)),
       };
     });
   }

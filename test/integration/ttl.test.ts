@@ -175,6 +175,20 @@ describe('spent budgets', () => {
   }, 180_000);
 });
 
+describe('a message for a suspended tenant', () => {
+  it('tenant chat wakes it, saying how long that takes, and gets the answer', async () => {
+    const t = `${P}-w`;
+    writeFileSync(join(dir, 'wake.yaml'), fleet(`${P}-pw`, t, '{idle: [{after: 2s, action: stop}]}'));
+    ok(await cli(['tenant', 'apply', '-f', join(dir, 'wake.yaml')]));
+    const agent = `tenant-${t}`;
+    await waitFor('suspended', () => podman(['inspect', '-f', '{{.State.Status}}', agent]).stdout.trim() === 'exited', 20_000);
+    const r = ok(await cli(['tenant', 'chat', t, 'are you there']));
+    expect(r.stderr).toMatch(new RegExp(`${agent} is suspended: waking it \\(about [\\d.]+ s\\)`));
+    expect(r.stdout.trim()).toBe('echo: are you there');
+    ok(await cli(['tenant', 'delete', t]));
+  }, 120_000);
+});
+
 describe('clawpod gc without a daemon', () => {
   it('destroys an expired agent and its volume, and leaves an unexpired one', async () => {
     const env = scratchEnv({ CLAWPOD_DATA_DIR: tmpDir() });
