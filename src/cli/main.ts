@@ -101,7 +101,10 @@ volume.command('rm').description('delete volumes clawpod made (one in use is ref
   .option('-f, --force', 'also remove the clawpod agents using it (another tool\'s container still refuses)')
   .action(verb(() => import('./volume-rm.js'), { connect: true }));
 
-program.command('gc').description('destroy agents whose lifecycle.ttl has passed, with their volumes, secrets and tokens (what clawpod serve does on its own)').action(verb(() => import('./gc.js')));
+program.command('gc').description('destroy agents whose lifecycle.ttl has passed, with their volumes, secrets and tokens (what clawpod serve does on its own)')
+  .option('--kube', "tenants in the kubeconfig's cluster whose ttl has passed: their namespaces (implied by --context)").option('--context <name>', 'kubeconfig context')
+  .option('--activator-namespace <ns>', "namespace of clawpod's activator (default clawpod-system)")
+  .action(verb(() => import('./gc.js')));
 
 program.command('doctor').description('check the container runtime setup and say how to fix it')
   .action(verb(() => import('./doctor.js')));

@@ -226,12 +226,20 @@ export function tenantRoute(tenant: Tenant, plan: Plan): KubeRoute | undefined {
   };
 }
 
+/** Where a tenant's ttl (the plan's, the tenant's over it) goes: `clawpod gc --kube` destroys it that long after the namespace was created. */
+export const TTL_ANNOTATION = 'clawpod.dev/ttl';
+
 /** The tenant's namespace: its labels are what status finds it by and what delete checks before it deletes. */
-export function tenantNamespace(tenant: Tenant): INamespace {
+export function tenantNamespace(tenant: Tenant, plan?: Plan): INamespace {
+  const ttl = plan ? tenantAgent(tenant, plan).spec.lifecycle.ttl : undefined;
   return {
     apiVersion: 'v1', kind: 'Namespace',
     // the restricted Pod Security Standard, enforced by the API server: what every agent Pod meets already
-    metadata: { name: tenantNames(tenant.metadata.name).namespace, labels: { ...tenantLabels(tenant), 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+    metadata: {
+      name: tenantNames(tenant.metadata.name).namespace, labels: { ...tenantLabels(tenant), 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' },
+      // a duration, not a time: applying again does not move the expiry (it counts from creationTimestamp)
+      ...(ttl !== undefined ? { annotations: { [TTL_ANNOTATION]: String(ttl) } } : {}),
+    },
   };
 }
 
@@ -252,7 +260,7 @@ export function renderTenant(tenant: Tenant, plan: Plan, opts: TenantRenderOptio
   const s = agent.spec.resources;
   const limits: ILimitRange = { apiVersion: 'v1', kind: 'LimitRange', metadata: meta('tenant-limits'), spec: { limits: [{ type: 'Container', default: { cpu: String(s.cpu), memory: String(s.memory) }, defaultRequest: { cpu: String(s.cpu), memory: String(s.memory) } }] } };
   return [
-    tenantNamespace(tenant),
+    tenantNamespace(tenant, plan),
     quota(plan, podRequests(sts.spec!.template.spec!), meta),
     limits,
     ...policies(agent, ports.map((p) => p.containerPort), opts, meta),

@@ -175,7 +175,7 @@ async function applyOne(c0: Cluster, item: { tenant: Tenant; plan: Plan }, opts:
     const ns = await get<KObj>(c, `/api/v1/namespaces/${c.namespace}`);
     if (ns) checkOwned(ns, name);
     if (ns?.metadata?.deletionTimestamp) throw new ClawpodError('RUNTIME_ERROR', `namespace ${c.namespace} of tenant ${name} is being deleted`, { hint: 'apply again once it is gone (clawpod tenant status shows Terminating until then)' });
-    await apply(tenantNamespace(tenant) as ObjectRef);
+    await apply(tenantNamespace(tenant, plan) as ObjectRef);
     created = !ns;
     const s = await ensureSecret(c, tenant, plan, opts.issueLlmToken);
     secret = s.secret;
