@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { apiError, httpCode, type Cluster } from '../kube/cluster.js';
 import type { RunState } from './policy.js';
-import type { WakeResult } from './manager.js';
+import { Traffic, type WakeResult } from './traffic.js';
 import { createFront } from './proxy.js';
 import { hostKey, parseRoutes, ROUTES_CONFIGMAP, stopAfterMs, type ParsedRoute } from './kube-routes.js';
 
@@ -48,13 +48,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The lifecycle createFront needs, for routes of the table: names are hosts. `tick()` reloads the
  * table and scales idle routes to 0; `start(intervalMs)` runs it on a timer.
  */
-export class KubeActivator {
+export class KubeActivator extends Traffic {
   private routes = new Map<string, ParsedRoute>();
   private problemsSaid = new Set<string>();
   private pauseSaid = new Set<string>();
-  private readonly activity = new Map<string, number>();
-  private readonly open = new Map<string, number>();
-  private readonly endpoints = new Map<string, WakeResult>();
   private readonly waking = new Map<string, Promise<WakeResult>>();
   private readonly replicas = new Map<string, number>();
   private readonly wakeTimes: number[] = [];
@@ -63,7 +60,9 @@ export class KubeActivator {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
 
-  constructor(private readonly o: ActivatorOptions) {}
+  constructor(private readonly o: ActivatorOptions) { super(); }
+
+  protected mono(): number { return performance.now(); }
 
   private get cm(): string { return this.o.configMap ?? ROUTES_CONFIGMAP; }
 
@@ -115,15 +114,6 @@ export class KubeActivator {
     await this.ticking;
   }
 
-  touch(host: string): void { this.activity.set(host, performance.now()); }
-  endpoint(host: string): WakeResult | undefined { return this.endpoints.get(host); }
-  forgetEndpoint(host: string): void { this.endpoints.delete(host); }
-  begin(host: string): void { this.open.set(host, (this.open.get(host) ?? 0) + 1); this.touch(host); }
-  end(host: string): void {
-    const n = (this.open.get(host) ?? 1) - 1;
-    if (n <= 0) this.open.delete(host); else this.open.set(host, n);
-    this.touch(host);
-  }
 
   /** The median of the last wakes measured (from 0 replicas to a Ready Pod). */
   expectedWakeMs(_from?: 'paused' | 'stopped'): number {

@@ -19,6 +19,9 @@ import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { Clock } from './clock.js';
 import { nextStep, policyOf, upcoming, type Observed, type Policy, type RunState } from './policy.js';
 import type { LifecycleEvent, LifecycleStore } from './store.js';
+import { Traffic, type WakeResult } from './traffic.js';
+
+export type { WakeResult } from './traffic.js';
 
 export interface LifecycleDeps {
   readonly rt: Runtime;
@@ -68,20 +71,17 @@ function runState(engine: string): RunState | undefined {
   return undefined;
 }
 
-export class Lifecycle {
-  private readonly activity = new Map<string, number>();
+export class Lifecycle extends Traffic {
   private readonly lastState = new Map<string, RunState>();
   private readonly waking = new Map<string, Promise<WakeResult>>();
   /** Measured wake times (ms) by what it woke from, newest last: the expected wait a `waking` event gives. */
   private readonly wakeTimes = { paused: [] as number[], stopped: [] as number[] };
-  /** Where an agent answers, while it is known to be awake; dropped the moment it is paused or stopped. */
-  private readonly endpoints = new Map<string, WakeResult>();
-  /** Requests and WebSockets open through the proxy: an agent with one is not idle. */
-  private readonly open = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
 
-  constructor(private readonly d: LifecycleDeps) {}
+  constructor(private readonly d: LifecycleDeps) { super(); }
+
+  protected mono(): number { return this.d.clock.mono(); }
 
   /** Resumes destroys a killed daemon left half-done, then checks every `intervalMs`. */
   async start(intervalMs: number): Promise<void> {
@@ -93,18 +93,6 @@ export class Lifecycle {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
-  }
-
-  /** Activity: the agent's idle time starts again. */
-  touch(name: string): void { this.activity.set(name, this.d.clock.mono()); }
-
-  endpoint(name: string): WakeResult | undefined { return this.endpoints.get(name); }
-  forgetEndpoint(name: string): void { this.endpoints.delete(name); }
-  begin(name: string): void { this.open.set(name, (this.open.get(name) ?? 0) + 1); this.touch(name); }
-  end(name: string): void {
-    const n = (this.open.get(name) ?? 1) - 1;
-    if (n <= 0) this.open.delete(name); else this.open.set(name, n);
-    this.touch(name);
   }
 
   /** Gateway calls carry a group: every agent wired to it is active. */
@@ -275,8 +263,10 @@ export class Lifecycle {
         throw isClawpodError(e) ? e : new ClawpodError('RUNTIME_ERROR', `agent ${name} could not be started: ${messageOf(e)}`, { hint: `\`clawpod logs ${name}\` shows its last output; \`clawpod inspect ${name}\` its image` });
       }
     } else if (from !== 'running') throw new ClawpodError('RUNTIME_ERROR', `agent ${name} is ${d.state} and cannot be woken`, { hint: `\`clawpod inspect ${name}\`; \`clawpod rm -f ${name}\` and run it again` });
-    const url = await this.ready(name, spec.agent, budgetMs, from === 'stopped');
-    const ports = ((await this.d.rt.inspectContainer(d.id))?.ports ?? []).map((p) => ({ containerPort: p.containerPort, url: publishedUrl(p) }));
+    // a thawed container kept its ports; a started one is asked again (an engine may publish anew)
+    const now = from === 'stopped' ? (await this.d.rt.inspectContainer(d.id)) ?? d : d;
+    const url = await this.ready(name, spec.agent, now, budgetMs, from === 'stopped');
+    const ports = now.ports.map((p) => ({ containerPort: p.containerPort, url: publishedUrl(p) }));
     const ms = performance.now() - t0;
     if (from === 'paused' || from === 'stopped') {
       const xs = this.wakeTimes[from];
@@ -293,8 +283,7 @@ export class Lifecycle {
   }
 
   /** Where it answers once it does: its probes when its profile has them, else its port accepting. */
-  private async ready(name: string, agent: NonNullable<ReturnType<typeof trustedSpec>>['agent'], budgetMs: number, started: boolean): Promise<string | undefined> {
-    const d = (await this.d.rt.inspectContainer(name))!;
+  private async ready(name: string, agent: NonNullable<ReturnType<typeof trustedSpec>>['agent'], d: ContainerInfo, budgetMs: number, started: boolean): Promise<string | undefined> {
     const profile = profileOf(agent);
     const port = d.ports.find((p) => p.containerPort === profile?.probes?.port) ?? d.ports[0];
     if (!port) return undefined;
@@ -343,15 +332,6 @@ export class Lifecycle {
   }
 }
 
-export interface WakeResult {
-  readonly name: string;
-  readonly from: RunState;
-  readonly ms: number;
-  /** Where its main port answers on this host (none when it publishes none). */
-  readonly url?: string;
-  /** Every published port. */
-  readonly ports: readonly { readonly containerPort: number; readonly url: string }[];
-}
 
 function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((res) => {
