@@ -17,10 +17,10 @@ import { defaultSessionAgent, startControlPlane } from '../src/control/server.js
 import { Session, type FollowupMode } from '../src/control/session.js';
 import type { RunnerEvent } from '../src/agent/protocol.js';
 import { startModelServer } from '../test/fixtures/model-server.js';
+import { pct } from './common.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 50);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!; };
 const f = (n: number) => n.toFixed(2).padStart(7);
 
 async function main(): Promise<void> {

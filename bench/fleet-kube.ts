@@ -19,12 +19,12 @@ import type { KubeObject } from '../src/kube/types.js';
 import { parseFleet } from '../src/fleet/load.js';
 import { tenantKubeAgent } from '../src/fleet/kube-render.js';
 import { applyTenants, tenantStatusKube } from '../src/fleet/kube.js';
+import { pct } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const IMAGE = 'localhost/clawpod-agent:latest';
 const LLM = { url: 'http://192.0.2.2:9', api: 'anthropic' as const, model: 'bench' }; // wired (so /readyz says ready), never called
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!; };
 const row = (name: string, xs: number[]) => `${name.padEnd(40)} p50 ${(pct(xs, 50) / 1000).toFixed(2).padStart(6)} s   p95 ${(pct(xs, 95) / 1000).toFixed(2).padStart(6)} s`;
 
 const fleet = (name: string) => parseFleet(`apiVersion: clawpod.dev/v1alpha1

@@ -9,10 +9,11 @@
 //   npm run build && ROUNDS=5 node dist/bench/fleet-local.js      (needs the openclaw image for A)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchModelServer, pct } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/clawpod.js');
@@ -41,27 +42,8 @@ function timed(args: string[]): Promise<number> {
   });
 }
 
-/** Anthropic Messages, streamed: one short text answer to anything. */
-function modelServer(): Promise<Server> {
-  const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-  const s = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end([
-        ev('message_start', { message: { id: 'msg_b', type: 'message', role: 'assistant', model: 'bench', content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 0 } } }),
-        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-        ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'ok from the bench model' } }),
-        ev('content_block_stop', { index: 0 }),
-        ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } }),
-        ev('message_stop', {}),
-      ].join(''));
-    });
-  });
-  return new Promise((r) => s.listen(0, '0.0.0.0', () => r(s)));
-}
+const modelServer = (): Promise<Server> => benchModelServer('ok from the bench model', '0.0.0.0');
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!; };
 const row = (name: string, xs: number[]) => `${name.padEnd(46)} p50 ${(pct(xs, 50) / 1000).toFixed(2).padStart(6)} s   p95 ${(pct(xs, 95) / 1000).toFixed(2).padStart(6)} s`;
 
 function fleetYaml(profile: string, tenants: readonly string[], version?: string): string {

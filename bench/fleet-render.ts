@@ -13,10 +13,10 @@ import { parseFleet } from '../src/fleet/load.js';
 import { renderTenant, tenantKubeAgent, type TenantObject, type TenantRenderOptions } from '../src/fleet/kube-render.js';
 import type { Tenant } from '../src/fleet/schema.js';
 import { renderAgent } from '../src/kube/render.js';
+import { pct } from './common.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const N = Number(process.env.N ?? 1000);
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!; };
 
 const FLEET = `apiVersion: clawpod.dev/v1alpha1
 kind: Plan

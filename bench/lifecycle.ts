@@ -17,10 +17,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http, { createServer, type Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchModelServer, pct } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/clawpod.js');
@@ -109,27 +110,8 @@ async function lastWokenMs(name: string): Promise<number | undefined> {
   return ev.filter((e) => e.type === 'woken').at(-1)?.data.ms;
 }
 
-/** Anthropic Messages, streamed: one short text answer to anything. */
-function modelServer(): Promise<Server> {
-  const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-  const s = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end([
-        ev('message_start', { message: { id: 'msg_b', type: 'message', role: 'assistant', model: 'bench', content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 0 } } }),
-        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
-        ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'ok' } }),
-        ev('content_block_stop', { index: 0 }),
-        ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }),
-        ev('message_stop', {}),
-      ].join(''));
-    });
-  });
-  return new Promise((r) => s.listen(0, '127.0.0.1', () => r(s)));
-}
+const modelServer = (): Promise<Server> => benchModelServer('ok', '127.0.0.1');
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!; };
 const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 100 ? 1 : 0)} ms`);
 const row = (name: string, xs: number[]) => `  ${name.padEnd(62)} p50 ${ms(pct(xs, 50)).padStart(9)}   p95 ${ms(pct(xs, 95)).padStart(9)}   (n=${xs.length})`;
 

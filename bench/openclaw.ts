@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pct } from './common.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/clawpod.js');
@@ -64,7 +65,6 @@ async function rawPodman(name: string, port: number): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!; };
 
 async function main(): Promise<void> {
   if (spawnSync('podman', ['image', 'exists', IMAGE], { env }).status !== 0) throw new Error(`${IMAGE} is missing: clawpod image build --profile openclaw`);
