@@ -2,7 +2,7 @@ import type { Ctx } from './context.js';
 import { targetRuntime, wantsCluster, type ClusterTarget } from '../runtime/connect.js';
 import { ClawpodError } from '../errors.js';
 import { findAgent } from '../ops/find.js';
-import { wakeIfAsleep } from '../lifecycle/wake-client.js';
+import { keepActive, wakeIfAsleep } from '../lifecycle/wake-client.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
 import { learnAgentSecrets, redactingWriter } from '../ops/redacted-output.js';
 
@@ -18,12 +18,14 @@ export default async function exec(ctx: Ctx, name: string, command: string[], op
   }
   await learnAgentSecrets(ctx.config, d);
   const w = redactingWriter(process);
+  const stopKeeping = wantsCluster(opts) ? () => undefined : keepActive(ctx.config, d.name);
   const r = await rt.exec(d.id, {
     cmd: command[0] === '--' ? command.slice(1) : command,
     ...(opts.interactive ? { stdin: process.stdin } : {}),
     onOutput: (c) => w.write(c),
   });
   w.flush();
+  stopKeeping();
   return r.exitCode;
 }
 

@@ -129,10 +129,19 @@ export class Session {
     this.clearIdle();
     // chained: a freeze under way finishes first, then the thaw undoes it
     if (this.paused) this.thawing = this.thawing.then(() => this.thaw());
-    // after a thaw, in order: a follow-up written to a frozen runner would wait for it anyway
-    this.thawing = this.thawing.then(() => this.send({ type: 'message', id: m.id, text: m.text }), (e: unknown) => {
-      this.hooks.onBadOutput(this, 'stderr', `could not thaw the paused session: ${messageOf(e)}`);
-    });
+    // after a thaw, in order: a follow-up written to a frozen runner would wait for it anyway. A
+    // thaw that failed is still followed by the send; a send that fails (the agent put something in
+    // the way of the file's name, its folder is gone) fails that message, never the daemon.
+    this.thawing = this.thawing
+      .catch((e: unknown) => this.hooks.onBadOutput(this, 'stderr', `could not thaw the paused session: ${messageOf(e)}`))
+      .then(() => this.send({ type: 'message', id: m.id, text: m.text }))
+      .catch((e: unknown) => this.undeliverable(m.id, messageOf(e)));
+  }
+
+  /** Ends a follow-up that could not be handed to the runner the way the runner ends one: error, then end. */
+  private undeliverable(id: string, why: string): void {
+    this.event({ type: 'error', messageId: id, code: 'internal', message: `the follow-up could not be delivered to the session: ${why}` });
+    this.event({ type: 'end', messageId: id, stopReason: 'error' });
   }
 
   private async thaw(): Promise<void> {

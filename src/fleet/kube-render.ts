@@ -102,7 +102,7 @@ function policies(agent: Agent, ports: number[], opts: TenantRenderOptions, meta
     opts.openshift ? { namespaceSelector: { matchLabels: { ...OPENSHIFT_INGRESS } } } : { namespaceSelector: { matchLabels: { [NS_NAME]: opts.ingressNamespace ?? TENANT_DEFAULTS.ingressNamespace } } },
     ...(gw ? [{ namespaceSelector: { matchLabels: { [NS_NAME]: gw.namespace } } }] : []),
     // it forwards the requests that wake the tenant, and after
-    ...(opts.activatorNamespace && tenantIdle(agent) ? [{ namespaceSelector: { matchLabels: { [NS_NAME]: opts.activatorNamespace } } }] : []),
+    ...(opts.activatorNamespace && tenantIdle(agent) ? [{ namespaceSelector: { matchLabels: { [NS_NAME]: opts.activatorNamespace } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'clawpod-activator' } } }] : []),
   ];
   return [
     np('default-deny', { ...all, policyTypes: ['Ingress', 'Egress'] }),

@@ -5,7 +5,7 @@
 // Every step is idempotent: a destroy killed half-way is simply run again.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
-import { isClawpodError } from '../errors.js';
+import { ClawpodError, isClawpodError } from '../errors.js';
 import { deleteTenant } from '../fleet/local.js';
 import { loadTenant } from '../fleet/store.js';
 import { tenantNames } from '../fleet/derive.js';
@@ -36,12 +36,17 @@ export interface DestroyDeps {
 const stepPause = () => Number(process.env.CLAWPOD_TEST_DESTROY_STEP_MS ?? 0);
 
 export async function destroyAgent(d: DestroyDeps, name: string): Promise<string[]> {
-  const c = await d.rt.inspectContainer(name);
+  const found = await d.rt.inspectContainer(name);
+  // a namesake made behind clawpod's back (another container id than its record's) is not the agent:
+  // it and what its labels point at stay; only clawpod's own leftovers of the agent go
+  const c = found && trustedSpec(d.config, found) ? found : undefined;
+  if (found && !c) d.say(`${name}: a container of that name that clawpod has no record of is left alone`);
   const spec = c ? trustedSpec(d.config, c)?.agent : leftoverSpec(d.config, name);
   const tenant = name.startsWith('tenant-') ? name.slice('tenant-'.length) : undefined;
   const gone: string[] = [];
   if (tenant && tenantNames(tenant).agent === name && loadTenant(d.config, tenant)) {
     // the container first: what keeps running is what costs
+    if (found && !c) throw new ClawpodError('IN_USE', `tenant ${tenant}'s container name ${name} is taken by a container clawpod has no record of`, { hint: `remove or rename that container (podman rm -f ${name}); the destroy is tried again at the next check` });
     if (c) { await d.rt.removeContainer(c.id, { force: true }); gone.push(`container ${name}`); }
     if (stepPause()) await sleep(stepPause());
     await forgetRun(d, name, spec);
@@ -51,13 +56,18 @@ export async function destroyAgent(d: DestroyDeps, name: string): Promise<string
   const entries = payloadVaultNames(spec ? profileOf(spec) : undefined, name);
   const token = await vault.get(entries[entries.length - 1]!).catch(() => undefined);
   if (token) d.revokeToken(token, `agent ${name} was destroyed`);
-  try {
+  if (c) {
     const r = await removeAgent(d.rt, d.config, name, { force: true, volumes: true });
     gone.push(`container ${name}`);
     if (r.volumeRemoved) gone.push(`volume ${r.volumeRemoved}`);
-  } catch (e) {
-    // already gone (a resumed destroy): its volume went with it or goes below
-    if (!isClawpodError(e) || e.code !== 'NOT_FOUND') throw e;
+  } else if (!found) {
+    // already gone (a resumed destroy): the workspace volume it left, if clawpod made it
+    try {
+      const r = await removeAgent(d.rt, d.config, name, { force: true, volumes: true });
+      if (r.volumeRemoved) gone.push(`volume ${r.volumeRemoved}`);
+    } catch (e) {
+      if (!isClawpodError(e) || e.code !== 'NOT_FOUND') throw e;
+    }
   }
   if (stepPause()) await sleep(stepPause());
   await forgetRun(d, name, spec);

@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import { ControlClient } from '../control/client.js';
 import { messageOf } from '../errors.js';
-import { trustedSpec } from '../ops/instance-record.js';
+import { bornAt, trustedSpec } from '../ops/instance-record.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import { validatedDurationMs } from '../spec/quantity.js';
@@ -20,7 +20,7 @@ export async function collectExpired(rt: Runtime, config: Config, opts: { say: (
   const out: Collected[] = [];
   for (const c of await rt.listContainers({ labels: { [LABELS.managed]: 'true' }, all: true })) {
     const ttl = trustedSpec(config, c)?.agent.spec.lifecycle.ttl;
-    if (ttl === undefined || Date.parse(c.createdAt) + validatedDurationMs(ttl) > now) continue;
+    if (ttl === undefined || bornAt(config, c) + validatedDurationMs(ttl) > now) continue;
     const removed = await destroyAgent({
       rt, config, say: opts.say,
       // with a control plane running, its gateway forgets the agent's token and a tenant's group

@@ -88,6 +88,8 @@ function checkRow(row: unknown): Omit<ParsedRoute, 'source'> | string {
   }
   if (typeof o.namespace !== 'string' || !DNS_LABEL.test(o.namespace)) return `namespace ${JSON.stringify(o.namespace)} is not a namespace name; fix: the tenant's namespace, e.g. "tenant-alice"`;
   if (typeof o.statefulset !== 'string' || !DNS_LABEL.test(o.statefulset)) return `statefulset ${JSON.stringify(o.statefulset)} is not a StatefulSet name; fix: the tenant's StatefulSet, e.g. "tenant-alice"`;
+  // the activator may scale any StatefulSet its ClusterRole reaches: a row only ever names a tenant's own
+  if (!o.namespace.startsWith('tenant-') || o.statefulset !== o.namespace) return `namespace ${o.namespace} / statefulset ${o.statefulset} is not a tenant's (tenant-NAME in namespace tenant-NAME); fix: rows name tenants only, as \`clawpod tenant apply --kube\` writes them`;
   if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) return `port ${JSON.stringify(o.port)} is not a port; fix: the container port the Pod serves on, a number 1-65535, e.g. 8080`;
   const idle = o.idle ?? [];
   if (!Array.isArray(idle)) return `idle ${JSON.stringify(idle)} is not a list; fix: e.g. "idle": [{"after": "15m", "action": "stop"}], or [] to never scale it down`;

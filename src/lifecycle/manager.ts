@@ -10,7 +10,7 @@ import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { loadTenant } from '../fleet/store.js';
 import { tenantNames } from '../fleet/derive.js';
 import { waitHealthy } from '../ops/health.js';
-import { trustedSpec } from '../ops/instance-record.js';
+import { bornAt, trustedSpec } from '../ops/instance-record.js';
 import { startAgent } from '../ops/lifecycle.js';
 import { publishedUrl } from '../ops/service.js';
 import { profileOf } from '../profiles/index.js';
@@ -123,7 +123,7 @@ export class Lifecycle extends Traffic {
     const isTenant = tenant !== undefined && tenantNames(tenant).agent === c.name && loadTenant(this.d.config, tenant) !== undefined;
     const llm = spec.agent.spec.llm;
     return {
-      name: c.name, id: c.id, state, engineState: c.state, createdMs: Date.parse(c.createdAt),
+      name: c.name, id: c.id, state, engineState: c.state, createdMs: bornAt(this.d.config, c),
       policy: policyOf(spec.agent.spec.lifecycle),
       tenant: isTenant ? tenant : undefined,
       group: llm === false || llm === undefined ? undefined : llm.group ?? c.name,
@@ -150,6 +150,8 @@ export class Lifecycle extends Traffic {
   }
 
   private async pass(): Promise<void> {
+    // a destroy that failed (the engine was away, a volume still in use) is tried again at every check
+    for (const row of this.d.store.destroying()) await this.destroy(row.name, 'tried again after it failed');
     for (const m of await this.managed()) {
       if (m.state !== 'running') this.endpoints.delete(m.name);
       if (!m.policy || this.waking.has(m.name)) continue;
@@ -158,6 +160,8 @@ export class Lifecycle extends Traffic {
       if (row?.destroying_since) continue;
       const step = nextStep(m.policy, this.observe(m));
       if (!step) continue;
+      // a request may have come in while this pass listed containers
+      if ((step.kind === 'pause' || step.kind === 'stop') && (this.open.has(m.name) || this.waking.has(m.name))) continue;
       try {
         if (step.kind === 'destroy') await this.destroy(m.name, 'its ttl passed');
         else if (step.kind === 'warn') {
@@ -173,7 +177,19 @@ export class Lifecycle extends Traffic {
     }
   }
 
-  private async pause(m: Managed, why: string): Promise<void> {
+  /** A pause or stop under way: a wake waits for it to finish, then undoes it (never the other way round). */
+  private readonly changing = new Map<string, Promise<unknown>>();
+  private async change<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const p = fn();
+    this.changing.set(name, p.catch(() => undefined));
+    try { return await p; } finally { this.changing.delete(name); }
+  }
+
+  private pause(m: Managed, why: string): Promise<void> {
+    return this.change(m.name, () => this.doPause(m, why));
+  }
+
+  private async doPause(m: Managed, why: string): Promise<void> {
     this.endpoints.delete(m.name);
     await this.d.rt.pauseContainer(m.id);
     this.d.store.set(m.name, { state: 'paused', since: new Date().toISOString() });
@@ -182,7 +198,11 @@ export class Lifecycle extends Traffic {
   }
 
   /** Stopped, volumes and identity kept; a wake starts it again. */
-  async suspend(m: Pick<Managed, 'name' | 'id' | 'state'>, why: string): Promise<void> {
+  suspend(m: Pick<Managed, 'name' | 'id' | 'state'>, why: string): Promise<void> {
+    return this.change(m.name, () => this.doSuspend(m, why));
+  }
+
+  private async doSuspend(m: Pick<Managed, 'name' | 'id' | 'state'>, why: string): Promise<void> {
     this.endpoints.delete(m.name);
     // a frozen process cannot take its stop signal
     if (m.state === 'paused') await this.d.rt.unpauseContainer(m.id);
@@ -203,7 +223,9 @@ export class Lifecycle extends Traffic {
 
   /** Marks the destroy first, so a daemon killed half-way finishes it at its next start. */
   async destroy(name: string, why: string): Promise<void> {
-    this.d.store.set(name, { destroying_since: new Date().toISOString() });
+    if (this.destroyingNow.has(name)) return;
+    this.destroyingNow.add(name);
+    this.d.store.set(name, { destroying_since: this.d.store.agent(name)?.destroying_since ?? new Date().toISOString() });
     this.event(name, 'destroying', { reason: why });
     try {
       this.endpoints.delete(name);
@@ -216,8 +238,11 @@ export class Lifecycle extends Traffic {
     } catch (e) {
       this.event(name, 'destroy_failed', { error: messageOf(e) });
       this.d.say(`${name}: destroy failed, tried again at the next check: ${messageOf(e)}`);
+    } finally {
+      this.destroyingNow.delete(name);
     }
   }
+  private readonly destroyingNow = new Set<string>();
 
   /** The expected wait of a wake from `from`: the median of the last ones measured. */
   expectedWakeMs(from: 'paused' | 'stopped'): number {
@@ -235,15 +260,30 @@ export class Lifecycle extends Traffic {
   wake(name: string, opts: { budgetMs?: number } = {}): Promise<WakeResult> {
     let p = this.waking.get(name);
     if (!p) {
-      p = this.doWake(name, opts.budgetMs ?? 120_000).finally(() => this.waking.delete(name));
+      const budgetMs = opts.budgetMs ?? 120_000;
+      // an engine that stops answering must not hold every later request for this agent forever
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, rej) => {
+        timer = setTimeout(() => rej(new ClawpodError('UNHEALTHY', `waking ${name} did not finish within ${Math.round(budgetMs / 1000) + 30} s`, { hint: `\`clawpod inspect ${name}\`, \`clawpod doctor\` (is the engine answering?)` })), budgetMs + 30_000);
+        timer.unref();
+      });
+      p = Promise.race([this.doWake(name, budgetMs), deadline]).finally(() => { clearTimeout(timer); this.waking.delete(name); });
       this.waking.set(name, p);
     }
     return p;
   }
 
   private async doWake(name: string, budgetMs: number): Promise<WakeResult> {
+    await this.changing.get(name);
     const d = await this.d.rt.inspectContainer(name);
     const spec = d && d.labels[LABELS.managed] === 'true' ? trustedSpec(this.d.config, d) : undefined;
+    // group sessions are the queue's, warm-pool members their pool's, an upgrade's kept or replayed copies its own
+    const role = d?.labels[LABELS.role] ?? '';
+    // (a claimed warm-pool member is renamed to its agent and is one; refusing by label only ever refuses)
+    const unclaimed = role === 'pool' && d?.name === d?.labels[LABELS.instance];
+    if (d && spec && (role === 'session' || unclaimed || /-(previous|replay)$/.test(name))) {
+      throw new ClawpodError('NOT_FOUND', `${name} is not an agent the proxy wakes (${d.labels[LABELS.role] ?? 'an upgrade\'s copy'})`, { hint: '`clawpod ps` lists agents' });
+    }
     if (!d || !spec) {
       throw new ClawpodError('NOT_FOUND', `no clawpod agent named ${name}${d ? ' (clawpod has no record of running this container)' : ''}`, {
         hint: '`clawpod ps -a` lists agents; one removed by its ttl, by `clawpod rm` or with its image (`podman rmi -f`) is gone',
@@ -255,6 +295,9 @@ export class Lifecycle extends Traffic {
       throw new ClawpodError('BUDGET_EXHAUSTED', `agent ${name} is suspended until ${row.hold_until}: ${row.hold_reason ?? 'its budget is spent'}`, { hint: 'wait for the reset, or raise the plan\'s budget and `clawpod tenant update`' });
     }
     const from = runState(d.state);
+    if (from === 'stopped' && row?.state !== 'suspended') {
+      throw new ClawpodError('USAGE', `agent ${name} is ${d.state}: it was stopped by hand or exited, not suspended by its lifecycle`, { hint: `start it with \`clawpod start ${name}\`; \`clawpod logs ${name}\` shows why it exited` });
+    }
     const t0 = performance.now();
     this.touch(name);
     if (from === 'paused') await this.d.rt.unpauseContainer(d.id);

@@ -24,6 +24,8 @@ export interface FrontOptions {
 
 const AGENT_LABEL = /^[a-z0-9]([-a-z0-9_]{0,61}[a-z0-9])?$/;
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** Forwarding headers a client sent: never passed on (an app trusting the first X-Forwarded-For would believe them). */
+const FORWARDED = /^(x-forwarded-[a-z-]+|forwarded|x-real-ip)$/i;
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** The agent a Host header names under the domain, or undefined. */
@@ -37,7 +39,7 @@ export function routeOf(host: string | undefined, domain: string): Route | undef
 
 type Outcome = { kind: 'ready'; upstream: URL } | { kind: 'late'; retryAfter: number } | { kind: 'error'; status: number; error: ClawpodError; retryAfter?: number };
 
-const STATUS: Partial<Record<string, number>> = { NOT_FOUND: 404, BUDGET_EXHAUSTED: 429, RUNTIME_UNAVAILABLE: 503, UNHEALTHY: 504 };
+const STATUS: Partial<Record<string, number>> = { NOT_FOUND: 404, USAGE: 409, BUDGET_EXHAUSTED: 429, RUNTIME_UNAVAILABLE: 503, UNHEALTHY: 504 };
 
 type SocketHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -78,19 +80,23 @@ export function createFront(o: FrontOptions): { request: http.RequestListener; u
     const r = o.fixed ?? routeOf(req.headers.host, o.domain);
     if (req.method === 'CONNECT' || !(req.url ?? '').startsWith('/')) return answer(req, res, 400, 'USAGE', 'the front proxy forwards requests to agents only', 'ask for a path, e.g. GET /');
     if (!r) return answer(req, res, 404, 'NOT_FOUND', `no agent answers at ${req.headers.host ?? '(no Host header)'}`, `agents answer at NAME.${o.domain} (the port of this proxy), e.g. curl http://NAME.${o.domain}:PORT/`);
-    l.begin(r.agent);
-    let ended = false;
-    const done = () => { if (!ended) { ended = true; l.end(r.agent); } };
-    res.once('close', done);
     void resolve(r).then((out) => {
       if (out.kind !== 'ready') return late(req, res, r, out);
+      // open from here until the answer is done: the agent is not idle meanwhile (only agents that are, never any name a client makes up)
+      openWhile(r.agent, res);
       forward(req, res, r, out.upstream, true);
     });
   };
 
+  const openWhile = (agent: string, until: { once(ev: 'close', f: () => void): unknown }): void => {
+    l.begin(agent);
+    let ended = false;
+    until.once('close', () => { if (!ended) { ended = true; l.end(agent); } });
+  };
+
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, r: Route, u: URL, retry: boolean): void => {
     const headers: http.OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && !FORWARDED.test(k)) headers[k] = v;
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
     headers['x-forwarded-host'] = req.headers.host ?? '';
     headers['x-forwarded-proto'] = 'http';
@@ -98,7 +104,14 @@ export function createFront(o: FrontOptions): { request: http.RequestListener; u
     up.on('response', (ur) => {
       const out: http.OutgoingHttpHeaders = {};
       for (const [k, v] of Object.entries(ur.headers)) if (!HOP.has(k)) out[k] = v;
-      res.writeHead(ur.statusCode ?? 502, out);
+      const status = ur.statusCode ?? 0;
+      // whatever the agent answers, the proxy (the daemon) must not throw: a status Node will not send is a 502
+      try { res.writeHead(status >= 100 && status <= 599 ? status : 502, out); } catch (e) {
+        ur.resume();
+        if (!res.headersSent) answer(req, res, 502, 'RUNTIME_ERROR', `agent ${r.agent} answered something that is not HTTP: ${messageOf(e)}`, `\`clawpod logs ${r.agent}\``);
+        else res.destroy();
+        return;
+      }
       ur.pipe(res);
     });
     up.on('error', (e) => {
@@ -124,28 +137,32 @@ export function createFront(o: FrontOptions): { request: http.RequestListener; u
 
   const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const r = o.fixed ?? routeOf(req.headers.host, o.domain);
-    if (!r) { socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'); return; }
-    l.begin(r.agent);
-    let ended = false;
-    const done = () => { if (!ended) { ended = true; l.end(r.agent); } };
-    socket.once('close', done);
     socket.on('error', () => socket.destroy());
+    if (!(req.url ?? '').startsWith('/')) { socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'); return; }
+    if (!r) { socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n'); return; }
     void resolve(r).then((out) => {
       if (out.kind !== 'ready') {
         const why = out.kind === 'late' ? `${r.agent} is starting up; try again in ${out.retryAfter} s` : `${out.error.code}: ${out.error.message}`;
         return closeWebSocket(req, socket, out.kind === 'late' || out.status === 503 ? 1013 : 1011, why);
       }
+      openWhile(r.agent, socket);
+      let piped = false;
       const up: Socket = connect({ host: out.upstream.hostname.replace(/^\[|\]$/g, ''), port: Number(out.upstream.port) });
       up.once('connect', () => {
         const lines = [`${req.method} ${req.url} HTTP/1.1`];
-        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-        lines.push(`X-Forwarded-For: ${req.socket.remoteAddress ?? ''}`);
+        // the client's own forwarding headers are not passed on: ours say who asked
+        for (let i = 0; i < req.rawHeaders.length; i += 2) if (!FORWARDED.test(req.rawHeaders[i]!)) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        lines.push(`X-Forwarded-For: ${req.socket.remoteAddress ?? ''}`, `X-Forwarded-Host: ${req.headers.host ?? ''}`, 'X-Forwarded-Proto: http');
         up.write(`${lines.join('\r\n')}\r\n\r\n`);
         if (head.length) up.write(head);
+        piped = true;
         up.pipe(socket).pipe(up);
       });
       up.on('error', (e) => {
-        if (!socket.writableEnded) closeWebSocket(req, socket, 1011, `agent ${r.agent} did not answer: ${messageOf(e)}`);
+        if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED') l.forgetEndpoint(r.agent);
+        // once piped, the client is talking to the agent: it just loses the connection
+        if (piped || socket.writableEnded) socket.destroy();
+        else closeWebSocket(req, socket, 1011, `agent ${r.agent} did not answer: ${messageOf(e)}`);
       });
       socket.once('close', () => up.destroy());
     });

@@ -21,3 +21,12 @@ export async function wakeIfAsleep(config: Config, name: string, say: (l: string
   say(`${name}: awake after ${(w.ms / 1000).toFixed(1)} s`);
   return 'woken';
 }
+
+/** While a long exec runs, it stays activity: the daemon is told every 20 s. Returns the stop. */
+export function keepActive(config: Config, name: string, everyMs = 20_000): () => void {
+  let client: ControlClient;
+  try { client = ControlClient.fromConfig(config); } catch { return () => undefined; }
+  const t = setInterval(() => { void client.call('POST', `/v1/agents/${encodeURIComponent(name)}/activity`).catch(() => undefined); }, everyMs);
+  t.unref();
+  return () => clearInterval(t);
+}

@@ -13,7 +13,7 @@ function claimFile(config: Config, name: string): string {
 
 export function recordClaim(config: Config, name: string, agent: Agent, specDir: string): void {
   mkdirSync(join(config.dataDir, 'claims'), { recursive: true, mode: 0o700 });
-  writeFileSync(claimFile(config, name), JSON.stringify({ agent, specDir }), { mode: 0o600 });
+  writeFileSync(claimFile(config, name), JSON.stringify({ agent, specDir, at: new Date().toISOString() }), { mode: 0o600 });
 }
 
 /** The spec of a claimed instance, or undefined for any other container. */

@@ -21,6 +21,8 @@ export interface InstanceRecord {
   readonly volume?: string;
   /** Every secret value the agent was given, by the name it has there: what `logs` and `exec` redact. */
   readonly secrets: readonly { readonly name: string; readonly value: string }[];
+  /** When this instance was first run: a ttl counts from here (an upgrade or a re-run of the name keeps it; `rm` ends it). */
+  readonly bornAt?: string;
 }
 
 /** Container names are one path component; anything else is never a record of ours. */
@@ -34,8 +36,10 @@ export function recordInstance(config: Config, name: string, rec: InstanceRecord
   const file = recordFile(config, name);
   if (!file) throw new ClawpodError('NAME_INVALID', `"${name}" is not a container name clawpod keeps records for`, { hint: 'use letters, digits, "_", "." and "-", starting with a letter or digit' });
   mkdirSync(join(config.dataDir, 'instances'), { recursive: true, mode: 0o700 });
+  let bornAt = rec.bornAt;
+  try { bornAt ??= (JSON.parse(readFileSync(file, 'utf8')) as InstanceRecord).bornAt; } catch { /* the first run of the name */ }
   rmSync(file, { force: true }); // a fresh 0600 file, whatever mode an older one had
-  writeFileSync(file, JSON.stringify(rec), { mode: 0o600 });
+  writeFileSync(file, JSON.stringify({ ...rec, bornAt: bornAt ?? new Date().toISOString() }), { mode: 0o600 });
 }
 
 /** The record of this very container, or undefined (made by another tool, or before records existed). */
@@ -84,4 +88,14 @@ export function leftoverSpec(config: Config, name: string): Agent | undefined {
   const file = recordFile(config, name);
   if (!file) return undefined;
   try { return (JSON.parse(readFileSync(file, 'utf8')) as InstanceRecord).agent; } catch { return undefined; }
+}
+
+/**
+ * When the agent in this container began, for its ttl: the claim of a warm-pool member (its time
+ * in the pool does not count), else its record's first run, else the engine's creation time.
+ */
+export function bornAt(config: Config, d: Pick<ContainerDetails, 'id' | 'name' | 'createdAt'>): number {
+  const claimed = claimedSpec(config, d.name) as { at?: string } | undefined;
+  const t = Date.parse(claimed?.at ?? instanceRecord(config, d)?.bornAt ?? d.createdAt);
+  return Number.isFinite(t) ? t : Date.parse(d.createdAt);
 }

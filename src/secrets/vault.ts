@@ -376,16 +376,32 @@ function checkValue(name: string, value: string): void {
   }
 }
 
-/** One writer at a time: PATH.lock, created exclusively; a lock older than 30 s is stale (a crashed writer). */
+/** The writer a lock names is gone: a clawpod killed while it wrote (kill -9, a crash). */
+function holderGone(lock: string): boolean {
+  let pid = 0;
+  try { pid = Number(readFileSync(lock, 'utf8').trim()); } catch { return false; }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try { process.kill(pid, 0); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+}
+
+/**
+ * One writer at a time: PATH.lock, created exclusively, holding the writer's pid. A lock whose
+ * writer is no longer running, or older than 30 s, is stale and taken over.
+ */
 async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${path}.lock`;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   for (let waited = 0; ; waited += 50) {
-    try { closeSync(openSync(lock, 'wx', 0o600)); break; } catch (e) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      try { writeSync(fd, `${process.pid}\n`); } finally { closeSync(fd); }
+      break;
+    } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let age = 0;
       try { age = Date.now() - statSync(lock).mtimeMs; } catch { continue; }
-      if (age > 30_000) { rmSync(lock, { force: true }); continue; }
+      // a lock just made may not hold its pid yet: only one old enough to have it is judged by it
+      if (age > 30_000 || (age > 200 && holderGone(lock))) { rmSync(lock, { force: true }); continue; }
       if (waited >= 10_000) throw new ClawpodError('VAULT_BUSY', `another clawpod is writing the vault ${path} (lock ${lock})`, { hint: `try again; if no clawpod is running, rm ${lock}` });
       await new Promise((r) => setTimeout(r, 50));
     }

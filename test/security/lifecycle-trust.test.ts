@@ -8,6 +8,7 @@ import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
 import { agentYaml, cleanup, clawpod, podman, tmpDir, uniquePrefix, writeSpec, type CliResult } from '../helpers/cli.js';
+import { deriveImage } from '../fixtures/payload-images.js';
 import { modelServer, planeYaml, startPlane, type Plane } from '../helpers/control.js';
 
 const P = uniquePrefix('lsec');
@@ -15,6 +16,7 @@ const dir = tmpDir();
 let model: ModelServer;
 let plane: Plane;
 let proxy: URL;
+let route: URL;
 const victim = `${P}-victim`;
 const cli = (args: string[]): Promise<CliResult> => clawpod(args, { env: plane.env, timeoutMs: 120_000 });
 const exists = (what: 'container' | 'volume', name: string) => podman([what, 'exists', name]).code === 0;
@@ -32,9 +34,9 @@ function raw(request: string): Promise<string> {
   });
 }
 
-function get(host: string, path = '/'): Promise<{ status: number; body: string }> {
+function get(host: string, path = '/', extra: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
-    http.get({ host: proxy.hostname, port: proxy.port, path, headers: { host, accept: 'application/json' } }, (r) => {
+    http.get({ host: proxy.hostname, port: proxy.port, path, headers: { host, accept: 'application/json', ...extra } }, (r) => {
       let body = '';
       r.on('data', (c: Buffer) => (body += c.toString()));
       r.on('end', () => res({ status: r.statusCode ?? 0, body }));
@@ -44,8 +46,9 @@ function get(host: string, path = '/'): Promise<{ status: number; body: string }
 
 beforeAll(async () => {
   model = await modelServer();
-  plane = await startPlane(planeYaml(model, { groups: [`${P}-g`], extra: '  proxy: {listen: "127.0.0.1:0"}\n  lifecycle: {interval: 200ms}' }));
+  plane = await startPlane(planeYaml(model, { groups: [`${P}-g`], extra: `  proxy: {listen: "127.0.0.1:0", routes: [{listen: "127.0.0.1:0", agent: ${P}-hostile, port: 8081}]}\n  lifecycle: {interval: 200ms}` }));
   proxy = new URL(/front proxy on (http:\/\/[\d.]+:\d+)/.exec(plane.output())![1]!);
+  route = new URL(/front proxy route (http:\/\/[\d.]+:\d+)/.exec(plane.output())![1]!);
   const r = await cli(['run', '-d', '-f', writeSpec(dir, 'victim.yaml', agentYaml(victim, 'command: [sleep, "600"]'))]);
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);
@@ -108,4 +111,60 @@ describe('L1 the front proxy is not an open proxy', () => {
       expect(r.status, path).toBe(401);
     }
   });
+});
+
+// an agent that answers what it likes: a status line Node's own server would never send, and its request headers
+const HOSTILE = `import { createServer } from 'node:net';
+import { createServer as http } from 'node:http';
+http((q, r) => r.end(JSON.stringify(q.headers))).listen(8081);
+createServer((s) => s.once('data', () => s.end('HTTP/1.1 000 X\\r\\ncontent-length: 2\\r\\n\\r\\nok'))).listen(8080);
+`;
+
+describe('L1 what an agent or a client sends through the proxy', () => {
+  const hostile = `${P}-hostile`;
+  beforeAll(async () => {
+    deriveImage(`localhost/${P}-hostile:1`, HOSTILE);
+    const r = await cli(['run', '-d', '-f', writeSpec(dir, 'hostile.yaml', agentYaml(hostile, [`image: localhost/${P}-hostile:1`, 'network: bridge', 'ports: [{containerPort: 8080}, {containerPort: 8081}]'].join('\n')))]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+  afterAll(() => { podman(['rm', '-f', hostile]); podman(['rmi', '-f', `localhost/${P}-hostile:1`]); });
+
+  it('an answer with status 000 is a 502, and the daemon lives on', async () => {
+    const r = await get(`${hostile}.localhost`);
+    expect(r.status).toBe(502);
+    expect(plane.proc.exitCode).toBeNull();
+    expect((await plane.client.call<{ ok: boolean }>('GET', '/v1/health')).ok).toBe(true);
+  });
+
+  it('a client\'s own X-Forwarded-For and Forwarded never reach the agent: the proxy\'s do', async () => {
+    const r = await new Promise<string>((res, rej) => {
+      http.get({ host: route.hostname, port: route.port, path: '/', headers: { 'x-forwarded-for': '10.6.6.6', forwarded: 'for=10.6.6.6', 'x-real-ip': '10.6.6.6' } }, (x) => {
+        let b = '';
+        x.on('data', (c: Buffer) => (b += c.toString()));
+        x.on('end', () => res(b));
+      }).on('error', rej);
+    });
+    const h = JSON.parse(r) as Record<string, string>;
+    expect(h['x-forwarded-for']).toBe('127.0.0.1');
+    expect(h.forwarded).toBeUndefined();
+    expect(h['x-real-ip']).toBeUndefined();
+  });
+
+  it('an agent stopped by hand is not started by a request (409), and stays stopped', async () => {
+    const name = `${P}-byhand`;
+    expect((await cli(['run', '-d', '-f', writeSpec(dir, 'byhand.yaml', agentYaml(name, ['network: bridge', 'ports: [{containerPort: 8080}]', 'command: [node, /opt/clawpod/hello-agent.mjs]'].join('\n')))])).code).toBe(0);
+    expect((await cli(['stop', name])).code).toBe(0);
+    const r = await get(`${name}.localhost`);
+    expect(r.status).toBe(409);
+    expect(JSON.parse(r.body).error.message).toContain('stopped by hand');
+    expect(podman(['inspect', '-f', '{{.State.Status}}', name]).stdout.trim()).toBe('exited');
+  }, 60_000);
+
+  it('a group\'s session container is not reachable or wakeable through the proxy', async () => {
+    const { id } = await plane.client.call<{ id: string }>('POST', `/v1/groups/${P}-g/messages`, { text: 'hello' });
+    for await (const e of plane.client.events(id)) if (e.type === 'done' || e.type === 'failed') break;
+    const r = await get(`clawpod-grp-${P}-g.localhost`);
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body).error.message).toContain('not an agent the proxy wakes');
+  }, 60_000);
 });

@@ -36,6 +36,9 @@ describe('activator routes table', () => {
       [row({ idle: [{ after: '10m', action: 'delete' }] }), /idle\[0\]\.action "delete" is not pause or stop; fix: "stop" \(scale to 0; Kubernetes has no pause\)/],
       [row({ idle: [{ after: '10m', action: 'pause' }, { after: '5m', action: 'stop' }] }), /idle\[1\]\.after 5m is not longer than the tier before it; fix: list tiers in order of "after"/],
       [row({ idle: { after: '10m' } }), /idle \{"after":"10m"\} is not a list; fix:/],
+      // a route is never a way to scale something that is not a tenant's StatefulSet
+      [row({ namespace: 'kube-system', statefulset: 'coredns' }), /namespace kube-system \/ statefulset coredns is not a tenant's \(tenant-NAME in namespace tenant-NAME\)/],
+      [row({ statefulset: 'tenant-bob' }), /namespace tenant-alice \/ statefulset tenant-bob is not a tenant's/],
       [row({ replicas: 2 }), /unknown field replicas; fix: a row has only host, namespace, statefulset, port and idle/],
       ['alice', /routes\.json\[0\]: expected an object such as \{"host"/],
     ];

@@ -1,6 +1,7 @@
 // The encrypted vault on real files in a scratch folder: round trips, fresh nonces, wrong keys,
 // every kind of tampering, size limits, unsafe key files, rotation, atomic writes, the vault source.
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -239,6 +240,26 @@ describe('vault', () => {
     expect(readdirSync(join(s.home, 'data'))).toEqual(['vault.json']);
     expect(readdirSync(join(s.home, 'config'))).toEqual(['vault.key']);
     expect((await v.list()).map((e) => e.name)).toEqual(['k1', 'k2', 'k3', 'k4', 'p1', 'p2']);
+  });
+
+  it('takes over the lock of a writer that was killed (its pid is gone), and waits for a live one', async () => {
+    const s = scratch();
+    const v = s.open();
+    await v.set('a', 'one');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const lock = `${s.file}.lock`;
+    writeFileSync(lock, `${dead}\n`);
+    utimesSync(lock, new Date(Date.now() - 1000), new Date(Date.now() - 1000));
+    const t0 = Date.now();
+    await v.set('b', 'two');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(existsSync(lock)).toBe(false);
+    // a live holder (this very test runner's parent) is waited for, not overridden
+    writeFileSync(lock, `${process.ppid}\n`);
+    utimesSync(lock, new Date(Date.now() - 1000), new Date(Date.now() - 1000));
+    setTimeout(() => rmSync(lock, { force: true }), 300);
+    await v.set('c', 'three');
+    expect((await v.list()).map((e) => e.name)).toEqual(['a', 'b', 'c']);
   });
 
   describe('rotate', () => {
