@@ -105,7 +105,7 @@ describe('ttl', () => {
     const spec = writeSpec(dir, 'a.yaml', agentYaml(name, [
       'profile: runner', 'network: bridge', `llm: {group: ${P}-g}`,
       'secrets: [{name: note, source: env, secretRef: {name: NOTE}, exposeAs: file}]',
-      'lifecycle: {ttl: 12s, ttlWarning: 8s}',
+      'lifecycle: {ttl: 8s, ttlWarning: 6s}',
     ].join('\n')));
     ok(await cli(['run', '-d', '-f', spec], { ...plane.env, NOTE: 'a-note-value' }));
     const before = await everything(name);
@@ -123,7 +123,7 @@ describe('ttl', () => {
 
   it('a tenant is destroyed with its network, volumes, group and records; a daemon killed mid-destroy finishes it on restart', async () => {
     const t = `${P}-t`;
-    writeFileSync(join(dir, 'tenant.yaml'), fleet(`${P}-p`, t, '{ttl: 20s, ttlWarning: 5s}'));
+    writeFileSync(join(dir, 'tenant.yaml'), fleet(`${P}-p`, t, '{ttl: 14s, ttlWarning: 5s}'));
     ok(await cli(['tenant', 'apply', '-f', join(dir, 'tenant.yaml')]));
     const agent = `tenant-${t}`;
     const before = await everything(t, t);

@@ -8,7 +8,6 @@ import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
 import { agentYaml, cleanup, clawpod, podman, tmpDir, uniquePrefix, writeSpec, type CliResult } from '../helpers/cli.js';
-import { deriveImage } from '../fixtures/payload-images.js';
 import { modelServer, planeYaml, startPlane, type Plane } from '../helpers/control.js';
 
 const P = uniquePrefix('lsec');
@@ -113,25 +112,24 @@ describe('L1 the front proxy is not an open proxy', () => {
   });
 });
 
-// an agent that answers what it likes: a status line Node's own server would never send, and its request headers
-const HOSTILE = `import { createServer } from 'node:net';
-import { createServer as http } from 'node:http';
-http((q, r) => r.end(JSON.stringify(q.headers))).listen(8081);
-createServer((s) => s.once('data', () => s.end('HTTP/1.1 000 X\\r\\ncontent-length: 2\\r\\n\\r\\nok'))).listen(8080);
-`;
+// an agent that answers what it likes: a status line Node's own server would never send (8080), and its request headers (8081)
+const HOSTILE = String.raw`command: [node, -e, 'const n = require("net"), h = require("http"); h.createServer((q, r) => r.end(JSON.stringify(q.headers))).listen(8081); n.createServer((s) => s.once("data", () => s.end("HTTP/1.1 000 X\r\ncontent-length: 2\r\n\r\nok"))).listen(8080)']`;
 
 describe('L1 what an agent or a client sends through the proxy', () => {
   const hostile = `${P}-hostile`;
   beforeAll(async () => {
-    deriveImage(`localhost/${P}-hostile:1`, HOSTILE);
-    const r = await cli(['run', '-d', '-f', writeSpec(dir, 'hostile.yaml', agentYaml(hostile, [`image: localhost/${P}-hostile:1`, 'network: bridge', 'ports: [{containerPort: 8080}, {containerPort: 8081}]'].join('\n')))]);
+    const r = await cli(['run', '-d', '-f', writeSpec(dir, 'hostile.yaml', agentYaml(hostile, [HOSTILE, 'network: bridge', 'ports: [{containerPort: 8080}, {containerPort: 8081}]'].join('\n')))]);
     expect(r.code, r.stderr).toBe(0);
+    // `run -d` returns once the container runs; its node listens a moment later
+    for (let i = 0; i < 100 && podman(['exec', hostile, 'node', '-e', 'require("net").connect(8081).on("connect", () => process.exit(0)).on("error", () => process.exit(1))']).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
   }, 120_000);
-  afterAll(() => { podman(['rm', '-f', hostile]); podman(['rmi', '-f', `localhost/${P}-hostile:1`]); });
+  afterAll(() => { podman(['rm', '-f', hostile]); });
 
   it('an answer with status 000 is a 502, and the daemon lives on', async () => {
     const r = await get(`${hostile}.localhost`);
+    // it reached the agent (its body), with a status the proxy could send
     expect(r.status).toBe(502);
+    expect(r.body).toBe('ok');
     expect(plane.proc.exitCode).toBeNull();
     expect((await plane.client.call<{ ok: boolean }>('GET', '/v1/health')).ok).toBe(true);
   });
