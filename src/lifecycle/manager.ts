@@ -151,7 +151,10 @@ export class Lifecycle extends Traffic {
 
   private async pass(): Promise<void> {
     // a destroy that failed (the engine was away, a volume still in use) is tried again at every check
-    for (const row of this.d.store.destroying()) await this.destroy(row.name, 'tried again after it failed');
+    for (const row of this.d.store.destroying()) {
+      // at most once a minute: a destroy that keeps failing should not flood the event log
+      if (Date.now() - (this.failedAt.get(row.name) ?? 0) >= 60_000) await this.destroy(row.name, 'tried again after it failed');
+    }
     for (const m of await this.managed()) {
       if (m.state !== 'running') this.endpoints.delete(m.name);
       if (!m.policy || this.waking.has(m.name)) continue;
@@ -231,18 +234,21 @@ export class Lifecycle extends Traffic {
       this.endpoints.delete(name);
       const gone = await this.d.destroy(name);
       this.d.store.forget(name);
+      this.failedAt.delete(name);
       this.activity.delete(name);
       this.lastState.delete(name);
       this.event(name, 'destroyed', { reason: why, removed: gone });
       this.d.say(`${name}: destroyed (${why}): ${gone.join(', ') || 'nothing was left'}`);
     } catch (e) {
+      this.failedAt.set(name, Date.now());
       this.event(name, 'destroy_failed', { error: messageOf(e) });
-      this.d.say(`${name}: destroy failed, tried again at the next check: ${messageOf(e)}`);
+      this.d.say(`${name}: destroy failed, tried again in a minute: ${messageOf(e)}`);
     } finally {
       this.destroyingNow.delete(name);
     }
   }
   private readonly destroyingNow = new Set<string>();
+  private readonly failedAt = new Map<string, number>();
 
   /** The expected wait of a wake from `from`: the median of the last ones measured. */
   expectedWakeMs(from: 'paused' | 'stopped'): number {
