@@ -22,6 +22,7 @@ import { decide } from './queue.js';
 import { Session, type FollowupMode } from './session.js';
 import { Store, type EventRow, type MessageRow } from './store.js';
 import type { Lifecycle } from '../lifecycle/manager.js';
+import { WakeTimes } from '../lifecycle/traffic.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -183,7 +184,8 @@ export class Daemon {
 
   /** Groups whose runtime did not answer: their messages wait until this time (ms), then are tried again. */
   private readonly retryAt = new Map<string, number>();
-  private readonly startTimes = { paused: [] as number[], stopped: [] as number[] };
+  /** Session starts of groups that were suspended; a thaw is taken to cost 50 ms (the lifecycle measures its own). */
+  private readonly startTimes = new WakeTimes(1500);
 
   /** The runtime is down: the message goes back to the queue and is tried again, the sender told why. */
   private keepForLater(group: string, m: MessageRow, e: ClawpodError): void {
@@ -196,18 +198,6 @@ export class Daemon {
     setTimeout(() => this.schedule(), waitMs + 10).unref();
   }
   private readonly retryTries = new Map<string, number>();
-
-  private measured(from: 'paused' | 'stopped', msTaken: number): void {
-    const xs = this.startTimes[from];
-    xs.push(msTaken);
-    if (xs.length > 20) xs.shift();
-  }
-
-  /** The median of the last measured wakes of that kind (a first guess before any). */
-  private expected(from: 'paused' | 'stopped'): number {
-    const xs = [...this.startTimes[from]].sort((a, b) => a - b);
-    return Math.round(xs.length ? xs[Math.floor(xs.length / 2)]! : from === 'paused' ? 50 : 1500);
-  }
 
   /** Runs GroupQueue's decisions. Cheap and synchronous: call it whenever anything changes. */
   schedule(): void {
@@ -228,7 +218,7 @@ export class Daemon {
   }
 
   private deliver(s: Session, m: MessageRow): void {
-    if (s.paused) this.record(s.opts.id, m.id, 'waking', { group: s.opts.group, from: 'paused', expectedMs: this.expected('paused') });
+    if (s.paused) this.record(s.opts.id, m.id, 'waking', { group: s.opts.group, from: 'paused', expectedMs: 50 });
     this.store.setMessage(m.id, { status: 'delivered', session_id: s.opts.id, attempts: m.attempts + 1 });
     this.record(s.opts.id, m.id, 'delivered', { followup: true, via: s.opts.followups });
     s.deliver({ id: m.id, text: m.text });
@@ -266,7 +256,7 @@ export class Daemon {
     const t0 = performance.now();
     // the group's agent was suspended (its last session ended idle): the sender hears how long a start takes
     const last = this.store.sessions(group).find((x) => x.id !== id);
-    if (last?.end_reason?.startsWith('idle')) this.record(null, first.id, 'waking', { group, from: 'stopped', expectedMs: this.expected('stopped') });
+    if (last?.end_reason?.startsWith('idle')) this.record(null, first.id, 'waking', { group, from: 'stopped', expectedMs: Math.round(this.startTimes.median()) });
     this.store.transaction(() => {
       this.store.insertSession({ id, group_name: group, followups: s.opts.followups });
       this.store.setMessage(first.id, { status: 'delivered', session_id: id, attempts: first.attempts + 1 });
@@ -274,7 +264,7 @@ export class Daemon {
       this.record(id, first.id, 'delivered', { followup: false });
     });
     s.start({ id: first.id, text: first.text }).then(() => {
-      this.measured('stopped', performance.now() - t0);
+      this.startTimes.add(performance.now() - t0);
       this.retryAt.delete(group);
       this.retryTries.delete(group);
       this.store.setSession(id, { status: 'active', container_name: s.containerName ?? null });

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { apiError, httpCode, type Cluster } from '../kube/cluster.js';
 import type { RunState } from './policy.js';
-import { Traffic, type WakeResult } from './traffic.js';
+import { Traffic, WakeTimes, type WakeResult } from './traffic.js';
 import { createFront } from './proxy.js';
 import { hostKey, parseRoutes, ROUTES_CONFIGMAP, stopAfterMs, type ParsedRoute } from './kube-routes.js';
 
@@ -54,7 +54,7 @@ export class KubeActivator extends Traffic {
   private pauseSaid = new Set<string>();
   private readonly waking = new Map<string, Promise<WakeResult>>();
   private readonly replicas = new Map<string, number>();
-  private readonly wakeTimes: number[] = [];
+  private readonly wakeTimes = new WakeTimes(FIRST_GUESS_MS);
   private loadedAt = 0;
   private loading: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -117,8 +117,7 @@ export class KubeActivator extends Traffic {
 
   /** The median of the last wakes measured (from 0 replicas to a Ready Pod). */
   expectedWakeMs(_from?: 'paused' | 'stopped'): number {
-    const xs = [...this.wakeTimes].sort((a, b) => a - b);
-    return xs.length ? xs[Math.floor(xs.length / 2)]! : FIRST_GUESS_MS;
+    return this.wakeTimes.median();
   }
 
   async stateOf(host: string): Promise<RunState | undefined> {
@@ -190,8 +189,7 @@ export class KubeActivator extends Traffic {
     const ip = await this.podReady(r, t0);
     const ms = performance.now() - t0;
     if (from === 'stopped') {
-      this.wakeTimes.push(ms);
-      if (this.wakeTimes.length > 20) this.wakeTimes.shift();
+      this.wakeTimes.add(ms);
       this.o.say(`activator: ${host}: woken in ${Math.round(ms)} ms (pod ${r.statefulset}-0 Ready at ${ip})`);
     }
     this.touch(host);

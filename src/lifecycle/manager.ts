@@ -19,7 +19,7 @@ import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { Clock } from './clock.js';
 import { nextStep, policyOf, upcoming, type Observed, type Policy, type RunState } from './policy.js';
 import type { LifecycleEvent, LifecycleStore } from './store.js';
-import { Traffic, type WakeResult } from './traffic.js';
+import { Traffic, WakeTimes, type WakeResult } from './traffic.js';
 
 export type { WakeResult } from './traffic.js';
 
@@ -62,7 +62,6 @@ export interface AgentStatus {
 }
 
 /** Wakes of this kind take about this long before any was measured. */
-const FIRST_GUESS_MS = { paused: 50, stopped: 3000 } as const;
 
 function runState(engine: string): RunState | undefined {
   if (engine === 'running') return 'running';
@@ -75,7 +74,8 @@ export class Lifecycle extends Traffic {
   private readonly lastState = new Map<string, RunState>();
   private readonly waking = new Map<string, Promise<WakeResult>>();
   /** Measured wake times (ms) by what it woke from, newest last: the expected wait a `waking` event gives. */
-  private readonly wakeTimes = { paused: [] as number[], stopped: [] as number[] };
+  /** Wakes of each kind take about this long before any was measured: 50 ms from pause, 3 s from stop. */
+  private readonly wakeTimes = { paused: new WakeTimes(50), stopped: new WakeTimes(3000) };
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
 
@@ -252,8 +252,7 @@ export class Lifecycle extends Traffic {
 
   /** The expected wait of a wake from `from`: the median of the last ones measured. */
   expectedWakeMs(from: 'paused' | 'stopped'): number {
-    const xs = [...this.wakeTimes[from]].sort((a, b) => a - b);
-    return xs.length ? xs[Math.floor(xs.length / 2)]! : FIRST_GUESS_MS[from];
+    return this.wakeTimes[from].median();
   }
 
   /** Where a wake stands without waiting for it: for the `waking` event and Retry-After. */
@@ -318,9 +317,7 @@ export class Lifecycle extends Traffic {
     const ports = now.ports.map((p) => ({ containerPort: p.containerPort, url: publishedUrl(p) }));
     const ms = performance.now() - t0;
     if (from === 'paused' || from === 'stopped') {
-      const xs = this.wakeTimes[from];
-      xs.push(ms);
-      if (xs.length > 20) xs.shift();
+      this.wakeTimes[from].add(ms);
       this.d.store.set(name, { state: null, since: null, hold_until: null, hold_reason: null });
       this.lastState.set(name, 'running');
       this.event(name, 'woken', { from, ms: Math.round(ms) });

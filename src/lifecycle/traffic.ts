@@ -32,3 +32,18 @@ export abstract class Traffic {
     this.touch(name);
   }
 }
+
+/** The last 20 measured wake times: their median is the expected wait a `waking` answer gives. */
+export class WakeTimes {
+  private readonly xs: number[] = [];
+  constructor(private readonly firstGuessMs: number) {}
+  add(ms: number): void {
+    this.xs.push(ms);
+    if (this.xs.length > 20) this.xs.shift();
+  }
+  /** Before any was measured, the first guess. */
+  median(): number {
+    const s = [...this.xs].sort((a, b) => a - b);
+    return s.length ? s[Math.floor(s.length / 2)]! : this.firstGuessMs;
+  }
+}
