@@ -201,7 +201,10 @@ describe('idle tiers', () => {
     await waitFor('stopped', () => state(name) === 'exited', 20_000);
     // by id: a tag alone may share its image with others (a cached build), and untagging removes nothing
     const id = podman(['image', 'inspect', '-f', '{{.Id}}', img]).stdout.trim();
-    expect(podman(['rmi', '-f', id]).code).toBe(0);
+    // (podman may refuse while it is still busy with the container: asked again)
+    let rmi = podman(['rmi', '-f', id]);
+    for (let i = 0; i < 5 && rmi.code !== 0; i++) { await new Promise((res) => setTimeout(res, 500)); rmi = podman(['rmi', '-f', id]); }
+    expect(rmi.code, rmi.stderr).toBe(0);
     expect(podman(['container', 'exists', name]).code).not.toBe(0);
     const t0 = Date.now();
     // an engine slower than the 400 ms wait gives "starting up" first; the answer that follows is the error, not a hang
