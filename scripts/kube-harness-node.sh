@@ -136,7 +136,25 @@ import_images() { # sock images...
     t0=$SECONDS
     podman save --format docker-archive "$img" 2>/dev/null | ctr -a "$sock" -n k8s.io images import --digests - >/dev/null ||
       die "importing $img into containerd failed"
+    # what `import` checks: a tag already imported at the same image id is not imported again
+    echo "$img $(podman image inspect --format '{{.Id}}' "$img" 2>/dev/null)" >>"$NODE_DIR/imported"
     say "imported $img into the node in $((SECONDS - t0))s"
+  done
+}
+
+# node_import DIR IMAGE...: images from Podman into a running node, skipping those already there
+# at the same image id (a test run shares one node between test files; see test/helpers/kube.ts).
+node_import() {
+  NODE_DIR=${1:?usage: kube-harness.sh import DIR IMAGE...}
+  shift
+  local sock img id
+  sock=$(sed -n 's/^CLAWPOD_KUBE_CONTAINERD=//p' "$NODE_DIR/env" 2>/dev/null)
+  [[ -S "$sock" ]] || die "$NODE_DIR has no running node (no containerd socket in $NODE_DIR/env)"
+  [[ -z "${CONTAINERS_CONF:-}" && -f "$HERE/../.clawpod/containers.conf" ]] && export CONTAINERS_CONF=$HERE/../.clawpod/containers.conf
+  for img in "$@"; do
+    id=$(podman image inspect --format '{{.Id}}' "$img" 2>/dev/null) || { say "image $img is not in Podman's storage; not imported"; continue; }
+    grep -qxF "$img $id" "$NODE_DIR/imported" 2>/dev/null && continue
+    import_images "$sock" "$img"
   done
 }
 

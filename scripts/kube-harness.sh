@@ -11,6 +11,9 @@
 #                                         Pods really run), wait for /readyz (and the node), write
 #                                         DIR/kubeconfig and DIR/env
 #   scripts/kube-harness.sh stop DIR      stop them and remove what start wrote into DIR
+#   scripts/kube-harness.sh import DIR IMAGE...
+#                                         import images from Podman into DIR's running node (those
+#                                         already imported at the same image id are skipped)
 #   scripts/kube-harness.sh paths         print where the binaries are (or would be)
 #   scripts/kube-harness.sh kubectl       print the path of the harness's kubectl, building it first if needed
 #   scripts/kube-harness.sh go            print the path of a Go toolchain new enough to build (fetching it if needed)
@@ -494,6 +497,7 @@ case "${1:-}" in
   ensure) cmd_build; cmd_etcd ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
+  import) shift; node_import "$@" ;;
   paths) cmd_paths ;;
   kubectl) cmd_kubectl ;;
   go) ensure_go; echo "$GO" ;;

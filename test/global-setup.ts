@@ -3,12 +3,30 @@
 // cached yet, with its progress on stderr, so that no single test's time-out has to cover a
 // one-time build of ~15 minutes. Outside CI a machine that cannot build it goes on (those tests
 // skip and say why); with CI=true that is a failure naming what is missing.
+//
+// It also hands the test files one shared harness-with-a-node (test/helpers/kube.ts sharedNode):
+// the first file that needs a node starts it and records its folder in the file provided here;
+// the teardown stops it.
 import { spawnSync } from 'node:child_process';
-import { KUBE_HARNESS } from './helpers/kube.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { KUBE_HARNESS, stopSharedKube } from './helpers/kube-harness-path.js';
 import { IN_CI } from './helpers/prereq.js';
 
-export default function setup(): void {
-  if (process.env.CLAWPOD_TEST_KUBECONFIG || process.env.CLAWPOD_TEST_KUBECTL) return;
+export default function setup(project: TestProject): (() => void) | undefined {
+  if (process.env.CLAWPOD_TEST_KUBECONFIG || process.env.CLAWPOD_TEST_KUBECTL) return undefined;
+  const shared = join(mkdtempSync(join(tmpdir(), 'clawpod-shared-kube-')), 'dir');
+  project.provide('sharedKubeFile', shared);
+  // also on Ctrl-C / a crash of vitest itself
+  const stop = () => stopSharedKube(shared);
+  process.once('exit', stop);
+  buildHarness();
+  return () => { process.removeListener('exit', stop); stop(); };
+}
+
+function buildHarness(): void {
   if (process.env.CLAWPOD_KUBE_BUILD === '0') {
     if (IN_CI) throw new Error('CLAWPOD_KUBE_BUILD=0 in CI: the Kubernetes tests need the harness; unset it');
     return;

@@ -10,14 +10,16 @@
 // Instead of starting one, the tests can use any cluster: set CLAWPOD_TEST_KUBECONFIG to a
 // kubeconfig (kind, k3d, OpenShift Local...). Its current context is used and stop() is a no-op.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 import { IN_CI } from './prereq.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const KUBE_HARNESS = join(ROOT, 'scripts/kube-harness.sh');
+import { KUBE_HARNESS } from './kube-harness-path.js';
+
+export { KUBE_HARNESS };
 
 /**
  * Thrown when no API server can be had on this machine (no Go/proxy to build, no etcd...). Tests skip
@@ -174,7 +176,25 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
 async function startKubeOrUnavailable(opts: StartKubeOptions): Promise<Kube> {
   const given = process.env.CLAWPOD_TEST_KUBECONFIG;
   if (given) return external(given);
+  if (opts.nodes) {
+    const shared = await sharedNode(opts);
+    if (shared) return shared;
+  }
+  const dir = await launch(opts);
+  // If the test process dies without calling stop(), do not leave etcd/kube-apiserver behind.
+  const onExit = () => { spawnSync('bash', [KUBE_HARNESS, 'stop', dir], { stdio: 'ignore' }); };
+  process.once('exit', onExit);
+  let stopped = false;
+  return fromDir(dir, async () => {
+    if (stopped) return;
+    stopped = true;
+    process.removeListener('exit', onExit);
+    await run(['stop', dir], process.env, false);
+  });
+}
 
+/** Starts a harness into a new folder and returns that folder (its env file says where everything is). */
+async function launch(opts: StartKubeOptions): Promise<string> {
   const nodes = opts.nodes ?? false;
   const controllerManager = nodes || (opts.controllerManager ?? false);
   const need = ['kube-apiserver', ...(controllerManager ? ['kube-controller-manager'] : []), ...(nodes ? ['kube-scheduler', 'kubelet'] : [])];
@@ -193,12 +213,11 @@ async function startKubeOrUnavailable(opts: StartKubeOptions): Promise<Kube> {
     if (code === 3) throw new KubeUnavailableError(last.replace(/^\[kube-harness\] unavailable: /, ''));
     throw new Error(`scripts/kube-harness.sh start failed (exit ${code}); logs in ${dir}\n${stderr.slice(-4000)}`);
   }
+  return dir;
+}
 
+function fromDir(dir: string, stop: () => Promise<void>): Kube {
   const e = parseEnv(join(dir, 'env'));
-  // If the test process dies without calling stop(), do not leave etcd/kube-apiserver behind.
-  const onExit = () => { spawnSync('bash', [KUBE_HARNESS, 'stop', dir], { stdio: 'ignore' }); };
-  process.once('exit', onExit);
-  let stopped = false;
   return {
     kubeconfig: e.KUBECONFIG!,
     server: e.CLAWPOD_KUBE_SERVER!,
@@ -211,11 +230,61 @@ async function startKubeOrUnavailable(opts: StartKubeOptions): Promise<Kube> {
     nodes: e.CLAWPOD_KUBE_NODES === '1',
     ...(e.CLAWPOD_KUBE_NODE_IP ? { nodeIp: e.CLAWPOD_KUBE_NODE_IP } : {}),
     dir,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      process.removeListener('exit', onExit);
-      await run(['stop', dir], process.env, false);
-    },
+    stop,
   };
+}
+
+// --- one node for the whole run ----------------------------------------------------------------
+// A harness with a node costs ~25 s to start, import the agent image and stop; the files that need
+// one run one after another, so they share one (vitest's global set-up hands out the file that
+// records its folder, and stops it at the end). Each file gets the cluster as the previous one
+// found it: stop() deletes the namespaces and cluster-scoped objects the file made. Files that need
+// a cluster WITHOUT a node (Pods that stay Pending, claims with no class) start their own.
+
+declare module 'vitest' {
+  export interface ProvidedContext { sharedKubeFile: string }
+}
+
+/** Enough hostPath PVs for every file of a run: released ones are not reused (reclaim policy Retain). */
+const SHARED_PVS = 160;
+const CLUSTER_KINDS = 'namespaces,customresourcedefinitions,clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings,validatingwebhookconfigurations,mutatingwebhookconfigurations,priorityclasses,runtimeclasses,ingressclasses';
+
+function sharedFile(): string | undefined {
+  try { return inject('sharedKubeFile') || undefined; } catch { return undefined; }
+}
+
+function harnessAlive(dir: string): boolean {
+  try {
+    if (!existsSync(join(dir, 'env'))) return false;
+    process.kill(Number(readFileSync(join(dir, 'apiserver.pid'), 'utf8')), 0);
+    return true;
+  } catch { return false; }
+}
+
+async function sharedNode(opts: StartKubeOptions): Promise<Kube | undefined> {
+  const file = sharedFile();
+  if (!file) return undefined;
+  let dir = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  if (dir && harnessAlive(dir)) {
+    const images = opts.images ?? ['localhost/clawpod-agent:latest'];
+    const r = await run(['import', dir, ...images], process.env, opts.progress ?? true);
+    if (r.code !== 0) throw new Error(`scripts/kube-harness.sh import failed (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+  } else {
+    dir = await launch({ ...opts, pvs: Math.max(opts.pvs ?? 0, SHARED_PVS) });
+    writeFileSync(file, dir);
+  }
+  const kubectl = (args: string[]) => spawnSync(kubectlBin(), ['--kubeconfig', join(dir, 'kubeconfig'), ...args], { encoding: 'utf8' });
+  const objects = () => new Set(kubectl(['get', CLUSTER_KINDS, '-o', 'name']).stdout.split('\n').filter(Boolean));
+  const before = objects();
+  let stopped = false;
+  return fromDir(dir, async () => {
+    if (stopped) return;
+    stopped = true;
+    const made = [...objects()].filter((o) => !before.has(o));
+    const namespaces = made.filter((o) => o.startsWith('namespace/'));
+    const rest = made.filter((o) => !o.startsWith('namespace/'));
+    if (rest.length) kubectl(['delete', '--ignore-not-found', '--wait=false', ...rest]);
+    // waited for, so that the next file does not share the node with this one's Pods
+    if (namespaces.length) kubectl(['delete', '--ignore-not-found', '--timeout=120s', ...namespaces]);
+  });
 }
