@@ -3,7 +3,7 @@
 // ${CLAWPOD_JAEGER_CACHE:-~/.cache/clawpod-jaeger}) on loopback with in-memory storage and free ports:
 // an OTLP receiver (HTTP and gRPC) and the query HTTP API that the tests read traces back from.
 //
-// Cost: the FIRST call on a machine builds the binary (about 10 minutes on 2 cores, one-time;
+// Cost: the FIRST call on a machine builds the binary (15-20 minutes on 2 cores, one-time;
 // vitest's global set-up or `scripts/jaeger-harness.sh build` does it ahead of the tests). Once
 // cached, startJaeger() takes about a second. See docs/tracing-harness.md.
 import { spawn, spawnSync } from 'node:child_process';

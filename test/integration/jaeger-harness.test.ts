@@ -3,7 +3,7 @@
 // JSON export goes in with plain fetch; the query API must give back both spans and their link.
 //
 // Runtime: a couple of seconds once the binary is cached. The very first run on a machine builds it
-// (one-time, about 10 minutes on 2 cores) unless the global set-up or `scripts/jaeger-harness.sh build`
+// (one-time, 15-20 minutes on 2 cores) unless the global set-up or `scripts/jaeger-harness.sh build`
 // did; CLAWPOD_JAEGER_BUILD=0 skips instead of building. Skips with the reason when Jaeger cannot be
 // had (no Go toolchain / module proxy); with CI=true that fails instead.
 import { randomBytes } from 'node:crypto';
