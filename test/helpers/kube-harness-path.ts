@@ -5,6 +5,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+declare module 'vitest' {
+  /** The file in which the first test file that needs a node records the shared harness's folder. */
+  export interface ProvidedContext { sharedKubeFile: string }
+}
+
 export const KUBE_HARNESS = join(fileURLToPath(new URL('../../', import.meta.url)), 'scripts/kube-harness.sh');
 
 /** Stops the harness a run shared between test files (its folder is recorded in `file`), if one was started. */

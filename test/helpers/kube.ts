@@ -241,10 +241,6 @@ function fromDir(dir: string, stop: () => Promise<void>): Kube {
 // found it: stop() deletes the namespaces and cluster-scoped objects the file made. Files that need
 // a cluster WITHOUT a node (Pods that stay Pending, claims with no class) start their own.
 
-declare module 'vitest' {
-  export interface ProvidedContext { sharedKubeFile: string }
-}
-
 /** Enough hostPath PVs for every file of a run: released ones are not reused (reclaim policy Retain). */
 const SHARED_PVS = 160;
 const CLUSTER_KINDS = 'namespaces,customresourcedefinitions,clusterroles,clusterrolebindings,validatingadmissionpolicies,validatingadmissionpolicybindings,validatingwebhookconfigurations,mutatingwebhookconfigurations,priorityclasses,runtimeclasses,ingressclasses';
