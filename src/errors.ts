@@ -33,7 +33,10 @@ export type ErrorCode =
   | 'CONFIG_FORCED'
   | 'QUOTA_EXCEEDED'
   | 'ROLLOUT_HALTED'
-  | 'BUDGET_EXHAUSTED';
+  | 'BUDGET_EXHAUSTED'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'INTERNAL';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -83,7 +86,66 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   BUDGET_EXHAUSTED: 5,
   /** A fleet upgrade stopped at a failed or diverging tenant (that tenant was rolled back). */
   ROLLOUT_HALTED: 7,
+  /** The control plane's API refused the token: missing, wrong or revoked. */
+  UNAUTHORIZED: 8,
+  /** The token is good, but its scope does not cover the call (a tenant's token on an admin route). */
+  FORBIDDEN: 8,
+  /** The control plane failed in a way it did not foresee (a bug: its message says where). */
+  INTERNAL: 1,
 };
+
+/**
+ * The HTTP status of each code, for the control plane's API and its clients alike (one total map:
+ * a new code cannot be added without deciding its status). Bad input is 400, a missing object 404,
+ * a clash 409, a spent budget 429; the engine or a payload failing is the upstream's fault (502/503/504).
+ */
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  SPEC_INVALID: 400,
+  YAML_MALFORMED: 400,
+  FILE_NOT_FOUND: 400,
+  MOUNT_BLOCKED: 403,
+  MOUNT_NOT_ALLOWED: 403,
+  MOUNT_INVALID: 400,
+  SECRET_MISSING: 400,
+  SECRET_INVALID: 400,
+  VAULT_LOCKED: 503,
+  VAULT_TAMPERED: 500,
+  VAULT_BUSY: 503,
+  USAGE: 400,
+  TOO_LARGE: 413,
+  IMAGE_NOT_FOUND: 404,
+  IMAGE_BUILD_FAILED: 502,
+  RUNTIME_UNAVAILABLE: 503,
+  RUNTIME_ERROR: 502,
+  ISOLATION_UNAVAILABLE: 501,
+  PORT_TAKEN: 409,
+  NAME_TAKEN: 409,
+  NOT_FOUND: 404,
+  UNHEALTHY: 504,
+  CONFIG_INVALID: 400,
+  ISOLATION_MISMATCH: 502,
+  UNSAFE_PATH: 403,
+  SOURCE_NOT_ALLOWED: 403,
+  NAME_INVALID: 400,
+  IN_USE: 409,
+  CONFIG_FORCED: 403,
+  QUOTA_EXCEEDED: 403,
+  BUDGET_EXHAUSTED: 429,
+  ROLLOUT_HALTED: 409,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  INTERNAL: 500,
+};
+
+export const ERROR_CODES = Object.keys(EXIT_CODES) as readonly ErrorCode[];
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(EXIT_CODES, s);
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return HTTP_STATUS[code];
+}
 
 export class ClawpodError extends Error {
   readonly code: ErrorCode;

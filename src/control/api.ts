@@ -1,198 +1,78 @@
-// The control plane's HTTP API (localhost, bearer token). Streams are Server-Sent Events: the
-// stored events after `?after=SEQ` (or Last-Event-ID) first, then live ones, so a client that
-// reconnects misses nothing.
-import { timingSafeEqual } from 'node:crypto';
-import { Hono, type Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
-import { ClawpodError, isClawpodError } from '../errors.js';
-import { badGroupName, BudgetSchema } from './config.js';
-import { CONTROL_DEFAULTS } from '../spec/defaults.js';
+// The control plane's HTTP API (bearer tokens, JSON, Server-Sent Events for streams), put together
+// from one route module per subject under ./routes. Every route declares its input and answers
+// with zod schemas: the same schemas validate requests and make the OpenAPI 3.1 document served
+// at /v1/openapi.json (test/unit/api-contract.test.ts checks the two agree).
+import { HTTPException } from 'hono/http-exception';
+import { ClawpodError, httpStatusOf, isClawpodError } from '../errors.js';
 import type { Daemon } from './daemon.js';
-import type { EventRow, Store } from './store.js';
+import type { Store } from './store.js';
 import { redactor } from '../secrets/redact.js';
 import { lifecycleRoutes } from '../lifecycle/api.js';
+import { ApiTokens } from './auth.js';
+import { errorBody, errors, json, routes, type App } from './routes/common.js';
+import { groupRoutes } from './routes/groups.js';
+import { messageRoutes } from './routes/messages.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Metrics } from './metrics.js';
 
-const STATUS: Partial<Record<string, 400 | 404 | 409 | 413 | 429 | 503 | 504>> = { NOT_FOUND: 404, USAGE: 400, NAME_TAKEN: 409, TOO_LARGE: 413, SECRET_MISSING: 400, IN_USE: 409, BUDGET_EXHAUSTED: 429, RUNTIME_UNAVAILABLE: 503, UNHEALTHY: 504 };
-/** Chat turns kept per tenant for a canary replay. */
-const TURNS_KEPT = 50;
+export const OPENAPI_PATH = '/v1/openapi.json';
 
-/** body.models (model names) and body.budget ({period?, tokens?, requests?}) of PUT /v1/groups/NAME. */
-function groupPolicy(b: Record<string, unknown>): { models?: string[]; budget?: object } {
-  const out: { models?: string[]; budget?: object } = {};
-  if (b.models !== undefined) {
-    if (!Array.isArray(b.models) || !b.models.every((m) => typeof m === 'string')) throw new ClawpodError('USAGE', 'body.models must be a list of model names', { hint: 'e.g. {"model":"sonnet","models":["sonnet","haiku"]}' });
-    out.models = b.models as string[];
-  }
-  if (b.budget !== undefined) {
-    const r = BudgetSchema.safeParse(b.budget);
-    if (!r.success) throw new ClawpodError('USAGE', `body.budget is not a budget: ${r.error.issues[0]!.message}`, { hint: 'e.g. {"period":"1d","tokens":100000,"requests":500}' });
-    out.budget = r.data;
-  }
-  return out;
+export interface ApiOptions {
+  /** Served at GET /metrics (Prometheus text) to an admin or a metrics token; errors are counted by code. */
+  readonly metrics?: Pick<Metrics, 'render' | 'contentType' | 'error'>;
 }
 
-function sameToken(given: string, token: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function errorBody(code: string, message: string, hint?: string) {
-  return { error: { code, message, ...(hint ? { hint } : {}) } };
-}
-
-async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  try {
-    const v: unknown = await c.req.json();
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch { /* fall through */ }
-  throw new ClawpodError('USAGE', 'the request body is not a JSON object', { hint: 'send Content-Type: application/json with an object body, e.g. {"text":"hello"}' });
-}
-
-export function buildApi(daemon: Daemon, store: Store, token: string): Hono {
-  const app = new Hono();
+export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts: ApiOptions = {}): App {
+  const app = routes();
+  const tokens = new ApiTokens(store, adminToken);
 
   app.onError((e, c) => {
-    if (isClawpodError(e)) {
-      const status = STATUS[e.code] ?? 500;
-      return c.json(errorBody(e.code, redactor.redact(e.message), e.hint), status);
-    }
+    if (isClawpodError(e)) opts.metrics?.error(e.code);
+    if (isClawpodError(e)) return c.json(errorBody(e.code, redactor.redact(e.message), e.hint), httpStatusOf(e.code) as ContentfulStatusCode);
+    // hono's own: a body that is not JSON, and the like
+    if (e instanceof HTTPException && e.status < 500) return c.json(errorBody('USAGE', e.message || 'bad request', 'send Content-Type: application/json with a JSON object body'), e.status);
     return c.json(errorBody('INTERNAL', redactor.redact(e.message)), 500);
   });
 
   // Hono's own 404 is text/plain; every answer of this API is JSON with a code
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, 'the routes are listed in docs/control-plane.md'), 404));
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, `the routes are listed at ${OPENAPI_PATH}`), 404));
 
   app.use('/v1/*', async (c, next) => {
+    if (c.req.path === OPENAPI_PATH) return next();
     const h = c.req.header('authorization') ?? '';
-    if (!h.startsWith('Bearer ') || !sameToken(h.slice(7), token)) {
-      return c.json(errorBody('UNAUTHORIZED', 'missing or wrong bearer token', 'the token is in the control plane\'s data folder (control/token); clawpod send/chat read it for you'), 401);
-    }
+    const p = tokens.authenticate(h.startsWith('Bearer ') ? h.slice(7) : undefined);
+    if (!p) return c.json(errorBody('UNAUTHORIZED', 'missing, wrong or revoked bearer token', 'the admin token is in the control plane\'s data folder (control/token); clawpod send/chat read it for you; scoped ones come from `clawpod token create`'), 401);
+    // a metrics token scrapes /metrics and nothing else
+    if (p.kind === 'metrics') throw new ClawpodError('FORBIDDEN', 'a metrics token reaches GET /metrics only', { hint: 'use an admin, group or tenant token for the API' });
+    c.set('principal', p);
     await next();
   });
 
-  app.get('/v1/health', (c) => c.json({ ok: true, running: daemon.running, queued: store.queued().length }));
+  app.openapi(createRoute({ method: 'get', path: '/v1/health', tags: ['health'], summary: 'The control plane runs; sessions running, messages queued',
+    responses: { 200: json(z.object({ ok: z.literal(true), running: z.number().int(), queued: z.number().int() }), 'healthy'), ...errors() } }),
+  (c) => c.json({ ok: true as const, running: daemon.running, queued: store.queued().length }, 200));
 
-  app.get('/v1/groups', (c) => c.json(store.groups().map((g) => {
-    const s = daemon.sessionOf(g.name);
-    return { ...g, session: s ? { id: s.opts.id, phase: s.phase, container: s.containerName ?? null } : null, queued: store.queued().filter((m) => m.group_name === g.name).length };
-  })));
-
-  app.put('/v1/groups/:name', async (c) => {
-    const name = c.req.param('name');
-    const bad = badGroupName(name);
-    if (bad) throw bad;
-    const b = await jsonBody(c);
-    if (typeof b.model !== 'string') throw new ClawpodError('USAGE', 'body.model is missing', { hint: 'send {"model":"NAME"} with a model defined in the ControlPlane file' });
-    daemon.addGroup(name, b.model, typeof b.system === 'string' ? b.system : null, groupPolicy(b));
-    return c.json(store.group(name), 200);
-  });
-
-  app.delete('/v1/groups/:name', (c) => {
-    const name = c.req.param('name');
-    const bad = badGroupName(name);
-    if (bad) throw bad;
-    return c.json({ group: name, deleted: daemon.deleteGroup(name) });
-  });
-
-  // a tenant's chat turns as `clawpod tenant chat` saw them: what a canary upgrade replays (src/fleet/replay.ts)
-  app.post('/v1/tenants/:name/turns', async (c) => {
-    const b = await jsonBody(c);
-    if (typeof b.prompt !== 'string' || typeof b.shape !== 'object' || b.shape === null) throw new ClawpodError('USAGE', 'POST /v1/tenants/NAME/turns needs {"prompt": "...", "shape": {...}}', { hint: 'clawpod tenant chat records turns for you' });
-    store.addTurn(c.req.param('name'), b.prompt.slice(0, CONTROL_DEFAULTS.maxMessageBytes), b.shape as object, TURNS_KEPT);
-    return c.json({ ok: true }, 201);
-  });
-  app.get('/v1/tenants/:name/turns', (c) => c.json(store.turns(c.req.param('name'), Math.min(Number(c.req.query('limit') ?? TURNS_KEPT) || TURNS_KEPT, TURNS_KEPT)).map((t) => ({ seq: t.seq, prompt: t.prompt, shape: JSON.parse(t.shape) as unknown, at: t.at }))));
-  app.delete('/v1/tenants/:name/turns', (c) => { store.forgetTurns(c.req.param('name')); return c.json({ ok: true }); });
-
-  app.post('/v1/groups/:name/revoke', async (c) => {
-    const b = await jsonBody(c).catch(() => ({}) as Record<string, unknown>);
-    const revoked = daemon.revoke(c.req.param('name'), typeof b.reason === 'string' ? b.reason : 'revoked by the operator');
-    return c.json({ group: c.req.param('name'), revoked });
-  });
-
-  // a token for an agent that is not a session (an OpenClaw gateway run with `clawpod run`):
-  // shown once, stored only as a hash, revoked with the group's others
-  app.post('/v1/groups/:name/tokens', (c) => {
-    const group = c.req.param('name');
-    return c.json({ group, token: daemon.issueToken(group), ...daemon.wiring(group) }, 201);
-  });
-
-  // an agent's token that a newer one replaces (clawpod run of the same instance again)
-  app.post('/v1/tokens/revoke', async (c) => {
-    const b = await jsonBody(c).catch(() => ({}) as Record<string, unknown>);
-    if (typeof b.token !== 'string' || !b.token) throw new ClawpodError('USAGE', 'POST /v1/tokens/revoke needs {"token": "..."}', { hint: 'send the token to revoke' });
-    return c.json({ revoked: daemon.revokeToken(b.token, typeof b.reason === 'string' ? b.reason : 'replaced') });
-  });
-
-  app.get('/v1/groups/:name/usage', (c) => {
-    const name = c.req.param('name');
-    if (!store.group(name)) throw new ClawpodError('NOT_FOUND', `no group named ${name}`);
-    return c.json(daemon.usage(name));
-  });
-
-  app.get('/v1/groups/:name/sessions', (c) => c.json(store.sessions(c.req.param('name'))));
-  app.get('/v1/groups/:name/messages', (c) => c.json(store.messages(c.req.param('name'))));
-
-  // With `Accept: text/event-stream` the answer streams in the same response (one round trip
-  // less than POST + GET .../events); the first event, `queued`, carries the message id.
-  app.post('/v1/groups/:name/messages', async (c) => {
-    const b = await jsonBody(c);
-    if (typeof b.text !== 'string') throw new ClawpodError('USAGE', 'body.text is missing or not a string', { hint: 'send {"text":"..."}' });
-    const m = daemon.submit(c.req.param('name'), b.text);
-    if ((c.req.header('accept') ?? '').includes('text/event-stream')) return followMessage(c, m.id, 0);
-    return c.json({ id: m.id, group: m.group_name, status: m.status }, 202);
-  });
-
-  app.get('/v1/messages/:id', (c) => {
-    const m = store.message(c.req.param('id'));
-    if (!m) throw new ClawpodError('NOT_FOUND', `no message ${c.req.param('id')}`);
-    return c.json(m);
-  });
-
-  const follow = (c: Context, replay: (after: number) => EventRow[], matches: (e: EventRow) => boolean, isEnd: (e: EventRow) => boolean, from?: number) => {
-    const after = from ?? (Number(c.req.query('after') ?? c.req.header('last-event-id') ?? 0) || 0);
-    return streamSSE(c, async (stream) => {
-      const live: EventRow[] = [];
-      let wake: (() => void) | undefined;
-      const onEvent = (e: EventRow) => { if (matches(e)) { live.push(e); wake?.(); } };
-      daemon.bus.on('event', onEvent); // subscribe before replaying, so nothing falls between
-      stream.onAbort(() => { daemon.bus.off('event', onEvent); wake?.(); });
-      try {
-        let last = after;
-        const send = async (e: EventRow): Promise<boolean> => {
-          if (e.seq <= last) return false;
-          last = e.seq;
-          await stream.writeSSE({ id: String(e.seq), event: e.type, data: e.data });
-          return isEnd(e);
-        };
-        for (const e of replay(after)) if (await send(e)) return;
-        while (!stream.aborted) {
-          while (live.length) if (await send(live.shift()!)) return;
-          await new Promise<void>((res) => { wake = res; });
-          wake = undefined;
-        }
-      } finally {
-        daemon.bus.off('event', onEvent);
-      }
+  for (const r of [groupRoutes(daemon, store), messageRoutes(daemon, store), tenantRoutes(store), tokenRoutes(daemon, store, tokens), lifecycleRoutes(daemon)]) app.route('/', r);
+  const metrics = opts.metrics;
+  if (metrics) {
+    // outside /v1 and the OpenAPI document: Prometheus' text format, for a scrape
+    app.get('/metrics', async (c) => {
+      const h = c.req.header('authorization') ?? '';
+      const p = tokens.authenticate(h.startsWith('Bearer ') ? h.slice(7) : undefined);
+      if (!p) return c.json(errorBody('UNAUTHORIZED', 'missing, wrong or revoked bearer token', 'scrape with an admin token or one from `clawpod token create --scope metrics`'), 401);
+      if (p.kind !== 'admin' && p.kind !== 'metrics') throw new ClawpodError('FORBIDDEN', `GET /metrics needs an admin or a metrics token; this one is scoped to ${p.kind === 'group' ? `group ${p.group}` : `tenant ${p.tenant}`}`, { hint: '`clawpod token create --scope metrics` makes one for Prometheus' });
+      return c.body(await metrics.render(), 200, { 'content-type': metrics.contentType });
     });
-  };
+  }
 
-  const followMessage = (c: Context, id: string, after?: number) =>
-    follow(c, (a) => store.eventsForMessage(id, a), (e) => e.message_id === id, (e) => e.type === 'done' || e.type === 'failed', after);
-
-  app.get('/v1/messages/:id/events', (c) => {
-    const id = c.req.param('id');
-    if (!store.message(id)) throw new ClawpodError('NOT_FOUND', `no message ${id}`);
-    return followMessage(c, id);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'the admin token (control/token) or one from `clawpod token create`' });
+  app.doc31(OPENAPI_PATH, {
+    openapi: '3.1.0',
+    info: { title: 'clawpod control plane', version: 'v1', description: 'Groups, messages and sessions, agents and their lifecycle, tenants\' chat turns, tokens. Errors are {"error":{"code","message","hint"}} with the status of src/errors.ts.' },
+    security: [{ bearer: [] }],
   });
-
-  app.get('/v1/sessions/:id/events', (c) => {
-    const id = c.req.param('id');
-    if (!store.session(id)) throw new ClawpodError('NOT_FOUND', `no session ${id}`);
-    return follow(c, (after) => store.eventsForSession(id, after), (e) => e.session_id === id, (e) => e.type === 'session_ended');
-  });
-
-  lifecycleRoutes(app, daemon);
   return app;
 }

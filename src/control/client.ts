@@ -3,10 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { ClawpodError, messageOf, type ErrorCode } from '../errors.js';
-
-/** Codes of the API's errors a caller sees as they are (the rest are the control plane's own failure). */
-const PASSED_ON = new Set(['NOT_FOUND', 'TOO_LARGE', 'USAGE', 'BUDGET_EXHAUSTED', 'RUNTIME_UNAVAILABLE', 'UNHEALTHY', 'IN_USE']);
+import { ClawpodError, isErrorCode, messageOf } from '../errors.js';
 
 export interface StreamedEvent { readonly seq: number; readonly type: string; readonly data: Record<string, unknown> }
 
@@ -61,8 +58,9 @@ export class ControlClient {
   private async raise(res: Response): Promise<never> {
     const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string } };
     const e = json.error;
-    const code = e?.code && PASSED_ON.has(e.code) ? e.code as ErrorCode : 'RUNTIME_ERROR';
-    throw new ClawpodError(code, e?.message ?? `HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
+    // the server's code as it is (src/errors.ts is shared); only an answer without one is ours to name
+    const code = isErrorCode(e?.code) ? e.code : 'RUNTIME_ERROR';
+    throw new ClawpodError(code, e?.message ?? `the control plane at ${this.url} answered HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
   }
 }
 

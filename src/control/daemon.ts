@@ -23,6 +23,7 @@ import { Session, type FollowupMode } from './session.js';
 import { Store, type EventRow, type MessageRow } from './store.js';
 import type { Lifecycle } from '../lifecycle/manager.js';
 import { WakeTimes } from '../lifecycle/traffic.js';
+import type { Metrics } from './metrics.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -37,6 +38,8 @@ export interface DaemonOptions {
   /** Where runners reach the gateway over TCP instead (spec.runtime.gatewayUrl on Kubernetes): no socket is mounted. */
   readonly gatewayUrl?: string;
   readonly say: (line: string) => void;
+  /** Prometheus counters (src/control/metrics.ts), when `clawpod serve` keeps them. */
+  readonly metrics?: Pick<Metrics, 'agentStarted' | 'messageEnded' | 'followupDelivered' | 'sessionFailed'>;
 }
 
 const ms = validatedDurationMs;
@@ -222,6 +225,7 @@ export class Daemon {
     this.store.setMessage(m.id, { status: 'delivered', session_id: s.opts.id, attempts: m.attempts + 1 });
     this.record(s.opts.id, m.id, 'delivered', { followup: true, via: s.opts.followups });
     s.deliver({ id: m.id, text: m.text });
+    this.o.metrics?.followupDelivered((Date.now() - Date.parse(m.created_at)) / 1000);
   }
 
   /** What the runner is told: the gateway's socket and a token for this session, never the provider key. */
@@ -263,14 +267,19 @@ export class Daemon {
       this.record(id, first.id, 'session_starting', { group, followups: s.opts.followups });
       this.record(id, first.id, 'delivered', { followup: false });
     });
+    // a start that ends after stop() leaves its rows to the next run's recovery (the store may be closed)
     s.start({ id: first.id, text: first.text }).then(() => {
+      if (this.stopping) return;
       this.startTimes.add(performance.now() - t0);
+      this.o.metrics?.agentStarted(this.o.rt.kind, 'session', (performance.now() - t0) / 1000);
       this.retryAt.delete(group);
       this.retryTries.delete(group);
       this.store.setSession(id, { status: 'active', container_name: s.containerName ?? null });
       s.watchExit();
       this.schedule();
     }, (e: unknown) => {
+      if (this.stopping) return;
+      this.o.metrics?.sessionFailed(group);
       this.sessions.delete(group);
       this.store.revokeTokens({ session: id }, 'its session could not start');
       this.store.endSession(id, `could not start: ${messageOf(e)}`);
@@ -298,6 +307,7 @@ export class Daemon {
             } else {
               this.store.setMessage(m.id, { status: 'done', error: null });
               this.record(s.opts.id, m.id, 'done', { stopReason: e.stopReason });
+              this.o.metrics?.messageEnded('answered');
             }
           }
         }
@@ -341,6 +351,7 @@ export class Daemon {
   private fail(m: MessageRow, sessionId: string | null, reason: string): void {
     this.store.setMessage(m.id, { status: 'failed', error: reason });
     this.record(sessionId, m.id, 'failed', { reason });
+    this.o.metrics?.messageEnded('failed');
   }
 
   /** Every event passes the redactor before it is stored or streamed: a tool may print a key it found. */

@@ -18,11 +18,34 @@ import { buildApi } from './api.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
 import { Store } from './store.js';
-import { createGateway, type Gateway } from '../secrets/gateway/gateway.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { resolveRef } from '../secrets/resolve.js';
 import { GroupPolicy } from './policy.js';
-import { lifecycleParts, type LifecycleParts } from '../lifecycle/serve.js';
+import { lifecycleParts } from '../lifecycle/serve.js';
+import type { Lifecycle } from '../lifecycle/manager.js';
+import { Metrics, type AgentCounts } from './metrics.js';
+
+/**
+ * Agents by state for a scrape, from the lifecycle's listing (which asks the engine): kept 5 s, so
+ * Prometheus scraping often does not list containers each time.
+ */
+function agentCounts(lifecycle: () => Lifecycle | undefined): () => Promise<AgentCounts> {
+  let last: { at: number; counts: Promise<AgentCounts> } | undefined;
+  return () => {
+    const life = lifecycle();
+    if (!life) return Promise.resolve({});
+    if (last && Date.now() - last.at < 5000) return last.counts;
+    const counts = life.status().then((all) => {
+      const out: Record<string, number> = {};
+      for (const a of all) out[a.state] = (out[a.state] ?? 0) + 1;
+      return out as AgentCounts;
+    });
+    last = { at: Date.now(), counts };
+    counts.catch(() => { last = undefined; });
+    return counts;
+  };
+}
 
 export function controlDir(config: Config): string {
   return join(config.dataDir, 'control');
@@ -53,7 +76,7 @@ function hostPort(listen: string): { hostname: string; port: number } {
 }
 
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: LifecycleParts['gatewayHooks']): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: Pick<GatewayDeps, 'onCall' | 'onExhausted' | 'onFinished'>): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
   // resolved again after a minute, so a rotated key is picked up without a restart
@@ -115,17 +138,27 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const store = new Store(join(dir, 'state.db'));
   const gatewayDir = join(dir, 'gateway');
   const gatewayUrl = spec.runtime.kind === 'kubernetes' ? spec.runtime.gatewayUrl : undefined;
-  const daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say });
+  let daemon: Daemon | undefined;
+  const metrics = new Metrics({ sources: {
+    agents: agentCounts(() => daemon?.lifecycle),
+    queueDepth: () => store.queued().length,
+    sessionsActive: () => daemon?.running ?? 0,
+  } });
+  daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say, metrics });
   const life = lifecycleParts({ config, rt, cp: loaded.config, store, daemon, say });
   daemon.lifecycle = life.lifecycle;
-  const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say, life.gatewayHooks);
+  const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say, {
+    onCall: life.gatewayHooks.onCall,
+    onExhausted: (group, info) => { metrics.budgetExhausted(group); return life.gatewayHooks.onExhausted(group, info); },
+    onFinished: (f) => metrics.gatewayCall({ group: f.group, model: f.model ?? 'none', status: f.status, inputTokens: f.input, outputTokens: f.output }),
+  });
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;
   const { hostname, port } = hostPort(listen);
   for (const line of await life.start()) say(line);
-  const app = buildApi(daemon, store, token);
+  const app = buildApi(daemon, store, token, { metrics });
   const server = await new Promise<ServerType>((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname, port }, () => res(s));
     s.once('error', (e: NodeJS.ErrnoException) => rej(e.code === 'EADDRINUSE'

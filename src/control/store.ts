@@ -25,6 +25,7 @@ export interface MessageRow {
 }
 export interface TokenRow { hash: string; group_name: string; session_id: string | null; created_at: string; revoked_at: string | null; revoke_reason: string | null }
 export interface UsageRow { group_name: string; period_start: string; requests: number; input_tokens: number; output_tokens: number }
+export interface ApiTokenRow { id: string; hash: string; scope: string; name: string; created_at: string; last_used_at: string | null; revoked_at: string | null }
 export interface EventRow { seq: number; session_id: string | null; message_id: string | null; type: string; data: string; ts: string }
 
 const SCHEMA = `
@@ -51,6 +52,10 @@ CREATE INDEX IF NOT EXISTS events_session ON events(session_id, seq);
 CREATE TABLE IF NOT EXISTS gateway_tokens (
   hash TEXT PRIMARY KEY, group_name TEXT NOT NULL, session_id TEXT, created_at TEXT NOT NULL,
   revoked_at TEXT, revoke_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, name TEXT NOT NULL,
+  created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT
 );
 CREATE TABLE IF NOT EXISTS tenant_turns (
   tenant TEXT NOT NULL, seq INTEGER NOT NULL, prompt TEXT NOT NULL, shape TEXT NOT NULL, at TEXT NOT NULL,
@@ -179,6 +184,17 @@ export class Store {
     const [col, val] = where.hash ? ['hash', where.hash] : where.session ? ['session_id', where.session] : ['group_name', where.group];
     return this.db.prepare(`UPDATE gateway_tokens SET revoked_at = ?, revoke_reason = ? WHERE ${col} = ? AND revoked_at IS NULL`).run(now(), reason, val).changes;
   }
+
+  // API tokens (src/control/auth.ts): only their sha256 is stored
+  addApiToken(t: Pick<ApiTokenRow, 'id' | 'hash' | 'scope' | 'name'>): ApiTokenRow {
+    this.db.prepare('INSERT INTO api_tokens (id, hash, scope, name, created_at) VALUES (?, ?, ?, ?, ?)').run(t.id, t.hash, t.scope, t.name, now());
+    return this.apiToken(t.id)!;
+  }
+  apiToken(id: string): ApiTokenRow | undefined { return this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as ApiTokenRow | undefined; }
+  apiTokenByHash(hash: string): ApiTokenRow | undefined { return this.db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(hash) as ApiTokenRow | undefined; }
+  apiTokens(): ApiTokenRow[] { return this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id').all() as ApiTokenRow[]; }
+  apiTokenUsed(id: string): void { this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now(), id); }
+  revokeApiToken(id: string): boolean { return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now(), id).changes > 0; }
 
   // usage per group and budget period
   usage(group: string, periodStart: string): UsageRow {

@@ -1,30 +1,67 @@
 // The lifecycle's routes of the control plane API: agents with their state and next step (what
-// `clawpod ps` shows), a wake (what `clawpod exec` asks for), activity, and the event log.
-import type { Hono } from 'hono';
+// `clawpod ps` shows), a wake (what `clawpod exec` asks for), activity, and the event log. A
+// scoped token sees its own agents only; another's answers like one that does not exist.
+import { createRoute, z } from '@hono/zod-openapi';
 import { ClawpodError } from '../errors.js';
+import { seesAgent, type Principal } from '../control/auth.js';
 import type { Daemon } from '../control/daemon.js';
+import { errors, json, NameParam, notFound, Ok, routes, type App } from '../control/routes/common.js';
 import type { Lifecycle } from './manager.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+const Agent = z.object({
+  name: z.string(), state: z.enum(['running', 'paused', 'suspended', 'stopped']), tenant: z.string().nullable(), idleSeconds: z.number(),
+  next: z.object({ action: z.string(), inSeconds: z.number() }).nullable(), expiresAt: z.string().nullable(),
+  held: z.object({ until: z.string(), reason: z.string() }).nullable(), expectedWakeMs: z.number(),
+}).openapi('Agent');
+const tag = ['agents'];
 
-export function lifecycleRoutes(app: Hono, daemon: Daemon): void {
+/** An agent's tenant is in its name (tenant-NAME) for the routes that have only the name. */
+const byName = (name: string) => ({ name, tenant: name.startsWith('tenant-') ? name.slice(7) : null });
+
+export function lifecycleRoutes(daemon: Daemon): App {
+  const app = routes();
   const life = (): Lifecycle => {
-    if (!daemon.lifecycle) throw new ClawpodError('USAGE', 'this control plane runs without the lifecycle', { hint: 'start it with `clawpod serve`' });
+    if (!daemon.lifecycle) throw new ClawpodError('RUNTIME_UNAVAILABLE', 'this control plane runs without the lifecycle', { hint: 'start it with `clawpod serve`' });
     return daemon.lifecycle;
   };
-  const name = (n: string): string => {
+  const agent = (p: Principal, n: string): string => {
     if (!NAME.test(n)) throw new ClawpodError('USAGE', `"${n}" is not an agent name`, { hint: '`clawpod ps -a` lists agents' });
+    if (!seesAgent(p, byName(n))) throw notFound(`agent named ${n}`);
     return n;
   };
-  app.get('/v1/agents', async (c) => c.json(await life().status()));
-  app.post('/v1/agents/:name/wake', async (c) => {
-    const w = await life().wake(name(c.req.param('name')));
-    return c.json({ name: w.name, from: w.from, ms: Math.round(w.ms), url: w.url ?? null });
+
+  app.openapi(createRoute({ method: 'get', path: '/v1/agents', tags: tag, summary: 'Agents with their state and next lifecycle step',
+    responses: { 200: json(z.array(Agent), 'agents'), ...errors(503) } }), async (c) => {
+    const p = c.get('principal');
+    return c.json((await life().status()).filter((a) => seesAgent(p, a)), 200);
   });
-  app.post('/v1/agents/:name/activity', (c) => { life().touch(name(c.req.param('name'))); return c.json({ ok: true }); });
-  app.get('/v1/lifecycle/events', (c) => {
-    const agent = c.req.query('agent');
-    return c.json(life().events({ ...(agent ? { agent: name(agent) } : {}), after: Number(c.req.query('after') ?? 0) || 0 })
-      .map((e) => ({ seq: e.seq, agent: e.agent, type: e.type, data: JSON.parse(e.data) as unknown, ts: e.ts })));
+
+  app.openapi(createRoute({ method: 'post', path: '/v1/agents/{name}/wake', tags: tag, summary: 'Wake a paused or suspended agent; answers once it runs',
+    request: { params: NameParam },
+    responses: { 200: json(z.object({ name: z.string(), from: z.string(), ms: z.number(), url: z.string().nullable() }), 'woken (from says what it was)'), ...errors(400, 404, 409, 503) } }), async (c) => {
+    const name = agent(c.get('principal'), c.req.valid('param').name); // before the lifecycle is asked anything
+    const w = await life().wake(name);
+    return c.json({ name: w.name, from: w.from, ms: Math.round(w.ms), url: w.url ?? null }, 200);
   });
+
+  app.openapi(createRoute({ method: 'post', path: '/v1/agents/{name}/activity', tags: tag, summary: 'Reset the agent\'s idle clock',
+    request: { params: NameParam }, responses: { 200: json(Ok, 'noted'), ...errors(400, 404, 503) } }), (c) => {
+    const name = agent(c.get('principal'), c.req.valid('param').name);
+    life().touch(name);
+    return c.json({ ok: true as const }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/v1/lifecycle/events', tags: tag, summary: 'Lifecycle events (paused, suspended, woken, ttl_warning, destroyed, ...)',
+    request: { query: z.object({ agent: z.string().optional(), after: z.string().regex(/^\d+$/).optional() }) },
+    responses: { 200: json(z.array(z.object({ seq: z.number(), agent: z.string(), type: z.string(), data: z.unknown(), ts: z.string() }).openapi('LifecycleEvent')), 'events'), ...errors(400, 404, 503) } }), (c) => {
+    const p = c.get('principal');
+    const q = c.req.valid('query');
+    const only = q.agent ? agent(p, q.agent) : undefined;
+    return c.json(life().events({ ...(only ? { agent: only } : {}), after: Number(q.after ?? 0) || 0 })
+      .filter((e) => seesAgent(p, byName(e.agent)))
+      .map((e) => ({ seq: e.seq, agent: e.agent, type: e.type, data: JSON.parse(e.data) as unknown, ts: e.ts })), 200);
+  });
+
+  return app;
 }

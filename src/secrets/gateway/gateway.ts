@@ -36,6 +36,8 @@ export interface GatewayDeps {
   now?: () => number;
   /** Every authenticated call, by group: the lifecycle counts it as the group's agents' activity. */
   onCall?: (group: string) => void;
+  /** Every answered call of a known token: its group, the spec.models name (null when refused before one was chosen), status and tokens. */
+  onFinished?: (c: { group: string; model: string | null; status: number; input: number; output: number }) => void;
   /** A group's budget is spent: what its plan says to do (default throttle: 429 until the reset). */
   onExhausted?: (group: string, info: { limit: string; resets: string }) => 'throttle' | 'suspend' | 'notify';
 }
@@ -108,6 +110,8 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (row.revoked_at) return fail(res, r.provider, 401, 'authentication_error', `this token was revoked (${row.revoke_reason ?? 'no reason given'}) at ${row.revoked_at}`);
     const group = row.group_name;
     d.onCall?.(group);
+    const seen: { model: string | null; counted?: Counted } = { model: null };
+    if (d.onFinished) res.once('close', () => d.onFinished!({ group, model: seen.model, status: res.statusCode, input: seen.counted?.input ?? 0, output: seen.counted?.output ?? 0 }));
 
     const read = await readCappedBody(req, d.maxBodyBytes);
     if (!read.ok) {
@@ -126,6 +130,7 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (!m) {
       return fail(res, r.provider, 403, 'permission_error', `group ${group} may not use ${r.provider} model ${JSON.stringify(wanted)}; allowed: ${allowed.map((x) => `${x.provider}/${x.model}`).join(', ') || 'none'} (spec.groups[].models of the ControlPlane file)`);
     }
+    seen.model = m.name;
     let key: string | undefined;
     try { key = await d.providerKey(m.name); } catch (e) {
       return fail(res, r.provider, 502, 'api_error', `the provider key of model ${m.name} could not be read: ${d.redact(messageOf(e))}`);
@@ -165,6 +170,7 @@ export function createGateway(d: GatewayDeps): Gateway {
       : (base.url.protocol === 'https:' ? https : http).request(new URL(base.url.href.replace(/\/+$/, '') + r.upstreamPath), { method: 'POST', headers, agent: base.url.protocol === 'https:' ? agents.https : agents.http });
 
     const counted: Counted = { input: 0, output: 0 };
+    seen.counted = counted;
     const record = () => reservation.settle(counted);
     inFlight.add(upstream);
     await new Promise<void>((resolve) => {
