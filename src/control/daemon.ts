@@ -171,6 +171,10 @@ export class Daemon {
         throw new ClawpodError('NOT_FOUND', `no model named ${m}`, { hint: `models are defined under spec.models of the ControlPlane file: ${Object.keys(this.o.cp.spec.models).join(', ') || 'none yet'}` });
       }
     }
+    const listed = this.o.cp.spec.groups.find((g) => g.name === name)?.models;
+    if (listed && !listed.includes(model)) {
+      throw new ClawpodError('USAGE', `group ${name} may use ${listed.join(', ')} (spec.groups[].models of the ControlPlane file), not ${model}`, { hint: `pick one of ${listed.join(', ')}, or add ${model} to its models in the file` });
+    }
     this.store.upsertGroup(name, model, system, policy);
   }
 

@@ -12,8 +12,9 @@ export class GroupPolicy {
   allowedModels(group: string): GatewayModel[] {
     const spec = this.cp.spec;
     const g = spec.groups.find((x) => x.name === group);
-    const row = g ? undefined : this.store.group(group);
-    const names = g?.models ?? (row?.models ? (JSON.parse(row.models) as string[]) : [g?.model ?? row?.model ?? '']);
+    const row = this.store.group(group);
+    // a group without a list may use its current model: the file's, or the one an operator switched it to
+    const names = g?.models ?? (row?.models ? (JSON.parse(row.models) as string[]) : [row?.model ?? g?.model ?? '']);
     return names.flatMap((name) => { const m = spec.models[name]; return m ? [{ name, provider: m.provider, model: m.model, baseUrl: m.baseUrl }] : []; });
   }
 
