@@ -3,20 +3,19 @@
 // event, and after a crash finds what its previous run left and finishes or fails it.
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import type { ModelConfig, RunnerEvent } from '../agent/protocol.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
+import { CONTROL_DEFAULTS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { validatedDurationMs } from '../spec/quantity.js';
-import { gatewayBaseUrl, gatewayHttpBaseUrl, hashToken, issueToken } from '../secrets/gateway/gateway.js';
+import { gatewayBaseUrl, gatewayHttpBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
-import { periodStart } from '../secrets/gateway/usage.js';
-import { GroupPolicy } from './policy.js';
+import { Groups } from './groups.js';
+import { recover } from './recovery.js';
 import type { ControlPlane, ModelSpec } from './config.js';
 import { decide } from './queue.js';
 import { Session, type FollowupMode } from './session.js';
@@ -61,16 +60,15 @@ export class Daemon {
   readonly controlId: string;
   private readonly sessions = new Map<string, Session>();
   private readonly store: Store;
-  readonly policy: GroupPolicy;
-  /** The gateway's TCP address as bound (spec.gateway.listen may say port 0), when it has one. */
-  gatewayListen: string | undefined;
+  /** Adding, switching and deleting groups; their gateway tokens and usage. */
+  readonly groups: Groups;
   /** Idle tiers, ttls and wakes of agents (src/lifecycle), set by startControlPlane. */
   lifecycle: Lifecycle | undefined;
   private stopping = false;
 
   constructor(private readonly o: DaemonOptions) {
     this.store = o.store;
-    this.policy = new GroupPolicy(o.cp, o.store);
+    this.groups = new Groups(o.cp, o.store, (g) => this.sessions.has(g) || this.store.queued().some((m) => m.group_name === g));
     this.bus.setMaxListeners(0);
     this.controlId = createHash('sha256').update(o.store.path).digest('hex').slice(0, 12);
   }
@@ -80,27 +78,12 @@ export class Daemon {
 
   /** Groups from the file; then whatever the previous run left behind. */
   async init(): Promise<void> {
-    for (const g of this.o.cp.spec.groups) this.store.upsertGroup(g.name, g.model, g.system ?? null);
-    await this.recover();
-    this.schedule();
-  }
-
-  private async recover(): Promise<void> {
-    const { rt } = this.o;
-    const left = await rt.listContainers({ labels: { [LABELS.role]: 'session', [LABELS.control]: this.controlId } });
-    for (const c of left) {
-      this.o.say(`removing ${c.name}, left running by the previous control plane (session ${c.labels[LABELS.session] ?? '?'})`);
-      await rt.removeContainer(c.id, { force: true });
-    }
-    rmSync(this.ipcRoot, { recursive: true, force: true });
-    this.store.transaction(() => {
-      for (const s of this.store.openSessions()) {
-        this.store.revokeTokens({ session: s.id }, 'its session ended with a control plane restart');
-        this.store.endSession(s.id, 'the control plane stopped while this session ran');
-        this.record(s.id, null, 'session_ended', { reason: 'control plane restart' });
-      }
-      for (const m of this.store.inFlight()) this.interrupted(m, 'the control plane stopped while it ran');
+    this.groups.seedFromFile();
+    await recover({
+      rt: this.o.rt, store: this.store, controlId: this.controlId, ipcRoot: this.ipcRoot, say: this.o.say,
+      record: (s, m, type, data) => this.record(s, m, type, data), interrupted: (m, why) => this.interrupted(m, why),
     });
+    this.schedule();
   }
 
   private get ipcRoot(): string { return join(this.o.config.dataDir, 'control', 'ipc'); }
@@ -125,68 +108,6 @@ export class Daemon {
     });
     this.schedule();
     return m;
-  }
-
-  issueToken(group: string): string {
-    if (!this.store.group(group)) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group add GROUP --model NAME` first' });
-    return issueToken(this.store, group, null);
-  }
-
-  /** What an agent outside sessions needs to call its group's model through the gateway's TCP listener. */
-  wiring(group: string): { gatewayListen: string | null; model: { name: string; provider: string; model: string } } {
-    const g = this.store.group(group);
-    if (!g) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group add GROUP --model NAME` first' });
-    const m = this.o.cp.spec.models[g.model];
-    if (!m) throw new ClawpodError('NOT_FOUND', `group ${group} uses model ${g.model}, which the ControlPlane file does not define`, { hint: 'add it under spec.models, or `clawpod group add GROUP --model NAME`' });
-    return { gatewayListen: this.gatewayListen ?? null, model: { name: g.model, provider: m.provider, model: m.model } };
-  }
-
-  /** Revokes one token (an agent's replaced one); false when it was unknown or already revoked. */
-  revokeToken(token: string, reason: string): boolean {
-    return this.store.revokeTokens({ hash: hashToken(token) }, reason) > 0;
-  }
-
-  /** Revokes the gateway tokens of a group's sessions: their next model call is refused. */
-  revoke(group: string, reason: string): number {
-    if (!this.store.group(group)) throw new ClawpodError('NOT_FOUND', `no group named ${group}`, { hint: '`clawpod group ls` lists the groups' });
-    return this.store.revokeTokens({ group }, reason);
-  }
-
-  /** The group's model use in the current period, and its budget. */
-  usage(group: string) {
-    const periodMs = this.policy.periodMsOf(group);
-    const start = periodStart(Date.now(), periodMs);
-    const u = this.store.usage(group, start);
-    const b = this.policy.budget(group);
-    return {
-      group, periodStart: start, periodEnd: new Date(Date.parse(start) + periodMs).toISOString(),
-      requests: u.requests, inputTokens: u.input_tokens, outputTokens: u.output_tokens,
-      budget: b ? { ...(b.tokens !== undefined ? { tokens: b.tokens } : {}), ...(b.requests !== undefined ? { requests: b.requests } : {}) } : null,
-    };
-  }
-
-  addGroup(name: string, model: string, system: string | null, policy: { models?: readonly string[]; budget?: object } = {}): void {
-    for (const m of [model, ...(policy.models ?? [])]) {
-      if (!this.o.cp.spec.models[m]) {
-        throw new ClawpodError('NOT_FOUND', `no model named ${m}`, { hint: `models are defined under spec.models of the ControlPlane file: ${Object.keys(this.o.cp.spec.models).join(', ') || 'none yet'}` });
-      }
-    }
-    const listed = this.o.cp.spec.groups.find((g) => g.name === name)?.models;
-    if (listed && !listed.includes(model)) {
-      throw new ClawpodError('USAGE', `group ${name} may use ${listed.join(', ')} (spec.groups[].models of the ControlPlane file), not ${model}`, { hint: `pick one of ${listed.join(', ')}, or add ${model} to its models in the file` });
-    }
-    this.store.upsertGroup(name, model, system, policy);
-  }
-
-  /** Removes a group (a deleted tenant's): refused while it has a session or queued messages. */
-  deleteGroup(name: string): boolean {
-    if (!this.store.group(name)) return false;
-    // a group of the ControlPlane file comes back at the next start: deleting it would only reset its budget
-    if (this.o.cp.spec.groups.some((g) => g.name === name)) throw new ClawpodError('USAGE', `group ${name} is defined in the ControlPlane file`, { hint: 'remove it from spec.groups and restart clawpod serve' });
-    const busy = this.sessionOf(name) !== undefined || this.store.queued().some((m) => m.group_name === name);
-    if (busy) throw new ClawpodError('IN_USE', `group ${name} has a running session or queued messages`, { hint: `wait for them, or \`clawpod group revoke ${name}\` and retry` });
-    this.store.deleteGroup(name);
-    return true;
   }
 
   /** Groups whose runtime did not answer: their messages wait until this time (ms), then are tried again. */

@@ -147,12 +147,12 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say, metrics });
   const life = lifecycleParts({ config, rt, cp: loaded.config, store, daemon, say });
   daemon.lifecycle = life.lifecycle;
-  const gw = await startGateway(config, loaded, store, daemon.policy, gatewayDir, say, {
+  const gw = await startGateway(config, loaded, store, daemon.groups.policy, gatewayDir, say, {
     onCall: life.gatewayHooks.onCall,
     onExhausted: (group, info) => { metrics.budgetExhausted(group); return life.gatewayHooks.onExhausted(group, info); },
     onFinished: (f) => metrics.gatewayCall({ group: f.group, model: f.model ?? 'none', status: f.status, inputTokens: f.input, outputTokens: f.output }),
   });
-  if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
+  if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.groups.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
 
   const listen = listenOverride ?? spec.listen;

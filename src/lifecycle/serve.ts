@@ -29,10 +29,10 @@ export function lifecycleParts(o: { config: Config; rt: Runtime; cp: ControlPlan
     rt: o.rt, config: o.config, store: new LifecycleStore(o.store.db), clock: o.clock ?? trustedClock(), say: o.say,
     destroy: (name) => destroyAgent({
       rt: o.rt, config: o.config, say: o.say,
-      revokeToken: (t, why) => { o.daemon.revokeToken(t, why); },
+      revokeToken: (t, why) => { o.daemon.groups.revokeToken(t, why); },
       dropGroup: async (tenant) => {
         o.store.forgetTurns(tenant);
-        return o.daemon.deleteGroup(`tenant-${tenant}`);
+        return o.daemon.groups.delete(`tenant-${tenant}`);
       },
     }, name),
     onEvent: (e) => o.daemon.bus.emit('lifecycle', e),

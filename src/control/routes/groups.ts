@@ -70,7 +70,7 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
     const bad = badGroupName(name);
     if (bad) throw bad;
     const b = c.req.valid('json');
-    daemon.addGroup(name, b.model, b.system ?? null, { ...(b.models ? { models: b.models } : {}), ...(b.budget ? { budget: b.budget } : {}) });
+    daemon.groups.add(name, b.model, b.system ?? null, { ...(b.models ? { models: b.models } : {}), ...(b.budget ? { budget: b.budget } : {}) });
     return c.json(store.group(name)!, 200);
   });
 
@@ -79,7 +79,7 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
     const { name } = c.req.valid('param');
     const bad = badGroupName(name);
     if (bad) throw bad;
-    return c.json({ group: name, deleted: daemon.deleteGroup(name) }, 200);
+    return c.json({ group: name, deleted: daemon.groups.delete(name) }, 200);
   });
 
   app.openapi(createRoute({ middleware: [adminOnly('revoking a group\'s tokens')] as const, method: 'post', path: '/v1/groups/{name}/revoke', tags: tag, summary: 'Revoke every gateway token of the group (admin)',
@@ -91,7 +91,7 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
     if (bad) throw bad;
     const b: unknown = await c.req.json().catch(() => null);
     const reason = b && typeof b === 'object' && 'reason' in b && typeof b.reason === 'string' ? b.reason : 'revoked by the operator';
-    return c.json({ group: name, revoked: daemon.revoke(name, reason) }, 200);
+    return c.json({ group: name, revoked: daemon.groups.revoke(name, reason) }, 200);
   });
 
   // a gateway token for an agent that is not a session (an OpenClaw gateway run with `clawpod run`):
@@ -100,12 +100,12 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
     request: { params: NameParam },
     responses: { 201: json(z.object({ group: z.string(), token: z.string(), gatewayListen: z.string().nullable(), model: z.object({ name: z.string(), provider: z.string(), model: z.string() }) }), 'the token and how to reach the gateway'), ...errors(403, 404) } }), (c) => {
     const { name } = c.req.valid('param');
-    return c.json({ group: name, token: daemon.issueToken(name), ...daemon.wiring(name) }, 201);
+    return c.json({ group: name, token: daemon.groups.issueToken(name), ...daemon.groups.wiring(name) }, 201);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/v1/groups/{name}/usage', tags: tag, summary: 'Model use in the current budget period, and the budget',
     request: { params: NameParam }, responses: { 200: json(Usage, 'usage'), ...errors(404) } }), (c) => {
-    return c.json(daemon.usage(visibleGroup(store, c.get('principal'), c.req.valid('param').name)), 200);
+    return c.json(daemon.groups.usage(visibleGroup(store, c.get('principal'), c.req.valid('param').name)), 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/v1/groups/{name}/sessions', tags: tag, summary: 'The group\'s sessions, newest first',

@@ -20,7 +20,7 @@ export function tokenRoutes(daemon: Daemon, store: Store, tokens: ApiTokens): Ap
     request: { body: { content: { 'application/json': { schema: z.object({ token: z.string().min(1), reason: z.string().optional() }) } }, required: true } },
     responses: { 200: json(z.object({ revoked: z.boolean() }), 'whether it was live'), ...errors(400, 403) } }), (c) => {
     const b = c.req.valid('json');
-    return c.json({ revoked: daemon.revokeToken(b.token, b.reason ?? 'replaced') }, 200);
+    return c.json({ revoked: daemon.groups.revokeToken(b.token, b.reason ?? 'replaced') }, 200);
   });
 
   app.openapi(createRoute({ middleware: [adminOnly('listing API tokens')] as const, method: 'get', path: '/v1/api-tokens', tags: tag, summary: 'API tokens: id, scope, name, dates (never their value) (admin)',
