@@ -1,7 +1,7 @@
 // Bundles the CLI into dist/bundle (one chunk per lazily loaded verb). A bundle loads in a
 // fraction of the time of hundreds of separate ESM files, which `clawpod run` pays every start.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // stale chunks of earlier builds would pile up otherwise
@@ -47,3 +47,8 @@ await build({
   logLevel: 'warning',
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
 });
+
+// The web dashboard (src/control/dashboard/assets: HTML, ES modules, CSS; no build step of its
+// own) next to the bundle, where src/control/dashboard/serve.ts looks for it first.
+rmSync('dist/dashboard', { recursive: true, force: true });
+cpSync('src/control/dashboard/assets', 'dist/dashboard', { recursive: true });

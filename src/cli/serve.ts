@@ -15,6 +15,9 @@ export default async function serveVerb(ctx: Ctx, opts: { file?: string; listen?
   const s = cp.config.spec;
   ctx.say(`clawpod control plane on ${running.url} (runtime ${rt.kind} at ${rt.endpoint}; at most ${s.maxConcurrent} containers; groups: ${s.groups.map((g) => g.name).join(', ') || 'none yet'})`);
   ctx.say(`token and state in ${controlDir(ctx.config)}; try: clawpod send GROUP "hello"`);
+  ctx.say(`dashboard: ${running.url}/ui/`);
+  // only when this start made the token: later starts never print it
+  if (running.newToken) ctx.say(`admin token (shown this once; kept in ${controlDir(ctx.config)}/token): ${running.newToken}`);
   await new Promise<void>((resolve) => {
     const stop = () => { ctx.say('stopping: closing session containers'); resolve(); };
     process.once('SIGINT', stop);

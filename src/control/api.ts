@@ -14,6 +14,10 @@ import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { agentRoutes, type AgentOps } from './routes/agents.js';
+import { liveRoutes } from './routes/live.js';
+import { modelRoutes, type ModelInfo } from './routes/models.js';
+import { whoamiRoutes } from './routes/whoami.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Metrics } from './metrics.js';
@@ -23,6 +27,10 @@ export const OPENAPI_PATH = '/v1/openapi.json';
 export interface ApiOptions {
   /** Served at GET /metrics (Prometheus text) to an admin or a metrics token; errors are counted by code. */
   readonly metrics?: Pick<Metrics, 'render' | 'contentType' | 'error'>;
+  /** The runtime and config agents are stopped, started, removed, upgraded and read with; without them those routes answer 503. */
+  readonly agents?: AgentOps;
+  /** The ControlPlane file's models, for GET /v1/models. */
+  readonly models?: readonly ModelInfo[];
 }
 
 export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts: ApiOptions = {}): App {
@@ -55,7 +63,8 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
     responses: { 200: json(z.object({ ok: z.literal(true), running: z.number().int(), queued: z.number().int() }), 'healthy'), ...errors() } }),
   (c) => c.json({ ok: true as const, running: daemon.running, queued: store.queued().length }, 200));
 
-  for (const r of [groupRoutes(daemon, store), messageRoutes(daemon, store), tenantRoutes(store), tokenRoutes(daemon, store, tokens), lifecycleRoutes(daemon)]) app.route('/', r);
+  for (const r of [groupRoutes(daemon, store), messageRoutes(daemon, store), tenantRoutes(store), tokenRoutes(daemon, store, tokens), lifecycleRoutes(daemon),
+    agentRoutes(daemon, opts.agents), modelRoutes(opts.models ?? []), whoamiRoutes(), liveRoutes(daemon, store)]) app.route('/', r);
   const metrics = opts.metrics;
   if (metrics) {
     // outside /v1 and the OpenAPI document: Prometheus' text format, for a scrape

@@ -15,6 +15,8 @@ import { loadAgents } from '../spec/load.js';
 import { AgentSchema } from '../spec/schema.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { buildApi } from './api.js';
+import { mountDashboard } from './dashboard/serve.js';
+import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
 import { Store } from './store.js';
@@ -51,14 +53,14 @@ export function controlDir(config: Config): string {
   return join(config.dataDir, 'control');
 }
 
-/** The token every API call needs; made once (0600) and kept, so clients keep working across restarts. */
-export function ensureToken(dir: string): string {
+/** The token every API call needs; made once (0600) and kept, so clients keep working across restarts. `created`: made just now. */
+export function ensureToken(dir: string): { token: string; created: boolean } {
   const file = join(dir, 'token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), created: false };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
+  return { token, created: true };
 }
 
 /** The reference runner in the clawpod agent image. No network: it reaches its model through the gateway's socket. */
@@ -123,7 +125,12 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
   return { server, gateway, ...(tcp ? { tcp } : {}) };
 }
 
-export interface Running { readonly daemon: Daemon; readonly url: string; readonly server: ServerType; stop(): Promise<void> }
+export interface Running {
+  readonly daemon: Daemon; readonly url: string; readonly server: ServerType;
+  /** The admin token when this start made it (the first): shown once, for the dashboard's login. */
+  readonly newToken: string | undefined;
+  stop(): Promise<void>;
+}
 
 export async function startControlPlane(config: Config, rt: Runtime, loaded: LoadedControlPlane, say: (l: string) => void, listenOverride?: string): Promise<Running> {
   const spec = loaded.config.spec;
@@ -134,7 +141,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
     agent = agents[0]!;
   }
   const dir = controlDir(config);
-  const token = ensureToken(dir);
+  const { token, created } = ensureToken(dir);
   const store = new Store(join(dir, 'state.db'));
   const gatewayDir = join(dir, 'gateway');
   const gatewayUrl = spec.runtime.kind === 'kubernetes' ? spec.runtime.gatewayUrl : undefined;
@@ -158,7 +165,9 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const listen = listenOverride ?? spec.listen;
   const { hostname, port } = hostPort(listen);
   for (const line of await life.start()) say(line);
-  const app = buildApi(daemon, store, token, { metrics });
+  const app = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models) });
+  const missing = mountDashboard(app);
+  if (missing) say(missing);
   const server = await new Promise<ServerType>((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname, port }, () => res(s));
     s.once('error', (e: NodeJS.ErrnoException) => rej(e.code === 'EADDRINUSE'
@@ -169,7 +178,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   writeFileSync(join(dir, 'serve.json'), `${JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
   return {
-    daemon, url, server,
+    daemon, url, server, newToken: created ? token : undefined,
     async stop() {
       await life.stop();
       await daemon.stop();

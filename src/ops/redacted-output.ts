@@ -12,7 +12,10 @@ export async function learnAgentSecrets(config: Config, d: Pick<ContainerDetails
   for (const s of instanceRecord(config, d)?.secrets ?? []) redactor.add(s.name, s.value);
 }
 
-export function redactingWriter(out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }) {
+/** Where whole, redacted lines go: a process's streams, or an API's event stream. */
+export type LineSink = Record<'stdout' | 'stderr', { write(text: string): unknown }>;
+
+export function redactingWriter(out: LineSink) {
   const pending = { stdout: '', stderr: '' };
   return {
     write(c: OutputChunk): void {

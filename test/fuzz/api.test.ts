@@ -47,6 +47,8 @@ const ROUTES: readonly [string, string][] = [
   ['GET', '/v1/api-tokens'], ['POST', '/v1/api-tokens'], ['DELETE', '/v1/api-tokens/:name'], ['GET', '/v1/openapi.json'],
   ['POST', '/v1/tenants/:name/turns'], ['GET', '/v1/tenants/:name/turns'], ['DELETE', '/v1/tenants/:name/turns'],
   ['POST', '/v1/agents/:name/wake'], ['POST', '/v1/agents/:name/activity'], ['GET', '/v1/sessions/:name/events'],
+  ['POST', '/v1/agents/:name/stop'], ['POST', '/v1/agents/:name/start'], ['DELETE', '/v1/agents/:name'], ['POST', '/v1/agents/:name/upgrade'],
+  ['GET', '/v1/agents/:name/logs'], ['GET', '/v1/models'], ['GET', '/v1/whoami'],
 ];
 
 const name = fc.oneof(fc.constantFrom('g1', 'g2', 'G1', '', '..', '__proto__', 'constructor', 'a'.repeat(300), '%00', 'x y'), fc.string({ unit: 'binary', maxLength: 20 }));

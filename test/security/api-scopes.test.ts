@@ -61,7 +61,7 @@ afterAll(async () => { await daemon.stop().catch(() => undefined); store.close()
 
 // What a token scoped elsewhere gets on each route: 'admin' → 403 FORBIDDEN; 'hidden' → the same
 // 404 as an object that does not exist; 'list' → 200 with its own items only; 'open' → 200.
-type Expect = 'admin' | 'hidden' | 'list' | 'open' | 'lifecycle-list';
+type Expect = 'admin' | 'hidden' | 'list' | 'open' | 'lifecycle-list' | 'stream';
 const ROUTES: Record<string, Expect> = {
   'GET /v1/health': 'open',
   'GET /v1/groups': 'list',
@@ -87,6 +87,15 @@ const ROUTES: Record<string, Expect> = {
   'POST /v1/agents/{name}/wake': 'hidden',
   'POST /v1/agents/{name}/activity': 'hidden',
   'GET /v1/lifecycle/events': 'lifecycle-list',
+  'POST /v1/agents/{name}/stop': 'hidden',
+  'POST /v1/agents/{name}/start': 'hidden',
+  'DELETE /v1/agents/{name}': 'admin',
+  'POST /v1/agents/{name}/upgrade': 'admin',
+  'GET /v1/agents/{name}/logs': 'hidden',
+  'GET /v1/models': 'admin',
+  'GET /v1/whoami': 'open',
+  // never ends: only its first event is read (what it filters: test/unit/dashboard-routes.test.ts)
+  'GET /v1/stream': 'stream',
 };
 
 const BODIES: Record<string, unknown> = {
@@ -95,6 +104,7 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/tenants/{name}/turns': { prompt: 'p', shape: { kind: 'text' } },
   'POST /v1/tokens/revoke': { token: 'cpgw_x' },
   'POST /v1/api-tokens': { scope: 'admin' },
+  'POST /v1/agents/{name}/upgrade': { version: '1' },
 };
 
 /** The foreign object a path names for a caller scoped to `scope`, and one that does not exist. */
@@ -121,6 +131,15 @@ describe('T1 a scoped API token reaches its own group or tenant and nothing else
       for (const [route, expect_] of Object.entries(ROUTES)) {
         const [method, path] = route.split(' ') as [string, string];
         const body = BODIES[route];
+        if (expect_ === 'stream') {
+          const res = await app.request(path, { headers: { authorization: `Bearer ${tok[scope]}` } });
+          const reader = res.body!.getReader();
+          const first = new TextDecoder().decode((await reader.read()).value);
+          await reader.cancel();
+          expect(res.status, route).toBe(200);
+          expect(first, route).toBe(`event: hello\ndata: {"kind":"${scope.split(':')[0]}"}\n\n`);
+          continue;
+        }
         const foreign = await call(tok[scope], method, fill(path, scope, true), body);
         const why = `${scope} ${route}: ${foreign.status} ${foreign.text.slice(0, 300)}`;
         if (expect_ === 'admin') {

@@ -8,6 +8,7 @@ import type { Daemon } from '../daemon.js';
 import type { Store } from '../store.js';
 import { adminOnly, errors, json, NameParam, notFound, routes, SSE, type App } from './common.js';
 import { followMessage } from './stream.js';
+import { page, PageQuery, TOTAL_HEADER } from './paging.js';
 
 const Group = z.object({
   name: z.string(), model: z.string(), system: z.string().nullable(), created_at: z.string(),
@@ -54,12 +55,16 @@ function visibleGroup(store: Store, p: Principal, name: string): string {
 export function groupRoutes(daemon: Daemon, store: Store): App {
   const app = routes();
 
-  app.openapi(createRoute({ method: 'get', path: '/v1/groups', tags: tag, summary: 'Groups the token may see, with their session and queue',
-    responses: { 200: json(z.array(Group), 'the groups'), ...errors() } }), (c) => {
+  app.openapi(createRoute({ method: 'get', path: '/v1/groups', tags: tag, summary: 'Groups the token may see, with their session and queue (?q= matches name and model)',
+    request: { query: PageQuery }, responses: { 200: { ...json(z.array(Group), 'the groups'), headers: TOTAL_HEADER }, ...errors(400) } }), (c) => {
     const p = c.get('principal');
-    return c.json(store.groups().filter((g) => seesGroup(p, g.name)).map((g) => {
+    const mine = page(c, store.groups().filter((g) => seesGroup(p, g.name)), c.req.valid('query'), (g) => [g.name, g.model]);
+    // the queue is read once, not once per group (1,000 groups would be 1,000 queries)
+    const queued = new Map<string, number>();
+    for (const m of store.queued()) queued.set(m.group_name, (queued.get(m.group_name) ?? 0) + 1);
+    return c.json(mine.map((g) => {
       const s = daemon.sessionOf(g.name);
-      return { ...g, session: s ? { id: s.opts.id, phase: s.phase, container: s.containerName ?? null } : null, queued: store.queued().filter((m) => m.group_name === g.name).length };
+      return { ...g, session: s ? { id: s.opts.id, phase: s.phase, container: s.containerName ?? null } : null, queued: queued.get(g.name) ?? 0 };
     }), 200);
   });
 
