@@ -12,6 +12,8 @@
 //         start are taken too. The folder must be writable by the runner's user.
 // stdout  frames only, `<<<CLAWPOD:NONCE>>>{event}<<<END:NONCE>>>\n`: ready, then per message
 //         start, text…, tool_call/tool_result…, error?, exactly one end; closed before exit.
+//         With a traceparent (StartDoc, follow-up) the message also gets `span` frames, all
+//         before its end: turn, model.round, tool.NAME (src/agent/spans.ts).
 // stderr  diagnostics (and MCP servers' stderr); never frames, never secrets.
 // exit    0 after `closed` (close, EOF, SIGTERM/SIGINT: the message in flight is cancelled and
 //         ends with stopReason "error"); 2 when the StartDoc is unusable.
@@ -68,7 +70,7 @@ function boot(line: string, stdout: Write): Running {
     ...(doc.system ? { system: doc.system } : {}),
   });
   emit({ type: 'ready', runner: 'clawpod-agent', version: VERSION });
-  session.push({ type: 'message', id: doc.message.id, text: doc.message.text });
+  session.push({ type: 'message', id: doc.message.id, text: doc.message.text, ...(doc.traceparent ? { traceparent: doc.traceparent } : {}) });
 
   const inbox = doc.input.mode === 'dir'
     ? new DirInbox(doc.input.path, doc.input.pollMs, {

@@ -8,6 +8,10 @@
 // stdout (runner → host): one frame per line, `<<<CLAWPOD:{nonce}>>>{json}<<<END:{nonce}>>>`. The
 //        nonce is random per session and only in the StartDoc, which no model or tool sees, so
 //        nothing they print can forge a frame. Lines that are not frames are noise, not events.
+// traces (optional, src/agent/trace-context.ts): a `traceparent` in the StartDoc and in each
+//        follow-up; the runner then reports `span` frames. Hosts and runners without it still
+//        understand each other: an older runner ignores the field, an older host never sets it.
+import { spanFrameOk, SPAN_LIMITS, type SpanFrame } from './trace-context.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -44,10 +48,12 @@ export interface StartDoc {
   /** Model↔tool round trips per message before the runner stops with stopReason "max_turns". */
   readonly maxTurns?: number;
   readonly input: { readonly mode: 'stdin' } | { readonly mode: 'dir'; readonly path: string; readonly pollMs?: number };
+  /** W3C trace context of the first message: the runner reports its spans as its children. */
+  readonly traceparent?: string;
 }
 
 export type Inbound =
-  | { readonly type: 'message'; readonly id: string; readonly text: string }
+  | { readonly type: 'message'; readonly id: string; readonly text: string; readonly traceparent?: string }
   | { readonly type: 'close' };
 
 export type ErrorCode = 'provider_error' | 'provider_timeout' | 'tool_error' | 'bad_input' | 'internal';
@@ -61,7 +67,9 @@ export type RunnerEvent =
   | { readonly type: 'error'; readonly messageId?: string; readonly code: ErrorCode; readonly message: string }
   /** Exactly one per message, after its last event (also after an error: stopReason "error"). */
   | { readonly type: 'end'; readonly messageId: string; readonly stopReason: 'end_turn' | 'max_turns' | 'error'; readonly usage?: { readonly inputTokens: number; readonly outputTokens: number } }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed' }
+  /** One of the runner's spans, only for a message that came with a traceparent (telemetry: never stored as an event). */
+  | SpanFrame;
 
 export function encodeFrame(nonce: string, event: RunnerEvent): string {
   return `<<<CLAWPOD:${nonce}>>>${JSON.stringify(event)}<<<END:${nonce}>>>\n`;
@@ -87,6 +95,7 @@ const EVENT_SHAPES: Readonly<Record<RunnerEvent['type'], (e: Fields) => boolean>
   error: (e) => (e.messageId === undefined || isStr(e.messageId)) && isStr(e.code) && isStr(e.message),
   end: (e) => isStr(e.messageId) && ['end_turn', 'max_turns', 'error'].includes(e.stopReason as string) && (e.usage === undefined || isObj(e.usage)),
   closed: () => true,
+  span: spanFrameOk,
 };
 
 /** Decodes one stdout line (without its newline). An event is returned only when its fields have the types RunnerEvent promises. */
@@ -101,6 +110,7 @@ export function decodeLine(nonce: string, line: string): Decoded {
   }
   const type = isObj(value) ? value.type : undefined;
   if (!isStr(type) || !Object.hasOwn(EVENT_SHAPES, type)) return { kind: 'malformed', reason: `unknown event type ${JSON.stringify(type) ?? String(type)}`, line };
+  if (type === 'span' && line.length > open.length + close.length + SPAN_LIMITS.frameChars) return { kind: 'malformed', reason: `a span frame longer than ${SPAN_LIMITS.frameChars} characters`, line };
   if (!EVENT_SHAPES[type as RunnerEvent['type']](value as Fields)) return { kind: 'malformed', reason: `a ${type} event with missing or mistyped fields`, line };
   return { kind: 'event', event: value as RunnerEvent };
 }

@@ -6,6 +6,8 @@ import type { Emit } from './frames.js';
 import { runTurns } from './loop.js';
 import type { Inbound } from './protocol.js';
 import type { ModelClient, ToolSpec, Turn, Usage } from './providers/types.js';
+import { MessageSpans } from './spans.js';
+import { RUNNER_ATTR } from './trace-context.js';
 import type { ToolBox } from './tools/toolbox.js';
 
 export interface SessionOptions {
@@ -73,16 +75,18 @@ export class AgentSession {
     });
   }
 
-  private async handle(m: { id: string; text: string }, specs: readonly ToolSpec[]): Promise<void> {
+  private async handle(m: { id: string; text: string; traceparent?: string }, specs: readonly ToolSpec[]): Promise<void> {
     const { emit } = this.o;
     emit({ type: 'start', messageId: m.id });
+    const spans = new MessageSpans(emit, m.id, m.traceparent);
+    const turn = spans.start('turn');
     this.addUserText(m.text);
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let stopReason: 'end_turn' | 'max_turns' | 'error';
     try {
       stopReason = await runTurns(this.history, m.id, usage, {
         client: this.o.client, tools: this.o.tools, specs, emit, maxTurns: this.o.maxTurns, signal: this.abort.signal,
-        ...(this.o.system ? { system: this.o.system } : {}),
+        ...(this.o.system ? { system: this.o.system } : {}), trace: { spans, turn },
       });
     } catch (e) {
       const err = e instanceof RunnerError ? e : new RunnerError('internal', `unexpected failure: ${messageOf(e)}`);
@@ -91,6 +95,8 @@ export class AgentSession {
       if (err.code === 'internal' && !(err instanceof Interrupted)) this.o.log(`message ${m.id}: ${(e as Error).stack ?? messageOf(e)}`);
       stopReason = 'error';
     }
+    // before `end`: the host exports a message's runner spans only while the message is open
+    turn.end({ [RUNNER_ATTR.stopReason]: stopReason, [RUNNER_ATTR.inputTokens]: usage.inputTokens, [RUNNER_ATTR.outputTokens]: usage.outputTokens }, stopReason === 'error');
     emit({ type: 'end', messageId: m.id, stopReason, usage });
   }
 

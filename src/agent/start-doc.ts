@@ -48,6 +48,8 @@ export function parseStartDoc(line: string): StartDoc {
   need(optStr(doc.system), 'system', doc.system, 'a string');
   need(typeof doc.workspace === 'string' && doc.workspace.startsWith('/'), 'workspace', doc.workspace, 'an absolute path');
   need(optPos(doc.maxTurns), 'maxTurns', doc.maxTurns, 'a positive number');
+  // only its type is checked: a traceparent that does not parse turns the runner's spans off, never the session
+  need(optStr(doc.traceparent), 'traceparent', doc.traceparent, 'a W3C traceparent string');
   const tools = doc.tools;
   if (tools !== undefined) {
     if (!isObj(tools)) need(false, 'tools', tools, '{ bash?, mcpConfig? }');
@@ -77,7 +79,9 @@ export function parseInbound(text: string, where: string): Inbound {
     throw new BadInput(`${where} is not JSON (${(e as Error).message}); expected {"type":"message","id":"…","text":"…"} or {"type":"close"}`);
   }
   if (isObj(v) && v.type === 'close') return { type: 'close' };
-  if (isObj(v) && v.type === 'message' && str(v.id) && typeof v.text === 'string') return { type: 'message', id: v.id as string, text: v.text };
+  if (isObj(v) && v.type === 'message' && str(v.id) && typeof v.text === 'string') {
+    return { type: 'message', id: v.id as string, text: v.text, ...(typeof v.traceparent === 'string' ? { traceparent: v.traceparent } : {}) };
+  }
   throw new BadInput(`${where} is ${show(v)}; expected {"type":"message","id":"…","text":"…"} or {"type":"close"}`);
 }
 

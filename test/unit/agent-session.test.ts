@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactor } from '../../src/agent/frames.js';
 import type { RunnerEvent } from '../../src/agent/protocol.js';
+import type { SpanFrame } from '../../src/agent/trace-context.js';
 import { HttpTransport, modelClient } from '../../src/agent/providers/index.js';
 import { AgentSession } from '../../src/agent/session.js';
 import { builtinTools } from '../../src/agent/tools/builtin.js';
@@ -109,6 +110,29 @@ describe('AgentSession', () => {
     expect(kinds(events)).toEqual(['start:m1', 'error:m1', 'end:m1', 'closed']);
     expect(events[1]).toMatchObject({ code: 'internal', message: 'interrupted: the runner received SIGTERM' });
     expect(logs.join('\n')).toContain('not starting queued messages m2');
+  });
+
+  it('with a traceparent, reports its turn, model rounds and tool calls as span frames, before end; the model call carries the round\'s traceparent', async () => {
+    reply = (req) => (req.last.toolResults.length || req.last.text !== 'go' ? { text: 'done' } : { toolCalls: [{ name: 'bash', input: { command: 'exit 3' } }] });
+    const { s, events, tools } = session();
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    s.push({ type: 'message', id: 'm1', text: 'go', traceparent: tp });
+    s.push({ type: 'message', id: 'm2', text: 'untraced' });
+    s.push({ type: 'close' });
+    await s.run(tools.specs());
+    const spans = events.filter((e): e is SpanFrame => e.type === 'span');
+    expect(spans.map((x) => x.name)).toEqual(['model.round', 'tool.bash', 'model.round', 'turn']);
+    expect(spans.every((x) => x.messageId === 'm1')).toBe(true);
+    const turn = spans.at(-1)!;
+    expect(turn).toMatchObject({ parentSpanId: '00f067aa0ba902b7', attributes: { 'clawpod.stop_reason': 'end_turn' } });
+    expect(spans.slice(0, 3).every((x) => x.parentSpanId === turn.spanId)).toBe(true);
+    expect(spans[1]).toMatchObject({ error: true, attributes: { 'gen_ai.tool.name': 'bash', 'clawpod.tool.exit_code': 3, 'clawpod.tool.is_error': true } });
+    // every span of m1 before its end; m2 (no traceparent) has none
+    expect(events.findIndex((e) => e.type === 'end')).toBeGreaterThan(events.findIndex((e) => e === turn));
+    const calls = server.requests.slice(-3);
+    expect(calls[0]!.headers.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${spans[0]!.spanId}-01`);
+    expect(calls[1]!.headers.traceparent).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${spans[2]!.spanId}-01`);
+    expect(calls[2]!.headers.traceparent).toBeUndefined();
   });
 });
 

@@ -19,7 +19,7 @@ export function anthropicClient(cfg: ModelConfig & { baseUrl: string }, t: HttpT
         ...(req.tools.length ? { tools: req.tools.map((x) => ({ name: x.name, description: x.description, input_schema: x.inputSchema })) } : {}),
         messages: req.turns.map(toWire),
       };
-      const headers = { 'anthropic-version': '2023-06-01', ...(cfg.apiKey ? { 'x-api-key': cfg.apiKey } : {}) };
+      const headers = { ...req.headers, 'anthropic-version': '2023-06-01', ...(cfg.apiKey ? { 'x-api-key': cfg.apiKey } : {}) };
       await streamEvents(t, { provider: 'anthropic', model: cfg.model, baseUrl: cfg.baseUrl, path: '/v1/messages', headers, body, timeoutMs: cfg.timeoutMs ?? RUNNER_DEFAULTS.modelTimeoutMs, signal: req.signal }, (ev) => {
         const d: Wire = parseEventJson('anthropic', ev);
         switch (d.type) {

@@ -23,7 +23,7 @@ export function geminiClient(cfg: ModelConfig & { baseUrl: string }, t: HttpTran
         ...(req.tools.length ? { tools: [{ functionDeclarations: req.tools.map((x) => ({ name: x.name, description: x.description, parametersJsonSchema: x.inputSchema })) }] } : {}),
         ...(Object.keys(generationConfig).length ? { generationConfig } : {}),
       };
-      const headers: Record<string, string> = cfg.apiKey ? { 'x-goog-api-key': cfg.apiKey } : {};
+      const headers: Record<string, string> = { ...req.headers, ...(cfg.apiKey ? { 'x-goog-api-key': cfg.apiKey } : {}) };
       const path = `/v1beta/models/${encodeURIComponent(model)}:streamGenerateContent?alt=sse`;
       await streamEvents(t, { provider: 'gemini', model, baseUrl: cfg.baseUrl, path, headers, body, timeoutMs: cfg.timeoutMs ?? RUNNER_DEFAULTS.modelTimeoutMs, signal: req.signal }, (ev) => {
         const d: Wire = parseEventJson('gemini', ev);

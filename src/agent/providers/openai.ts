@@ -25,7 +25,7 @@ export function openaiClient(cfg: ModelConfig & { baseUrl: string }, t: HttpTran
         ...(req.tools.length ? { tools: req.tools.map((x) => ({ type: 'function', function: { name: x.name, description: x.description, parameters: x.inputSchema } })) } : {}),
         messages: [...(req.system ? [{ role: 'system', content: req.system }] : []), ...req.turns.flatMap(toWire)],
       };
-      const headers: Record<string, string> = cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {};
+      const headers: Record<string, string> = { ...req.headers, ...(cfg.apiKey ? { authorization: `Bearer ${cfg.apiKey}` } : {}) };
       await streamEvents(t, { provider: 'openai', model: cfg.model, baseUrl: cfg.baseUrl, path: '/chat/completions', headers, body, timeoutMs: cfg.timeoutMs ?? RUNNER_DEFAULTS.modelTimeoutMs, signal: req.signal }, (ev) => {
         if (ev.data.trim() === '[DONE]') { b.complete = true; return; }
         const d: Wire = parseEventJson('openai', ev);

@@ -29,6 +29,8 @@ export interface ModelRequest {
   readonly signal: AbortSignal;
   /** Called with each piece of text as it streams in. */
   readonly onText: (delta: string) => void;
+  /** Sent along with the call (a W3C traceparent); never credentials, which come from the ModelConfig. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface ModelReply { readonly parts: readonly Part[]; readonly usage: Usage }

@@ -3,6 +3,7 @@
 // group, and output (stdout and stderr interleaved as they arrive) capped.
 import { spawn } from 'node:child_process';
 import { capOutput } from './output.js';
+import type { ToolOutcome } from './toolbox.js';
 
 export interface BashOptions {
   readonly cwd: string;
@@ -66,10 +67,11 @@ export function runBash(command: string, o: BashOptions): Promise<BashResult> {
 }
 
 /** How the model reads a bash result: the output, then one line with how it ended. */
-export function describeBash(r: BashResult, timeoutMs: number): { output: string; isError: boolean } {
+export function describeBash(r: BashResult, timeoutMs: number): ToolOutcome {
   if (r.spawnError) return { output: `bash could not start: ${r.spawnError}`, isError: true };
   const out = r.output.endsWith('\n') || r.output === '' ? r.output : `${r.output}\n`;
-  if (r.timedOut) return { output: `${out}[killed: the command ran longer than ${timeoutMs} ms (tools.bash.timeoutMs); its process group was killed]`, isError: true };
-  if (r.interrupted) return { output: `${out}[killed: the runner is stopping]`, isError: true };
-  return { output: `${out}[exit code ${r.exitCode ?? 'unknown'}]`, isError: r.exitCode !== 0 };
+  const ended = { exitCode: r.exitCode, timedOut: r.timedOut };
+  if (r.timedOut) return { output: `${out}[killed: the command ran longer than ${timeoutMs} ms (tools.bash.timeoutMs); its process group was killed]`, isError: true, ...ended };
+  if (r.interrupted) return { output: `${out}[killed: the runner is stopping]`, isError: true, ...ended };
+  return { output: `${out}[exit code ${r.exitCode ?? 'unknown'}]`, isError: r.exitCode !== 0, ...ended };
 }

@@ -3,7 +3,13 @@
 import type { ToolCallPart, ToolSpec } from '../providers/types.js';
 import { messageOf } from '../errors.js';
 
-export interface ToolOutcome { readonly output: string; readonly isError: boolean }
+export interface ToolOutcome {
+  readonly output: string;
+  readonly isError: boolean;
+  /** bash: how the command ended, for the tool's span (src/agent/spans.ts). */
+  readonly exitCode?: number | null;
+  readonly timedOut?: boolean;
+}
 
 export interface Tool {
   readonly spec: ToolSpec;
