@@ -23,6 +23,7 @@ import { Store, type EventRow, type MessageRow } from './store.js';
 import type { Lifecycle } from '../lifecycle/manager.js';
 import { WakeTimes } from '../lifecycle/traffic.js';
 import type { Metrics } from './metrics.js';
+import type { MessageTracing } from './tracing.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -39,6 +40,8 @@ export interface DaemonOptions {
   readonly say: (line: string) => void;
   /** Prometheus counters (src/control/metrics.ts), when `clawpod serve` keeps them. */
   readonly metrics?: Pick<Metrics, 'agentStarted' | 'messageEnded' | 'followupDelivered' | 'sessionFailed'>;
+  /** The messages' spans (src/control/tracing.ts), when tracing is on. */
+  readonly tracing?: MessageTracing;
 }
 
 const ms = validatedDurationMs;
@@ -106,6 +109,7 @@ export class Daemon {
       this.record(null, row.id, 'queued', { id: row.id, group });
       return row;
     });
+    this.o.tracing?.queued(m);
     this.schedule();
     return m;
   }
@@ -122,6 +126,7 @@ export class Daemon {
     const waitMs = Math.min(30_000, 1000 * 2 ** Math.min(tries - 1, 5));
     this.retryAt.set(group, Date.now() + waitMs);
     this.store.setMessage(m.id, { status: 'queued', session_id: null, attempts: m.attempts });
+    this.o.tracing?.requeued(m.id);
     this.record(null, m.id, 'wake_failed', { group, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}), retryInMs: waitMs, kept: true });
     setTimeout(() => this.schedule(), waitMs + 10).unref();
   }
@@ -149,7 +154,7 @@ export class Daemon {
     if (s.paused) this.record(s.opts.id, m.id, 'waking', { group: s.opts.group, from: 'paused', expectedMs: 50 });
     this.store.setMessage(m.id, { status: 'delivered', session_id: s.opts.id, attempts: m.attempts + 1 });
     this.record(s.opts.id, m.id, 'delivered', { followup: true, via: s.opts.followups });
-    s.deliver({ id: m.id, text: m.text });
+    s.deliver({ id: m.id, text: m.text, traceparent: this.o.tracing?.delivering(m, s.opts.id, s.opts.followups) });
     this.o.metrics?.followupDelivered((Date.now() - Date.parse(m.created_at)) / 1000);
   }
 
@@ -192,8 +197,10 @@ export class Daemon {
       this.record(id, first.id, 'session_starting', { group, followups: s.opts.followups });
       this.record(id, first.id, 'delivered', { followup: false });
     });
+    const traced = this.o.tracing?.sessionStarting(first, { session: id, runtime: this.o.rt.kind, followups: s.opts.followups });
     // a start that ends after stop() leaves its rows to the next run's recovery (the store may be closed)
-    s.start({ id: first.id, text: first.text }).then(() => {
+    s.start({ id: first.id, text: first.text, traceparent: traced?.traceparent }).then(() => {
+      traced?.end();
       if (this.stopping) return;
       this.startTimes.add(performance.now() - t0);
       this.o.metrics?.agentStarted(this.o.rt.kind, 'session', (performance.now() - t0) / 1000);
@@ -203,6 +210,7 @@ export class Daemon {
       s.watchExit();
       this.schedule();
     }, (e: unknown) => {
+      traced?.end(e);
       if (this.stopping) return;
       this.o.metrics?.sessionFailed(group);
       this.sessions.delete(group);
@@ -217,6 +225,10 @@ export class Daemon {
 
   private readonly hooks = {
     onEvent: (s: Session, e: RunnerEvent) => {
+      const refused = this.o.tracing?.runnerEvent(s.opts.id, s.inflight, e);
+      if (refused) this.record(s.opts.id, [...s.inflight][0] ?? null, 'error', { code: 'malformed_frame', message: `the runner wrote a span frame that was refused: ${refused}` });
+      // telemetry, not conversation: never stored or streamed
+      if (e.type === 'span') return;
       const mid = 'messageId' in e && e.messageId ? e.messageId : null;
       this.store.transaction(() => {
         this.record(s.opts.id, mid, e.type, e);
@@ -245,6 +257,7 @@ export class Daemon {
       else this.record(s.opts.id, mid, kind === 'stderr' ? 'runner_log' : 'runner_noise', { line: detail });
     },
     onExpired: (s: Session, reason: string) => { void s.close(reason); },
+    onStopped: () => { this.schedule(); },
     onExit: (s: Session, exitCode: number, reason: string) => {
       this.sessions.delete(s.opts.group);
       this.store.transaction(() => {
@@ -267,6 +280,7 @@ export class Daemon {
   private interrupted(m: MessageRow, why: string): void {
     if (m.attempts < CONTROL_DEFAULTS.maxAttempts) {
       this.store.setMessage(m.id, { status: 'queued', session_id: null });
+      this.o.tracing?.requeued(m.id);
       this.record(m.session_id, m.id, 'retry', { reason: why, attempt: m.attempts + 1 });
     } else {
       this.fail(m, m.session_id, `${why}; gave up after ${m.attempts} attempts`);
@@ -275,6 +289,7 @@ export class Daemon {
 
   private fail(m: MessageRow, sessionId: string | null, reason: string): void {
     this.store.setMessage(m.id, { status: 'failed', error: reason });
+    this.o.tracing?.failed(m.id);
     this.record(sessionId, m.id, 'failed', { reason });
     this.o.metrics?.messageEnded('failed');
   }

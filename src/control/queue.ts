@@ -1,9 +1,10 @@
 // GroupQueue's decisions as a pure function: given who waits and what runs, what to do next.
 // Rules: at most `limit` session containers at once (closing ones still count: their memory is
-// not free yet); one container per group; per-group FIFO; a waiting group may preempt an idle
+// not free yet; one whose process has exited and is only being removed does not, but its group
+// waits for the removal, since the next container takes the same name); one container per group; per-group FIFO; a waiting group may preempt an idle
 // container of another group; a group's messages go to its running container as follow-ups.
 
-export type SessionPhase = 'starting' | 'busy' | 'idle' | 'closing';
+export type SessionPhase = 'starting' | 'busy' | 'idle' | 'closing' | 'removing';
 
 export interface QueueState {
   readonly limit: number;
@@ -27,7 +28,7 @@ export function decide(s: QueueState): Action[] {
     else if (!session && !waiting.includes(m.group)) waiting.push(m.group);
     // a starting session gets its messages once it is up; a closing one, after it is gone
   }
-  let running = s.sessions.length;
+  let running = s.sessions.filter((x) => x.phase !== 'removing').length;
   const delivered = new Set(actions.map((a) => a.group));
   // idle sessions that nothing is about to use, longest idle first
   const preemptable = s.sessions

@@ -42,6 +42,8 @@ export interface SessionHooks {
   /** The session wants to end (idle timeout, deadline); the daemon calls close(). */
   onExpired(s: Session, reason: string): void;
   onExit(s: Session, exitCode: number, reason: string): void;
+  /** Its process has exited and the container is being removed: its slot is free for another group. */
+  onStopped?(s: Session): void;
 }
 
 /** Container names are per group, so a group's workspace volume is the same across sessions. */
@@ -76,7 +78,7 @@ export class Session {
   get containerName(): string | undefined { return this.run?.name; }
 
   /** Creates and starts the container with `first` as the session's opening message. */
-  async start(first: { id: string; text: string }): Promise<void> {
+  async start(first: { id: string; text: string; traceparent?: string | undefined }): Promise<void> {
     const o = this.opts;
     const useDir = o.followups !== 'stdin';
     if (useDir) {
@@ -111,7 +113,8 @@ export class Session {
     }
     const doc: StartDoc = {
       type: 'start', protocol: PROTOCOL_VERSION, sessionId: o.id, nonce: this.nonce,
-      message: first, model: o.model, ...(o.system ? { system: o.system } : {}),
+      message: { id: first.id, text: first.text }, model: o.model, ...(o.system ? { system: o.system } : {}),
+      ...(first.traceparent ? { traceparent: first.traceparent } : {}),
       workspace: o.agent.agent.spec.workspace.mountPath, maxTurns: o.maxTurns,
       tools: { mcpConfig: '/opt/clawpod/mcp/servers.json' },
       input: o.followups === 'stdin' ? { mode: 'stdin' } : { mode: 'dir', path: CONTROL_DEFAULTS.ipcMountPath, ...(o.followups === 'poll' ? { pollMs: CONTROL_DEFAULTS.pollMs } : {}) },
@@ -123,7 +126,7 @@ export class Session {
   }
 
   /** Hands a follow-up to the running runner: a file renamed into its watched folder, or a stdin line. */
-  deliver(m: { id: string; text: string }): void {
+  deliver(m: { id: string; text: string; traceparent?: string | undefined }): void {
     this.inflight.add(m.id);
     this.phase = 'busy';
     this.clearIdle();
@@ -134,7 +137,7 @@ export class Session {
     // the way of the file's name, its folder is gone) fails that message, never the daemon.
     this.thawing = this.thawing
       .catch((e: unknown) => this.hooks.onBadOutput(this, 'stderr', `could not thaw the paused session: ${messageOf(e)}`))
-      .then(() => this.send({ type: 'message', id: m.id, text: m.text }))
+      .then(() => this.send({ type: 'message', id: m.id, text: m.text, ...(m.traceparent ? { traceparent: m.traceparent } : {}) }))
       .catch((e: unknown) => this.undeliverable(m.id, messageOf(e)));
   }
 
@@ -252,6 +255,8 @@ export class Session {
       if (!exitedInTime) await this.rt.stopContainer(run.id, graceSec).catch(() => undefined);
       await this.exited;
       exitCode = (await this.rt.inspectContainer(run.id).catch(() => undefined))?.exitCode ?? -1;
+      this.phase = 'removing';
+      this.hooks.onStopped?.(this);
       this.attached?.close();
       removed = await undoCreate(this.rt, this.config, { ...run, volumeCreated: false }).then(() => true, (e: unknown) => {
         this.hooks.onBadOutput(this, 'stderr', `could not remove container ${run.name}: ${messageOf(e)}`);
@@ -266,7 +271,7 @@ export class Session {
 
   /** The container ended by itself (crash, or the runner exited): clean up as if closed. */
   watchExit(): void {
-    void this.exited?.then(() => { if (this.phase !== 'closing') void this.close('the runner exited'); });
+    void this.exited?.then(() => { if (this.phase !== 'closing' && this.phase !== 'removing') void this.close('the runner exited'); });
   }
 
   private cleanupIpc(): void {

@@ -37,4 +37,10 @@ describe('GroupQueue decisions', () => {
     const actions = decide({ limit: 5, queued: groups.map((g, i) => ({ id: `m${i}`, group: g })), sessions: [] });
     expect(actions.map((a) => a.kind === 'start' && a.group)).toEqual(['g1', 'g2', 'g3', 'g4', 'g5']);
   });
+
+  it('a container whose process has exited and is being removed frees its slot, but not for its own group', () => {
+    const s: QueueState = { limit: 1, queued: q(['m1', 'a'], ['m2', 'b']), sessions: [{ group: 'a', phase: 'removing' }] };
+    // b starts in the freed slot; a waits for the removal (its next container takes the same name), and gets nothing delivered
+    expect(decide(s)).toEqual([{ kind: 'start', group: 'b' }]);
+  });
 });
