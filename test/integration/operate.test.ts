@@ -2,9 +2,11 @@
 // serves, scoped tokens made with `clawpod token create` (a group's token chats with its group
 // and nothing else; revoked, it is refused), switching a group's model, and a Prometheus scrape
 // (with a metrics token) whose counters moved with the chat.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
-import { clawpod, uniquePrefix, type CliResult } from '../helpers/cli.js';
+import { agentYaml, cleanup, clawpod, tmpDir, uniquePrefix, writeSpec, type CliResult } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type Plane } from '../helpers/control.js';
 
 const P = uniquePrefix('op');
@@ -14,6 +16,7 @@ let model: ModelServer;
 let plane: Plane;
 
 const cli = (args: string[], token?: string): Promise<CliResult> => clawpod(args, { env: { ...plane.env, ...(token ? { CLAWPOD_TOKEN: token } : {}) }, timeoutMs: 120_000 });
+const readToken = () => readFileSync(join(plane.dataDir, 'control', 'token'), 'utf8').trim();
 const ok = (r: CliResult) => { expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0); return r; };
 const scrape = async (token: string) => {
   const res = await fetch(`${plane.client.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
@@ -37,6 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await plane?.stop();
   await model?.close();
+  cleanup(P);
 });
 
 describe('operating clawpod serve: OpenAPI, scoped tokens, metrics', () => {
@@ -104,5 +108,26 @@ describe('operating clawpod serve: OpenAPI, scoped tokens, metrics', () => {
     expect((await scrape('nope')).status).toBe(401);
     // and nothing secret is in it
     expect(m.text).not.toContain('fixture-key-123');
+  }, 120_000);
+
+  it("a group's token lists only the agent named like its group; another's answers like one that does not exist", async () => {
+    const dir = tmpDir();
+    for (const name of [G1, G2]) {
+      ok(await cli(['run', '-d', '-f', writeSpec(dir, `${name}.yaml`, agentYaml(name, 'image: localhost/clawpod-agent:latest\ncommand: [node, /opt/clawpod/hello-agent.mjs]'))]));
+    }
+    const get = async (token: string, path: string, method = 'GET') => {
+      const res = await fetch(`${plane.client.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, text: await res.text() };
+    };
+    const admin = JSON.parse((await get(readToken(), '/v1/agents')).text) as { name: string }[];
+    expect(admin.map((a) => a.name)).toEqual(expect.arrayContaining([G1, G2]));
+    const { token } = JSON.parse(ok(await cli(['--json', 'token', 'create', '--scope', `group:${G1}`])).stdout) as { token: string };
+    const mine = JSON.parse((await get(token, '/v1/agents')).text) as { name: string }[];
+    expect(mine.map((a) => a.name)).toEqual([G1]);
+    const theirs = await get(token, `/v1/agents/${G2}/activity`, 'POST');
+    const nobody = await get(token, `/v1/agents/${G2}x/activity`, 'POST');
+    expect(theirs.status).toBe(404);
+    expect(theirs.text).toBe(nobody.text.replace(`${G2}x`, G2));
+    expect((await get(token, `/v1/agents/${G1}/activity`, 'POST')).status).toBe(200);
   }, 120_000);
 });
