@@ -34,20 +34,14 @@ SRC=$CACHE/src/$VERSION
 GO_MIN_MINOR=24
 GO=go
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HARNESS=jaeger-harness
+# shellcheck source=harness-lib.sh
+source "$HERE/harness-lib.sh"
 
-say() { printf '[jaeger-harness] %s\n' "$*" >&2; }
-die() { printf '[jaeger-harness] error: %s\n' "$*" >&2; exit 1; }
-unavailable() { printf '[jaeger-harness] unavailable: %s\n' "$*" >&2; exit 3; }
 
 # ---------------------------------------------------------------------------------------------
 # Go toolchain
 
-go_minor() {
-  local v
-  v=$("$1" env GOVERSION 2>/dev/null || "$1" version 2>/dev/null | awk '{print $3}')
-  v=${v#go1.}
-  [[ $v =~ ^([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
-}
 
 # ensure_go: the Go on PATH when it is new enough; otherwise the one the Kubernetes harness fetches
 # as the golang.org/toolchain module (scripts/kube-harness.sh go; scripts/setup.sh runs it), so

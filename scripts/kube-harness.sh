@@ -56,24 +56,16 @@ GO_MIN_MINOR=26
 GO_TOOLCHAIN=${CLAWPOD_GO_TOOLCHAIN:-go1.26.8}
 GO=go
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HARNESS=kube-harness
+# shellcheck source=harness-lib.sh
+source "$HERE/harness-lib.sh"
 # shellcheck source=kube-harness-node.sh
 source "$HERE/kube-harness-node.sh"
 
-say() { printf '[kube-harness] %s\n' "$*" >&2; }
-die() { printf '[kube-harness] error: %s\n' "$*" >&2; exit 1; }
-# Exit code 3 means "cannot be had on this machine" (no Go, no proxy, no etcd): callers skip.
-unavailable() { printf '[kube-harness] unavailable: %s\n' "$*" >&2; exit 3; }
 
 # ---------------------------------------------------------------------------------------------
 # Go toolchain
 
-# go_minor BIN: the minor version of a Go binary (19 for go1.19.8), or 0.
-go_minor() {
-  local v
-  v=$("$1" env GOVERSION 2>/dev/null || "$1" version 2>/dev/null | awk '{print $3}')
-  v=${v#go1.}
-  [[ $v =~ ^([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo 0
-}
 
 # ensure_go: sets GO to a Go new enough for the build. The Go on PATH when it is; otherwise the Go
 # release published as the module golang.org/toolchain, which any Go >= 1.17 (Debian 12's

@@ -32,36 +32,34 @@ export default function setup(project: TestProject): (() => void) | undefined {
   return () => { process.removeListener('exit', stop); stop(); };
 }
 
-function buildHarness(): void {
-  if (process.env.CLAWPOD_KUBE_BUILD === '0') {
-    if (IN_CI) throw new Error('CLAWPOD_KUBE_BUILD=0 in CI: the Kubernetes tests need the harness; unset it');
-    return;
-  }
-  const t0 = Date.now();
-  const r = spawnSync('bash', [KUBE_HARNESS, 'kubectl'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status === 0) {
-    const s = (Date.now() - t0) / 1000;
-    if (s > 5) process.stderr.write(`[global-setup] Kubernetes harness built in ${s.toFixed(0)} s\n`);
-    return;
-  }
-  const why = `scripts/kube-harness.sh kubectl exited ${r.status} (see the lines above)`;
-  if (IN_CI) throw new Error(`prerequisite missing in CI: the Kubernetes harness binaries: ${why}`);
-  process.stderr.write(`[global-setup] no Kubernetes harness: ${why}; the Kubernetes tests will skip\n`);
+interface Build {
+  /** What it is, for the messages ("the Kubernetes harness"). */
+  readonly what: string;
+  readonly script: string;
+  readonly args: readonly string[];
+  /** The env var that turns the build off for a developer's quick run (refused in CI). */
+  readonly off: string;
+  /** The tests that skip without it. */
+  readonly tests: string;
 }
 
-function buildJaegerHarness(): void {
-  if (process.env.CLAWPOD_JAEGER_BUILD === '0') {
-    if (IN_CI) throw new Error('CLAWPOD_JAEGER_BUILD=0 in CI: the tracing tests need the Jaeger harness; unset it');
+/** Builds one harness if it is not cached; outside CI a failure only says which tests will skip. */
+function build(b: Build): void {
+  if (process.env[b.off] === '0') {
+    if (IN_CI) throw new Error(`${b.off}=0 in CI: the ${b.tests} tests need ${b.what}; unset it`);
     return;
   }
   const t0 = Date.now();
-  const r = spawnSync('bash', [JAEGER_HARNESS, 'build'], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync('bash', [b.script, ...b.args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status === 0) {
     const s = (Date.now() - t0) / 1000;
-    if (s > 5) process.stderr.write(`[global-setup] Jaeger harness built in ${s.toFixed(0)} s\n`);
+    if (s > 5) process.stderr.write(`[global-setup] ${b.what} built in ${s.toFixed(0)} s\n`);
     return;
   }
-  const why = `scripts/jaeger-harness.sh build exited ${r.status} (see the lines above)`;
-  if (IN_CI) throw new Error(`prerequisite missing in CI: the Jaeger harness binary: ${why}`);
-  process.stderr.write(`[global-setup] no Jaeger harness: ${why}; the tracing tests will skip\n`);
+  const why = `${b.script.replace(/.*\/scripts\//, 'scripts/')} ${b.args.join(' ')} exited ${r.status} (see the lines above)`;
+  if (IN_CI) throw new Error(`prerequisite missing in CI: ${b.what}: ${why}`);
+  process.stderr.write(`[global-setup] no ${b.what}: ${why}; the ${b.tests} tests will skip\n`);
 }
+
+const buildHarness = () => build({ what: 'Kubernetes harness', script: KUBE_HARNESS, args: ['kubectl'], off: 'CLAWPOD_KUBE_BUILD', tests: 'Kubernetes' });
+const buildJaegerHarness = () => build({ what: 'Jaeger harness', script: JAEGER_HARNESS, args: ['build'], off: 'CLAWPOD_JAEGER_BUILD', tests: 'tracing' });

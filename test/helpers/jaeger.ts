@@ -6,12 +6,13 @@
 // Cost: the FIRST call on a machine builds the binary (15-20 minutes on 2 cores, one-time;
 // vitest's global set-up or `scripts/jaeger-harness.sh build` does it ahead of the tests). Once
 // cached, startJaeger() takes about a second. See docs/tracing-harness.md.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IN_CI } from './prereq.js';
+import { parseEnv, runScript } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const JAEGER_HARNESS = join(ROOT, 'scripts/jaeger-harness.sh');
@@ -87,27 +88,8 @@ export interface StartJaegerOptions {
   progress?: boolean;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, progress: boolean): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('bash', [JAEGER_HARNESS, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (progress) process.stderr.write(d);
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stderr }));
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv, progress: boolean) => runScript(JAEGER_HARNESS, args, env, progress);
 
-function parseEnv(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
 
 /** Whether the harness's binary is in the cache (no build needed). */
 export function jaegerBuilt(): boolean {

@@ -9,15 +9,15 @@
 //
 // Instead of starting one, the tests can use any cluster: set CLAWPOD_TEST_KUBECONFIG to a
 // kubeconfig (kind, k3d, OpenShift Local...). Its current context is used and stop() is a no-op.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { IN_CI } from './prereq.js';
 
 import { KUBE_HARNESS } from './kube-harness-path.js';
+import { parseEnv, runScript } from './harness.js';
 
 export { KUBE_HARNESS };
 
@@ -76,27 +76,8 @@ export interface StartKubeOptions {
   progress?: boolean;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, progress: boolean): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('bash', [KUBE_HARNESS, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (progress) process.stderr.write(d);
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stderr }));
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv, progress: boolean) => runScript(KUBE_HARNESS, args, env, progress);
 
-function parseEnv(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const i = line.indexOf('=');
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
 
 function harnessBuilt(need: readonly string[]): boolean {
   const r = spawnSync('bash', [KUBE_HARNESS, 'paths'], { encoding: 'utf8' });
