@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
  * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
  * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API, CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
  * CLAWPOD_VAULT, CLAWPOD_VAULT_PASSPHRASE, CLAWPOD_VAULT_KEY_FILE, CLAWPOD_RUN_DIR,
- * KUBECONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH.
+ * KUBECONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH, and OpenTelemetry's
+ * OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
+ * OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_SERVICE_NAME, OTEL_SDK_DISABLED (docs/tracing.md).
  */
 export interface Config {
   /** 'podman' | 'docker' when the user pinned a runtime; undefined to discover. */
@@ -55,6 +57,17 @@ export interface Config {
   readonly vaultKeyFile: string | undefined;
   /** The environment, read only by the `env` secret source and `clawpod secret` (--from-env, --new-passphrase-env). */
   readonly secretEnv: Readonly<Record<string, string | undefined>>;
+  /** OpenTelemetry's own variables, as set (src/otel/settings.ts decides what they mean). */
+  readonly otel: OtelEnv;
+}
+
+/** The OTEL_* variables clawpod reads itself; the SDK reads its tuning ones (OTEL_BSP_*, headers) on its own. */
+export interface OtelEnv {
+  readonly endpoint: string | undefined;
+  readonly tracesEndpoint: string | undefined;
+  readonly protocol: string | undefined;
+  readonly serviceName: string | undefined;
+  readonly disabled: boolean;
 }
 
 const HOST_CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -102,6 +115,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     vaultPassphrase: env.CLAWPOD_VAULT_PASSPHRASE || undefined,
     vaultKeyFile: env.CLAWPOD_VAULT_KEY_FILE || undefined,
     secretEnv: env,
+    otel: {
+      endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+      tracesEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined,
+      protocol: env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || undefined,
+      serviceName: env.OTEL_SERVICE_NAME || undefined,
+      disabled: env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true',
+    },
     ...overrides,
   };
   return Object.freeze(cfg);

@@ -4,6 +4,7 @@ import type { Ctx } from './context.js';
 import { ClawpodError } from '../errors.js';
 import { parseDuration } from '../spec/quantity.js';
 import { loadAgents } from '../spec/load.js';
+import { traceCommand, type CommandTrace } from '../otel/command.js';
 
 interface Opts {
   file: string; context?: string; namespace?: string; dryRun?: string | boolean; mode: string;
@@ -34,12 +35,18 @@ async function detect(ctx: Ctx, opts: Opts, say: (l: string) => void): Promise<b
   return found;
 }
 
-export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
+/** Traced as `clawpod apply` when an OTLP endpoint is set (docs/tracing.md). */
+export default function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
+  return traceCommand(ctx.config, 'clawpod apply', ctx.say, (t) => apply(ctx, opts, t));
+}
+
+async function apply(ctx: Ctx, opts: Opts, t: CommandTrace): Promise<void> {
   const f = flags(opts);
-  const loaded = await loadAgents(opts.file, ctx.config.dataDir);
+  t.set({ 'clawpod.mode': opts.mode, 'clawpod.dry_run': f.dryRun, 'clawpod.wait': f.wait });
+  const loaded = await t.phase('spec.load', () => loadAgents(opts.file, ctx.config.dataDir));
   const [{ renderAgent }, { applyAgents }] = await Promise.all([import('../kube/render.js'), import('../kube/apply.js')]);
   const say = (l: string) => { if (!ctx.json) ctx.say(l); };
-  const openshift = opts.openshift ?? await detect(ctx, opts, say);
+  const openshift = opts.openshift ?? await t.phase('cluster.detect', () => detect(ctx, opts, say));
   const objects = [];
   const notes: string[] = [];
   const warnings: string[] = [];
@@ -66,7 +73,9 @@ export default async function applyVerb(ctx: Ctx, opts: Opts): Promise<void> {
     ...(opts.storageClass ? { storageClass: opts.storageClass } : {}),
     timeoutMs: f.timeoutMs,
     onProgress: say,
+    phase: t.phase,
   });
+  t.set({ 'clawpod.agents': loaded.length, 'clawpod.objects': result.applied.length, 'k8s.namespace.name': result.namespace });
   // the Secret is not applied (no value passes through clawpod): the note says how to create it
   const ns = result.namespace;
   const hints = notes.map((n) => n.replace('kubectl create secret generic', `kubectl -n ${ns} create secret generic`));

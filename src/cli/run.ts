@@ -2,12 +2,13 @@ import type { Ctx } from './context.js';
 import { trace } from '../trace.js';
 import { ClawpodError } from '../errors.js';
 import { checkAgentName } from '../spec/names.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Attached, Runtime } from '../runtime/runtime.js';
 import { loadAgents, loadProfileAgent } from '../spec/load.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 import { profileOf } from '../ops/payload.js';
 import { startService } from '../ops/service.js';
 import type { Profile } from '../profiles/types.js';
+import { traceCommand, type CommandTrace } from '../otel/command.js';
 
 interface Opts { file?: string; name?: string; detach?: boolean; rm?: boolean }
 
@@ -40,17 +41,23 @@ async function exitCodeAfterOutput(rt: Runtime, id: string): Promise<number> {
   return rt.waitContainer(id);
 }
 
-export default async function run(ctx: Ctx, profileName: string | undefined, opts: Opts): Promise<number | void> {
+/** Traced as `clawpod run` when an OTLP endpoint is set (docs/tracing.md). */
+export default function run(ctx: Ctx, profileName: string | undefined, opts: Opts): Promise<number | void> {
+  return traceCommand(ctx.config, 'clawpod run', ctx.say, (t) => runAgent(ctx, profileName, opts, t));
+}
+
+async function runAgent(ctx: Ctx, profileName: string | undefined, opts: Opts, t: CommandTrace): Promise<number | void> {
   trace('run: verb loaded');
   // before any spec is read or anything created: the name reaches paths and engine objects
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   if (!profileName && !opts.file) throw new ClawpodError('USAGE', 'nothing to run: give a spec file with -f, or a profile', { hint: 'clawpod run -f agent.yaml, or clawpod run openclaw --name alice' });
-  const loaded = profileName ? [await loadProfileAgent(profileName, opts.name, opts.file)] : await loadAgents(opts.file!, ctx.config.dataDir);
+  const loaded = await t.phase('spec.load', async () => profileName ? [await loadProfileAgent(profileName, opts.name, opts.file)] : loadAgents(opts.file!, ctx.config.dataDir));
   trace('run: spec validated');
   const profile = profileOf(loaded[0]!.agent);
+  t.set({ 'clawpod.agent': loaded[0]!.agent.metadata.name, 'clawpod.agents': loaded.length, 'clawpod.detach': Boolean(opts.detach), ...(profile ? { 'clawpod.profile': profile.name } : {}) });
   if (loaded.length === 1 && profile?.service) {
     if (opts.rm) throw new ClawpodError('USAGE', `--rm: ${profile.name} is a service that keeps running`, { hint: 'remove it with `clawpod rm -f NAME` when done' });
-    const r = await startService(await ctx.runtime(), ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say });
+    const r = await startService(await t.phase('runtime.connect', () => ctx.runtime()), ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase });
     const open = openUrl(profile, r.run, r.url);
     if (ctx.json) ctx.printJson({ ...r.run, url: r.url, openUrl: open ?? null, startupSeconds: r.seconds, claimed: r.claimed ?? null });
     else {
@@ -65,12 +72,12 @@ export default async function run(ctx: Ctx, profileName: string | undefined, opt
   if (loaded.length > 1 && (opts.name || !opts.detach)) {
     throw new ClawpodError('USAGE', `${opts.file} holds ${loaded.length} agents`, { hint: 'run several agents with -d and without --name, or split the file' });
   }
-  const rt = await ctx.runtime();
+  const rt = await t.phase('runtime.connect', () => ctx.runtime());
   if (opts.detach) {
     const results: RunResult[] = [];
     for (const l of loaded) {
-      const r = await createAgent(rt, ctx.config, l, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say });
-      try { await rt.startContainer(r.id); } catch (e) { await undoCreate(rt, ctx.config, r); throw e; }
+      const r = await createAgent(rt, ctx.config, l, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase });
+      try { await t.phase('container.start', () => rt.startContainer(r.id)); } catch (e) { await undoCreate(rt, ctx.config, r); throw e; }
       await r.finish?.commit();
       results.push(r);
     }
@@ -79,23 +86,31 @@ export default async function run(ctx: Ctx, profileName: string | undefined, opt
     return;
   }
   // Attached, like `podman run`: output streams until the agent exits; its exit code is ours.
-  const r = await createAgent(rt, ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say });
-  let attached;
+  const r = await createAgent(rt, ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase });
+  let attached: Attached | undefined;
   try {
-    attached = await rt.attach(r.id);
-    await rt.startContainer(r.id);
+    // assigned inside: a start that fails must still close the attach stream
+    attached = await t.phase('container.start', async () => {
+      attached = await rt.attach(r.id);
+      await rt.startContainer(r.id);
+      return attached;
+    });
   } catch (e) { attached?.close(); await undoCreate(rt, ctx.config, r); throw e; }
   await r.finish?.commit();
   const onSignal = () => { void rt.stopContainer(r.id, 10); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let first = true;
-  for await (const chunk of attached.output) {
-    if (first) { trace('run: first output'); first = false; }
-    (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
-  }
-  attached.close();
-  const code = await exitCodeAfterOutput(rt, r.id);
+  const output = attached.output;
+  const code = await t.phase('container.wait', async () => {
+    let first = true;
+    for await (const chunk of output) {
+      if (first) { trace('run: first output'); first = false; }
+      (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
+    }
+    attached?.close();
+    return exitCodeAfterOutput(rt, r.id);
+  });
+  t.set({ 'clawpod.exit_code': code });
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   // the container, its secret files and Podman secrets; the workspace volume stays

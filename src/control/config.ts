@@ -9,6 +9,7 @@ import { parseDocuments } from '../spec/parse.js';
 import { decodeUtf8 } from '../spec/utf8.js';
 import { parseDuration, parseMemory } from '../spec/quantity.js';
 import { SECRET_SOURCES, SecretRefSchema } from '../spec/schema.js';
+import { otlpEndpointProblem } from '../otel/settings.js';
 
 export const GROUP_NAME = /^[a-z0-9]([-a-z0-9_.]{0,38}[a-z0-9])?$/;
 const GROUP_NAME_HINT = 'lowercase letters, digits, "-", "_", "." (at most 40), starting and ending with a letter or digit';
@@ -111,6 +112,16 @@ export const ControlPlaneSchema = z.strictObject({
       /** How session Pods reach the LLM gateway (spec.gateway.listen), e.g. http://clawpod:7879. */
       gatewayUrl: z.string().regex(/^https?:\/\/[^/]+\/?$/, 'expected http://HOST:PORT').optional(),
     }).prefault({}),
+    /** OpenTelemetry traces of messages, sessions and model calls (docs/tracing.md); off unless an endpoint is
+     *  set here or in OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (which win). */
+    tracing: z.strictObject({
+      /** The collector's OTLP/HTTP base URL; traces go to ENDPOINT/v1/traces, e.g. "http://127.0.0.1:4318". */
+      endpoint: z.string().superRefine((v, ctx) => {
+        const problem = otlpEndpointProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      serviceName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.\/-]{0,99}$/, 'expected a service name: letters, digits, "_", ".", "-", "/" (at most 100)').default(CONTROL_DEFAULTS.tracingServiceName),
+    }).optional(),
     models: z.record(z.string().regex(/^[a-z0-9][-a-z0-9_.]*$/, 'expected a model name: lowercase letters, digits, "-", "_", "."'), ModelSchema).default({}),
     groups: z.array(GroupSchema).default([]),
   }).prefault({}),

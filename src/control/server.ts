@@ -27,6 +27,8 @@ import { GroupPolicy } from './policy.js';
 import { lifecycleParts } from '../lifecycle/serve.js';
 import type { Lifecycle } from '../lifecycle/manager.js';
 import { Metrics, type AgentCounts } from './metrics.js';
+import { tracingSettings } from '../otel/settings.js';
+import type { MessageTracing } from './tracing.js';
 
 /**
  * Agents by state for a scrape, from the lifecycle's listing (which asks the engine): kept 5 s, so
@@ -78,7 +80,7 @@ function hostPort(listen: string): { hostname: string; port: number } {
 }
 
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: Pick<GatewayDeps, 'onCall' | 'onExhausted' | 'onFinished'>): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: Pick<GatewayDeps, 'onCall' | 'onExhausted' | 'onFinished' | 'traceCall'>): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
   // resolved again after a minute, so a rotated key is picked up without a restart
@@ -125,6 +127,15 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
   return { server, gateway, ...(tcp ? { tcp } : {}) };
 }
 
+/** Spans of messages, sessions and model calls when tracing is on (docs/tracing.md); the SDK is loaded only then. */
+async function startMessageTracing(config: Config, spec: LoadedControlPlane['config']['spec']['tracing'], say: (l: string) => void): Promise<MessageTracing | undefined> {
+  const settings = tracingSettings(config.otel, spec);
+  if (!settings) return undefined;
+  const [{ startTracing }, { MessageTracing }] = await Promise.all([import('../otel/provider.js'), import('./tracing.js')]);
+  say(`traces: OTLP/HTTP to ${settings.url}, service ${settings.serviceName} (from ${settings.from})`);
+  return new MessageTracing(startTracing(settings, say));
+}
+
 export interface Running {
   readonly daemon: Daemon; readonly url: string; readonly server: ServerType;
   /** The admin token when this start made it (the first): shown once, for the dashboard's login. */
@@ -140,6 +151,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
     if (agents.length !== 1) throw new ClawpodError('SPEC_INVALID', `spec.agent ${spec.agent} holds ${agents.length} agents`, { hint: 'point spec.agent at a file with one Agent' });
     agent = agents[0]!;
   }
+  // before anything is opened: a tracing setting that cannot work stops the start here
+  const tracing = await startMessageTracing(config, spec.tracing, say);
   const dir = controlDir(config);
   const { token, created } = ensureToken(dir);
   const store = new Store(join(dir, 'state.db'));
@@ -151,13 +164,14 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
     queueDepth: () => store.queued().length,
     sessionsActive: () => daemon?.running ?? 0,
   } });
-  daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say, metrics });
+  daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say, metrics, ...(tracing ? { tracing } : {}) });
   const life = lifecycleParts({ config, rt, cp: loaded.config, store, daemon, say });
   daemon.lifecycle = life.lifecycle;
   const gw = await startGateway(config, loaded, store, daemon.groups.policy, gatewayDir, say, {
     onCall: life.gatewayHooks.onCall,
     onExhausted: (group, info) => { metrics.budgetExhausted(group); return life.gatewayHooks.onExhausted(group, info); },
     onFinished: (f) => metrics.gatewayCall({ group: f.group, model: f.model ?? 'none', status: f.status, inputTokens: f.input, outputTokens: f.output }),
+    ...(tracing ? { traceCall: (c) => tracing.llmCall(c) } : {}),
   });
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.groups.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
@@ -193,6 +207,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
         await new Promise<void>((res) => s.close(() => res()));
       }
       store.close();
+      // last: the spans of everything above are exported before the process goes
+      await tracing?.shutdown();
       rmSync(join(dir, 'serve.json'), { force: true });
     },
   };

@@ -7,8 +7,11 @@ import { apiError, httpCode, openCluster, refName, type Cluster, type ClusterOpt
 import { checkStorageClass } from './storage.js';
 import type { KubeObject } from './types.js';
 import { waitReady } from './wait.js';
+import { untraced, type Phase } from '../otel/phases.js';
 
 export interface ApplyOptions extends ClusterOptions {
+  /** Spans of the apply and of the wait for Ready when the command is traced (src/otel/command.ts). */
+  readonly phase?: Phase;
   /** Server-side dry run (`dryRun=All`): validated and admitted by the server, nothing stored. */
   readonly dryRun?: boolean;
   /** The StorageClass the claims name (checked before anything is applied); absent: the cluster's default. */
@@ -64,20 +67,23 @@ export async function applyAgents(objects: readonly KubeObject[], opts: ApplyOpt
   const dryRun = opts.dryRun ?? false;
   await ensureNamespace(c, opts, say);
   if (opts.storageClass) await checkStorageClass(c, opts.storageClass);
+  const phase = opts.phase ?? untraced;
   const applied: string[] = [];
   const inNs = objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace: c.namespace } }) as KubeObject);
-  for (const o of inNs) {
-    const ref = refName(o);
-    try {
-      await c.api.apply(o as ObjectRef, dryRun);
-    } catch (e) {
-      throw apiError(e, c, { action: 'apply', object: ref, done: applied });
+  await phase('apply', async () => {
+    for (const o of inNs) {
+      const ref = refName(o);
+      try {
+        await c.api.apply(o as ObjectRef, dryRun);
+      } catch (e) {
+        throw apiError(e, c, { action: 'apply', object: ref, done: applied });
+      }
+      applied.push(ref);
+      say(`${ref} ${dryRun ? 'valid (server dry run, not stored)' : 'applied'}`);
     }
-    applied.push(ref);
-    say(`${ref} ${dryRun ? 'valid (server dry run, not stored)' : 'applied'}`);
-  }
+  });
   const result = { server: c.server, context: c.context, namespace: c.namespace, dryRun, applied };
   if (dryRun || opts.wait === false) return result;
-  await waitReady(c, inNs, { timeoutMs: opts.timeoutMs, onProgress: say, applied });
+  await phase('wait.ready', () => waitReady(c, inNs, { timeoutMs: opts.timeoutMs, onProgress: say, applied }));
   return { ...result, ready: true };
 }

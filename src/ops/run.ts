@@ -20,6 +20,7 @@ import { volumeAlias } from './claims.js';
 import { recordMadeVolume } from './volume-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
 import { forgetInstance, recordInstance } from './instance-record.js';
+import { untraced, type Phase } from '../otel/phases.js';
 
 /** What a caller adds around the spec: a session's IPC folder and open stdin, a tenant's app-data volume and network. */
 export interface RunExtra {
@@ -39,6 +40,8 @@ export interface RunOptions {
   readonly index?: number;
   /** An upgrade keeps the instance's index and host ports instead of allocating new ones. */
   readonly keep?: { readonly index: number; readonly ports: readonly PortBinding[]; readonly volume?: string };
+  /** Spans of container.create and image.pull when the command is traced (src/otel/command.ts). */
+  readonly phase?: Phase;
 }
 
 export interface RunResult {
@@ -145,13 +148,14 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       ...(runtimeSecrets.length ? { runtimeSecrets } : {}),
     };
     // The image and the name are checked by the engine itself (404, 409): one round trip less.
+    const phase = opts.phase ?? untraced;
     let id: string;
     try {
-      id = await rt.createContainer(spec);
+      id = await phase('container.create', () => rt.createContainer(spec));
     } catch (e) {
       if (e instanceof ClawpodError && e.code === 'IMAGE_NOT_FOUND') {
-        await pullMissing(rt, spec.image, opts.say);
-        id = await rt.createContainer(spec);
+        await phase('image.pull', () => pullMissing(rt, spec.image, opts.say));
+        id = await phase('container.create', () => rt.createContainer(spec));
       } else if (e instanceof ClawpodError && e.code === 'NAME_TAKEN') {
         throw nameTaken(name, e);
       } else throw e;

@@ -10,6 +10,7 @@ import { waitHealthy } from './health.js';
 import { profileOf } from './payload.js';
 import { createAgent, undoCreate, type RunExtra, type RunResult } from './run.js';
 import { checkAgentName } from '../spec/names.js';
+import { untraced, type Phase } from '../otel/phases.js';
 
 export const DEFAULT_STARTUP_BUDGET = '5m';
 
@@ -44,21 +45,22 @@ export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: Pick<R
 
 export async function startService(
   rt: Runtime, config: Config, loaded: LoadedAgent,
-  opts: { name?: string; say: (s: string) => void; budgetMs?: number; labels?: Record<string, string>; noClaim?: boolean; extra?: RunExtra; index?: number },
+  opts: { name?: string; say: (s: string) => void; budgetMs?: number; labels?: Record<string, string>; noClaim?: boolean; extra?: RunExtra; index?: number; phase?: Phase },
 ): Promise<ServiceResult> {
+  const phase = opts.phase ?? untraced;
   const t0 = Date.now();
   // a claim records files and vault entries under the name before createAgent would check it
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   if (!opts.noClaim) {
     const { claimMember } = await import('./pool.js');
-    const claimed = await claimMember(rt, config, loaded, opts.name ?? loaded.agent.metadata.name, opts.say);
+    const claimed = await phase('pool.claim', () => claimMember(rt, config, loaded, opts.name ?? loaded.agent.metadata.name, opts.say));
     if (claimed) return claimed;
   }
   const extra: RunExtra | undefined = opts.labels || opts.extra ? { ...opts.extra, labels: { ...opts.extra?.labels, ...opts.labels } } : undefined;
-  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(extra ? { extra } : {}), ...(opts.index !== undefined ? { index: opts.index } : {}) });
+  const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(extra ? { extra } : {}), ...(opts.index !== undefined ? { index: opts.index } : {}), phase });
   try {
-    await rt.startContainer(run.id);
-    const url = await waitForService(rt, loaded, run, opts.say, opts.budgetMs);
+    await phase('container.start', () => rt.startContainer(run.id));
+    const url = await phase('health', () => waitForService(rt, loaded, run, opts.say, opts.budgetMs));
     await run.finish?.commit();
     return { run, url, seconds: (Date.now() - t0) / 1000 };
   } catch (e) {

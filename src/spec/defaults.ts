@@ -51,6 +51,8 @@ export const CONTROL_DEFAULTS = Object.freeze({
   lifecycleInterval: '5s',
   /** The warning event comes this long before a ttl destroys an agent. */
   ttlWarning: '10m',
+  /** spec.tracing.serviceName: the OpenTelemetry service of the control plane's (and the CLI's) spans. */
+  tracingServiceName: 'clawpod',
 });
 
 /** Label keys on every object clawpod creates; they are how clawpod finds (and reaps) its own. */

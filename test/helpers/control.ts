@@ -64,10 +64,10 @@ export function planeYaml(model: ModelServer, opts: { groups: string[]; maxConcu
   ].join('\n');
 }
 
-/** Starts (or restarts, with the same dataDir) a control plane. */
-export async function startPlane(yaml: string, reuse?: { dataDir: string; env: Record<string, string> }): Promise<Plane> {
+/** Starts (or restarts, with the same dataDir) a control plane; `extraEnv` adds to a new one's environment (OTEL_*). */
+export async function startPlane(yaml: string, reuse?: { dataDir: string; env: Record<string, string> }, extraEnv: Record<string, string> = {}): Promise<Plane> {
   const dataDir = reuse?.dataDir ?? tmpDir();
-  const env = reuse?.env ?? scratchEnv({ CLAWPOD_DATA_DIR: dataDir, FIXTURE_KEY: 'fixture-key-123' });
+  const env = reuse?.env ?? scratchEnv({ CLAWPOD_DATA_DIR: dataDir, FIXTURE_KEY: 'fixture-key-123', ...extraEnv });
   const file = join(dataDir, 'serve.yaml');
   writeFileSync(file, yaml);
   const servePath = join(dataDir, 'control', 'serve.json');

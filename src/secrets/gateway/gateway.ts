@@ -38,6 +38,11 @@ export interface GatewayDeps {
   onCall?: (group: string) => void;
   /** Every answered call of a known token: its group, the spec.models name (null when refused before one was chosen), status and tokens. */
   onFinished?: (c: { group: string; model: string | null; status: number; input: number; output: number }) => void;
+  /**
+   * Tracing's span of each call of a known token (src/control/tracing.ts): called with the caller's
+   * W3C traceparent header (never forwarded upstream), the function it returns once the call is answered.
+   */
+  traceCall?: (c: { group: string; sessionId: string | null; provider: Provider; traceparent: string | undefined }) => (f: { model: string | null; providerModel: string | null; status: number; input: number; output: number }) => void;
   /** A group's budget is spent: what its plan says to do (default throttle: 429 until the reset). */
   onExhausted?: (group: string, info: { limit: string; resets: string }) => 'throttle' | 'suspend' | 'notify';
 }
@@ -110,8 +115,15 @@ export function createGateway(d: GatewayDeps): Gateway {
     if (row.revoked_at) return fail(res, r.provider, 401, 'authentication_error', `this token was revoked (${row.revoke_reason ?? 'no reason given'}) at ${row.revoked_at}`);
     const group = row.group_name;
     d.onCall?.(group);
-    const seen: { model: string | null; counted?: Counted } = { model: null };
-    if (d.onFinished) res.once('close', () => d.onFinished!({ group, model: seen.model, status: res.statusCode, input: seen.counted?.input ?? 0, output: seen.counted?.output ?? 0 }));
+    const seen: { model: string | null; providerModel: string | null; counted?: Counted } = { model: null, providerModel: null };
+    const traced = d.traceCall?.({ group, sessionId: row.session_id, provider: r.provider, traceparent: typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined });
+    if (d.onFinished || traced) {
+      res.once('close', () => {
+        const f = { group, model: seen.model, status: res.statusCode, input: seen.counted?.input ?? 0, output: seen.counted?.output ?? 0 };
+        d.onFinished?.(f);
+        traced?.({ ...f, providerModel: seen.providerModel });
+      });
+    }
 
     const read = await readCappedBody(req, d.maxBodyBytes);
     if (!read.ok) {
@@ -131,6 +143,7 @@ export function createGateway(d: GatewayDeps): Gateway {
       return fail(res, r.provider, 403, 'permission_error', `group ${group} may not use ${r.provider} model ${JSON.stringify(wanted)}; allowed: ${allowed.map((x) => `${x.provider}/${x.model}`).join(', ') || 'none'} (spec.groups[].models of the ControlPlane file)`);
     }
     seen.model = m.name;
+    seen.providerModel = m.model;
     let key: string | undefined;
     try { key = await d.providerKey(m.name); } catch (e) {
       return fail(res, r.provider, 502, 'api_error', `the provider key of model ${m.name} could not be read: ${d.redact(messageOf(e))}`);
