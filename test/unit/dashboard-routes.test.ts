@@ -1,7 +1,7 @@
 // The routes the dashboard added, in-process (app.request) on the real daemon and store: paging
 // of the lists, the live stream's filter by scope, agents' logs redacted and a scoped caller's miss
 // that names no other agent, /v1/models without keys or URLs, and the /ui/ files with their headers.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { buildApi } from '../../src/control/api.js';
 import { ControlPlaneSchema } from '../../src/control/config.js';
 import { Daemon } from '../../src/control/daemon.js';
-import { mountDashboard } from '../../src/control/dashboard/serve.js';
+import { dashboardDir, mountDashboard } from '../../src/control/dashboard/serve.js';
 import { modelInfos } from '../../src/control/routes/models.js';
 import type { App } from '../../src/control/routes/common.js';
 import { defaultSessionAgent } from '../../src/control/server.js';
@@ -140,6 +140,9 @@ describe('/ui/', () => {
     // no inline script or style for the CSP to refuse
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|<style|style=/);
     expect((await ui.request('/ui/app.js')).headers.get('content-type')).toContain('text/javascript');
+    // the shell's modules are preloaded with it (one left out costs a round trip per import level); pages load when shown
+    const modules = readdirSync(dashboardDir()!, { recursive: true }).map(String).filter((f) => f.endsWith('.js') && f !== 'app.js' && (!f.startsWith('pages/') || f === 'pages/list.js'));
+    for (const m of modules) expect(html, m).toContain(`<link rel="modulepreload" href="${m}">`);
     for (const p of ['/ui/../package.json', '/ui/%2e%2e/package.json', '/ui/serve.ts', '/ui/nope.js']) expect((await ui.request(p)).status, p).toBe(404);
     expect((await ui.request('/')).headers.get('location')).toBe('/ui/');
   });

@@ -10,15 +10,21 @@ import { adminOnly, errors, json, NameParam, notFound, routes, SSE, type App } f
 import { followMessage } from './stream.js';
 import { page, PageQuery, TOTAL_HEADER } from './paging.js';
 
+const Usage = z.object({
+  group: z.string(), periodStart: z.string(), periodEnd: z.string(), requests: z.number(), inputTokens: z.number(), outputTokens: z.number(),
+  budget: z.object({ tokens: z.number().optional(), requests: z.number().optional() }).nullable(),
+}).openapi('Usage');
+
 const Group = z.object({
   name: z.string(), model: z.string(), system: z.string().nullable(), created_at: z.string(),
   models: z.string().nullable().openapi({ description: 'JSON list of the model names its tokens may use; null: the ControlPlane file decides' }),
   budget: z.string().nullable().openapi({ description: 'JSON budget set through the API; null: the file\'s' }),
   session: z.object({ id: z.string(), phase: z.string(), container: z.string().nullable() }).nullable(),
   queued: z.number().int(),
+  usage: Usage.optional().openapi({ description: 'with ?usage=1: the period\'s use and budget, as GET /v1/groups/{name}/usage' }),
 }).openapi('Group');
 
-const GroupRowSchema = Group.omit({ session: true, queued: true }).openapi('GroupRow');
+const GroupRowSchema = Group.omit({ session: true, queued: true, usage: true }).openapi('GroupRow');
 
 const PutGroup = z.object({
   model: z.string().min(1).openapi({ description: 'a model defined under spec.models of the ControlPlane file' }),
@@ -26,11 +32,6 @@ const PutGroup = z.object({
   models: z.array(z.string()).optional(),
   budget: BudgetSchema.optional(),
 }).openapi('PutGroup');
-
-const Usage = z.object({
-  group: z.string(), periodStart: z.string(), periodEnd: z.string(), requests: z.number(), inputTokens: z.number(), outputTokens: z.number(),
-  budget: z.object({ tokens: z.number().optional(), requests: z.number().optional() }).nullable(),
-}).openapi('Usage');
 
 const Session = z.object({
   id: z.string(), group_name: z.string(), container_name: z.string().nullable(), status: z.string(), followups: z.string(),
@@ -56,15 +57,17 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
   const app = routes();
 
   app.openapi(createRoute({ method: 'get', path: '/v1/groups', tags: tag, summary: 'Groups the token may see, with their session and queue (?q= matches name and model)',
-    request: { query: PageQuery }, responses: { 200: { ...json(z.array(Group), 'the groups'), headers: TOTAL_HEADER }, ...errors(400) } }), (c) => {
+    request: { query: PageQuery.extend({ usage: z.enum(['1']).optional().openapi({ description: '1: each group with its usage (one request for a page, not one per group)' }) }) },
+    responses: { 200: { ...json(z.array(Group), 'the groups'), headers: TOTAL_HEADER }, ...errors(400) } }), (c) => {
     const p = c.get('principal');
-    const mine = page(c, store.groups().filter((g) => seesGroup(p, g.name)), c.req.valid('query'), (g) => [g.name, g.model]);
+    const q = c.req.valid('query');
+    const mine = page(c, store.groups().filter((g) => seesGroup(p, g.name)), q, (g) => [g.name, g.model]);
     // the queue is read once, not once per group (1,000 groups would be 1,000 queries)
     const queued = new Map<string, number>();
     for (const m of store.queued()) queued.set(m.group_name, (queued.get(m.group_name) ?? 0) + 1);
     return c.json(mine.map((g) => {
       const s = daemon.sessionOf(g.name);
-      return { ...g, session: s ? { id: s.opts.id, phase: s.phase, container: s.containerName ?? null } : null, queued: queued.get(g.name) ?? 0 };
+      return { ...g, session: s ? { id: s.opts.id, phase: s.phase, container: s.containerName ?? null } : null, queued: queued.get(g.name) ?? 0, ...(q.usage ? { usage: daemon.groups.usage(g.name) } : {}) };
     }), 200);
   });
 

@@ -3,11 +3,14 @@
 // ever set or sent (credentials: 'omit'), so no other site can make the browser act with it (no
 // CSRF). Event streams are read with fetch and a ReadableStream: EventSource cannot send a header.
 const KEY = 'clawpod.token';
+const ME = 'clawpod.me';
 
 export const token = {
   get: () => sessionStorage.getItem(KEY),
-  set: (t) => sessionStorage.setItem(KEY, t),
-  clear: () => sessionStorage.removeItem(KEY),
+  /** Who the token is (GET /v1/whoami), kept with it: a reload shows its page without asking first. */
+  me: () => JSON.parse(sessionStorage.getItem(ME) ?? 'null'),
+  set: (t, me) => { sessionStorage.setItem(KEY, t); sessionStorage.setItem(ME, JSON.stringify(me)); },
+  clear: () => { sessionStorage.removeItem(KEY); sessionStorage.removeItem(ME); },
 };
 
 /** The control plane's {error: {code, message, hint}} as an exception. */

@@ -1,28 +1,24 @@
 // The dashboard's shell: the login form, the header (navigation by the token's scope, live status,
-// log out) and a hash router that shows one page at a time. Each page gets an AbortSignal that ends
-// its streams and listeners when another page is shown.
+// log out) and a hash router that shows one page at a time. A page's module is loaded when it is
+// first shown (the first paint waits for one page, not all of them). Each page gets an AbortSignal
+// that ends its streams and listeners when another page is shown.
 import { api, explain, token, UNAUTHORIZED } from './api.js';
 import { field, h, uid } from './dom.js';
 import { connect } from './live.js';
-import { agentsPage, tenantsPage } from './pages/agents.js';
-import { chatPage } from './pages/chat.js';
-import { groupsPage } from './pages/groups.js';
-import { logsPage } from './pages/logs.js';
-import { sessionsPage } from './pages/sessions.js';
-import { tokensPage } from './pages/tokens.js';
 
 const $ = (id) => document.getElementById(id);
 const view = $('view');
 
 /** Pages by hash; `who` says which scopes see the page in the navigation. */
+const page = (file, name) => () => import(`./pages/${file}.js`).then((m) => m[name]);
 const PAGES = [
-  { path: /^#\/agents$/, page: agentsPage, nav: 'Agents', href: '#/agents' },
-  { path: /^#\/tenants$/, page: tenantsPage, nav: 'Tenants', href: '#/tenants', who: ['admin', 'tenant'] },
-  { path: /^#\/groups$/, page: groupsPage, nav: 'Groups', href: '#/groups' },
-  { path: /^#\/tokens$/, page: tokensPage, nav: 'Tokens', href: '#/tokens', who: ['admin'] },
-  { path: /^#\/groups\/([^/]+)\/chat$/, page: chatPage },
-  { path: /^#\/groups\/([^/]+)\/sessions$/, page: sessionsPage },
-  { path: /^#\/agents\/([^/]+)\/logs$/, page: logsPage },
+  { path: /^#\/agents$/, page: page('agents', 'agentsPage'), nav: 'Agents', href: '#/agents' },
+  { path: /^#\/tenants$/, page: page('agents', 'tenantsPage'), nav: 'Tenants', href: '#/tenants', who: ['admin', 'tenant'] },
+  { path: /^#\/groups$/, page: page('groups', 'groupsPage'), nav: 'Groups', href: '#/groups' },
+  { path: /^#\/tokens$/, page: page('tokens', 'tokensPage'), nav: 'Tokens', href: '#/tokens', who: ['admin'] },
+  { path: /^#\/groups\/([^/]+)\/chat$/, page: page('chat', 'chatPage') },
+  { path: /^#\/groups\/([^/]+)\/sessions$/, page: page('sessions', 'sessionsPage') },
+  { path: /^#\/agents\/([^/]+)\/logs$/, page: page('logs', 'logsPage') },
 ];
 
 let me;
@@ -47,7 +43,7 @@ function loginForm(message) {
     ev.preventDefault();
     try {
       me = await api('GET', '/v1/whoami', undefined, { bearer: input.value.trim() });
-      token.set(input.value.trim());
+      token.set(input.value.trim(), me);
       start();
     } catch (e) {
       error.textContent = e.status === 401 ? 'This token was refused: it is wrong, revoked, or for another control plane.' : explain(e);
@@ -76,10 +72,10 @@ function nav() {
   $('nav').replaceChildren(h('ul', {}, items.map((p) => h('li', {}, h('a', { href: p.href, attrs: { 'data-nav': p.nav } }, p.nav)))));
 }
 
-function route() {
+async function route() {
   if (!me) return;
   pageAbort.abort();
-  pageAbort = new AbortController();
+  const shown = (pageAbort = new AbortController());
   report('');
   const hash = location.hash || (me.kind === 'admin' ? '#/agents' : '#/groups');
   const hit = PAGES.find((p) => p.path.test(hash));
@@ -91,26 +87,34 @@ function route() {
     return;
   }
   const params = hit.path.exec(hash).slice(1).map(decodeURIComponent);
+  let render;
+  try { render = await hit.page(); } catch (e) { report(e); return; }
+  // another page was asked for while this one loaded
+  if (shown.signal.aborted) return;
   view.replaceChildren();
-  hit.page(view, { me, params, signal: pageAbort.signal, report, uid });
+  render(view, { me, params, signal: shown.signal, report, uid });
 }
 
 function start() {
   $('who').textContent = me.kind === 'admin' ? 'admin' : `${me.kind} ${me.name}`;
   $('logout').hidden = false;
   liveAbort = new AbortController();
-  connect(liveAbort.signal, $('live'));
   nav();
-  route();
+  void route();
+  // live updates can wait for the first page to draw: the stream's set-up would compete with it
+  const signal = liveAbort.signal;
+  requestIdleCallback(() => connect(signal, $('live')), { timeout: 1000 });
   view.focus();
 }
 
 $('logout').addEventListener('click', () => showLogin());
 addEventListener(UNAUTHORIZED, () => showLogin('The control plane no longer accepts this token (revoked?). Log in again.'));
-addEventListener('hashchange', route);
+addEventListener('hashchange', () => void route());
 
-if (token.get()) {
-  api('GET', '/v1/whoami').then((m) => { me = m; start(); }, (e) => showLogin(e.status === 401 ? undefined : explain(e)));
+// a reload: the page's own calls check the token (a 401 brings the login form back)
+if (token.get() && token.me()) {
+  me = token.me();
+  start();
 } else {
   showLogin();
 }

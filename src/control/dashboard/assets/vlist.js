@@ -1,6 +1,6 @@
 // A virtualized list: only the rows in view (and a few either side) are in the DOM, and only the
 // pages of rows those are on are asked of the server (`load(offset, limit)` → {rows, total}).
-// 1,000 agents cost about 30 row elements and one request; scrolling fetches the next page.
+// 1,000 agents cost about 30 row elements and one request of 50 rows; scrolling fetches the next page.
 // Rows have one fixed height (CSS --row), positioned by CSSOM (allowed by a strict CSP).
 import { h } from './dom.js';
 
@@ -13,7 +13,7 @@ const OVERSCAN = 6;
  */
 export function vlist(host, o) {
   const rowHeight = o.rowHeight ?? 44;
-  const pageSize = o.pageSize ?? 100;
+  const pageSize = o.pageSize ?? 50;
   const box = h('div', { class: 'vlist', attrs: { role: 'list', 'aria-label': o.label } });
   const spacer = h('div', { class: 'vlist-spacer' });
   box.append(spacer);

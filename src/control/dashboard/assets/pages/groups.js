@@ -1,7 +1,7 @@
 // Groups: model, session, queue, and the budget period's use as a meter (requests, or tokens, out
 // of the budget); an admin switches a group's model from the models the control plane has. Usage
-// is asked only for the rows in view, and again when the live stream says a message of that
-// group ended.
+// comes with each page of the list (?usage=1: one request, not one per row), and the rows in view
+// are asked again when the live stream says a message or session of theirs changed.
 import { api, apiPage } from '../api.js';
 import { enc, h } from '../dom.js';
 import { live } from '../live.js';
@@ -13,8 +13,6 @@ export function groupsPage(view, ctx) {
   const count = h('span', { class: 'count' });
   const note = h('span', { class: 'note', attrs: { role: 'status' } });
   const models = admin ? api('GET', '/v1/models', undefined, { signal: ctx.signal }).catch((e) => { ctx.report(e); return []; }) : Promise.resolve([]);
-  const usage = new Map(); // group → Promise of its usage
-  const usageOf = (g) => { if (!usage.has(g)) usage.set(g, api('GET', `/v1/groups/${enc(g)}/usage`, undefined, { signal: ctx.signal })); return usage.get(g); };
   let q = '';
   view.append(h('h1', {}, 'Groups'),
     filterBox('Filter groups', ctx.signal, (v) => { q = v; list.reset(); }, count, note),
@@ -35,30 +33,24 @@ export function groupsPage(view, ctx) {
     });
     return select;
   };
-  const usageCell = (g) => {
-    const cell = h('span', { class: 'usage' }, '…');
-    usageOf(g.name).then((u) => cell.replaceChildren(...meter(g.name, u)), () => { cell.textContent = '?'; });
-    return cell;
-  };
   const row = (g) => h('div', { class: 'cols groups', attrs: { 'data-name': g.name } },
     h('span', { class: 'name' }, g.name),
     modelCell(g),
     h('span', {}, g.session ? g.session.phase : '—'),
     h('span', {}, String(g.queued)),
-    usageCell(g),
+    h('span', { class: 'usage' }, meter(g.name, g.usage)),
     h('span', { class: 'actions' },
       h('a', { href: `#/groups/${enc(g.name)}/chat`, attrs: { 'data-key': 'chat', 'aria-label': `Chat with ${g.name}` } }, 'Chat'),
       h('a', { href: `#/groups/${enc(g.name)}/sessions`, attrs: { 'data-key': 'sessions', 'aria-label': `Sessions of ${g.name}` } }, 'Sessions')));
 
   const list = vlist(view, {
     label: 'Groups', signal: ctx.signal, row,
-    load: (offset, limit) => apiPage(`/v1/groups?limit=${limit}&offset=${offset}&q=${enc(q)}`, ctx.signal),
+    load: (offset, limit) => apiPage(`/v1/groups?usage=1&limit=${limit}&offset=${offset}&q=${enc(q)}`, ctx.signal),
     onTotal: (n) => { count.textContent = `${n} ${n === 1 ? 'group' : 'groups'}`; },
     onError: (e) => ctx.report(e),
   });
   let timer;
-  const changed = (ev) => {
-    usage.delete(ev.detail.group);
+  const changed = () => {
     clearTimeout(timer);
     timer = setTimeout(() => list.refresh(), 250);
   };
