@@ -1,10 +1,12 @@
 // The web dashboard (/ui/) in real Chromium against a real `clawpod serve` on real Podman, with the
-// scripted model server: log in by keyboard (a wrong token first), groups with their usage, switch a
-// group's model, chat with a tool call streaming in, sessions, an agent run with the CLI stopped and
-// started, its logs (its secret redacted), an upgrade refused with its reason, a token made and
-// revoked; a tenant's token in a second browser context sees only its own. Every byte the browser
-// receives is recorded (event streams too, as they arrive) and none holds a secret: the provider
-// key, a vault entry, the agent's secret. Every page is screenshot into test-results/dashboard-*.png.
+// scripted model server: log in by keyboard (a wrong token first), groups with their usage, switch
+// a group's model, chat with a tool call streaming in (replayed after a reload), sessions, an agent
+// run with the CLI stopped and started, its logs (its secret redacted), an upgrade refused with its
+// reason, a token made and revoked; a tenant's token in a second browser context sees only its
+// own; 302 groups keep under 40 rows in the DOM, filter on the server, and Tab walks down past the
+// first rows. Every byte the browsers receive is recorded (event streams too, as they arrive) and
+// none holds a secret: the provider key, a vault entry, the agent's secret. Every page is
+// screenshot into test-results/dashboard-*.png.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -149,6 +151,10 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Send' }).click();
     await page.locator('.turn.new').last().locator('.text').getByText('echo: hello there').waitFor({ timeout: 20_000 });
     await shot(page, 'chat');
+    // a reload replays the conversation from the stored events (the token stays: sessionStorage)
+    await page.reload();
+    await page.locator('.turn:not(.new) .tool-output').getByText('dashboard-tool-ok').waitFor();
+    await page.locator('.turn:not(.new) .text').getByText('echo: hello there').waitFor();
     // the switch took: the anthropic-shaped fixture answered
     expect(model.requests.map((q) => q.provider)).toContain('anthropic');
 
@@ -176,6 +182,7 @@ describe('dashboard', () => {
     await page.getByLabel('Version').fill('2');
     await page.getByRole('button', { name: 'Upgrade', exact: true }).click();
     await page.getByRole('log', { name: `Upgrade of ${AGENT}` }).getByText(/failed: .*not a service profile's instance/).waitFor();
+    await shot(page, 'agents-upgrade');
 
     await page.getByRole('link', { name: `Logs of ${AGENT}` }).click();
     const log = page.getByRole('log', { name: `Logs of ${AGENT}` });
@@ -221,6 +228,24 @@ describe('dashboard', () => {
     await p.locator('#alert').getByText(`no group named ${G}`).waitFor();
     await other.close();
   });
+
+  it('a long list keeps few rows in the DOM, filters on the server, and Tab walks down it', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => `${P}z${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < many.length; i += 50) await Promise.all(many.slice(i, i + 50).map((g) => plane.client.call('PUT', `/v1/groups/${g}`, { model: 'fix' })));
+    await go(page, 'Groups');
+    await page.getByText('302 groups').waitFor();
+    expect(await page.locator('.vrow').count()).toBeLessThan(40);
+    await page.getByLabel('Filter groups').fill(`${P}z29`);
+    await page.getByText('10 groups').waitFor();
+    await page.getByLabel('Filter groups').fill('');
+    await page.getByText('302 groups').waitFor();
+    await page.getByLabel('Filter groups').focus();
+    // three controls a row (model, chat, sessions): 150 Tabs reach row ~50, past the rows first drawn
+    for (let i = 0; i < 150; i++) await page.keyboard.press('Tab');
+    const at = Number(await page.evaluate(() => document.activeElement?.closest('.vrow')?.getAttribute('aria-posinset')));
+    expect(at).toBeGreaterThan(45);
+    await shot(page, 'groups-long');
+  }, 60_000);
 
   it('no secret value ever reached a browser; no CSP violation or script error', async () => {
     const all = received.join('\n');

@@ -62,13 +62,20 @@ export function vlist(host, o) {
       if (old?.json === json) continue;
       const el = place(i, item);
       const focusKey = old?.el.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
-      if (old) old.el.replaceWith(el); else spacer.append(el);
+      if (old) old.el.replaceWith(el); else spacer.insertBefore(el, nextShown(i));
       shown.set(i, { el, json });
       if (focusKey) el.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
     }
     if (total === 0 && pages.size === 0) fetchPage(0);
     // what bench/dashboard.ts measures: the first rows are on screen
     if (shown.size && !performance.getEntriesByName('clawpod:list-painted').length) requestAnimationFrame(() => setTimeout(() => performance.mark('clawpod:list-painted'), 0));
+  }
+
+  // rows stay in the DOM in index order, so Tab goes down the list (scrolling up adds rows above)
+  function nextShown(i) {
+    let best;
+    for (const [j, r] of shown) if (j > i && (best === undefined || j < best[0])) best = [j, r.el];
+    return best ? best[1] : null;
   }
 
   const soon = () => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); }); };

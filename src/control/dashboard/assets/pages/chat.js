@@ -36,10 +36,14 @@ export function chatPage(view, ctx) {
   });
 
   api('GET', `/v1/groups/${enc(group)}/messages`, undefined, { signal: ctx.signal }).then((ms) => {
+    // a finished message's stream ends after its stored events; an unfinished one's stays open, and
+    // a browser has six connections to the host: only the newest unfinished one is followed live
+    const live = ms.find((m) => m.status !== 'done' && m.status !== 'failed');
     for (const m of ms.slice(0, SHOWN).reverse()) {
       const t = turn(m.text);
       // oldest first, and before any turn sent since the page opened
       transcript.insertBefore(t.el, transcript.querySelector('.turn.new'));
+      if (m !== live && m.status !== 'done' && m.status !== 'failed') { t.onEvent(m.status === 'queued' ? 'queued' : 'delivered', {}); continue; }
       stream('GET', `/v1/messages/${enc(m.id)}/events`, { signal: ctx.signal, onEvent: t.onEvent }).catch((e) => { if (!ctx.signal.aborted) ctx.report(e); });
     }
   }, (e) => ctx.report(e));
