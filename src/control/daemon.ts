@@ -39,7 +39,7 @@ export interface DaemonOptions {
   readonly gatewayUrl?: string;
   readonly say: (line: string) => void;
   /** Prometheus counters (src/control/metrics.ts), when `clawpod serve` keeps them. */
-  readonly metrics?: Pick<Metrics, 'agentStarted' | 'messageEnded' | 'followupDelivered' | 'sessionFailed'>;
+  readonly metrics?: Pick<Metrics, 'agentStarted' | 'messageEnded' | 'followupDelivered' | 'sessionFailed' | 'agentRestarted'>;
   /** The messages' spans (src/control/tracing.ts), when tracing is on. */
   readonly tracing?: MessageTracing;
 }
@@ -71,7 +71,11 @@ export class Daemon {
 
   constructor(private readonly o: DaemonOptions) {
     this.store = o.store;
-    this.groups = new Groups(o.cp, o.store, (g) => this.sessions.has(g) || this.store.queued().some((m) => m.group_name === g));
+    this.groups = new Groups(o.cp, o.store, (g) => this.sessions.has(g) || this.store.queued().some((m) => m.group_name === g), (g, why) => {
+      const s = this.sessions.get(g);
+      s?.retire(why);
+      return s !== undefined;
+    });
     this.bus.setMaxListeners(0);
     this.controlId = createHash('sha256').update(o.store.path).digest('hex').slice(0, 12);
   }
@@ -259,7 +263,10 @@ export class Daemon {
     onExpired: (s: Session, reason: string) => { void s.close(reason); },
     onStopped: () => { this.schedule(); },
     onExit: (s: Session, exitCode: number, reason: string) => {
+      // a runner that died on its own (not closed by us) is a crash: crash loops alert on it
+      if (reason === 'the runner exited' && exitCode !== 0) this.o.metrics?.agentRestarted(s.containerName ?? s.opts.group);
       this.sessions.delete(s.opts.group);
+      this.groups.sessionEnded(s.opts.group);
       this.store.transaction(() => {
         this.store.endSession(s.opts.id, reason);
         this.store.revokeTokens({ session: s.opts.id }, 'its session ended');

@@ -15,7 +15,11 @@ export class Groups {
   /** The gateway's TCP address as bound (spec.gateway.listen may say port 0), when it has one. */
   gatewayListen: string | undefined;
 
-  constructor(private readonly cp: ControlPlane, private readonly store: Store, private readonly busy: (group: string) => boolean) {
+  /**
+   * @param busy whether the group has a session or queued messages
+   * @param retire ends the group's session once it is idle (false: it has none)
+   */
+  constructor(private readonly cp: ControlPlane, private readonly store: Store, private readonly busy: (group: string) => boolean, private readonly retire: (group: string, reason: string) => boolean) {
     this.policy = new GroupPolicy(cp, store);
   }
 
@@ -74,8 +78,15 @@ export class Groups {
     if (listed && !listed.includes(model)) {
       throw new ClawpodError('USAGE', `group ${name} may use ${listed.join(', ')} (spec.groups[].models of the ControlPlane file), not ${model}`, { hint: `pick one of ${listed.join(', ')}, or add ${model} to its models in the file` });
     }
+    const before = this.store.group(name)?.model;
     this.store.upsertGroup(name, model, system, policy);
+    // a running session was given its model at start: it finishes its work with it (its token may
+    // still use it), then ends, so the next message starts with the new one
+    if (before && before !== model && this.retire(name, `its group's model was switched from ${before} to ${model}`)) this.policy.keepAllowing(name, before);
   }
+
+  /** The group's session ended: a model it was still allowed after a switch is not any more. */
+  sessionEnded(group: string): void { this.policy.stopAllowing(group); }
 
   /** Removes a group (a deleted tenant's): refused while it has a session or queued messages. */
   delete(name: string): boolean {

@@ -7,14 +7,21 @@ import type { ControlPlane } from './config.js';
 import type { Store } from './store.js';
 
 export class GroupPolicy {
+  /** A group's model before a switch, still allowed while the session that runs with it lasts. */
+  private readonly previous = new Map<string, string>();
+
   constructor(private readonly cp: ControlPlane, private readonly store: Store) {}
+
+  keepAllowing(group: string, model: string): void { this.previous.set(group, model); }
+  stopAllowing(group: string): void { this.previous.delete(group); }
 
   allowedModels(group: string): GatewayModel[] {
     const spec = this.cp.spec;
     const g = spec.groups.find((x) => x.name === group);
     const row = this.store.group(group);
     // a group without a list may use its current model: the file's, or the one an operator switched it to
-    const names = g?.models ?? (row?.models ? (JSON.parse(row.models) as string[]) : [row?.model ?? g?.model ?? '']);
+    const prev = this.previous.get(group);
+    const names = g?.models ?? (row?.models ? (JSON.parse(row.models) as string[]) : [row?.model ?? g?.model ?? '', ...(prev ? [prev] : [])]);
     return names.flatMap((name) => { const m = spec.models[name]; return m ? [{ name, provider: m.provider, model: m.model, baseUrl: m.baseUrl }] : []; });
   }
 

@@ -211,6 +211,7 @@ export class Session {
       if (this.inflight.size === 0 && this.phase === 'busy') {
         this.phase = 'idle';
         this.idleSince = Date.now();
+        if (this.retireReason) { this.hooks.onExpired(this, this.retireReason); this.hooks.onEvent(this, e); return; }
         this.idleTimer = setTimeout(() => this.hooks.onExpired(this, `idle for ${this.opts.idleTimeoutMs / 60000} min`), this.opts.idleTimeoutMs).unref();
         if (this.opts.pauseAfterMs !== undefined && this.opts.pauseAfterMs < this.opts.idleTimeoutMs) {
           this.pauseTimer = setTimeout(() => { this.thawing = this.thawing.then(() => this.freeze()); }, this.opts.pauseAfterMs).unref();
@@ -226,6 +227,15 @@ export class Session {
     this.idleTimer = undefined;
     this.pauseTimer = undefined;
     this.idleSince = undefined;
+  }
+
+  private retireReason: string | undefined;
+
+  /** Ends the session once it is idle (now, if it is): what it runs with is out of date (its group's model). */
+  retire(reason: string): void {
+    if (this.phase === 'closing' || this.phase === 'removing') return;
+    if (this.phase === 'idle') this.hooks.onExpired(this, reason);
+    else this.retireReason = reason;
   }
 
   /** Graceful close: close message, wait `grace`, then stop (SIGTERM, SIGKILL after grace). Idempotent. */

@@ -80,11 +80,16 @@ describe('operating clawpod serve: OpenAPI, scoped tokens, metrics', () => {
     expect(after.stderr).toContain('UNAUTHORIZED');
   }, 180_000);
 
-  it("switches a group's model at once, without a restart", async () => {
+  it("switches a group's model at once, without a restart: its running session ends and the next one uses the new model", async () => {
+    ok(await cli(['send', G2, 'on the first model']));
     const before = model.requests.length;
     ok(await cli(['group', 'add', G2, '--model', 'fixa']));
     ok(await cli(['send', G2, 'which provider now?']));
-    expect(model.requests.slice(before).map((q) => q.provider)).toContain('anthropic');
+    expect(model.requests.slice(before).map((q) => q.provider)).toEqual(['anthropic']);
+    const sessions = JSON.parse(ok(await cli(['--json', 'group', 'ls'])).stdout) as { name: string }[];
+    expect(sessions.some((g) => g.name === G2)).toBe(true);
+    const ended = await plane.client.call<{ end_reason: string | null }[]>('GET', `/v1/groups/${G2}/sessions`);
+    expect(ended.map((x) => x.end_reason)).toContain('its group\'s model was switched from fix to fixa');
   }, 120_000);
 
   it('a metrics token scrapes /metrics; the chat moved its counters; other tokens get nothing', async () => {
