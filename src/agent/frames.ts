@@ -3,10 +3,16 @@
 import { encodeFrame, type RunnerEvent } from './protocol.js';
 
 export type Emit = (event: RunnerEvent) => void;
+/** Several frames in one write: they reach the host together (each write is one more chunk through the container's output stream). */
+export type EmitMany = (events: readonly RunnerEvent[]) => void;
 
 /** `write` is the real stdout (main.ts sends every other stdout write to stderr). */
 export function frameWriter(nonce: string, write: (s: string) => void): Emit {
   return (event) => write(encodeFrame(nonce, event));
+}
+
+export function framesWriter(nonce: string, write: (s: string) => void): EmitMany {
+  return (events) => write(events.map((e) => encodeFrame(nonce, e)).join(''));
 }
 
 /** Diagnostics for whoever reads the container's stderr; never secrets, never frames. */

@@ -20,7 +20,7 @@ export interface LoopOptions {
   readonly trace?: { readonly spans: MessageSpans; readonly turn: RunnerSpan };
 }
 
-const NO_TRACE = { spans: new MessageSpans(() => undefined, '', undefined), turn: undefined };
+const NO_TRACE = { spans: new MessageSpans('', undefined), turn: undefined };
 
 /** A tool span's attributes: how it ended, never its input or output text. */
 function toolAttributes(name: string, r: ToolOutcome): Record<string, string | number | boolean> {

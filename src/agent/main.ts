@@ -24,7 +24,7 @@
 //         by a file instead of stdin (src/agent/serve.ts, the `runner` payload profile).
 import { DirInbox } from './dir-inbox.js';
 import { messageOf } from './errors.js';
-import { frameWriter, log, redactor, type Emit } from './frames.js';
+import { frameWriter, framesWriter, log, redactor, type Emit } from './frames.js';
 import { LineSplitter, RUNNER_DEFAULTS, type StartDoc } from './protocol.js';
 import { HttpTransport, modelClient } from './providers/index.js';
 import { serve } from './serve.js';
@@ -65,7 +65,7 @@ function boot(line: string, stdout: Write): Running {
   const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WORKSPACE: doc.workspace };
   for (const t of builtinTools({ workspace, env, maxOutputBytes, bashTimeoutMs: doc.tools?.bash?.timeoutMs ?? RUNNER_DEFAULTS.bashTimeoutMs })) tools.add(t);
   const session = new AgentSession({
-    client: modelClient(doc.model, transport), tools, emit, redact, log,
+    client: modelClient(doc.model, transport), tools, emit, emitMany: framesWriter(doc.nonce, stdout), redact, log,
     maxTurns: doc.maxTurns ?? RUNNER_DEFAULTS.maxTurns,
     ...(doc.system ? { system: doc.system } : {}),
   });

@@ -2,7 +2,7 @@
 // history kept in memory. `close` is queued like a message (everything that arrived before it
 // is answered); stop() (SIGTERM) cancels the message in flight and drops the queue.
 import { Interrupted, messageOf, RunnerError } from './errors.js';
-import type { Emit } from './frames.js';
+import type { Emit, EmitMany } from './frames.js';
 import { runTurns } from './loop.js';
 import type { Inbound } from './protocol.js';
 import type { ModelClient, ToolSpec, Turn, Usage } from './providers/types.js';
@@ -14,6 +14,8 @@ export interface SessionOptions {
   readonly client: ModelClient;
   readonly tools: ToolBox;
   readonly emit: Emit;
+  /** Frames that must arrive together in one write (a message's spans with its end); default: one emit each. */
+  readonly emitMany?: EmitMany;
   readonly system?: string;
   readonly maxTurns: number;
   /** Applied to every error text that leaves the runner. */
@@ -78,7 +80,7 @@ export class AgentSession {
   private async handle(m: { id: string; text: string; traceparent?: string }, specs: readonly ToolSpec[]): Promise<void> {
     const { emit } = this.o;
     emit({ type: 'start', messageId: m.id });
-    const spans = new MessageSpans(emit, m.id, m.traceparent);
+    const spans = new MessageSpans(m.id, m.traceparent);
     const turn = spans.start('turn');
     this.addUserText(m.text);
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
@@ -95,9 +97,10 @@ export class AgentSession {
       if (err.code === 'internal' && !(err instanceof Interrupted)) this.o.log(`message ${m.id}: ${(e as Error).stack ?? messageOf(e)}`);
       stopReason = 'error';
     }
-    // before `end`: the host exports a message's runner spans only while the message is open
     turn.end({ [RUNNER_ATTR.stopReason]: stopReason, [RUNNER_ATTR.inputTokens]: usage.inputTokens, [RUNNER_ATTR.outputTokens]: usage.outputTokens }, stopReason === 'error');
-    emit({ type: 'end', messageId: m.id, stopReason, usage });
+    // the spans just before `end` (the host exports them only while the message is open), in one write
+    const last = [...spans.take(), { type: 'end', messageId: m.id, stopReason, usage } as const];
+    if (this.o.emitMany) this.o.emitMany(last); else for (const e of last) emit(e);
   }
 
   /** A user turn right after another (the last message failed, or stopped at max_turns) is merged into it. */

@@ -4,7 +4,12 @@
 // and the gateway's `llm.call` for each model call. The daemon calls this only when tracing is on
 // and knows nothing of OpenTelemetry. Attributes are ids, names, counts and outcomes: never a
 // message's text, an answer, a prompt, a key or a token.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+//
+// Cost: only the root span is made on the message's path (its context goes to the runner). Every
+// other span is kept as a start time and made whole later with its own start and end times, in
+// batches every BATCH_MS: the answer goes out before the SDK does any work for it, and the SDK's
+// code runs warm in a batch rather than cold once per event (bench/tracing.ts measures the rest).
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE } from '@opentelemetry/semantic-conventions';
 import type { RunnerEvent } from '../agent/protocol.js';
 import { formatTraceparent, parseTraceparent, runnerAttributes, RUNNER_ATTR, SPAN_LIMITS, type SpanFrame } from '../agent/trace-context.js';
@@ -27,6 +32,9 @@ export const ATTR = Object.freeze({
   operation: 'gen_ai.operation.name',
 });
 
+/** A span not made yet: when it began, and what it will say. */
+interface Pending { readonly at: number; readonly attributes: Attributes }
+
 interface Open {
   readonly id: string;
   readonly span: Span;
@@ -34,16 +42,19 @@ interface Open {
   readonly traceId: string;
   readonly startMs: number;
   readonly group: string;
-  queue?: Span | undefined;
-  deliver?: Span | undefined;
+  queue?: Pending | undefined;
+  deliver?: Pending | undefined;
   runnerSpans: number;
 }
 
 /** What the gateway reports when a call is answered (src/secrets/gateway/gateway.ts). */
 export interface CallEnd { readonly model: string | null; readonly providerModel: string | null; readonly status: number; readonly input: number; readonly output: number }
 
-const SAMPLED = TraceFlags.SAMPLED;
-const remoteParent = (traceId: string, spanId: string): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: SAMPLED, isRemote: true });
+/** Finished spans wait this long to be made together; the batch processor exports them later anyway (every 5 s by default). */
+const BATCH_MS = 100;
+/** Epoch milliseconds with sub-millisecond precision (a follow-up's delivery takes about one). */
+const clock = (): number => performance.timeOrigin + performance.now();
+const remoteParent = (traceId: string, spanId: string): Context => trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 
 export class MessageTracing {
   private readonly open = new Map<string, Open>();
@@ -53,15 +64,15 @@ export class MessageTracing {
    * frame, which may reach the daemon after the call reaches the gateway.
    */
   private readonly handed = new Map<string, string[]>();
+  private later: (() => void)[] = [];
 
   constructor(private readonly t: Tracing) {}
 
   /** A message was stored: its root span begins, and its wait in the queue. */
   queued(m: { id: string; group_name: string }): void {
-    const span = this.t.tracer.startSpan('message', { kind: SpanKind.SERVER, attributes: { [ATTR.group]: m.group_name, [ATTR.messageId]: m.id } }, ROOT_CONTEXT);
-    const o: Open = { id: m.id, span, ctx: trace.setSpan(ROOT_CONTEXT, span), traceId: span.spanContext().traceId, startMs: Date.now(), group: m.group_name, runnerSpans: 0 };
-    this.open.set(m.id, o);
-    o.queue = this.child(o, 'queue');
+    const now = clock();
+    const span = this.t.tracer.startSpan('message', { kind: SpanKind.SERVER, startTime: now, attributes: { [ATTR.group]: m.group_name, [ATTR.messageId]: m.id } }, ROOT_CONTEXT);
+    this.open.set(m.id, { id: m.id, span, ctx: trace.setSpan(ROOT_CONTEXT, span), traceId: span.spanContext().traceId, startMs: now, group: m.group_name, runnerSpans: 0, queue: { at: now, attributes: {} } });
   }
 
   /** Back in the queue (a retry, the runtime down): a new wait. */
@@ -69,26 +80,24 @@ export class MessageTracing {
     const o = this.open.get(messageId);
     if (!o) return;
     this.unhand(messageId);
-    this.endDeliver(o);
-    o.queue ??= this.child(o, 'queue');
+    this.endDeliver(o, clock());
+    o.queue ??= { at: clock(), attributes: {} };
   }
 
   /** A new session's container starts for the message. `traceparent` goes into the StartDoc; `end` closes the span. */
   sessionStarting(m: { id: string; group_name: string }, attrs: { session: string; runtime: string; followups: string }): { traceparent: string | undefined; end(error?: unknown): void } {
     const o = this.ensure(m);
-    this.endQueue(o);
+    const at = clock();
+    this.endQueue(o, at);
     this.hand(attrs.session, m.id);
-    const span = this.child(o, 'session.start', { [ATTR.sessionId]: attrs.session, [ATTR.runtime]: attrs.runtime, [ATTR.followups]: attrs.followups });
     return {
       traceparent: this.traceparent(o),
       end: (error) => {
-        if (error !== undefined) {
-          span.setAttribute(ATTR_ERROR_TYPE, isClawpodError(error) ? error.code : 'start_failed');
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end();
+        const now = clock();
+        const failed = error === undefined ? undefined : isClawpodError(error) ? error.code : 'start_failed';
+        this.whole(o, 'session.start', at, now, { [ATTR.sessionId]: attrs.session, [ATTR.runtime]: attrs.runtime, [ATTR.followups]: attrs.followups, ...(failed ? { [ATTR_ERROR_TYPE]: failed } : {}) }, failed !== undefined);
         // the StartDoc is written: until the runner starts the turn, the message is being delivered
-        if (error === undefined) o.deliver ??= this.child(o, 'deliver', { [ATTR.sessionId]: attrs.session, [ATTR.followups]: attrs.followups, [ATTR.followup]: false });
+        if (!failed) o.deliver ??= { at: now, attributes: { [ATTR.sessionId]: attrs.session, [ATTR.followups]: attrs.followups, [ATTR.followup]: false } };
       },
     };
   }
@@ -96,9 +105,10 @@ export class MessageTracing {
   /** A follow-up handed to a running session; returns the traceparent it carries to the runner. */
   delivering(m: { id: string; group_name: string }, session: string, via: string): string | undefined {
     const o = this.ensure(m);
-    this.endQueue(o);
+    const at = clock();
+    this.endQueue(o, at);
     this.hand(session, m.id);
-    o.deliver ??= this.child(o, 'deliver', { [ATTR.sessionId]: session, [ATTR.followups]: via, [ATTR.followup]: true });
+    o.deliver ??= { at, attributes: { [ATTR.sessionId]: session, [ATTR.followups]: via, [ATTR.followup]: true } };
     return this.traceparent(o);
   }
 
@@ -110,7 +120,7 @@ export class MessageTracing {
     if (e.type === 'span') return this.runnerSpan(session, inflight, e);
     if (e.type === 'start') {
       const o = this.open.get(e.messageId);
-      if (o) this.endDeliver(o);
+      if (o) this.endDeliver(o, clock());
     } else if (e.type === 'end') {
       this.finish(e.messageId, e.stopReason === 'error' ? 'failed' : 'answered', e.stopReason);
     }
@@ -129,32 +139,35 @@ export class MessageTracing {
    * call of no traced message (OpenClaw, a token without a session) is a root.
    */
   llmCall(c: { group: string; sessionId: string | null; provider: string; traceparent: string | undefined }): (f: CallEnd) => void {
+    const at = clock();
     const mine = (c.sessionId ? this.handed.get(c.sessionId) ?? [] : []).map((id) => this.open.get(id)).filter((x): x is Open => x !== undefined);
     const claimed = parseTraceparent(c.traceparent);
     const owner = mine.find((x) => x.traceId === claimed?.traceId);
     const o = owner ?? mine[0];
     const parent = owner && claimed ? remoteParent(owner.traceId, claimed.spanId) : o ? o.ctx : ROOT_CONTEXT;
-    const mid = o?.id;
-    const span = this.t.tracer.startSpan('llm.call', {
-      kind: SpanKind.CLIENT,
-      attributes: { [ATTR.group]: c.group, [ATTR.provider]: c.provider, [ATTR.operation]: 'chat', ...(c.sessionId ? { [ATTR.sessionId]: c.sessionId } : {}), ...(mid ? { [ATTR.messageId]: mid } : {}) },
-    }, parent);
     return (f) => {
-      span.setAttributes({
-        [ATTR_HTTP_RESPONSE_STATUS_CODE]: f.status, [RUNNER_ATTR.inputTokens]: f.input, [RUNNER_ATTR.outputTokens]: f.output,
-        ...(f.model ? { [ATTR.model]: f.model } : {}), ...(f.providerModel ? { [ATTR.requestModel]: f.providerModel } : {}),
+      const end = clock();
+      this.defer(() => {
+        const span = this.t.tracer.startSpan('llm.call', {
+          kind: SpanKind.CLIENT, startTime: at,
+          attributes: {
+            [ATTR.group]: c.group, [ATTR.provider]: c.provider, [ATTR.operation]: 'chat',
+            ...(c.sessionId ? { [ATTR.sessionId]: c.sessionId } : {}), ...(o ? { [ATTR.messageId]: o.id } : {}),
+            [ATTR_HTTP_RESPONSE_STATUS_CODE]: f.status, [RUNNER_ATTR.inputTokens]: f.input, [RUNNER_ATTR.outputTokens]: f.output,
+            ...(f.model ? { [ATTR.model]: f.model } : {}), ...(f.providerModel ? { [ATTR.requestModel]: f.providerModel } : {}),
+            ...(f.status >= 400 ? { [ATTR_ERROR_TYPE]: String(f.status) } : {}),
+          },
+        }, parent);
+        if (f.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end(end);
       });
-      if (f.status >= 400) {
-        span.setAttribute(ATTR_ERROR_TYPE, String(f.status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      span.end();
     };
   }
 
   /** Ends what is still open (the control plane stops; those messages go on in its next run) and exports. */
   async shutdown(): Promise<void> {
     for (const id of [...this.open.keys()]) this.finish(id, 'unfinished');
+    this.flush();
     await this.t.shutdown();
   }
 
@@ -167,14 +180,14 @@ export class MessageTracing {
       return o.runnerSpans === SPAN_LIMITS.perMessage + 1 ? `more than ${SPAN_LIMITS.perMessage} span frames for message ${f.messageId}; the rest are ignored` : undefined;
     }
     // the runner's clock is the host's locally, not on a cluster: its times are kept within the message's
-    const now = Date.now();
+    const now = clock();
     const start = Math.min(Math.max(f.startMs, o.startMs), now);
-    const span = this.t.startSpanWithId(f.spanId, f.name, {
-      startTime: start,
-      attributes: { ...runnerAttributes(f), [ATTR.group]: o.group, [ATTR.sessionId]: session },
-    }, remoteParent(o.traceId, f.parentSpanId));
-    if (f.error) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end(Math.min(Math.max(f.endMs, start), now));
+    const end = Math.min(Math.max(f.endMs, start), now);
+    this.defer(() => {
+      const span = this.t.startSpanWithId(f.spanId, f.name, { startTime: start, attributes: { ...runnerAttributes(f), [ATTR.group]: o.group, [ATTR.sessionId]: session } }, remoteParent(o.traceId, f.parentSpanId));
+      if (f.error) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end(end);
+    });
     return undefined;
   }
 
@@ -184,20 +197,40 @@ export class MessageTracing {
     return this.open.get(m.id)!;
   }
 
+  /** Closed now (later calls for it are no-ops); its spans are made after the answer is out. */
   private finish(messageId: string, outcome: 'answered' | 'failed' | 'unfinished', stopReason?: string): void {
     const o = this.open.get(messageId);
     if (!o) return;
     this.open.delete(messageId);
     this.unhand(messageId);
-    this.endQueue(o);
-    this.endDeliver(o);
-    o.span.setAttributes({ [ATTR.outcome]: outcome, ...(stopReason ? { [RUNNER_ATTR.stopReason]: stopReason } : {}) });
-    if (outcome === 'failed') o.span.setStatus({ code: SpanStatusCode.ERROR });
-    o.span.end();
+    const now = clock();
+    this.endQueue(o, now);
+    this.endDeliver(o, now);
+    this.defer(() => {
+      o.span.setAttributes({ [ATTR.outcome]: outcome, ...(stopReason ? { [RUNNER_ATTR.stopReason]: stopReason } : {}) });
+      if (outcome === 'failed') o.span.setStatus({ code: SpanStatusCode.ERROR });
+      o.span.end(now);
+    });
   }
 
-  private child(o: Open, name: string, attributes: Record<string, string | boolean> = {}): Span {
-    return this.t.tracer.startSpan(name, { attributes }, o.ctx);
+  /** A child of the message from `start` to `end`, made later. */
+  private whole(o: Open, name: string, start: number, end: number, attributes: Attributes, error = false): void {
+    this.defer(() => {
+      const span = this.t.tracer.startSpan(name, { startTime: start, attributes }, o.ctx);
+      if (error) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end(end);
+    });
+  }
+
+  /** Later, in order, together with what else finished within BATCH_MS. */
+  private defer(work: () => void): void {
+    if (this.later.push(work) === 1) setTimeout(() => this.flush(), BATCH_MS).unref();
+  }
+
+  private flush(): void {
+    const work = this.later;
+    this.later = [];
+    for (const w of work) w();
   }
 
   private traceparent(o: Open): string | undefined {
@@ -219,6 +252,13 @@ export class MessageTracing {
     }
   }
 
-  private endQueue(o: Open): void { o.queue?.end(); o.queue = undefined; }
-  private endDeliver(o: Open): void { o.deliver?.end(); o.deliver = undefined; }
+  private endQueue(o: Open, at: number): void {
+    if (o.queue) this.whole(o, 'queue', o.queue.at, at, o.queue.attributes);
+    o.queue = undefined;
+  }
+
+  private endDeliver(o: Open, at: number): void {
+    if (o.deliver) this.whole(o, 'deliver', o.deliver.at, at, o.deliver.attributes);
+    o.deliver = undefined;
+  }
 }

@@ -1,8 +1,9 @@
 // Trace context across the container boundary: the traceparent the host hands the runner, the
 // `span` frames the runner sends back (checked like every frame: a bad one is malformed, never
-// an event), and the runner's span recorder (nothing without a sampled traceparent; capped).
+// an event), and the runner's span recorder (nothing without a sampled traceparent; capped; its
+// frames kept for the write that carries the message's end).
 import { describe, expect, it } from 'vitest';
-import { decodeLine, encodeFrame, type RunnerEvent } from '../../src/agent/protocol.js';
+import { decodeLine, encodeFrame } from '../../src/agent/protocol.js';
 import { MessageSpans } from '../../src/agent/spans.js';
 import { parseTraceparent, runnerAttributes, SPAN_LIMITS, toolSpanName, type SpanFrame } from '../../src/agent/trace-context.js';
 
@@ -65,39 +66,38 @@ describe('span frames', () => {
 });
 
 describe('MessageSpans (runner side)', () => {
-  const collect = (tp: string | undefined) => {
-    const events: RunnerEvent[] = [];
-    return { events, spans: new MessageSpans((e) => events.push(e), 'm1', tp) };
-  };
+  const collect = (tp: string | undefined) => new MessageSpans('m1', tp);
 
   it('reports nothing without a sampled traceparent (an older host, tracing off)', () => {
     for (const tp of [undefined, 'garbage', `00-${TRACE}-${PARENT}-00`]) {
-      const { events, spans } = collect(tp);
+      const spans = collect(tp);
       const s = spans.start('turn');
       expect(s.traceparent).toBeUndefined();
       s.end({ 'clawpod.round': 1 });
-      expect(events).toEqual([]);
+      expect(spans.take()).toEqual([]);
     }
   });
 
   it('reports children of the message span, and of its own spans, in the message\'s trace; each once', () => {
-    const { events, spans } = collect(TP);
+    const spans = collect(TP);
     const turn = spans.start('turn');
     const round = spans.start('model.round', turn);
     expect(parseTraceparent(round.traceparent)?.traceId).toBe(TRACE);
     round.end({ 'clawpod.round': 1 });
     round.end({ 'clawpod.round': 1 });
     turn.end(undefined, true);
-    const [r, t] = events as SpanFrame[];
+    const events = spans.take();
+    const [r, t] = events;
     expect(events).toHaveLength(2);
+    expect(spans.take()).toEqual([]);
     expect(t).toMatchObject({ name: 'turn', parentSpanId: PARENT, error: true });
     expect(r).toMatchObject({ name: 'model.round', parentSpanId: parseTraceparent(turn.traceparent)!.spanId, attributes: { 'clawpod.round': 1 } });
     for (const e of events) expect(decodeLine(NONCE, encodeFrame(NONCE, e).trimEnd()).kind).toBe('event');
   });
 
   it(`sends at most ${SPAN_LIMITS.perMessage} spans per message`, () => {
-    const { events, spans } = collect(TP);
+    const spans = collect(TP);
     for (let i = 0; i < SPAN_LIMITS.perMessage + 10; i++) spans.start('tool.bash').end();
-    expect(events).toHaveLength(SPAN_LIMITS.perMessage);
+    expect(spans.take()).toHaveLength(SPAN_LIMITS.perMessage);
   });
 });
