@@ -39,7 +39,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
 
   app.onError((e, c) => {
     if (isClawpodError(e)) opts.metrics?.error(e.code);
-    if (isClawpodError(e)) return c.json(errorBody(e.code, redactor.redact(e.message), e.hint), httpStatusOf(e.code) as ContentfulStatusCode);
+    if (isClawpodError(e)) return c.json(errorBody(e.code, redactor.redact(e.message), e.hint, e.details.map((d) => redactor.redact(d))), httpStatusOf(e.code) as ContentfulStatusCode);
     // hono's own: a body that is not JSON, and the like
     if (e instanceof HTTPException && e.status < 500) return c.json(errorBody('USAGE', e.message || 'bad request', 'send Content-Type: application/json with a JSON object body'), e.status);
     return c.json(errorBody('INTERNAL', redactor.redact(e.message)), 500);

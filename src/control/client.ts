@@ -56,11 +56,11 @@ export class ControlClient {
   }
 
   private async raise(res: Response): Promise<never> {
-    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string } };
+    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string; details?: string[] } };
     const e = json.error;
     // the server's code as it is (src/errors.ts is shared); only an answer without one is ours to name
     const code = isErrorCode(e?.code) ? e.code : 'RUNTIME_ERROR';
-    throw new ClawpodError(code, e?.message ?? `the control plane at ${this.url} answered HTTP ${res.status}`, e?.hint ? { hint: e.hint } : {});
+    throw new ClawpodError(code, e?.message ?? `the control plane at ${this.url} answered HTTP ${res.status}`, { ...(e?.hint ? { hint: e.hint } : {}), ...(Array.isArray(e?.details) ? { details: e.details.map(String) } : {}) });
   }
 }
 

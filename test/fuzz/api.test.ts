@@ -46,7 +46,7 @@ const ROUTES: readonly [string, string][] = [
   ['DELETE', '/v1/groups/:name'], ['PATCH', '/v1/nothing/:name'], ['GET', '/:name'],
   ['GET', '/v1/api-tokens'], ['POST', '/v1/api-tokens'], ['DELETE', '/v1/api-tokens/:name'], ['GET', '/v1/openapi.json'],
   ['POST', '/v1/tenants/:name/turns'], ['GET', '/v1/tenants/:name/turns'], ['DELETE', '/v1/tenants/:name/turns'],
-  ['POST', '/v1/agents/:name/wake'], ['POST', '/v1/agents/:name/activity'], ['GET', '/v1/sessions/:name/events'],
+  ['POST', '/v1/agents'], ['POST', '/v1/agents/:name/wake'], ['POST', '/v1/agents/:name/activity'], ['GET', '/v1/sessions/:name/events'],
   ['POST', '/v1/agents/:name/stop'], ['POST', '/v1/agents/:name/start'], ['DELETE', '/v1/agents/:name'], ['POST', '/v1/agents/:name/upgrade'],
   ['GET', '/v1/agents/:name/logs'], ['GET', '/v1/models'], ['GET', '/v1/whoami'],
 ];
@@ -54,7 +54,7 @@ const ROUTES: readonly [string, string][] = [
 const name = fc.oneof(fc.constantFrom('g1', 'g2', 'G1', '', '..', '__proto__', 'constructor', 'a'.repeat(300), '%00', 'x y'), fc.string({ unit: 'binary', maxLength: 20 }));
 const body = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-  fc.record({ model: fc.jsonValue({ maxDepth: 1 }), text: fc.jsonValue({ maxDepth: 1 }), system: fc.jsonValue({ maxDepth: 1 }), token: fc.jsonValue({ maxDepth: 1 }), reason: fc.jsonValue({ maxDepth: 1 }), scope: fc.oneof(fc.constantFrom('admin', 'metrics', 'group:g1', 'tenant:x', 'group:../x'), fc.jsonValue({ maxDepth: 1 })), prompt: fc.jsonValue({ maxDepth: 1 }), shape: fc.jsonValue({ maxDepth: 2 }), __proto__: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ model: fc.jsonValue({ maxDepth: 1 }), text: fc.jsonValue({ maxDepth: 1 }), system: fc.jsonValue({ maxDepth: 1 }), token: fc.jsonValue({ maxDepth: 1 }), reason: fc.jsonValue({ maxDepth: 1 }), scope: fc.oneof(fc.constantFrom('admin', 'metrics', 'group:g1', 'tenant:x', 'group:../x'), fc.jsonValue({ maxDepth: 1 })), prompt: fc.jsonValue({ maxDepth: 1 }), spec: fc.oneof(fc.constantFrom('kind: Agent', 'apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: "../x"}\nspec: {}', '{', '---\n---'), fc.string({ maxLength: 200 })), shape: fc.jsonValue({ maxDepth: 2 }), __proto__: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc.string({ unit: 'binary', maxLength: 100 }),
   fc.constantFrom('', '{', '{"text":', 'null', '[]', '"x"', '{"model":"m"}', '{"model":"nope"}', '{"text":"hi"}', '\uFEFF{"text":"hi"}', `{"text":"${'x'.repeat(70_000)}"}`),
 );
@@ -73,7 +73,7 @@ describe('fuzz: control plane HTTP API (in-process)', () => {
       expect(res.headers.get('content-type') ?? '').toContain('application/json');
       const json = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
       // the one 5xx allowed: the lifecycle's routes on a daemon that runs without one (no engine here)
-      const noLifecycle = res.status === 503 && json.error?.code === 'RUNTIME_UNAVAILABLE' && path.startsWith('/v1/agents/');
+      const noLifecycle = res.status === 503 && json.error?.code === 'RUNTIME_UNAVAILABLE' && path.startsWith('/v1/agents');
       if (!noLifecycle) expect(res.status, `${method} ${path} ${b.slice(0, 80)}: ${JSON.stringify(json).slice(0, 200)}`).toBeLessThan(500);
       if (res.status >= 400) {
         expect(typeof json.error?.code, JSON.stringify(json)).toBe('string');

@@ -84,6 +84,7 @@ const ROUTES: Record<string, Expect> = {
   'POST /v1/api-tokens': 'admin',
   'DELETE /v1/api-tokens/{id}': 'admin',
   'GET /v1/agents': 'lifecycle-list',
+  'POST /v1/agents': 'admin',
   'POST /v1/agents/{name}/wake': 'hidden',
   'POST /v1/agents/{name}/activity': 'hidden',
   'GET /v1/lifecycle/events': 'lifecycle-list',
@@ -104,6 +105,7 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/tenants/{name}/turns': { prompt: 'p', shape: { kind: 'text' } },
   'POST /v1/tokens/revoke': { token: 'cpgw_x' },
   'POST /v1/api-tokens': { scope: 'admin' },
+  'POST /v1/agents': { spec: 'apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: x}\nspec: {image: localhost/clawpod-agent:latest}\n' },
   'POST /v1/agents/{name}/upgrade': { version: '1' },
 };
 

@@ -4,6 +4,9 @@
 // upgrading are an admin's. Each act is noted in the lifecycle's event log, so every open
 // dashboard hears of it over GET /v1/stream.
 import { createRoute, z } from '@hono/zod-openapi';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../../config.js';
 import { ClawpodError, isClawpodError } from '../../errors.js';
 import { loadTenant } from '../../fleet/store.js';
@@ -12,6 +15,11 @@ import { findAgent } from '../../ops/find.js';
 import { startAgent, removeAgent, stopAgent } from '../../ops/lifecycle.js';
 import { learnAgentSecrets, redactingWriter } from '../../ops/redacted-output.js';
 import { upgradeAgent } from '../../ops/upgrade.js';
+import { createAgent, undoCreate, type RunResult } from '../../ops/run.js';
+import { profileOf } from '../../ops/payload.js';
+import { startService } from '../../ops/service.js';
+import { checkAgentName } from '../../spec/names.js';
+import { parseAgents } from '../../spec/parse.js';
 import type { ContainerDetails, Runtime } from '../../runtime/runtime.js';
 import { describe, type Principal } from '../auth.js';
 import type { Daemon } from '../daemon.js';
@@ -26,6 +34,9 @@ const MAX_TAIL = 10_000;
 const tag = ['agents'];
 const Done = z.object({ name: z.string(), state: z.enum(['running', 'stopped']) }).openapi('AgentAction');
 const Upgraded = z.object({ name: z.string(), from: z.string(), to: z.string(), seconds: z.number(), unavailableSeconds: z.number(), url: z.string().nullable() }).openapi('Upgraded');
+const Created = z.object({ name: z.string(), ports: z.array(z.string()), volume: z.string().nullable() }).openapi('CreatedAgent');
+/** The largest spec text accepted (a spec is a few KiB). */
+const MAX_SPEC = 256 * 1024;
 const progress = 'Server-Sent Events with Accept: text/event-stream: `progress` {line} as it goes, then `done` (the result) or `failed` {code, message, hint}';
 
 export function agentRoutes(daemon: Daemon, ops: AgentOps | undefined): App {
@@ -42,6 +53,37 @@ export function agentRoutes(daemon: Daemon, ops: AgentOps | undefined): App {
     }
   };
   const note = (name: string, type: string, p: Principal, data: object = {}) => daemon.lifecycle?.event(name, type, { by: describe(p), ...data });
+
+  // what `clawpod run -d -f spec.yaml` does, for an admin: the spec's text is checked like a file's
+  // (every problem with its path, value and fix), and nothing is left when the start fails
+  app.openapi(createRoute({ middleware: [adminOnly('creating an agent')] as const, method: 'post', path: '/v1/agents', tags: tag, summary: 'Create and start an agent from an Agent spec (YAML), like `clawpod run -d -f` (admin)',
+    request: { body: { content: { 'application/json': { schema: z.object({
+      spec: z.string().min(1).max(MAX_SPEC).openapi({ description: 'one Agent document, YAML or JSON' }),
+      name: z.string().max(253).optional().openapi({ description: 'instead of metadata.name (like --name)' }),
+    }).openapi('NewAgent') } }, required: true } },
+    responses: { 201: json(Created, 'created and started'), ...errors(400, 403, 404, 409, 503, 504) } }), async (c) => {
+    const b = c.req.valid('json');
+    if (b.name !== undefined) checkAgentName(b.name, 'body.name');
+    const loaded = parseAgents(b.spec, 'the spec of POST /v1/agents');
+    if (loaded.length !== 1) throw new ClawpodError('USAGE', `the spec holds ${loaded.length} agents`, { hint: 'send one Agent document' });
+    const { rt, config } = need();
+    // relative paths in a spec sent over the API resolve in an empty folder, never in the daemon's
+    const dir = mkdtempSync(join(tmpdir(), 'clawpod-api-spec-'));
+    try {
+      const l = { ...loaded[0]!, dir };
+      const opts = { ...(b.name ? { name: b.name } : {}), say: () => undefined };
+      let r: RunResult;
+      if (profileOf(l.agent)?.service) r = (await startService(rt, config, l, opts)).run;
+      else {
+        r = await createAgent(rt, config, l, opts);
+        try { await rt.startContainer(r.id); } catch (e) { await undoCreate(rt, config, r); throw e; }
+      }
+      note(r.name, 'created_by_api', c.get('principal'));
+      return c.json({ name: r.name, ports: r.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}`), volume: r.volume ?? null }, 201);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   app.openapi(createRoute({ method: 'post', path: '/v1/agents/{name}/stop', tags: tag, summary: 'Stop an agent\'s container (its volume stays)',
     request: { params: NameParam }, responses: { 200: json(Done, 'stopped'), ...errors(400, 404, 503) } }), async (c) => {

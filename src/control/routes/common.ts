@@ -11,11 +11,14 @@ export type ApiEnv = { Variables: { principal: Principal } };
 export type App = OpenAPIHono<ApiEnv>;
 
 export const ErrorSchema = z.object({
-  error: z.object({ code: z.string().openapi({ example: 'NOT_FOUND' }), message: z.string(), hint: z.string().optional() }),
+  error: z.object({
+    code: z.string().openapi({ example: 'NOT_FOUND' }), message: z.string(), hint: z.string().optional(),
+    details: z.array(z.string()).optional().openapi({ description: 'one line per problem when several were found (a spec\'s)' }),
+  }),
 }).openapi('Error');
 
-export function errorBody(code: string, message: string, hint?: string) {
-  return { error: { code, message, ...(hint ? { hint } : {}) } };
+export function errorBody(code: string, message: string, hint?: string, details: readonly string[] = []) {
+  return { error: { code, message, ...(hint ? { hint } : {}), ...(details.length ? { details } : {}) } };
 }
 
 const WHY: Record<number, string> = {

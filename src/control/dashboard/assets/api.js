@@ -13,13 +13,14 @@ export const token = {
   clear: () => { sessionStorage.removeItem(KEY); sessionStorage.removeItem(ME); },
 };
 
-/** The control plane's {error: {code, message, hint}} as an exception. */
+/** The control plane's {error: {code, message, hint, details}} as an exception. */
 export class ApiError extends Error {
-  constructor(status, code, message, hint) {
+  constructor(status, code, message, hint, details = []) {
     super(message);
     this.status = status;
     this.code = code;
     this.hint = hint;
+    this.details = details;
   }
 }
 
@@ -40,7 +41,7 @@ async function request(method, path, { body, headers = {}, signal, bearer = toke
   }
   if (res.ok) return res;
   const e = (await res.json().catch(() => ({}))).error ?? {};
-  const err = new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, e.hint);
+  const err = new ApiError(res.status, e.code ?? `HTTP_${res.status}`, e.message ?? res.statusText, e.hint, Array.isArray(e.details) ? e.details : []);
   if (res.status === 401 && bearer === token.get()) dispatchEvent(new CustomEvent(UNAUTHORIZED, { detail: err }));
   throw err;
 }
@@ -88,6 +89,6 @@ export async function stream(method, path, { body, signal, onEvent }) {
 
 /** A caught error, as one line a person can act on. */
 export function explain(e) {
-  if (e instanceof ApiError) return `${e.message}${e.hint ? ` — ${e.hint}` : ''} (${e.code})`;
+  if (e instanceof ApiError) return `${e.message}${e.details.length ? `: ${e.details.join('; ')}` : ''}${e.hint ? ` — ${e.hint}` : ''} (${e.code})`;
   return String(e?.message ?? e);
 }

@@ -17,7 +17,8 @@ function agentList(view, ctx, { title, tenants }) {
   const note = h('span', { class: 'note', attrs: { role: 'status' } });
   const panel = h('section', { class: 'panel', hidden: true, attrs: { 'aria-label': 'Agent action' } });
   let q = '';
-  append(view, [h('h1', {}, title),
+  const create = admin && !tenants ? h('button', { type: 'button', attrs: { 'data-key': 'new' }, on: { click: () => createPanel(panel, ctx, () => list.refresh()) } }, 'New agent') : null;
+  append(view, [h('h1', {}, title), create,
     tenants ? h('p', { class: 'muted' }, 'Each tenant\'s agent, with its state. Plans, versions and fleet upgrades will be shown here too; today they are in `clawpod tenant ls` and `clawpod fleet upgrade`.') : null,
     filterBox(`Filter ${title.toLowerCase()}`, ctx.signal, (v) => { q = v; list.reset(); }, count, note),
     listHead(['Name', 'State', 'Tenant', 'Idle', 'Next step', 'Actions'], 'agents')]);
@@ -89,4 +90,31 @@ function deletePanel(panel, name, ctx, done) {
   panel.replaceChildren(form);
   panel.hidden = false;
   form.querySelector('button.danger').focus();
+}
+
+// An Agent spec typed or pasted, as `clawpod run -d -f` takes it; a refusal lists every problem
+// of the spec with its path and the fix.
+function createPanel(panel, ctx, done) {
+  const spec = h('textarea', { id: ctx.uid('spec'), rows: 12, spellcheck: false,
+    placeholder: 'apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: hello}\nspec:\n  image: localhost/clawpod-agent:latest' });
+  const name = h('input', { id: ctx.uid('name'), placeholder: 'optional: instead of metadata.name' });
+  const out = h('p', { class: 'note', attrs: { role: 'status', 'aria-label': 'New agent result' } });
+  const specField = field('Agent spec (YAML)', spec);
+  specField.classList.add('spec');
+  const form = h('form', {}, h('h2', {}, 'New agent'), specField, field('Name', name),
+    h('button', { type: 'submit' }, 'Create and start'), h('button', { type: 'button', on: { click: () => { panel.hidden = true; } } }, 'Close'), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const submit = form.querySelector('button[type=submit]');
+    submit.disabled = true;
+    out.textContent = 'creating…';
+    try {
+      const r = await api('POST', '/v1/agents', { spec: spec.value, ...(name.value ? { name: name.value } : {}) });
+      out.textContent = `${r.name} created and started${r.ports.length ? ` (${r.ports.join(', ')})` : ''}`;
+      done();
+    } catch (e) { out.textContent = `refused: ${explain(e)}`; } finally { submit.disabled = false; }
+  });
+  panel.replaceChildren(form);
+  panel.hidden = false;
+  spec.focus();
 }
