@@ -188,7 +188,8 @@ describe('renderTenant', () => {
     expect(() => validate(bad as never)).toThrow();
   });
 
-  it('1000 tenants render and validate in well under the test budget', () => {
+  // the time is printed, not asserted: bench/fleet-render.ts measures it (a timed test fails on a busy machine)
+  it('1000 tenants render and validate', () => {
     const t0 = performance.now();
     let n = 0;
     for (let i = 0; i < 1000; i++) {
@@ -197,7 +198,7 @@ describe('renderTenant', () => {
     }
     const ms = performance.now() - t0;
     console.log(`1000 tenants (${n} objects) rendered and validated in ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(5000);
+    expect(n).toBeGreaterThanOrEqual(1000 * 10);
   });
 });
 
