@@ -8,7 +8,7 @@ import type { Daemon } from './daemon.js';
 import type { Store } from './store.js';
 import { redactor } from '../secrets/redact.js';
 import { lifecycleRoutes } from '../lifecycle/api.js';
-import { ApiTokens } from './auth.js';
+import { ApiTokens, describe } from './auth.js';
 import { errorBody, errors, json, routes, type App } from './routes/common.js';
 import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
@@ -50,8 +50,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
 
   app.use('/v1/*', async (c, next) => {
     if (c.req.path === OPENAPI_PATH) return next();
-    const h = c.req.header('authorization') ?? '';
-    const p = tokens.authenticate(h.startsWith('Bearer ') ? h.slice(7) : undefined);
+    const p = tokens.authenticate(c.req.header('authorization'));
     if (!p) return c.json(errorBody('UNAUTHORIZED', 'missing, wrong or revoked bearer token', 'the admin token is in the control plane\'s data folder (control/token); clawpod send/chat read it for you; scoped ones come from `clawpod token create`'), 401);
     // a metrics token scrapes /metrics and nothing else
     if (p.kind === 'metrics') throw new ClawpodError('FORBIDDEN', 'a metrics token reaches GET /metrics only', { hint: 'use an admin, group or tenant token for the API' });
@@ -69,10 +68,9 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
   if (metrics) {
     // outside /v1 and the OpenAPI document: Prometheus' text format, for a scrape
     app.get('/metrics', async (c) => {
-      const h = c.req.header('authorization') ?? '';
-      const p = tokens.authenticate(h.startsWith('Bearer ') ? h.slice(7) : undefined);
+      const p = tokens.authenticate(c.req.header('authorization'));
       if (!p) return c.json(errorBody('UNAUTHORIZED', 'missing, wrong or revoked bearer token', 'scrape with an admin token or one from `clawpod token create --scope metrics`'), 401);
-      if (p.kind !== 'admin' && p.kind !== 'metrics') throw new ClawpodError('FORBIDDEN', `GET /metrics needs an admin or a metrics token; this one is scoped to ${p.kind === 'group' ? `group ${p.group}` : `tenant ${p.tenant}`}`, { hint: '`clawpod token create --scope metrics` makes one for Prometheus' });
+      if (p.kind !== 'admin' && p.kind !== 'metrics') throw new ClawpodError('FORBIDDEN', `GET /metrics needs an admin or a metrics token; this one is scoped to ${describe(p)}`, { hint: '`clawpod token create --scope metrics` makes one for Prometheus' });
       return c.body(await metrics.render(), 200, { 'content-type': metrics.contentType });
     });
   }

@@ -51,8 +51,9 @@ function same(a: string, b: string): boolean {
 export class ApiTokens {
   constructor(private readonly store: Store, private readonly adminToken: string) {}
 
-  /** The caller of a bearer token, or undefined for a missing, unknown or revoked one. */
-  authenticate(bearer: string | undefined): Principal | undefined {
+  /** The caller of an `Authorization: Bearer TOKEN` header, or undefined for a missing, unknown or revoked token. */
+  authenticate(authorization: string | undefined): Principal | undefined {
+    const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
     if (!bearer) return undefined;
     if (same(bearer, this.adminToken)) return { kind: 'admin', tokenId: null };
     if (!bearer.startsWith(TOKEN_PREFIX)) return undefined;
