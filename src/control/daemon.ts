@@ -12,7 +12,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { validatedDurationMs } from '../spec/quantity.js';
-import { gatewayBaseUrl, gatewayHttpBaseUrl, issueToken } from '../secrets/gateway/gateway.js';
+import { gatewayBaseUrl, gatewayHttpBaseUrl, issueToken } from './gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { Groups } from './groups.js';
 import { recover } from './recovery.js';

@@ -2,8 +2,8 @@
 // tokens of its agents (issued, revoked), and its model use against its budget. The daemon's
 // scheduling lives in daemon.ts; this is the bookkeeping around it.
 import { ClawpodError } from '../errors.js';
-import { hashToken, issueToken } from '../secrets/gateway/gateway.js';
-import { periodStart } from '../secrets/gateway/usage.js';
+import { hashToken, issueToken } from './gateway/gateway.js';
+import { periodStart } from './gateway/usage.js';
 import type { ControlPlane } from './config.js';
 import { GroupPolicy } from './policy.js';
 import type { Store } from './store.js';

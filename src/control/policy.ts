@@ -1,6 +1,6 @@
 // Per-group gateway policy from the ControlPlane file: which models a group's token may ask for,
 // and its budget. Groups added through the API get their own model and the default budget.
-import type { Budget, GatewayModel } from '../secrets/gateway/gateway.js';
+import type { Budget, GatewayModel } from './gateway/gateway.js';
 import { CONTROL_DEFAULTS } from '../spec/defaults.js';
 import { validatedDurationMs } from '../spec/quantity.js';
 import type { ControlPlane } from './config.js';

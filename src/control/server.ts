@@ -20,7 +20,7 @@ import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
 import { Store } from './store.js';
-import { createGateway, type Gateway, type GatewayDeps } from '../secrets/gateway/gateway.js';
+import { createGateway, type Gateway, type GatewayDeps } from './gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
 import { resolveRef } from '../secrets/resolve.js';
 import { GroupPolicy } from './policy.js';

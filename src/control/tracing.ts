@@ -47,7 +47,7 @@ interface Open {
   runnerSpans: number;
 }
 
-/** What the gateway reports when a call is answered (src/secrets/gateway/gateway.ts). */
+/** What the gateway reports when a call is answered (src/control/gateway/gateway.ts). */
 export interface CallEnd { readonly model: string | null; readonly providerModel: string | null; readonly status: number; readonly input: number; readonly output: number }
 
 /** Finished spans wait this long to be made together; the batch processor exports them later anyway (every 5 s by default). */

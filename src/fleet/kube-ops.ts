@@ -5,7 +5,7 @@
 import type { Config } from '../config.js';
 import { ControlClient } from '../control/client.js';
 import { ClawpodError, messageOf } from '../errors.js';
-import { execPod } from '../kube/pod-io.js';
+import { execPod } from '../runtime/kubernetes/pod-io.js';
 import { openCluster, type Cluster } from '../kube/cluster.js';
 import { PROFILES } from '../profiles/index.js';
 import { tenantNames, tenantProfile } from './derive.js';

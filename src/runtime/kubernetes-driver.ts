@@ -1,5 +1,5 @@
 // The Runtime interface on a Kubernetes cluster, for what the control plane's sessions need:
-// a container is a suspended Job (src/kube/container-job.ts) started by unsuspending it, a
+// a container is a suspended Job (src/runtime/kubernetes/container-job.ts) started by unsuspending it, a
 // volume is a PersistentVolumeClaim, follow-ups and frames travel over attach, output after
 // the end comes from the Pod's log. Agents applied with `clawpod apply` are found too, so
 // `clawpod logs`/`exec` work on them. What a cluster has no notion of (host ports, building or
@@ -7,12 +7,12 @@
 import type { Readable } from 'node:stream';
 import { ClawpodError } from '../errors.js';
 import { apiError, httpCode, openCluster, type Cluster, type ClusterOptions, type ObjectRef } from '../kube/cluster.js';
-import { jobForContainer, kubeLabels, LABELS_ANNOTATION } from '../kube/container-job.js';
+import { jobForContainer, kubeLabels, LABELS_ANNOTATION } from './kubernetes/container-job.js';
 import { KUBE_DEFAULTS } from '../kube/defaults.js';
-import { attachPod, execPod, podLogs } from '../kube/pod-io.js';
+import { attachPod, execPod, podLogs } from './kubernetes/pod-io.js';
 import { checkStorageClass } from '../kube/storage.js';
 import { lastWarning, podState } from '../kube/wait.js';
-import { agentStatus, details, findWorkload, info, newestPod, workloadPath, type Found, type Workload } from '../kube/workloads.js';
+import { agentStatus, details, findWorkload, info, newestPod, workloadPath, type Found, type Workload } from './kubernetes/workloads.js';
 import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ExecOptions, ExecResult, ImageInfo, OutputChunk,
   Runtime, RuntimeCapabilities, RuntimeInfo, VolumeInfo,

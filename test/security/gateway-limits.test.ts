@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.js';
 import { tmpDir } from '../helpers/cli.js';
 import { Store } from '../../src/control/store.js';
-import { createGateway, issueToken, type Budget, type Gateway } from '../../src/secrets/gateway/gateway.js';
-import { periodStart } from '../../src/secrets/gateway/usage.js';
+import { createGateway, issueToken, type Budget, type Gateway } from '../../src/control/gateway/gateway.js';
+import { periodStart } from '../../src/control/gateway/usage.js';
 import { CONTROL_DEFAULTS } from '../../src/spec/defaults.js';
 import { validatedBytes } from '../../src/spec/quantity.js';
 

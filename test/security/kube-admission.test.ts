@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobForContainer } from '../../src/kube/container-job.js';
+import { jobForContainer } from '../../src/runtime/kubernetes/container-job.js';
 import type { IJob } from '../../src/kube/types.js';
 import { planContainer } from '../../src/plan/plan.js';
 import { KubernetesDriver } from '../../src/runtime/kubernetes-driver.js';

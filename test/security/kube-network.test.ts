@@ -81,7 +81,7 @@ describe('B11b: deploy/ limits who reaches the control plane', () => {
     expect(s.ingress!.map((x) => x.ports)).toEqual([[{ protocol: 'TCP', port: 7879 }], [{ protocol: 'TCP', port: 7878 }]]);
     const [gateway, api] = s.ingress!;
     expect(gateway!.from).toEqual([
-      // the label the driver gives session Pods (src/control/session.ts → src/kube/container-job.ts)
+      // the label the driver gives session Pods (src/control/session.ts → src/runtime/kubernetes/container-job.ts)
       { podSelector: { matchLabels: { 'dev.clawpod.role': 'session' } } },
       { namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'clawpod-agent', 'app.kubernetes.io/managed-by': 'clawpod' } } },
     ]);

@@ -2,7 +2,7 @@
 // hardened like an exported agent, stdin open for attach, labels Kubernetes cannot hold kept in
 // an annotation, and a host folder refused by name.
 import { describe, expect, it } from 'vitest';
-import { jobForContainer, kubeLabels, LABELS_ANNOTATION } from '../../src/kube/container-job.js';
+import { jobForContainer, kubeLabels, LABELS_ANNOTATION } from '../../src/runtime/kubernetes/container-job.js';
 import type { ContainerSpec } from '../../src/runtime/runtime.js';
 import { isClawpodError } from '../../src/errors.js';
 

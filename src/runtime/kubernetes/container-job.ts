@@ -2,14 +2,14 @@
 // Job, pure. The Kubernetes runtime driver creates it and starts it by unsuspending it; the Pod
 // gets the same hardening as an exported agent (security.ts) and the Job the same envelope
 // (defaults.ts). What has no meaning on a cluster node – a host folder – is refused, named.
-import { ClawpodError } from '../errors.js';
-import { DEFAULTS } from '../spec/defaults.js';
-import { validatedDurationMs } from '../spec/quantity.js';
-import type { ContainerSpec, MountPlan } from '../runtime/runtime.js';
-import { APP_NAME, CONTAINER_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY } from './defaults.js';
-import { processFields } from './pod.js';
-import { containerSecurityContext, podSecurityContext } from './security.js';
-import type { IJob, IVolume, IVolumeMount } from './types.js';
+import { ClawpodError } from '../../errors.js';
+import { DEFAULTS } from '../../spec/defaults.js';
+import { validatedDurationMs } from '../../spec/quantity.js';
+import type { ContainerSpec, MountPlan } from '../runtime.js';
+import { APP_NAME, CONTAINER_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY } from '../../kube/defaults.js';
+import { processFields } from '../../kube/pod.js';
+import { containerSecurityContext, podSecurityContext } from '../../kube/security.js';
+import type { IJob, IVolume, IVolumeMount } from '../../kube/types.js';
 
 /** Every label of the ContainerSpec, as JSON: label values may hold what Kubernetes labels cannot (a timestamp, the spec). */
 export const LABELS_ANNOTATION = 'clawpod.dev/labels';

@@ -15,7 +15,7 @@ import { countUsage, periodStart, type Counted } from './usage.js';
 import { readCappedBody } from './body.js';
 import { estimate, reserve } from './reserve.js';
 import { formatBytes } from '../../spec/quantity.js';
-import type { Store } from '../../control/store.js';
+import type { Store } from '../store.js';
 
 export interface GatewayModel { readonly name: string; readonly provider: Provider; readonly model: string; readonly baseUrl?: string | undefined }
 export interface Budget { readonly periodMs: number; readonly tokens?: number | undefined; readonly requests?: number | undefined }

@@ -3,10 +3,10 @@
 // as the runtime-neutral OutputChunk streams the Runtime interface speaks.
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { Attach, Exec, Log, type V1Status } from '@kubernetes/client-node';
-import { ClawpodError } from '../errors.js';
-import type { Attached, ExecOptions, ExecResult, OutputChunk } from '../runtime/runtime.js';
-import { apiError, type Cluster } from './cluster.js';
-import { CONTAINER_NAME } from './defaults.js';
+import { ClawpodError } from '../../errors.js';
+import type { Attached, ExecOptions, ExecResult, OutputChunk } from '../runtime.js';
+import { apiError, type Cluster } from '../../kube/cluster.js';
+import { CONTAINER_NAME } from '../../kube/defaults.js';
 
 /** An async iterable fed by writers: what the WebSocket callbacks push, the caller reads. */
 export class ChunkQueue implements AsyncIterable<OutputChunk> {

@@ -1,12 +1,12 @@
 // An agent in a cluster as the Runtime interface sees a container: its workload (a Job made by
 // the runtime driver or by `clawpod apply`, or an applied StatefulSet), its newest Pod, and the
 // state, exit code and labels read from them. Ids are "job/NAME" or "statefulset/NAME".
-import { LABELS } from '../spec/defaults.js';
-import type { ContainerDetails, ContainerInfo, ContainerState } from '../runtime/runtime.js';
-import { apiError, httpCode, type Cluster } from './cluster.js';
-import { CONTAINER_NAME, K8S_LABELS, MANAGED_BY } from './defaults.js';
+import { LABELS } from '../../spec/defaults.js';
+import type { ContainerDetails, ContainerInfo, ContainerState } from '../runtime.js';
+import { apiError, httpCode, type Cluster } from '../../kube/cluster.js';
+import { CONTAINER_NAME, K8S_LABELS, MANAGED_BY } from '../../kube/defaults.js';
 import { LABELS_ANNOTATION } from './container-job.js';
-import type { ContainerStatus, Obj } from './wait.js';
+import type { ContainerStatus, Obj } from '../../kube/wait.js';
 
 export type WorkloadKind = 'job' | 'statefulset';
 const PATHS: Record<WorkloadKind, string> = { job: '/apis/batch/v1', statefulset: '/apis/apps/v1' };

@@ -2,7 +2,7 @@
 // parallel calls cannot all pass a budget that only one fits (they were checked before and charged
 // after). The reservation is an estimate, settled to the provider's reported usage afterwards and
 // released when nothing reached the provider.
-import type { Store } from '../../control/store.js';
+import type { Store } from '../store.js';
 import type { Budget } from './gateway.js';
 import type { Counted } from './usage.js';
 
