@@ -19,7 +19,8 @@
 //         ends with stopReason "error"); 2 when the StartDoc is unusable.
 // tools   bash (/bin/sh -c in `workspace`, env PATH/HOME/WORKSPACE only), read_file, write_file,
 //         edit_file, list_files (confined to `workspace`), and mcp__SERVER__TOOL from
-//         tools.mcpConfig when that file exists.
+//         tools.mcpConfig when that file exists and tools.mcpServers (stdio or HTTP servers;
+//         an HTTP one's bearer token is read from its tokenFile, never from stdin or env).
 // serve   `clawpod-agent serve` is a different mode: a long-running HTTP chat service configured
 //         by a file instead of stdin (src/agent/serve.ts, the `runner` payload profile).
 import { DirInbox } from './dir-inbox.js';
@@ -82,7 +83,7 @@ function boot(line: string, stdout: Write): Running {
 
   void (async () => {
     const mcp = await startMcp(doc.tools?.mcpConfig, {
-      cwd: workspace.root, maxOutputBytes, startTimeoutMs: MCP_START_TIMEOUT_MS,
+      cwd: workspace.root, maxOutputBytes, startTimeoutMs: MCP_START_TIMEOUT_MS, ...(doc.tools?.mcpServers ? { servers: doc.tools.mcpServers } : {}),
       onError: (message) => emit({ type: 'error', code: 'tool_error', message: redact(message) }),
     });
     for (const t of mcp.tools) tools.add(t);

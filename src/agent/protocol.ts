@@ -29,6 +29,11 @@ export interface ModelConfig {
   readonly timeoutMs?: number;
 }
 
+/** An MCP server the runner connects to: started over stdio, or reached over streamable HTTP (through a unix socket when given; the bearer token read from tokenFile). */
+export type McpServerEntry =
+  | { readonly command: string; readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> }
+  | { readonly url: string; readonly socketPath?: string; readonly tokenFile?: string };
+
 export interface StartDoc {
   readonly type: 'start';
   readonly protocol: typeof PROTOCOL_VERSION;
@@ -42,8 +47,10 @@ export interface StartDoc {
   readonly workspace: string;
   readonly tools?: {
     readonly bash?: { readonly timeoutMs?: number; readonly maxOutputBytes?: number };
-    /** A JSON file `{ "mcpServers": { NAME: { command, args?, env? } } }` (stdio servers). */
+    /** A JSON file `{ "mcpServers": { NAME: SERVER } }`: stdio `{ command, args?, env? }` or HTTP `{ url, socketPath?, tokenFile? }`. */
     readonly mcpConfig?: string;
+    /** More servers in the same shape, from the host (clawpod's own, for nested sandboxes); they win over the file's by name. */
+    readonly mcpServers?: Readonly<Record<string, McpServerEntry>>;
   };
   /** Model↔tool round trips per message before the runner stops with stopReason "max_turns". */
   readonly maxTurns?: number;

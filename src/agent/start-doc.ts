@@ -52,9 +52,11 @@ export function parseStartDoc(line: string): StartDoc {
   need(optStr(doc.traceparent), 'traceparent', doc.traceparent, 'a W3C traceparent string');
   const tools = doc.tools;
   if (tools !== undefined) {
-    if (!isObj(tools)) need(false, 'tools', tools, '{ bash?, mcpConfig? }');
+    if (!isObj(tools)) need(false, 'tools', tools, '{ bash?, mcpConfig?, mcpServers? }');
     else {
       need(optStr(tools.mcpConfig), 'tools.mcpConfig', tools.mcpConfig, 'a path');
+      // each entry is checked where it is used (src/agent/tools/mcp.ts): a bad one costs its server, not the session
+      need(tools.mcpServers === undefined || isObj(tools.mcpServers), 'tools.mcpServers', tools.mcpServers, '{ NAME: { command, … } | { url, … } }');
       const bash = tools.bash;
       if (bash !== undefined && !isObj(bash)) need(false, 'tools.bash', bash, '{ timeoutMs?, maxOutputBytes? }');
       if (isObj(bash)) {

@@ -2,10 +2,12 @@
 // in order, history across follow-ups, errors that do not end the session, max_turns, stop(),
 // and MCP servers' tools.
 import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { redactor } from '../../src/agent/frames.js';
 import type { RunnerEvent } from '../../src/agent/protocol.js';
 import type { SpanFrame } from '../../src/agent/trace-context.js';
@@ -163,6 +165,47 @@ describe('MCP tools', () => {
       expect(await box.run({ type: 'tool_call', id: 'x', name: 'mcp__echo__echo', input: { text: 'fail' } }, new AbortController().signal)).toEqual({ output: 'echo refused', isError: true });
     } finally {
       await mcp.close();
+    }
+  });
+
+  it('reaches a streamable-HTTP server through a unix socket with the bearer token of its tokenFile', async () => {
+    const { McpServer } = await import('@modelcontextprotocol/sdk/server/mcp.js');
+    const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
+    const dir = mkdtempSync(join(tmpdir(), 'agent-mcp-http-'));
+    const sock = join(dir, 'mcp.sock');
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'mcp-token-0123456789\n');
+    const seen: string[] = [];
+    const http = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+      if (req.headers.authorization !== 'Bearer mcp-token-0123456789') { res.writeHead(401).end('{"error":"no token"}'); return; }
+      const mcp = new McpServer({ name: 'sock', version: '1' });
+      mcp.registerTool('hello', { description: 'says hello', inputSchema: { who: z.string() } }, ({ who }) => ({ content: [{ type: 'text', text: `hello ${who}` }] }));
+      const t = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      res.on('close', () => { void t.close(); void mcp.close(); });
+      void mcp.connect(t).then(() => t.handleRequest(req, res));
+    });
+    await new Promise<void>((r) => http.listen(sock, r));
+    const errors: string[] = [];
+    const o = { cwd: dir, maxOutputBytes: 4096, startTimeoutMs: 10_000, onError: (m: string) => errors.push(m) };
+    const mcp = await startMcp(undefined, { ...o, servers: {
+      sock: { url: 'http://clawpod/mcp', socketPath: sock, tokenFile },
+      nofile: { url: 'http://clawpod/mcp', socketPath: sock, tokenFile: join(dir, 'missing') },
+      wrong: { url: 'http://clawpod/mcp', socketPath: sock },
+    } });
+    try {
+      expect(mcp.tools.map((t) => t.spec.name)).toEqual(['mcp__sock__hello']);
+      expect(await mcp.tools[0]!.run({ who: 'pod' }, new AbortController().signal)).toEqual({ output: 'hello pod', isError: false });
+      expect(errors.sort()).toEqual([
+        expect.stringMatching(/^MCP server "nofile" \(http:\/\/clawpod\/mcp via .*mcp.sock\) failed to start: cannot read its tokenFile .*missing: ENOENT/),
+        expect.stringMatching(/^MCP server "wrong" .*failed to start: .*no token/),
+      ]);
+      expect(seen.some((l) => l.startsWith('POST /mcp Bearer mcp-token-0123456789'))).toBe(true);
+      expect(errors.join()).not.toContain('mcp-token-0123456789');
+    } finally {
+      await mcp.close();
+      http.closeAllConnections();
+      http.close();
     }
   });
 
