@@ -1,73 +1,123 @@
-// Benchmark: `clawpod run` of a trivial agent to its first output vs raw `podman run` of the
-// same image and command, interleaved round by round. Prints p50/p95 of each and the ratio.
-// "clawpod run (new spec)" changes the spec text every round, so it never hits the
-// validated-spec cache (src/spec/load.ts): the first run of a spec costs that much.
-//   npm run bench            (ROUNDS=20 by default; needs the agent image: clawpod image build)
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Benchmark: `clawpod run` against the engine's own `podman run` of the same container, interleaved
+// round by round (order rotated), one untimed warm-up of each first. Two parts (PARTS=true,ready):
+//  true  — the issue's form: the whole process of a cold `clawpod run --rm` of a hardened `/bin/true`
+//          against `podman run --rm` with the same flags (derived from the ContainerSpec clawpod plans:
+//          src/bench-lib/engine-args.ts), spawn → exit;
+//  ready — spawn → first byte of stdout of `node -e 'console.log("ready")'`: clawpod run with the
+//          validated-spec cache hit, with a new spec text every round (the cache never hits), podman run.
+// Prints p50/p95 of each and the ratios.
+//   npm run bench     (ROUNDS=20; needs the agent image: clawpod image build)
+//   CLAWPOD_BIN=/other/bin/clawpod.js node dist/bench/run-vs-podman.js   (another build, e.g. before a change)
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { engineRunArgs } from '../src/bench-lib/engine-args.js';
+import { timeProcess } from '../src/bench-lib/spawn-timing.js';
+import { pct } from '../src/bench-lib/stats.js';
+import { planContainer } from '../src/plan/plan.js';
+import { parseAgents } from '../src/spec/parse.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = process.env.CLAWPOD_BIN ?? join(ROOT, 'bin/clawpod.js');
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
+const PARTS = (process.env.PARTS ?? 'true,ready').split(',');
 const IMAGE = 'localhost/clawpod-agent:latest';
-const CMD = ['node', '-e', 'console.log("ready")'];
+const TAG = randomBytes(3).toString('hex');
+const dir = mkdtempSync(join(tmpdir(), 'clawpod-bench-'));
+const env: NodeJS.ProcessEnv = {
+  ...process.env, CLAWPOD_DATA_DIR: join(dir, 'data'), CLAWPOD_CONFIG_DIR: join(dir, 'config'),
+  CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? join(ROOT, '.clawpod/containers.conf'),
+};
+const log = (s: string) => process.stderr.write(`${s}\n`);
 
-/** Milliseconds from spawn to the first byte on stdout; the process is awaited before returning. */
-function firstOutput(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    let first: number | undefined;
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    p.stdout.once('data', () => { first = Number(process.hrtime.bigint() - t0) / 1e6; });
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('exit', (code) => (code === 0 && first !== undefined ? resolve(first) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
-  });
+const specText = (name: string, command: readonly string[], note = '') =>
+  `${note ? `# ${note}\n` : ''}apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  image: ${IMAGE}\n  command: ${JSON.stringify(command)}\n  workspace: {enabled: false}\n`;
+
+/** `podman run --rm` of the container clawpod plans for this spec, under another name. */
+function podmanArgs(text: string, name: string): string[] {
+  const { agent, dir: specDir } = parseAgents(text, 'bench.yaml')[0]!;
+  const spec = planContainer(agent, { instanceName: name, index: 0, ports: [], mounts: [], secretEnv: {}, secretsHostDir: undefined, specDir, now: new Date() });
+  return engineRunArgs(spec, 'podman');
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
+const row = (name: string, xs: number[]) => `${name.padEnd(30)} p50 ${ms(pct(xs, 50))}   p95 ${ms(pct(xs, 95))}`;
+const ratio = (xs: number[], base: number[]) => `p50 ${(pct(xs, 50) / pct(base, 50)).toFixed(2)}   p95 ${(pct(xs, 95) / pct(base, 95)).toFixed(2)}`;
+
+/** Runs each variant once per round, in an order rotated every round; returns the samples by variant. */
+async function interleave(label: string, variants: Record<string, (round: number) => Promise<number>>): Promise<Record<string, number[]>> {
+  const names = Object.keys(variants);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (const n of names) await variants[n]!(-1); // warm-up: page cache, image layers, the Podman service
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = names.map((_, k) => names[(k + i) % names.length]!);
+    for (const n of order) out[n]!.push(await variants[n]!(i));
+    log(`${label} round ${i + 1}/${ROUNDS}: ${names.map((n) => `${n} ${out[n]!.at(-1)!.toFixed(0)} ms`).join(', ')}`);
+  }
+  return out;
+}
+
+async function partTrue(): Promise<void> {
+  const name = `bench-true-${TAG}`;
+  const text = specText(name, ['/bin/true']);
+  const spec = join(dir, 'true.yaml');
+  writeFileSync(spec, text);
+  const raw = podmanArgs(text, name);
+  const r = await interleave('true', {
+    clawpod: async () => (await timeProcess(process.execPath, [BIN, 'run', '--rm', '-f', spec], env)).totalMs,
+    podman: async (i) => (await timeProcess('podman', raw.map((a) => (a === name ? `${name}-raw${i + 1}` : a)), env)).totalMs,
+  });
+  console.log(`\ncold run --rm of a hardened /bin/true, whole process (spawn → exit), ${ROUNDS} interleaved rounds`);
+  console.log(`podman flags: ${raw.join(' ')}`);
+  console.log(row('clawpod run --rm', r.clawpod!));
+  console.log(row('podman run --rm', r.podman!));
+  console.log(`ratio clawpod/podman            ${ratio(r.clawpod!, r.podman!)}   (goal: p50 <= 1.15)`);
+}
+
+async function partReady(): Promise<void> {
+  const name = `bench-ready-${TAG}`;
+  const cmd = ['node', '-e', 'console.log("ready")'];
+  const spec = join(dir, 'ready.yaml');
+  writeFileSync(spec, specText(name, cmd));
+  const fresh = join(dir, 'fresh.yaml');
+  const raw = podmanArgs(specText(name, cmd), name);
+  const first = async (cmd: string, args: string[]) => {
+    const t = await timeProcess(cmd, args, env);
+    if (t.firstOutputMs === undefined) throw new Error(`${cmd} ${args.join(' ')} printed nothing`);
+    return t.firstOutputMs;
+  };
+  const r = await interleave('ready', {
+    clawpod: () => first(process.execPath, [BIN, 'run', '--rm', '-f', spec]),
+    'clawpod (new spec)': (i) => {
+      writeFileSync(fresh, specText(name, cmd, `round ${i} ${Date.now()}`));
+      return first(process.execPath, [BIN, 'run', '--rm', '-f', fresh]);
+    },
+    podman: (i) => first('podman', raw.map((a) => (a === name ? `${name}-raw${i + 1}` : a))),
+  });
+  console.log(`\nrun --rm of node -e 'console.log("ready")', spawn → first output, ${ROUNDS} interleaved rounds`);
+  console.log(row('clawpod run', r.clawpod!));
+  console.log(row('clawpod run (new spec)', r['clawpod (new spec)']!));
+  console.log(row('podman run', r.podman!));
+  console.log(`ratio clawpod/podman            ${ratio(r.clawpod!, r.podman!)}   (goal: p50 <= 1.15)`);
+  console.log(`ratio clawpod (new spec)/podman ${ratio(r['clawpod (new spec)']!, r.podman!)}`);
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'clawpod-bench-'));
-  const spec = join(dir, 'bench.yaml');
-  const specText = (round: number) => `# round ${round}\napiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: bench}\nspec:\n  image: ${IMAGE}\n  command: ${JSON.stringify(CMD)}\n  workspace: {enabled: false}\n`;
-  writeFileSync(spec, specText(0));
-  const fresh = join(dir, 'fresh.yaml');
-  const env = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? join(ROOT, '.clawpod/containers.conf') };
-  const clawpod = ['node', [join(ROOT, 'bin/clawpod.js'), 'run', '--rm', '-f', spec]] as const;
-  // The same hardening clawpod applies, so the baseline does the same work.
-  const podman = ['podman', ['run', '--rm', '--user', '1000:1000', '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL',
-    '--security-opt', 'no-new-privileges', '--memory', '512m', '--cpus', '1', '--pids-limit', '256', '--network', 'none', IMAGE, ...CMD]] as const;
-  // warm-up: page cache, image layers, the Podman service
-  await firstOutput(clawpod[0], [...clawpod[1]], env);
-  await firstOutput(podman[0], [...podman[1]], env);
-  const ours: number[] = [];
-  const cold: number[] = [];
-  const raw: number[] = [];
-  const orders = [['ours', 'cold', 'raw'], ['raw', 'ours', 'cold'], ['cold', 'raw', 'ours']] as const;
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const which of orders[i % orders.length]!) {
-      if (which === 'ours') ours.push(await firstOutput(clawpod[0], [...clawpod[1]], env));
-      else if (which === 'cold') {
-        writeFileSync(fresh, specText(Date.now() + i));
-        cold.push(await firstOutput('node', [join(ROOT, 'bin/clawpod.js'), 'run', '--rm', '-f', fresh], env));
-      } else raw.push(await firstOutput(podman[0], [...podman[1]], env));
-    }
-    process.stderr.write(`round ${i + 1}/${ROUNDS}: clawpod ${ours.at(-1)!.toFixed(0)} ms, clawpod (new spec) ${cold.at(-1)!.toFixed(0)} ms, podman ${raw.at(-1)!.toFixed(0)} ms\n`);
+  console.log(`clawpod ${BIN}; node ${process.version}; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (process.env.NODE_EXTRA_CA_CERTS) console.log(`note: NODE_EXTRA_CA_CERTS is set; Node 20 reads those certificates at every start, in every clawpod run measured here`);
+  try {
+    if (PARTS.includes('true')) await partTrue();
+    if (PARTS.includes('ready')) await partReady();
+  } finally {
+    // an interrupted round can leave a container behind: remove everything named for this run
+    const left = spawnSync('podman', ['ps', '-a', '--filter', `name=bench-(true|ready)-${TAG}`, '--format', '{{.Names}}'], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    if (left.length) spawnSync('podman', ['rm', '-f', ...left], { env });
+    rmSync(dir, { recursive: true, force: true });
   }
-  const row = (name: string, xs: number[]) => `${name.padEnd(26)} p50 ${pct(xs, 50).toFixed(0).padStart(5)} ms   p95 ${pct(xs, 95).toFixed(0).padStart(5)} ms`;
-  console.log(`clawpod run vs podman run, time to first output, ${ROUNDS} interleaved rounds`);
-  console.log(row('clawpod run', ours));
-  console.log(row('clawpod run (new spec)', cold));
-  console.log(row('podman run', raw));
-  const ratio = (xs: number[]) => `p50 ${(pct(xs, 50) / pct(raw, 50)).toFixed(2)}   p95 ${(pct(xs, 95) / pct(raw, 95)).toFixed(2)}`;
-  console.log(`ratio clawpod/podman             ${ratio(ours)}   (goal: p50 <= 1.15)`);
-  console.log(`ratio clawpod (new spec)/podman  ${ratio(cold)}`);
+  console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 main().catch((e: unknown) => { console.error(e); process.exit(1); });
