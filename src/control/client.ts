@@ -4,27 +4,33 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError, isErrorCode, messageOf } from '../errors.js';
+import { SseParser } from '../shared/sse.js';
 
 export interface StreamedEvent { readonly seq: number; readonly type: string; readonly data: Record<string, unknown> }
+
+/** The running control plane's URL: CLAWPOD_API (or CLAWPOD_URL), else what `clawpod serve` wrote in the data folder. */
+export function controlUrl(config: Config): string {
+  if (config.apiUrl) return config.apiUrl;
+  const file = join(config.dataDir, 'control', 'serve.json');
+  try { return (JSON.parse(readFileSync(file, 'utf8')) as { url: string }).url; } catch {
+    throw new ClawpodError('RUNTIME_UNAVAILABLE', 'no clawpod control plane is running', { hint: 'start one with `clawpod serve` (or set CLAWPOD_API to its URL)' });
+  }
+}
+
+/** Its token: CLAWPOD_TOKEN, else the admin token `clawpod serve` keeps in the data folder. */
+export function controlToken(config: Config): string {
+  if (config.apiToken) return config.apiToken;
+  const dir = join(config.dataDir, 'control');
+  try { return readFileSync(join(dir, 'token'), 'utf8').trim(); } catch {
+    throw new ClawpodError('RUNTIME_UNAVAILABLE', `cannot read the control plane token in ${dir}`, { hint: 'run as the user who runs `clawpod serve`, or set CLAWPOD_TOKEN' });
+  }
+}
 
 export class ControlClient {
   constructor(readonly url: string, private readonly token: string) {}
 
   static fromConfig(config: Config): ControlClient {
-    const dir = join(config.dataDir, 'control');
-    let url = config.apiUrl;
-    let token = config.apiToken;
-    if (!url) {
-      try { url = (JSON.parse(readFileSync(join(dir, 'serve.json'), 'utf8')) as { url: string }).url; } catch {
-        throw new ClawpodError('RUNTIME_UNAVAILABLE', 'no clawpod control plane is running', { hint: 'start one with `clawpod serve` (or set CLAWPOD_API to its URL)' });
-      }
-    }
-    if (!token) {
-      try { token = readFileSync(join(dir, 'token'), 'utf8').trim(); } catch {
-        throw new ClawpodError('RUNTIME_UNAVAILABLE', `cannot read the control plane token in ${dir}`, { hint: 'run as the user who runs `clawpod serve`, or set CLAWPOD_TOKEN' });
-      }
-    }
-    return new ControlClient(url, token);
+    return new ControlClient(controlUrl(config), controlToken(config));
   }
 
   private async fetch(path: string, init: RequestInit = {}): Promise<Response> {
@@ -65,22 +71,12 @@ export class ControlClient {
 }
 
 async function* sseEvents(res: Response): AsyncGenerator<StreamedEvent> {
-  let buf = '';
-  const decoder = new TextDecoder();
+  // end() is not called: an event cut off by a dropped connection is dropped, as the spec says
+  const sse = new SseParser();
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, end);
-      buf = buf.slice(end + 2);
-      let id = 0; let type = 'message'; let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('id:')) id = Number(line.slice(3).trim());
-        else if (line.startsWith('event:')) type = line.slice(6).trim();
-        else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
-      }
-      if (!data) continue;
-      yield { seq: id, type, data: JSON.parse(data) as Record<string, unknown> };
+    for (const ev of sse.push(chunk)) {
+      // every event of ours carries JSON; one without data has nothing to hand on
+      if (ev.data) yield { seq: Number(ev.id), type: ev.event, data: JSON.parse(ev.data) as Record<string, unknown> };
     }
   }
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ProviderError } from '../errors.js';
 import type { Provider } from '../protocol.js';
 import type { Meta, ModelReply, Part, Usage } from './types.js';
-import { SseParser, type SseEvent } from './sse.js';
+import { SseParser, type SseEvent } from '../../shared/sse.js';
 import type { HttpTransport, PostOptions } from './transport.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { DEFAULT_BASE_URLS, parseBaseUrl, type Provider } from '../../agent/protocol.js';
-import { SseParser } from '../../agent/providers/sse.js';
+import { SseParser } from '../../shared/sse.js';
 import { messageOf } from '../../errors.js';
 import { countUsage, periodStart, type Counted } from './usage.js';
 import { readCappedBody } from './body.js';
@@ -219,7 +219,7 @@ export function createGateway(d: GatewayDeps): Gateway {
         const whole: Buffer[] = [];
         up.on('data', (c: Buffer) => {
           res.write(c);
-          if (sse) for (const ev of sse.push(c.toString('utf8'))) countUsage(r.provider, ev.data, counted);
+          if (sse) for (const ev of sse.push(c)) countUsage(r.provider, ev.data, counted);
           else whole.push(c);
         });
         up.on('end', () => {
