@@ -210,9 +210,11 @@ group.command('add').description('add or update a group').argument('<name>')
   .requiredOption('--model <name>', 'a model defined in the ControlPlane file').option('--system <prompt>', 'system prompt')
   .action(verb(() => import('./group.js').then((m) => ({ default: m.add }))));
 
-const token = program.command('token').description("the control plane's API tokens, each with a scope: admin, metrics, group:NAME or tenant:NAME");
+const token = program.command('token').description("the control plane's API tokens, each with a scope: admin, metrics, group:NAME, tenant:NAME or sandbox:OWNER");
 token.command('create').description('make a token (its value is printed once)')
-  .requiredOption('--scope <scope>', 'admin | metrics | group:NAME | tenant:NAME').option('--name <name>', 'what it is for (shown by token ls)')
+  .requiredOption('--scope <scope>', 'admin | metrics | group:NAME | tenant:NAME | sandbox:OWNER').option('--name <name>', 'what it is for (shown by token ls)')
+  .option('--max-sandboxes <n>', 'sandbox:OWNER: sandboxes at once (default 5)').option('--cpus <x>', 'sandbox:OWNER: cores per sandbox (default 1)')
+  .option('--memory <q>', 'sandbox:OWNER: memory per sandbox (default 512Mi)').option('--pids <n>', 'sandbox:OWNER: processes per sandbox (default 256)')
   .action(verb(() => import('./token.js').then((m) => ({ default: m.create }))));
 token.command('ls').alias('list').description('list tokens: id, scope, name, dates (never a value)').action(verb(() => import('./token.js').then((m) => ({ default: m.list }))));
 token.command('revoke').description('revoke tokens by id').argument('<ids...>').action(verb(() => import('./token.js').then((m) => ({ default: m.revoke }))));

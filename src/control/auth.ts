@@ -4,28 +4,31 @@
 //   metrics        GET /metrics only (a Prometheus scrape)
 //   group:NAME     the group NAME: its messages, sessions, usage, and the agent of the same name
 //   tenant:NAME    the tenant NAME: its group tenant-NAME, its agents, its chat turns
+//   sandbox:OWNER  the sandboxes made with OWNER's tokens (src/sandbox), within the token's limits
 // A scoped caller asking for something outside its scope gets the same 404 as for something that
 // does not exist, so it learns nothing about other tenants; routes only an admin may call say 403.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ClawpodError } from '../errors.js';
 import { badGroupName } from './config.js';
 import type { ApiTokenRow, Store } from './store.js';
+import { limitsOf, limitsView, type SandboxLimits } from '../sandbox/limits.js';
 
 export type Principal =
   | { readonly kind: 'admin'; readonly tokenId: string | null }
   | { readonly kind: 'metrics'; readonly tokenId: string }
   | { readonly kind: 'group'; readonly group: string; readonly tokenId: string }
-  | { readonly kind: 'tenant'; readonly tenant: string; readonly tokenId: string };
+  | { readonly kind: 'tenant'; readonly tenant: string; readonly tokenId: string }
+  | { readonly kind: 'sandbox'; readonly owner: string; readonly limits: SandboxLimits; readonly tokenId: string };
 
-export type Scope = 'admin' | 'metrics' | `group:${string}` | `tenant:${string}`;
+export type Scope = 'admin' | 'metrics' | `group:${string}` | `tenant:${string}` | `sandbox:${string}`;
 
 const TOKEN_PREFIX = 'cpapi_';
 
 /** A scope as typed on the command line, checked; a bad one names the forms that exist. */
 export function parseScope(s: string): Scope {
   if (s === 'admin' || s === 'metrics') return s;
-  const m = /^(group|tenant):(.+)$/.exec(s);
-  const hint = 'a scope is admin, metrics, group:NAME or tenant:NAME';
+  const m = /^(group|tenant|sandbox):(.+)$/.exec(s);
+  const hint = 'a scope is admin, metrics, group:NAME, tenant:NAME or sandbox:OWNER';
   if (!m) throw new ClawpodError('USAGE', `"${s}" is not a token scope`, { hint });
   const bad = badGroupName(m[1] === 'tenant' ? `tenant-${m[2]}` : m[2]!);
   if (bad) throw new ClawpodError('USAGE', `scope ${s}: ${bad.message}`, { hint });
@@ -37,6 +40,7 @@ function principalOf(row: ApiTokenRow): Principal {
   if (row.scope === 'metrics') return { kind: 'metrics', tokenId: row.id };
   const at = row.scope.indexOf(':');
   const name = row.scope.slice(at + 1);
+  if (row.scope.startsWith('sandbox:')) return { kind: 'sandbox', owner: name, limits: limitsOf(row.limits), tokenId: row.id };
   return row.scope.startsWith('group:') ? { kind: 'group', group: name, tokenId: row.id } : { kind: 'tenant', tenant: name, tokenId: row.id };
 }
 
@@ -63,10 +67,10 @@ export class ApiTokens {
     return principalOf(row);
   }
 
-  /** A new token: its value is returned once and only its hash is kept. */
-  create(scope: Scope, name: string): { row: ApiTokenRow; token: string } {
+  /** A new token: its value is returned once and only its hash is kept. `limits`: a sandbox:OWNER token's. */
+  create(scope: Scope, name: string, limits?: SandboxLimits): { row: ApiTokenRow; token: string } {
     const token = `${TOKEN_PREFIX}${randomBytes(24).toString('base64url')}`;
-    const row = this.store.addApiToken({ id: `tok_${randomBytes(6).toString('hex')}`, hash: sha256(token), scope, name });
+    const row = this.store.addApiToken({ id: `tok_${randomBytes(6).toString('hex')}`, hash: sha256(token), scope, name, ...(limits ? { limits: limitsView(limits) } : {}) });
     return { row, token };
   }
 }
@@ -101,5 +105,5 @@ export function requireAdmin(p: Principal, what: string): void {
 }
 
 export function describe(p: Principal): string {
-  return p.kind === 'group' ? `group ${p.group}` : p.kind === 'tenant' ? `tenant ${p.tenant}` : p.kind;
+  return p.kind === 'group' ? `group ${p.group}` : p.kind === 'tenant' ? `tenant ${p.tenant}` : p.kind === 'sandbox' ? `sandbox owner ${p.owner}` : p.kind;
 }

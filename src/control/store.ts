@@ -25,7 +25,22 @@ export interface MessageRow {
 }
 export interface TokenRow { hash: string; group_name: string; session_id: string | null; created_at: string; revoked_at: string | null; revoke_reason: string | null }
 export interface UsageRow { group_name: string; period_start: string; requests: number; input_tokens: number; output_tokens: number }
-export interface ApiTokenRow { id: string; hash: string; scope: string; name: string; created_at: string; last_used_at: string | null; revoked_at: string | null }
+export interface ApiTokenRow {
+  id: string; hash: string; scope: string; name: string; created_at: string; last_used_at: string | null; revoked_at: string | null;
+  /** JSON: a sandbox:OWNER token's limits (src/sandbox/limits.ts); null for other scopes. */
+  limits: string | null;
+}
+/** Who owns which sandbox (src/sandbox): the only record of it; container labels are never trusted for it. */
+export interface SandboxRow {
+  name: string;
+  /** null while it is being created (the row holds the name and counts against the owner's limit meanwhile). */
+  container_id: string | null;
+  /** The sandbox:OWNER scope's OWNER; null for one an admin token made. */
+  owner: string | null;
+  created_at: string;
+  /** The warm pool it was claimed from, if any. */
+  claimed_from: string | null;
+}
 export interface EventRow { seq: number; session_id: string | null; message_id: string | null; type: string; data: string; ts: string }
 
 const SCHEMA = `
@@ -57,6 +72,10 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, scope TEXT NOT NULL, name TEXT NOT NULL,
   created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT
 );
+CREATE TABLE IF NOT EXISTS sandboxes (
+  name TEXT PRIMARY KEY, container_id TEXT, owner TEXT, created_at TEXT NOT NULL, claimed_from TEXT
+);
+CREATE INDEX IF NOT EXISTS sandboxes_owner ON sandboxes(owner);
 CREATE TABLE IF NOT EXISTS tenant_turns (
   tenant TEXT NOT NULL, seq INTEGER NOT NULL, prompt TEXT NOT NULL, shape TEXT NOT NULL, at TEXT NOT NULL,
   PRIMARY KEY (tenant, seq)
@@ -87,6 +106,8 @@ export class Store {
     const cols = new Set((this.db.prepare('PRAGMA table_info(groups)').all() as { name: string }[]).map((c) => c.name));
     if (!cols.has('models')) this.db.exec('ALTER TABLE groups ADD COLUMN models TEXT');
     if (!cols.has('budget')) this.db.exec('ALTER TABLE groups ADD COLUMN budget TEXT');
+    const tokenCols = new Set((this.db.prepare('PRAGMA table_info(api_tokens)').all() as { name: string }[]).map((c) => c.name));
+    if (!tokenCols.has('limits')) this.db.exec('ALTER TABLE api_tokens ADD COLUMN limits TEXT');
   }
 
   close(): void { this.db.close(); }
@@ -186,8 +207,8 @@ export class Store {
   }
 
   // API tokens (src/control/auth.ts): only their sha256 is stored
-  addApiToken(t: Pick<ApiTokenRow, 'id' | 'hash' | 'scope' | 'name'>): ApiTokenRow {
-    this.db.prepare('INSERT INTO api_tokens (id, hash, scope, name, created_at) VALUES (?, ?, ?, ?, ?)').run(t.id, t.hash, t.scope, t.name, now());
+  addApiToken(t: Pick<ApiTokenRow, 'id' | 'hash' | 'scope' | 'name'> & { limits?: object }): ApiTokenRow {
+    this.db.prepare('INSERT INTO api_tokens (id, hash, scope, name, created_at, limits) VALUES (?, ?, ?, ?, ?, ?)').run(t.id, t.hash, t.scope, t.name, now(), t.limits ? JSON.stringify(t.limits) : null);
     return this.apiToken(t.id)!;
   }
   apiToken(id: string): ApiTokenRow | undefined { return this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as ApiTokenRow | undefined; }
@@ -195,6 +216,23 @@ export class Store {
   apiTokens(): ApiTokenRow[] { return this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id').all() as ApiTokenRow[]; }
   apiTokenUsed(id: string): void { this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now(), id); }
   revokeApiToken(id: string): boolean { return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now(), id).changes > 0; }
+
+  // sandboxes (src/sandbox): a row is written before the container exists, so the owner's count holds it
+  addSandbox(r: Pick<SandboxRow, 'name' | 'owner'>): SandboxRow {
+    this.db.prepare('INSERT INTO sandboxes (name, owner, created_at) VALUES (?, ?, ?)').run(r.name, r.owner, now());
+    return this.sandbox(r.name)!;
+  }
+  setSandbox(name: string, fields: Pick<SandboxRow, 'container_id' | 'claimed_from'>): void {
+    this.db.prepare('UPDATE sandboxes SET container_id = ?, claimed_from = ? WHERE name = ?').run(fields.container_id, fields.claimed_from, name);
+  }
+  sandbox(name: string): SandboxRow | undefined { return this.db.prepare('SELECT * FROM sandboxes WHERE name = ?').get(name) as SandboxRow | undefined; }
+  /** undefined: every sandbox (an admin's view); a string: that owner's. */
+  sandboxes(owner?: string): SandboxRow[] {
+    return (owner === undefined
+      ? this.db.prepare('SELECT * FROM sandboxes ORDER BY created_at, name').all()
+      : this.db.prepare('SELECT * FROM sandboxes WHERE owner = ? ORDER BY created_at, name').all(owner)) as SandboxRow[];
+  }
+  deleteSandbox(name: string): void { this.db.prepare('DELETE FROM sandboxes WHERE name = ?').run(name); }
 
   // usage per group and budget period
   usage(group: string, periodStart: string): UsageRow {

@@ -3,7 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors, json, routes, type App } from './common.js';
 
-const Me = z.object({ kind: z.enum(['admin', 'group', 'tenant']), name: z.string().nullable().openapi({ description: 'the group or tenant a scoped token is for' }) }).openapi('Me');
+const Me = z.object({ kind: z.enum(['admin', 'group', 'tenant', 'sandbox']), name: z.string().nullable().openapi({ description: 'the group, tenant or sandbox owner a scoped token is for' }) }).openapi('Me');
 
 export function whoamiRoutes(): App {
   const app = routes();
@@ -13,6 +13,7 @@ export function whoamiRoutes(): App {
     // metrics tokens never get this far (src/control/api.ts)
     if (p.kind === 'group') return c.json({ kind: 'group' as const, name: p.group }, 200);
     if (p.kind === 'tenant') return c.json({ kind: 'tenant' as const, name: p.tenant }, 200);
+    if (p.kind === 'sandbox') return c.json({ kind: 'sandbox' as const, name: p.owner }, 200);
     return c.json({ kind: 'admin' as const, name: null }, 200);
   });
   return app;
