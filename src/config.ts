@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * Environment variables clawpod reads (documented in docs/configuration.md):
  * CLAWPOD_RUNTIME, CONTAINER_HOST, DOCKER_HOST, CLAWPOD_CONFIG_DIR, CLAWPOD_DATA_DIR,
- * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API, CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
+ * CLAWPOD_PODMAN, CLAWPOD_DEBUG, CLAWPOD_API (or CLAWPOD_URL), CLAWPOD_TOKEN, CLAWPOD_TRACE, CONTAINERS_CONF, CLAWPOD_BASE_IMAGE, CLAWPOD_CA_BUNDLE / NODE_EXTRA_CA_CERTS,
  * CLAWPOD_VAULT, CLAWPOD_VAULT_PASSPHRASE, CLAWPOD_VAULT_KEY_FILE, CLAWPOD_RUN_DIR,
  * KUBECONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME, XDG_DATA_HOME, HOME, PATH, and OpenTelemetry's
  * OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -109,7 +109,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     debug: env.CLAWPOD_DEBUG === '1',
     trace: env.CLAWPOD_TRACE === '1',
     kubeconfig: env.KUBECONFIG || undefined,
-    apiUrl: env.CLAWPOD_API || undefined,
+    // CLAWPOD_URL is the name the SDK (packages/sdk) reads: one setting serves both
+    apiUrl: env.CLAWPOD_API || env.CLAWPOD_URL || undefined,
     apiToken: env.CLAWPOD_TOKEN || undefined,
     vaultFile: env.CLAWPOD_VAULT || join(dataDir, 'vault.json'),
     vaultPassphrase: env.CLAWPOD_VAULT_PASSPHRASE || undefined,
