@@ -1,11 +1,13 @@
 // Bundles the CLI into dist/bundle (one chunk per lazily loaded verb). A bundle loads in a
 // fraction of the time of hundreds of separate ESM files, which `clawpod run` pays every start.
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
-// stale chunks of earlier builds would pile up otherwise
-rmSync('dist/bundle', { recursive: true, force: true });
+// Built aside and swapped in whole: a failed build leaves the last good bundle in place (a CLI that
+// works), and stale chunks of earlier builds never pile up.
+const next = `dist/bundle.next-${process.pid}`;
+rmSync(next, { recursive: true, force: true });
 
 // Keys the validated-spec cache (src/spec/load.ts): any change to the spec modules or to the
 // libraries they use gives a new key, so a stale validation is never reused.
@@ -18,19 +20,24 @@ specBuild.update(readFileSync('package-lock.json'));
 
 await build({
   define: { __CLAWPOD_SPEC_BUILD__: JSON.stringify(specBuild.digest('hex').slice(0, 16)) },
-  entryPoints: ['dist/src/cli/main.js'],
+  // entry.ts reads the common `clawpod run` forms itself and loads commander (main.ts) for the rest
+  entryPoints: { main: 'dist/src/cli/entry.js' },
   bundle: true,
   splitting: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  outdir: 'dist/bundle',
+  outdir: next,
   logLevel: 'warning',
   // a native addon: it finds its .node file relative to its own package, so it stays in node_modules
   external: ['better-sqlite3'],
   // CommonJS dependencies (commander, tar-fs) call require(); give ESM chunks one.
   banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
-});
+}).catch((e) => { rmSync(next, { recursive: true, force: true }); throw e; });
+const old = `dist/bundle.old-${process.pid}`;
+if (existsSync('dist/bundle')) renameSync('dist/bundle', old);
+renameSync(next, 'dist/bundle');
+rmSync(old, { recursive: true, force: true });
 
 // The reference runner `clawpod-agent`, one self-contained file copied into the agent image
 // (src/images/build.ts). One file, no node_modules in the image: a session start reads and

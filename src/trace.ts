@@ -1,9 +1,16 @@
 // CLAWPOD_TRACE=1: milliseconds since process start for each phase and Engine API call, on
 // stderr. For finding where a slow command spends its time; off by default and free when off.
 let enabled = false;
+// the first module the CLI evaluates imports this one: what came before is Node's own start
+const codeStartedAt = performance.now();
+let announced = false;
 
 export function enableTrace(on: boolean): void {
   enabled = on;
+  if (on && !announced) {
+    announced = true;
+    trace(`node started, clawpod's first module ran at ${codeStartedAt.toFixed(1)} ms`);
+  }
 }
 
 export function trace(label: string): void {

@@ -1,33 +1,26 @@
 // clawpod's command line: podman/kubectl-like verbs, one file each, loaded on demand so
-// that `clawpod run` pays only for what it uses.
+// that `clawpod run` pays only for what it uses. Loaded by entry.ts for every command line but
+// the common `run` forms, which start without commander (run-args.ts).
 import { Command, Option } from 'commander';
-import { loadConfig } from '../config.js';
-import { formatError, isClawpodError, messageOf } from '../errors.js';
-import { makeCtx, type Ctx, type GlobalOptions } from './context.js';
-import { redactor } from '../secrets/redact.js';
+import type { GlobalOptions } from './context.js';
 import { registerFleet } from './fleet-commands.js';
-
-type Handler = (ctx: Ctx, ...args: never[]) => Promise<number | void>;
+import { invoke, report, type Handler } from './invoke.js';
+import { GLOBAL_OPTIONS, RUN_ARGUMENT, RUN_OPTIONS } from './run-args.js';
 
 /** `connect: true` starts finding the runtime while the verb's code loads (both take ~10 ms). */
 function verb(load: () => Promise<{ default: Handler }>, opts: { connect?: boolean } = {}) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const ctx = makeCtx(cmd.optsWithGlobals<GlobalOptions>());
-    // a failure surfaces when the verb asks for the runtime, after it has checked its input
     const o = cmd.opts<{ kube?: boolean; context?: string; namespace?: string }>();
-    if (opts.connect && !o.kube && !o.context && !o.namespace) ctx.runtime().catch(() => undefined);
-    const mod = await load();
-    const code = await mod.default(ctx, ...(args.slice(0, -1) as never[]));
-    if (typeof code === 'number') process.exitCode = code;
+    await invoke(cmd.optsWithGlobals<GlobalOptions>(), Boolean(opts.connect && !o.kube && !o.context && !o.namespace), load, args.slice(0, -1));
   };
 }
 
 const program = new Command('clawpod')
   .description('Run AI agents in hardened containers, from one spec')
-  .version('0.1.0')
-  .option('--host <url>', 'container runtime socket, e.g. unix:///run/podman/podman.sock')
-  .option('--json', 'print one JSON object on stdout')
+  .version('0.1.0');
+for (const o of GLOBAL_OPTIONS) program.option(o.flags, o.description);
+program
   .enablePositionalOptions()
   .showHelpAfterError()
   .configureOutput({ outputError: (s, write) => write(s) });
@@ -35,13 +28,10 @@ const program = new Command('clawpod')
 program.command('validate').description('check agent spec files without running them')
   .argument('<files...>').action(verb(() => import('./validate.js')));
 
-program.command('run').description('create and start an agent from a spec, or a payload profile (clawpod run openclaw --name alice)')
-  .argument('[profile]', 'a payload profile to run (openclaw, reference); -f then holds overrides')
-  .option('-f, --file <file>', 'agent spec (YAML), or overrides for the profile; - reads stdin')
-  .option('--name <name>', 'instance name (default: the spec name, then NAME-1, NAME-2, ...)')
-  .option('-d, --detach', 'start in the background and print the name')
-  .option('--rm', 'remove the container when it exits (the workspace volume is kept)')
-  .action(verb(() => import('./run.js'), { connect: true }));
+const run = program.command('run').description('create and start an agent from a spec, or a payload profile (clawpod run openclaw --name alice)')
+  .argument(RUN_ARGUMENT.name, RUN_ARGUMENT.description);
+for (const o of RUN_OPTIONS) run.option(o.flags, o.description);
+run.action(verb(() => import('./run.js'), { connect: true }));
 
 program.command('ps').description('list clawpod agents')
   .option('-a, --all', 'include stopped agents').action(verb(() => import('./ps.js'), { connect: true }));
@@ -218,18 +208,6 @@ token.command('create').description('make a token (its value is printed once)')
   .action(verb(() => import('./token.js').then((m) => ({ default: m.create }))));
 token.command('ls').alias('list').description('list tokens: id, scope, name, dates (never a value)').action(verb(() => import('./token.js').then((m) => ({ default: m.list }))));
 token.command('revoke').description('revoke tokens by id').argument('<ids...>').action(verb(() => import('./token.js').then((m) => ({ default: m.revoke }))));
-
-function report(e: unknown): number {
-  const json = process.argv.includes('--json');
-  if (isClawpodError(e)) {
-    if (json) process.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
-    process.stderr.write(redactor.redact(formatError(e)));
-    return e.exitCode;
-  }
-  process.stderr.write(redactor.redact(`Error: ${messageOf(e)}\n`));
-  if (loadConfig().debug) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
-  return 1;
-}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.exitCode = report(e);

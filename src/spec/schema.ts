@@ -3,13 +3,16 @@
 import { z } from 'zod';
 import { API_VERSION, DEFAULTS, KIND_AGENT, RESERVED_LABEL_PREFIXES } from './defaults.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
-import { agentNameSchema, DNS_LABEL } from './names.js';
+import { AGENT_NAME_MAX, AGENT_NAME_MESSAGES, DNS_LABEL } from './names.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 export const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const FORBIDDEN_TARGETS = ['/proc', '/sys', '/dev'];
+
+/** metadata.name: the rule of names.ts (checkAgentName), with its messages. */
+const agentNameSchema = z.string().max(AGENT_NAME_MAX, AGENT_NAME_MESSAGES.tooLong).regex(DNS_LABEL, AGENT_NAME_MESSAGES.notLabel);
 
 /** A Kubernetes-style quantity or duration, checked by `parse` (src/spec/quantity.ts); the value keeps the user's spelling. */
 export const quantity = (parse: (v: string | number) => { ok: boolean; expected?: string }) =>
