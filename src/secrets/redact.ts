@@ -75,6 +75,13 @@ export class Redactor {
     return true;
   }
 
+  /** Forgets a value (a revoked session token: its forms would otherwise pile up for the process's life). */
+  remove(value: string): void {
+    if (!this.values.delete(value)) return;
+    for (const f of formsOf(value)) this.forms.delete(f);
+    this.pattern = undefined;
+  }
+
   /** Number of registered values. */
   get size(): number {
     return this.values.size;

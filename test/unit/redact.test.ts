@@ -15,6 +15,15 @@ describe('Redactor', () => {
     expect(r().redact(`token=${SECRET}; again ${SECRET}.`)).toBe('token=[REDACTED:API_TOKEN]; again [REDACTED:API_TOKEN].');
   });
 
+  it('forgets a removed value and all its forms, keeping the others', () => {
+    const red = r();
+    red.add('OTHER', 'other-secret-value');
+    red.remove(SECRET);
+    const b64 = Buffer.from(SECRET).toString('base64');
+    expect(red.redact(`${SECRET} ${b64} other-secret-value`)).toBe(`${SECRET} ${b64} [REDACTED:OTHER]`);
+    expect(red.size).toBe(1);
+  });
+
   it('replaces base64 of the value, standard and url-safe, with and without padding', () => {
     const std = Buffer.from(SECRET).toString('base64');
     const url = Buffer.from(SECRET).toString('base64url');
