@@ -29,8 +29,8 @@ export function lastUserText(req: ScriptRequest): string {
 
 /**
  * The model's behaviour, chosen by the user's words: "run: CMD" calls bash and then reports its
- * output; "slow:MS ..." answers after MS; "fail" is a provider error; "hang" never answers;
- * anything else is echoed.
+ * output; "tool: NAME {JSON}" calls tool NAME with that input and reports its output; "slow:MS ..."
+ * answers after MS; "fail" is a provider error; "hang" never answers; anything else is echoed.
  */
 export async function scripted(req: ScriptRequest): Promise<Reply> {
   // after a failed turn the runner keeps the unanswered words and joins the next ones to them
@@ -39,6 +39,8 @@ export async function scripted(req: ScriptRequest): Promise<Reply> {
   if (results.length > 0) return { text: `result: ${results.map((r) => r.output.trim()).join(' | ')}` };
   const run = /^run: (.*)$/s.exec(text);
   if (run) return { toolCalls: [{ name: 'bash', input: { command: run[1] } }] };
+  const tool = /^tool: (\S+) (.*)$/s.exec(text);
+  if (tool) return { toolCalls: [{ name: tool[1]!, input: JSON.parse(tool[2]!) }] };
   const slow = /^slow:(\d+)/.exec(text);
   if (slow) { await sleep(Number(slow[1])); return { text: `slept ${slow[1]} ms` }; }
   if (text === 'fail') return { error: { status: 500, message: 'upstream exploded' } };
