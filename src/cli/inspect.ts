@@ -3,6 +3,7 @@ import { LABELS } from '../spec/defaults.js';
 import { findAgent } from '../ops/find.js';
 import { decodeSpecLabel, volumeOfContainer } from '../plan/plan.js';
 import { trustedSpec } from '../ops/instance-record.js';
+import { agentNameOf } from '../ops/claims.js';
 
 /** Env-exposed secret values are replaced before anything is printed. */
 function redactEnv(raw: unknown, secretNames: readonly string[]): unknown {
@@ -24,7 +25,7 @@ export default async function inspect(ctx: Ctx, name: string): Promise<void> {
   const decoded = trustedSpec(ctx.config, d) ?? label;
   const envSecrets = [decoded, label].flatMap((x) => x?.agent.spec.secrets?.filter((s) => s.exposeAs === 'env').map((s) => s.name) ?? []);
   ctx.printJson({
-    name: d.name, id: d.id, agent: d.labels[LABELS.agent], state: d.state, image: d.image, runtime: rt.kind,
+    name: d.name, id: d.id, agent: agentNameOf(ctx.config, d), state: d.state, image: d.image, runtime: rt.kind,
     ports: d.ports, workspaceVolume: decoded?.agent.spec.workspace.enabled ? volumeOfContainer(d.labels, d.name) : null,
     security: { user: d.user, readOnlyRootfs: d.readOnlyRootfs, capDrop: d.capDrop, capAdd: d.capAdd, securityOpt: d.securityOpt, ociRuntime: d.ociRuntime || 'default' },
     resources: { nanoCpus: d.nanoCpus, memoryBytes: d.memoryBytes, pidsLimit: d.pidsLimit },

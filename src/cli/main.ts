@@ -77,13 +77,16 @@ program.command('restore').description("replace an agent's state volume with a b
 
 registerFleet(program, verb as never);
 
-const pool = program.command('pool').description('a warm pool of pre-started service agents (openclaw) that `clawpod run` claims');
+const pool = program.command('pool').description('warm pools: started, idle agents of one spec or profile that `clawpod run` claims (docs/pools.md)');
 const poolVerb = (name: 'fill' | 'list' | 'drain') => verb(() => import('./pool.js').then((m) => ({ default: m[name] })), { connect: true });
-pool.command('fill').description('start warm members until SIZE are ready').argument('<profile>')
-  .option('--size <n>', 'members to keep ready (default 1)').option('--version <version>', "the payload version (default: the profile's)")
+pool.command('fill').description('start warm members until SIZE are ready (a changed spec drains and rebuilds the pool)').argument('[profile]', 'a profile, like --profile')
+  .option('--spec <file>', 'the agent spec members are made from; its metadata.name names the pool')
+  .option('--profile <name>', "a payload profile's defaults (openclaw, reference); the pool is named after it")
+  .option('--pool <name>', 'refill an existing pool from the spec it was filled with')
+  .option('--size <n>', "members to keep ready (default: the pool's size, else 1)").option('--version <version>', "the profile's payload version (default: the profile's)")
   .action(poolVerb('fill'));
-pool.command('ls').description('list unclaimed members').argument('<profile>').action(poolVerb('list'));
-pool.command('rm').description('remove unclaimed members, their volumes and tokens').argument('<profile>').action(poolVerb('drain'));
+pool.command('ls').description('list pools, or the members of POOL').argument('[pool]').action(poolVerb('list'));
+pool.command('rm').description("remove POOL: its unclaimed members, their volumes and tokens; claimed ones are instances and stay").argument('<pool>').action(poolVerb('drain'));
 
 const volume = program.command('volume').description('the workspace/state volumes clawpod made (`clawpod rm` keeps them)');
 volume.command('ls').alias('list').description('list them: agent, created, containers using them').action(verb(() => import('./volume-ls.js'), { connect: true }));

@@ -1,16 +1,9 @@
 import type { Ctx } from './context.js';
 import { table } from './context.js';
 import { LABELS } from '../spec/defaults.js';
-import { claimedSpec } from '../ops/claims.js';
+import { agentNameOf } from '../ops/claims.js';
 import { ControlClient } from '../control/client.js';
 import type { AgentStatus } from '../lifecycle/manager.js';
-
-/** A claimed warm-pool member (renamed, labels still the pool's) shows the agent it now is. */
-function agentOf(ctx: Ctx, c: { name: string; labels: Readonly<Record<string, string>> }): string {
-  const label = c.labels[LABELS.agent] ?? '';
-  if (c.labels[LABELS.role] !== 'pool' || c.name === c.labels[LABELS.instance]) return label;
-  return claimedSpec(ctx.config, c.name)?.agent.metadata.name ?? label;
-}
 
 export default async function ps(ctx: Ctx, opts: { all?: boolean }): Promise<void> {
   const rt = await ctx.runtime();
@@ -24,7 +17,7 @@ export default async function ps(ctx: Ctx, opts: { all?: boolean }): Promise<voi
     const exp = c.labels[LABELS.expiresAt];
     const l = life.get(c.name);
     return {
-      name: c.name, agent: agentOf(ctx, c), state: l?.state === 'suspended' ? 'suspended' : c.state, image: c.image,
+      name: c.name, agent: agentNameOf(ctx.config, c), state: l?.state === 'suspended' ? 'suspended' : c.state, image: c.image,
       ports: c.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`),
       created: c.createdAt, expiresAt: l?.expiresAt ?? exp ?? null, expired: exp ? Date.parse(exp) <= now : false,
       next: l?.next ?? null, idleSeconds: l?.idleSeconds ?? null,

@@ -5,8 +5,6 @@ import { checkAgentName } from '../spec/names.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { loadAgents, loadProfileAgent } from '../spec/load.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
-import { profileOf } from '../ops/payload.js';
-import { startService } from '../ops/service.js';
 import type { Profile } from '../profiles/types.js';
 import { traceCommand, type CommandTrace } from '../otel/command.js';
 
@@ -53,11 +51,14 @@ async function runAgent(ctx: Ctx, profileName: string | undefined, opts: Opts, t
   if (!profileName && !opts.file) throw new ClawpodError('USAGE', 'nothing to run: give a spec file with -f, or a profile', { hint: 'clawpod run -f agent.yaml, or clawpod run openclaw --name alice' });
   const loaded = await t.phase('spec.load', async () => profileName ? [await loadProfileAgent(profileName, opts.name, opts.file)] : loadAgents(opts.file!, ctx.config.dataDir));
   trace('run: spec validated');
-  const profile = profileOf(loaded[0]!.agent);
+  // the profiles' code is loaded only for a spec that names one
+  const profile = loaded[0]!.agent.spec.profile ? (await import('../profiles/index.js')).profileOf(loaded[0]!.agent) : undefined;
   t.set({ 'clawpod.agent': loaded[0]!.agent.metadata.name, 'clawpod.agents': loaded.length, 'clawpod.detach': Boolean(opts.detach), ...(profile ? { 'clawpod.profile': profile.name } : {}) });
   if (loaded.length === 1 && profile?.service) {
     if (opts.rm) throw new ClawpodError('USAGE', `--rm: ${profile.name} is a service that keeps running`, { hint: 'remove it with `clawpod rm -f NAME` when done' });
-    const r = await startService(await t.phase('runtime.connect', () => ctx.runtime()), ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase });
+    // `clawpod run PROFILE` claims from the profile's pool, `-f FILE` from its metadata.name's
+    const { launch } = await import('../ops/start.js');
+    const r = await launch(await t.phase('runtime.connect', () => ctx.runtime()), ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase, ...(profileName ? { pool: profileName } : {}) });
     const open = openUrl(profile, r.run, r.url);
     if (ctx.json) ctx.printJson({ ...r.run, url: r.url, openUrl: open ?? null, startupSeconds: r.seconds, claimed: r.claimed ?? null });
     else {
@@ -74,18 +75,18 @@ async function runAgent(ctx: Ctx, profileName: string | undefined, opts: Opts, t
   }
   const rt = await t.phase('runtime.connect', () => ctx.runtime());
   if (opts.detach) {
-    const results: RunResult[] = [];
+    const results: (RunResult & { claimed: string | null })[] = [];
+    const { launch } = await import('../ops/start.js');
     for (const l of loaded) {
-      const r = await createAgent(rt, ctx.config, l, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase });
-      try { await t.phase('container.start', () => rt.startContainer(r.id)); } catch (e) { await undoCreate(rt, ctx.config, r); throw e; }
-      await r.finish?.commit();
-      results.push(r);
+      const r = await launch(rt, ctx.config, l, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase, ...(profileName ? { pool: profileName } : {}) });
+      results.push({ ...r.run, claimed: r.claimed ?? null });
     }
     if (ctx.json) ctx.printJson(results.length === 1 ? results[0] : results);
-    else for (const r of results) ctx.print(describe(r));
+    else for (const r of results) ctx.print(`${describe(r)}${r.claimed ? `  (warm pool: ${r.claimed})` : ''}`);
     return;
   }
-  // Attached, like `podman run`: output streams until the agent exits; its exit code is ours.
+  // Attached, like `podman run`: output streams from the agent's start until it exits, so it always
+  // starts cold (a warm member's program started before its claimer came).
   const r = await createAgent(rt, ctx.config, loaded[0]!, { ...(opts.name ? { name: opts.name } : {}), say: ctx.say, phase: t.phase });
   let attached: Attached | undefined;
   try {

@@ -124,6 +124,17 @@ export const ControlPlaneSchema = z.strictObject({
     }).optional(),
     models: z.record(z.string().regex(/^[a-z0-9][-a-z0-9_.]*$/, 'expected a model name: lowercase letters, digits, "-", "_", "."'), ModelSchema).default({}),
     groups: z.array(GroupSchema).default([]),
+    /** Warm pools this daemon keeps filled (docs/pools.md): each from a spec file (relative to this file) or a profile. */
+    pools: z.array(z.strictObject({
+      spec: z.string().min(1).optional(),
+      profile: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a profile name such as "reference" or "openclaw"').optional(),
+      /** The profile's payload version (default: the profile's). */
+      version: z.string().min(1).optional(),
+      size: z.number().int().min(0).max(500),
+    }).superRefine((p, ctx) => {
+      if ((p.spec === undefined) === (p.profile === undefined)) ctx.addIssue({ code: 'custom', message: 'expected one of spec (an Agent file) and profile (e.g. reference)' });
+      if (p.version !== undefined && p.profile === undefined) ctx.addIssue({ code: 'custom', path: ['version'], message: 'expected version only with profile (a spec file says spec.profile.version itself)' });
+    })).default([]),
   }).prefault({}),
 }).superRefine((c, ctx) => {
   // a Pod cannot mount the control plane's socket: it reaches the gateway over TCP

@@ -19,6 +19,7 @@ import { mountDashboard } from './dashboard/serve.js';
 import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
+import { PoolKeeper } from './pools.js';
 import { Store } from './store.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
@@ -179,6 +180,9 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const listen = listenOverride ?? spec.listen;
   const { hostname, port } = hostPort(listen);
   for (const line of await life.start()) say(line);
+  // local runtimes only: a warm member is a running container claimed by renaming it
+  const pools = rt.kind === 'kubernetes' ? undefined : new PoolKeeper({ config, rt, pools: spec.pools, dir: loaded.dir, say, event: (pool, type, data) => life.lifecycle.event(pool, type, data) });
+  if (spec.pools.length && !pools) say('spec.pools: warm pools are kept on a local runtime only; ignored with runtime kubernetes');
   const app = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models) });
   const missing = mountDashboard(app);
   if (missing) say(missing);
@@ -191,9 +195,12 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   writeFileSync(join(dir, 'serve.json'), `${JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+  // once serving: a daemon that could not listen has started no member
+  pools?.start();
   return {
     daemon, url, server, newToken: created ? token : undefined,
     async stop() {
+      await pools?.stop();
       await life.stop();
       await daemon.stop();
       // open event streams would hold close() forever

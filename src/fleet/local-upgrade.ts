@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
 import { startAgent } from '../ops/lifecycle.js';
 import { recoverUpgrade, upgradeAgent } from '../ops/upgrade.js';
-import { waitForService } from '../ops/service.js';
+import { waitForService } from '../ops/health.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { chatPayload } from './chat.js';
 import { tenantAgent, tenantNames } from './derive.js';

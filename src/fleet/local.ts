@@ -9,7 +9,8 @@ import { openVault } from '../secrets/vault.js';
 import { hasNetworks, type MountPlan, type Runtime } from '../runtime/runtime.js';
 import { payloadVaultNames } from '../ops/payload.js';
 import { removeAgent, startAgent } from '../ops/lifecycle.js';
-import { publishedUrl, startService, waitForService } from '../ops/service.js';
+import { publishedUrl, waitForService } from '../ops/health.js';
+import { startService } from '../ops/service.js';
 import { recoverUpgrade } from '../ops/upgrade.js';
 import { recordMadeVolume } from '../ops/volume-records.js';
 import { removeOwnedVolume } from '../ops/volume-owner.js';
@@ -130,7 +131,7 @@ async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: 
   let r: Awaited<ReturnType<typeof startService>>;
   for (let attempt = 1; ; attempt++) {
     try {
-      r = await startService(rt, config, loaded, { name: n.agent, say: opts.say, noClaim: true, extra: tenantExtra(tenant, plan), index: slot, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
+      r = await startService(rt, config, loaded, { name: n.agent, say: opts.say, extra: tenantExtra(tenant, plan), index: slot, ...(opts.budgetMs ? { budgetMs: opts.budgetMs } : {}) });
       break;
     } catch (e) {
       if (attempt >= PORT_RACE_RETRIES || !/address already in use/i.test(messageOf(e))) throw e;

@@ -10,7 +10,7 @@ import { ClawpodError, messageOf } from '../errors.js';
 import { ownedBy } from '../ops/backup.js';
 import { removeAgent } from '../ops/lifecycle.js';
 import { createAgent } from '../ops/run.js';
-import { waitForService } from '../ops/service.js';
+import { waitForService } from '../ops/health.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { chatPayload, divergence, type AnswerShape } from './chat.js';
 import { tenantAgent, tenantEngineLabels, tenantNames } from './derive.js';

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { PROFILES } from '../profiles/index.js';
 import { tenantNames } from './derive.js';
-import { publishedUrl } from '../ops/service.js';
+import { publishedUrl } from '../ops/health.js';
 import { loadRollout } from './rollout.js';
 import { listTenants, type TenantRecord } from './store.js';
 

@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import { ControlClient } from '../control/client.js';
 import { messageOf } from '../errors.js';
-import { bornAt, trustedSpec } from '../ops/instance-record.js';
+import { bornAt, trustedSpec, warmMember } from '../ops/instance-record.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import { validatedDurationMs } from '../spec/quantity.js';
@@ -19,7 +19,8 @@ export async function collectExpired(rt: Runtime, config: Config, opts: { say: (
   try { client = ControlClient.fromConfig(config); } catch { client = undefined; }
   const out: Collected[] = [];
   for (const c of await rt.listContainers({ labels: { [LABELS.managed]: 'true' }, all: true })) {
-    const ttl = trustedSpec(config, c)?.agent.spec.lifecycle.ttl;
+    // an unclaimed warm-pool member's ttl counts from its claim
+    const ttl = warmMember(config, c) ? undefined : trustedSpec(config, c)?.agent.spec.lifecycle.ttl;
     if (ttl === undefined || bornAt(config, c) + validatedDurationMs(ttl) > now) continue;
     const removed = await destroyAgent({
       rt, config, say: opts.say,

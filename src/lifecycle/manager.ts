@@ -9,10 +9,9 @@ import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { loadTenant } from '../fleet/store.js';
 import { tenantNames } from '../fleet/derive.js';
-import { waitHealthy } from '../ops/health.js';
-import { bornAt, trustedSpec } from '../ops/instance-record.js';
+import { publishedUrl, waitHealthy } from '../ops/health.js';
+import { bornAt, trustedSpec, warmMember } from '../ops/instance-record.js';
 import { startAgent } from '../ops/lifecycle.js';
-import { publishedUrl } from '../ops/service.js';
 import { profileOf } from '../profiles/index.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
@@ -114,8 +113,8 @@ export class Lifecycle extends Traffic {
   }
 
   private describe(c: ContainerInfo): Managed | undefined {
-    // session containers belong to the group queue, pool members to their pool
-    if (c.labels[LABELS.role] === 'session') return undefined;
+    // session containers belong to the group queue, unclaimed pool members to their pool (their ttl counts from the claim)
+    if (c.labels[LABELS.role] === 'session' || warmMember(this.d.config, c)) return undefined;
     const state = runState(c.state);
     const spec = trustedSpec(this.d.config, c);
     if (!spec || !state) return undefined;

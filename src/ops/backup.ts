@@ -14,7 +14,7 @@ import type { Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
 import { noRecord, trustedSpec } from './instance-record.js';
 import { startAgent } from './lifecycle.js';
-import { waitForService } from './service.js';
+import { waitForService } from './health.js';
 
 /** What clawpod recorded of the instance (never its label: that names whatever its maker wanted). */
 function stateOf(config: Config, d: ContainerDetails): { agent: Agent; specDir: string; mountPath: string } {

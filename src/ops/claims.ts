@@ -1,26 +1,45 @@
 // Records of warm-pool claims (src/ops/pool.ts): a claimed member's labels still hold the pool's
-// spec and names, so the instance's own spec is kept here until an upgrade re-creates it.
+// spec and names, so the instance's own spec (and labels) are kept here until an upgrade re-creates it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Config } from '../config.js';
 import type { ContainerDetails } from '../runtime/runtime.js';
-import { DEFAULTS } from '../spec/defaults.js';
+import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
 
 function claimFile(config: Config, name: string): string {
   return join(config.dataDir, 'claims', `${name}.json`);
 }
 
-export function recordClaim(config: Config, name: string, agent: Agent, specDir: string): void {
+interface ClaimRecord { readonly agent: Agent; readonly specDir: string; readonly at: string; readonly labels?: Readonly<Record<string, string>> }
+
+export function recordClaim(config: Config, name: string, agent: Agent, specDir: string, labels?: Readonly<Record<string, string>>): void {
   mkdirSync(join(config.dataDir, 'claims'), { recursive: true, mode: 0o700 });
-  writeFileSync(claimFile(config, name), JSON.stringify({ agent, specDir, at: new Date().toISOString() }), { mode: 0o600 });
+  const rec: ClaimRecord = { agent, specDir, at: new Date().toISOString(), ...(labels && Object.keys(labels).length ? { labels } : {}) };
+  writeFileSync(claimFile(config, name), JSON.stringify(rec), { mode: 0o600 });
+}
+
+function readClaim(config: Config, name: string): ClaimRecord | undefined {
+  const f = claimFile(config, name);
+  if (!existsSync(f)) return undefined;
+  try { return JSON.parse(readFileSync(f, 'utf8')) as ClaimRecord; } catch { return undefined; }
 }
 
 /** The spec of a claimed instance, or undefined for any other container. */
 export function claimedSpec(config: Config, name: string): { agent: Agent; specDir: string } | undefined {
-  const f = claimFile(config, name);
-  if (!existsSync(f)) return undefined;
-  try { return JSON.parse(readFileSync(f, 'utf8')) as { agent: Agent; specDir: string }; } catch { return undefined; }
+  return readClaim(config, name);
+}
+
+/** The agent a container is: a claimed warm-pool member (renamed, its labels still the pool's) is its claimer's. */
+export function agentNameOf(config: Config, c: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): string {
+  const label = c.labels[LABELS.agent] ?? '';
+  if (c.labels[LABELS.role] !== 'pool' || c.name === c.labels[LABELS.instance]) return label;
+  return claimedSpec(config, c.name)?.agent.metadata.name ?? label;
+}
+
+/** The labels its claimer gave a claimed instance (its container's are still the pool's; the engine cannot change them). */
+export function claimedLabels(config: Config, name: string): Readonly<Record<string, string>> {
+  return readClaim(config, name)?.labels ?? {};
 }
 
 export function forgetClaim(config: Config, name: string): void {

@@ -4,9 +4,12 @@
 import { get as httpGet } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClawpodError } from '../errors.js';
+import { profileOf } from '../profiles/index.js';
 import type { JsonProbe, ProfileProbes } from '../profiles/types.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { PortBinding, Runtime } from '../runtime/runtime.js';
 import { redactor } from '../secrets/redact.js';
+import type { LoadedAgent } from '../spec/parse.js';
+import { validatedDurationMs } from '../spec/quantity.js';
 
 export interface HealthTarget {
   readonly id: string;
@@ -75,4 +78,27 @@ export async function waitHealthy(rt: Runtime, t: HealthTarget, probes: ProfileP
       await sleep(opts.intervalMs ?? 250);
     }
   }
+}
+
+export const DEFAULT_STARTUP_BUDGET = '5m';
+
+/** Where a published port answers on this machine: a wildcard binding is reached on loopback. */
+export function publishedUrl(p: { hostIP: string; hostPort: number }): string {
+  const host = p.hostIP === '0.0.0.0' ? '127.0.0.1' : p.hostIP;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${p.hostPort}`;
+}
+
+/** Waits for a started container's probes; the published port of the probe port is where it asks. */
+export async function waitForService(rt: Runtime, loaded: LoadedAgent, r: { readonly id: string; readonly name: string; readonly ports: readonly Pick<PortBinding, 'containerPort' | 'hostPort' | 'hostIP'>[] }, say: (s: string) => void, budgetMs?: number): Promise<string | undefined> {
+  const profile = profileOf(loaded.agent);
+  if (!profile?.probes) return undefined;
+  const port = r.ports.find((p) => p.containerPort === profile.probes!.port);
+  if (!port) {
+    throw new ClawpodError('USAGE', `${r.name}: the ${profile.name} probes are served on container port ${profile.probes.port}, which spec.ports does not publish`, { hint: `keep a spec.ports entry with containerPort: ${profile.probes.port}` });
+  }
+  const baseUrl = publishedUrl(port);
+  await waitHealthy(rt, { id: r.id, name: r.name, baseUrl }, profile.probes, {
+    budgetMs: budgetMs ?? validatedDurationMs(profile.startupBudget ?? DEFAULT_STARTUP_BUDGET), say,
+  });
+  return `${baseUrl}/`;
 }

@@ -23,7 +23,12 @@ export interface InstanceRecord {
   readonly secrets: readonly { readonly name: string; readonly value: string }[];
   /** When this instance was first run: a ttl counts from here (an upgrade or a re-run of the name keeps it; `rm` ends it). */
   readonly bornAt?: string;
+  /** Set while this container is an unclaimed warm-pool member (src/ops/pool.ts); a claim records the instance without it. */
+  readonly member?: WarmMark;
 }
+
+/** Which pool a member belongs to and the hash of the spec it was made from (src/ops/pool-spec.ts). */
+export interface WarmMark { readonly pool: string; readonly hash: string }
 
 /** Container names are one path component; anything else is never a record of ours. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
@@ -57,6 +62,14 @@ export function recordValues(config: Config, d: Pick<ContainerDetails, 'id' | 'n
   if (!rec) return;
   const seen = new Set(rec.secrets.map((s) => `${s.name}\0${s.value}`));
   recordInstance(config, d.name, { ...rec, secrets: [...rec.secrets, ...values.filter((s) => !seen.has(`${s.name}\0${s.value}`))] });
+}
+
+/**
+ * The pool mark of an unclaimed warm-pool member this data dir made, from its record (never its
+ * labels): pools, idle tiers and ttls leave other containers and claimed members to their verbs.
+ */
+export function warmMember(config: Config, d: Pick<ContainerDetails, 'id' | 'name'>): WarmMark | undefined {
+  return instanceRecord(config, d)?.member;
 }
 
 export function forgetInstance(config: Config, name: string): void {

@@ -1,156 +1,207 @@
-// A warm pool of pre-started, unclaimed payload services (OpenClaw gateways). A new instance claims
-// one instead of starting cold: the member is renamed, gets the instance's token, model wiring,
-// config and bundle written in place (the gateway hot-reloads its config), and keeps its own fresh
-// state volume and host port. Only new instances whose container-level spec equals the pool's are
-// claimed; anything else (existing state, other resources, env, image) starts cold.
-import { randomBytes } from 'node:crypto';
+// Warm pools: created, started, idle members of one spec (src/ops/pool-fill.ts makes them) that a
+// new instance claims instead of starting cold. The claim renames the member to the instance's name
+// (the rename is the claim: two claimers never get the same member), writes the claimer's secrets
+// into its secrets folder, makes clawpod's records say it is the instance, and — for a payload that
+// reloads its config in place (openclaw) — hands it the instance's token, model wiring, config and
+// bundle. A member is one this data dir made and recorded as a member, never a container that
+// merely carries the pool's labels: the claim hands it secrets.
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
-import { profileNamed, vaultFileSecret } from '../profiles/index.js';
+import { vaultFileSecret } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
-import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
+import type { ContainerDetails, ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { openVault } from '../secrets/vault.js';
-import { addSecretFile, removeDeliveredSecrets } from '../secrets/deliver.js';
+import { addSecretFile, removeDeliveredSecrets, secretsFolder } from '../secrets/deliver.js';
+import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
+import { checkAgentName } from '../spec/names.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { Agent } from '../spec/schema.js';
+import { waitForService } from './health.js';
 import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm, type Prepared } from './payload.js';
-import type { RunResult } from './run.js';
-import { startService, waitForService, type ServiceResult } from './service.js';
+import type { Started } from './run.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
-import { forgetInstance, instanceRecord, recordInstance } from './instance-record.js';
+import { forgetInstance, instanceRecord, recordInstance, type WarmMark } from './instance-record.js';
+import { claimBlocker, differingFields, memberAgentName, specHash } from './pool-spec.js';
+import { poolRecord } from './pool-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
 
 export const POOL_ROLE = 'pool';
-export const poolAgentName = (profile: string) => `${profile}-pool`;
 
-/** The spec every member of a profile's pool runs: the profile's defaults, no model (wired at claim). */
-export async function poolAgent(profile: Profile, version: string | undefined): Promise<LoadedAgent> {
-  const { parseProfileAgent } = await import('../spec/parse.js');
-  return parseProfileAgent(profile.name, poolAgentName(profile.name), `spec:\n  profile: {name: ${profile.name}${version ? `, version: "${version}"` : ''}}\n  llm: false\n`, undefined);
-}
+export interface Member extends ContainerInfo { readonly mark: WarmMark | undefined }
 
-/** Running members nobody has claimed (a claimed one is renamed, so its name no longer matches its instance label). */
 /**
- * Running members of this data dir's pool. The labels only narrow the engine's list: a member is
- * one clawpod has an instance record of (its own fill), never a container that merely carries the
- * pool's labels — a claim hands it the instance's gateway and model tokens.
+ * Unclaimed members of POOL (oldest first). The labels only narrow the engine's list; the record
+ * decides: a member this data dir made (`mark` undefined: one made before members carried their
+ * spec's hash — drained, never claimed).
  */
-export async function unclaimedMembers(rt: Runtime, config: Config, profile: string, image?: string): Promise<ContainerInfo[]> {
-  const all = await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: poolAgentName(profile) } });
-  return all.filter((c) => c.state === 'running' && c.name === c.labels[LABELS.instance] && instanceRecord(config, c) && (!image || c.image === image || c.image.endsWith(`/${image}`)))
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-}
-
-export async function fillPool(rt: Runtime, config: Config, profileName: string, opts: { size: number; version?: string; say: (s: string) => void }): Promise<{ started: string[]; ready: number }> {
-  const profile = profileNamed(profileName);
-  if (!profile.service) throw new ClawpodError('USAGE', `profile ${profile.name} is not a service: there is nothing to keep warm`, { hint: 'a warm pool is for service profiles such as openclaw' });
-  const loaded = await poolAgent(profile, opts.version);
-  const have = await unclaimedMembers(rt, config, profile.name, loaded.agent.spec.image);
-  const started: string[] = [];
-  for (let i = have.length; i < opts.size; i++) {
-    const name = `${poolAgentName(profile.name)}-${randomBytes(3).toString('hex')}`;
-    opts.say(`starting warm member ${name} (${i + 1} of ${opts.size})`);
-    await startService(rt, config, loaded, { name, say: opts.say, labels: { [LABELS.role]: POOL_ROLE }, noClaim: true });
-    started.push(name);
+export async function poolMembers(rt: Runtime, config: Config, pool: string, opts: { all?: boolean } = {}): Promise<Member[]> {
+  const all = await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: memberAgentName(pool) }, all: opts.all ?? false });
+  const out: Member[] = [];
+  for (const c of all) {
+    if (c.name !== c.labels[LABELS.instance]) continue; // claimed: an instance now
+    const rec = instanceRecord(config, c);
+    if (!rec || (rec.member ? rec.member.pool !== pool : rec.agent.metadata.name !== memberAgentName(pool))) continue;
+    out.push({ ...c, mark: rec.member });
   }
-  return { started, ready: have.length + started.length };
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
-/** Equal where a running container cannot change: everything but what a claim writes in place. */
-function claimable(agent: Agent, pool: Agent): boolean {
-  const shape = (a: Agent) => JSON.stringify({ ...a.spec, config: undefined, bundle: undefined, llm: undefined, labels: undefined });
-  return shape(agent) === shape(pool) && !agent.spec.secrets.length;
+export interface ClaimRequest {
+  /** The pool's name: the metadata.name of the spec it was filled from (or the profile's name). */
+  readonly pool: string;
+  /** The instance's name (an agent name); a container or state of that name already makes it cold. */
+  readonly name: string;
+  /** The claimer's spec: its container-level spec must hash like the pool's (src/ops/pool-spec.ts). */
+  readonly loaded: LoadedAgent;
+  readonly say: (s: string) => void;
+  /** The instance's labels. The engine cannot relabel a running container: kept in the claim record (claimedLabels). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
-/** Claims a warm member for a new instance, or says why not (undefined: start cold). */
-export async function claimMember(rt: Runtime, config: Config, loaded: LoadedAgent, name: string, say: (s: string) => void): Promise<ServiceResult | undefined> {
+export interface Claimed extends Started { readonly claimed: string; readonly labels: Readonly<Record<string, string>> }
+
+/**
+ * Claims a running member of warm pool `pool` as instance `name`, or says why not and returns
+ * undefined (the caller starts cold): no such pool, no ready member, a spec that differs from the
+ * pool's (the fields are named), secrets a running container cannot take, a name or state that
+ * already exists. On success the member is `name`, running, with the claimer's secret files in
+ * /run/secrets and clawpod's records of it as the instance (ps, logs, exec, rm, inspect, upgrade act
+ * on it as on a cold one); `claimed` is the member's old name. It throws only once a member was
+ * taken and could not be made the instance (the member is removed then; nothing of the claimer's
+ * is left). It starts no refill: src/ops/pool-refill.ts requestRefill does, src/ops/start.ts calls it.
+ */
+export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest): Promise<Claimed | undefined> {
+  const { loaded, name, pool, say } = req;
   const { agent } = loaded;
-  const profile = profileOf(agent);
-  if (!profile?.service || !profile.hotReload) return undefined;
-  const version = agent.spec.profile?.version;
-  const members = await unclaimedMembers(rt, config, profile.name, agent.spec.image);
-  if (members.length === 0) return undefined;
+  checkAgentName(name, 'name');
+  const rec = poolRecord(config, pool);
+  if (!rec) return undefined;
+  const cold = (why: string) => { say(`${name}: ${why}: starting cold, not from warm pool ${pool}`); return undefined; };
+  const blocked = claimBlocker(agent);
+  if (blocked) return cold(blocked);
+  if (specHash(agent) !== rec.hash) return cold(`its spec differs from the pool's in ${differingFields(agent, rec.agent).join(', ')} (\`clawpod pool fill\` with the new spec rebuilds the pool)`);
+  const members = (await poolMembers(rt, config, pool)).filter((m) => m.mark?.hash === rec.hash);
+  if (members.length === 0) return cold('the pool has no ready member');
   if (await rt.inspectContainer(name)) return undefined; // the cold path says the name is taken
-  if ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name)) { say(`${name} has state already: starting it cold, not from the warm pool`); return undefined; }
-  if (!claimable(agent, (await poolAgent(profile, version)).agent)) { say(`${name}'s spec differs from the warm pool's (resources, env, ports, image or secrets): starting it cold`); return undefined; }
-  // checked before anything is claimed: a bundle holding a secret is refused, nothing spent
+  if (agent.spec.workspace.enabled && ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name))) return cold('it has state already');
+  // before a member is taken: a secret that cannot be read, a bundle holding one, cost nothing
+  const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
   const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config, loaded.dir) : undefined;
   const t0 = Date.now();
-  let member: ContainerInfo | undefined;
-  for (const m of members) {
-    // the rename (by the member's name, not its id) is the claim: a second claimer of the same member finds no such name and tries the next
-    try { await rt.renameContainer(m.name, name); member = m; break; } catch (e) {
-      if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
-      if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
-    }
-  }
-  if (!member) return undefined;
+  const member = await renameOne(rt, members, name);
+  if (!member) return cold('another claim took the last ready member');
   say(`claimed warm member ${member.name} as ${name}`);
-  const vault = openVault(config);
-  const created: { label: string; vaultName: string; value: string }[] = [];
-  let wired: Awaited<ReturnType<typeof wireLlm>>;
   try {
-    const d = (await rt.inspectContainer(member.id))!;
-    // the member's gateway token becomes the instance's (the running gateway already holds it)
-    for (const g of profile.generatedSecrets ?? []) {
-      const value = await vault.get(g.vaultName(member.name));
-      if (value === undefined) throw new ClawpodError('SECRET_MISSING', `warm member ${member.name} has no ${g.label} in the vault`, { hint: '`clawpod pool rm` and fill the pool again' });
-      await vault.set(g.vaultName(name), value);
-      created.push({ label: g.label, vaultName: g.vaultName(name), value });
-    }
-    // the model: a token for the instance's group, in the member's secrets folder (a host tmpfs bind-mounted read-only)
-    wired = await wireLlm(config, agent, name, say);
-    if (wired) {
-      const dir = d.mounts.find((m) => m.target === DEFAULTS.secretsMountPath)?.source;
-      if (!dir) throw new ClawpodError('RUNTIME_ERROR', `warm member ${member.name} has no ${DEFAULTS.secretsMountPath} folder`, { hint: '`clawpod pool rm` and fill the pool again' });
-      // the folder is 0500: opened for the write and closed again, the file never written through a link
-      addSecretFile(dir, LLM_TOKEN_SECRET, wired.token, agent.spec.user, config.uid === 0);
-    }
-    // always merge: the member's file is the pool's render, not state a seedOnly would protect
-    const seeded: Agent = { ...agent, spec: { ...agent.spec, config: { mode: 'merge', values: agent.spec.config?.values ?? {} } } };
-    const prep: Prepared = {
-      // the member's ports are the instance's now: its config names them again (the UI's allowed origins)
-      agent: seeded, profile, created, finish: NOTHING, render: { instance: name, secretsDir: DEFAULTS.secretsMountPath, published: d.ports, ...(wired ? { llm: wired.llm } : {}) },
-      ...(bundle ? { bundle } : {}),
-    };
-    const reloaded = watchReload(rt, member.id, profile);
-    try {
-      const { configChanged } = await seedPayload(rt, member.id, prep, { say });
-      if (configChanged) await reloaded.wait(15_000, say);
-    } finally { reloaded.stop(); }
-    // as `clawpod run` would have labelled it: with the secrets it was given, so a restart after a reboot re-delivers them
-    const secrets = [...agent.spec.secrets, ...(profile.generatedSecrets ?? []).map((g) => vaultFileSecret(g.name, g.vaultName(name))), ...(wired ? [wired.secret] : [])];
-    recordClaim(config, name, { ...agent, spec: { ...agent.spec, secrets } }, loaded.dir);
-    recordVolume(config, name, volumeOfContainer(d.labels, member.name));
-    // the member's record (its values: the gateway token) is the instance's now, with the model token added
-    const given = instanceRecord(config, { id: member.id, name: member.name })?.secrets ?? [];
-    recordInstance(config, name, {
-      id: member.id, agent: { ...agent, spec: { ...agent.spec, secrets } }, specDir: loaded.dir, volume: volumeOfContainer(d.labels, member.name),
-      secrets: [...given, ...(wired ? [{ name: wired.secret.name, value: wired.token }] : [])],
-    });
-    forgetInstance(config, member.name);
-    const url = await waitForService(rt, loaded, { id: member.id, name, ports: d.ports }, say);
-    await wired?.finish.commit();
-    // the member's own entries are the instance's now
-    for (const g of profile.generatedSecrets ?? []) await vault.remove(g.vaultName(member.name)).catch(() => false);
-    const run: RunResult = {
-      id: member.id, name, index: Number(d.labels[LABELS.index] ?? 0), image: d.image, volume: volumeOfContainer(d.labels, member.name), volumeCreated: false,
-      ports: d.ports, generated: created,
-    };
-    return { run, url, seconds: (Date.now() - t0) / 1000, claimed: member.name };
+    const made = await makeInstance(rt, config, { ...req, member, secrets, ...(bundle ? { bundle } : {}) });
+    return { ...made, seconds: (Date.now() - t0) / 1000, claimed: member.name, labels: req.labels ?? {} };
   } catch (e) {
-    // a half-claimed member is no use to anyone: it goes with its volume (nothing of the instance's yet),
-    // and so does the instance's token never shown (the next run makes and shows a new one)
-    await discardMember(rt, config, profile, member).catch(() => undefined);
-    for (const c of created) await vault.remove(c.vaultName).catch(() => false);
-    await wired?.finish.rollback();
+    // a half-claimed member is no use to anyone: it goes with its volume (nothing of the instance's yet)
+    await discardMember(rt, config, profileOf(agent), member).catch(() => undefined);
     forgetClaim(config, name);
     forgetVolume(config, name);
     forgetInstance(config, name);
     throw e;
   }
+}
+
+/**
+ * The rename (by the member's name, not its id) is the claim: a second claimer of the same member
+ * finds no such name and tries the next. Claimers start at different members, so a burst of them
+ * rarely collides.
+ */
+async function renameOne(rt: Runtime, members: readonly Member[], name: string): Promise<Member | undefined> {
+  const start = Math.floor(Math.random() * members.length);
+  for (let i = 0; i < members.length; i++) {
+    const m = members[(start + i) % members.length]!;
+    try { await rt.renameContainer(m.name, name); return m; } catch (e) {
+      if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
+      if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
+    }
+  }
+  return undefined;
+}
+
+/** The member's own secrets folder (a host tmpfs bind-mounted read-only), checked: never one a link or the engine's word points elsewhere. */
+function memberSecretsDir(config: Config, d: ContainerDetails, own: string): string {
+  const mounted = d.mounts.find((m) => m.target === DEFAULTS.secretsMountPath)?.source;
+  const dir = secretsFolder(config.secretsDir, own, false);
+  if (!dir || mounted !== dir) throw new ClawpodError('RUNTIME_ERROR', `warm member ${own} has no secrets folder of its own (${mounted ?? 'none mounted'})`, { hint: '`clawpod pool rm POOL` and fill the pool again' });
+  return dir;
+}
+
+interface Making extends ClaimRequest { readonly member: Member; readonly secrets: readonly ResolvedSecret[]; readonly bundle?: Prepared['bundle'] }
+
+/** Everything after the rename: secrets in, payload wired, records written, healthy. */
+async function makeInstance(rt: Runtime, config: Config, c: Making): Promise<Omit<Claimed, 'seconds' | 'claimed' | 'labels'>> {
+  const { agent } = c.loaded;
+  const { member, name, say } = c;
+  const profile = profileOf(agent);
+  const vault = openVault(config);
+  const d = await rt.inspectContainer(member.id);
+  if (!d) throw new ClawpodError('NOT_FOUND', `warm member ${member.name} went away while ${name} claimed it`, { hint: 'run again' });
+  const dir = memberSecretsDir(config, d, member.name);
+  const write = (file: string, value: string) => addSecretFile(dir, file, value, agent.spec.user, config.uid === 0);
+  for (const s of c.secrets) if (s.spec.exposeAs === 'file') write(s.spec.name, s.value);
+  // the member's generated tokens (openclaw's gateway token) become the instance's: the running payload holds them
+  const created: { label: string; vaultName: string; value: string }[] = [];
+  let wired: Awaited<ReturnType<typeof wireLlm>>;
+  try {
+    for (const g of profile?.generatedSecrets ?? []) {
+      const value = await vault.get(g.vaultName(member.name));
+      if (value === undefined) throw new ClawpodError('SECRET_MISSING', `warm member ${member.name} has no ${g.label} in the vault`, { hint: '`clawpod pool rm POOL` and fill the pool again' });
+      await vault.set(g.vaultName(name), value);
+      created.push({ label: g.label, vaultName: g.vaultName(name), value });
+    }
+    wired = profile?.hotReload ? await wireLlm(config, agent, name, say) : undefined;
+    if (wired) write(LLM_TOKEN_SECRET, wired.token);
+    if (profile) await seedClaimed(rt, d, { agent, profile, created, bundle: c.bundle, wired, name, say });
+    // as `clawpod run` would have recorded it: with the secrets it was given, so a restart after a reboot re-delivers them
+    const secrets = [...agent.spec.secrets, ...(profile?.generatedSecrets ?? []).map((g) => vaultFileSecret(g.name, g.vaultName(name))), ...(wired ? [wired.secret] : [])];
+    const instance: Agent = { ...agent, spec: { ...agent.spec, secrets } };
+    const volume = agent.spec.workspace.enabled ? volumeOfContainer(d.labels, member.name) : undefined;
+    recordClaim(config, name, instance, c.loaded.dir, c.labels);
+    if (volume) recordVolume(config, name, volume);
+    // the member's record (its values: a generated token) is the instance's now, with the claimer's added; no longer a member
+    const given = instanceRecord(config, { id: member.id, name: member.name })?.secrets ?? [];
+    recordInstance(config, name, {
+      id: member.id, agent: instance, specDir: c.loaded.dir, ...(volume ? { volume } : {}),
+      secrets: [...given, ...c.secrets.map((s) => ({ name: s.spec.name, value: s.value })), ...(wired ? [{ name: wired.secret.name, value: wired.token }] : [])],
+    });
+    forgetInstance(config, member.name);
+    const url = await waitForService(rt, c.loaded, { id: member.id, name, ports: d.ports }, say);
+    await wired?.finish.commit();
+    for (const g of profile?.generatedSecrets ?? []) await vault.remove(g.vaultName(member.name)).catch(() => false);
+    return {
+      run: { id: member.id, name, index: Number(d.labels[LABELS.index] ?? 0), image: d.image, volume, volumeCreated: false, ports: d.ports, generated: created },
+      url,
+    };
+  } catch (e) {
+    // the instance's token never shown goes (the next run makes and shows a new one)
+    for (const x of created) await vault.remove(x.vaultName).catch(() => false);
+    await wired?.finish.rollback();
+    throw e;
+  }
+}
+
+/** A profile's config (hot-reloaded, waited for) and bundle, written into the running member. */
+async function seedClaimed(rt: Runtime, d: ContainerDetails, o: {
+  agent: Agent; profile: Profile; created: Prepared['created']; bundle: Prepared['bundle'] | undefined; wired: Awaited<ReturnType<typeof wireLlm>>; name: string; say: (s: string) => void;
+}): Promise<void> {
+  const { profile, wired } = o;
+  // always merge: the member's file is the pool's render, not state a seedOnly would protect
+  const seeded: Agent = profile.hotReload ? { ...o.agent, spec: { ...o.agent.spec, config: { mode: 'merge', values: o.agent.spec.config?.values ?? {} } } } : o.agent;
+  const prep: Prepared = {
+    // the member's ports are the instance's now: its config names them again (the UI's allowed origins)
+    agent: seeded, profile, created: o.created, finish: NOTHING, render: { instance: o.name, secretsDir: DEFAULTS.secretsMountPath, published: d.ports, ...(wired ? { llm: wired.llm } : {}) },
+    ...(o.bundle ? { bundle: o.bundle } : {}),
+  };
+  const reloaded = profile.hotReload ? watchReload(rt, d.id, profile) : undefined;
+  try {
+    const { configChanged } = await seedPayload(rt, d.id, prep, { say: o.say });
+    if (configChanged) await reloaded?.wait(15_000, o.say);
+  } finally { reloaded?.stop(); }
 }
 
 /** Follows a container's new log lines until the profile's hot-reload line (applied or refused). */
@@ -185,26 +236,27 @@ function watchReload(rt: Runtime, id: string, profile: Profile) {
   };
 }
 
-/** Removes unclaimed members, their volumes and their tokens. */
-export async function drainPool(rt: Runtime, config: Config, profileName: string): Promise<string[]> {
-  const profile = profileNamed(profileName);
+/** Removes unclaimed members (all of them, or those `which` picks), their volumes and their tokens. */
+export async function drainPool(rt: Runtime, config: Config, pool: string, which: (m: Member) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
-  for (const m of await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: poolAgentName(profile.name) }, all: true })) {
-    if (m.name !== m.labels[LABELS.instance]) continue; // claimed: an instance now
-    if (!instanceRecord(config, m)) continue; // not this data dir's member: its labels are anyone's to write
-    await discardMember(rt, config, profile, m);
+  for (const m of await poolMembers(rt, config, pool, { all: true })) {
+    if (!which(m)) continue;
+    const rec = instanceRecord(config, m);
+    await discardMember(rt, config, rec ? profileOf(rec.agent) : undefined, m);
     removed.push(m.name);
   }
   return removed;
 }
 
 /** A member and all it was made with: container, volume, secrets folder, vault entries (by its own name). */
-async function discardMember(rt: Runtime, config: Config, profile: Profile, m: ContainerInfo): Promise<void> {
+export async function discardMember(rt: Runtime, config: Config, profile: Profile | undefined, m: Pick<ContainerInfo, 'id' | 'name' | 'labels'>): Promise<void> {
   const own = m.labels[LABELS.instance] ?? m.name;
+  // an idle member has nothing to shut down gracefully (and a `sleep` as PID 1 ignores SIGTERM)
+  await rt.stopContainer(m.id, 0).catch(() => undefined);
   await rt.removeContainer(m.id, { force: true });
   await removeOwnedVolume(rt, config, volumeOfContainer(m.labels, own)).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, own);
   forgetInstance(config, own);
   const vault = openVault(config);
-  for (const g of profile.generatedSecrets ?? []) await vault.remove(g.vaultName(own)).catch(() => false);
+  for (const g of profile?.generatedSecrets ?? []) await vault.remove(g.vaultName(own)).catch(() => false);
 }

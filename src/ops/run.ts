@@ -19,7 +19,7 @@ import { preparePayload, seedPayload, type PayloadFinish } from './payload.js';
 import { volumeAlias } from './claims.js';
 import { recordMadeVolume } from './volume-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
-import { forgetInstance, recordInstance } from './instance-record.js';
+import { forgetInstance, recordInstance, type WarmMark } from './instance-record.js';
 import { untraced, type Phase } from '../otel/phases.js';
 
 /** What a caller adds around the spec: a session's IPC folder and open stdin, a tenant's app-data volume and network. */
@@ -29,6 +29,8 @@ export interface RunExtra {
   readonly openStdin?: boolean;
   /** A named network (a tenant's) instead of the default bridge. */
   readonly network?: string;
+  /** A warm-pool member (src/ops/pool.ts): recorded as one, with a secrets folder its claimer's files go into. */
+  readonly member?: WarmMark;
 }
 
 export interface RunOptions {
@@ -42,6 +44,15 @@ export interface RunOptions {
   readonly keep?: { readonly index: number; readonly ports: readonly PortBinding[]; readonly volume?: string };
   /** Spans of container.create and image.pull when the command is traced (src/otel/command.ts). */
   readonly phase?: Phase;
+}
+
+/** A started agent: what `clawpod run` reports, whether it started cold or was claimed from a warm pool. */
+export interface Started {
+  readonly run: RunResult;
+  readonly url: string | undefined;
+  readonly seconds: number;
+  /** The warm-pool member this instance was claimed from, when it was. */
+  readonly claimed?: string;
 }
 
 export interface RunResult {
@@ -88,9 +99,17 @@ async function pullMissing(rt: Runtime, image: string, say: (s: string) => void)
   await rt.pullImage(image, { timeoutMs: 120_000, onProgress: (l) => say(`  ${l}`) });
 }
 
-/** The lowest instance index no existing container of this agent uses. */
-async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
-  const used = new Set((await rt.listContainers({ labels: { [LABELS.agent]: agentName } })).map((c) => Number(c.labels[LABELS.index])));
+/**
+ * The lowest instance index no existing container of this agent uses, by its index label or by its
+ * name (a claimed warm-pool member is named NAME-i but labelled as the pool's).
+ */
+export async function nextIndex(rt: Runtime, agentName: string): Promise<number> {
+  const used = new Set<number>();
+  for (const c of await rt.listContainers({ labels: { [LABELS.managed]: 'true' } })) {
+    if (c.labels[LABELS.agent] === agentName) used.add(Number(c.labels[LABELS.index]));
+    if (c.name === agentName) used.add(0);
+    else if (c.name.startsWith(`${agentName}-`) && /^[1-9]\d*$/.test(c.name.slice(agentName.length + 1))) used.add(Number(c.name.slice(agentName.length + 1)));
+  }
   let i = 0;
   while (used.has(i)) i++;
   return i;
@@ -133,7 +152,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
         opts.say(`reusing ${prep.profile?.service ? 'state' : 'workspace'} volume ${volume}`);
       }
     }
-    const delivery = deliverSecrets(secrets, { secretsDir: config.secretsDir, containerName: name, user: agent.spec.user, isRoot: config.uid === 0 });
+    const delivery = deliverSecrets(secrets, { secretsDir: config.secretsDir, containerName: name, user: agent.spec.user, isRoot: config.uid === 0, folder: opts.extra?.member !== undefined });
     if (delivery.hostDir) undo.push(async () => removeDeliveredSecrets(config.secretsDir, name));
     const runtimeSecrets = await createRuntimeSecrets(rt, name, agent.spec.user, secrets.filter((s) => s.spec.exposeAs === 'podman'), undo);
     const planned = planContainer(agent, {
@@ -162,7 +181,10 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     }
     undo.push(() => rt.removeContainer(id, { force: true }));
     // what later commands act on and redact from: this record, never the container's labels
-    recordInstance(config, name, { id, agent, specDir: loaded.dir, ...(volume ? { volume } : {}), secrets: secrets.map((s) => ({ name: s.spec.name, value: s.value })) });
+    recordInstance(config, name, {
+      id, agent, specDir: loaded.dir, ...(volume ? { volume } : {}), secrets: secrets.map((s) => ({ name: s.spec.name, value: s.value })),
+      ...(opts.extra?.member ? { member: opts.extra.member } : {}),
+    });
     undo.push(async () => forgetInstance(config, name));
     // the profile's config names the published ports (a UI's allowed origins): known only now
     await seedPayload(rt, id, prep.render ? { ...prep, render: { ...prep.render, published: ports } } : prep, { say: opts.say });

@@ -15,7 +15,7 @@ import { removeDeliveredSecrets } from '../secrets/deliver.js';
 import { startAgent } from './lifecycle.js';
 import { profileOf } from './payload.js';
 import { createAgent, type RunExtra, type RunResult } from './run.js';
-import { waitForService } from './service.js';
+import { waitForService } from './health.js';
 
 export interface UpgradeResult {
   readonly name: string; readonly from: string; readonly to: string; readonly seconds: number; readonly url: string | undefined;

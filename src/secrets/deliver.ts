@@ -54,11 +54,12 @@ export function addSecretFile(dir: string, name: string, value: string, user: st
   try { writeNewFile(join(dir, name), value, { mode: 0o400, owner }); } finally { setDirMode(dir, 0o500, owner); }
 }
 
-export function deliverSecrets(secrets: readonly ResolvedSecret[], opts: { secretsDir: string; containerName: string; user: string; isRoot: boolean }): Delivery {
+/** `folder`: made and mounted even with no file to put in it (a warm-pool member gets its claimer's files later). */
+export function deliverSecrets(secrets: readonly ResolvedSecret[], opts: { secretsDir: string; containerName: string; user: string; isRoot: boolean; folder?: boolean }): Delivery {
   const env: Record<string, string> = {};
   const files = secrets.filter((s) => s.spec.exposeAs === 'file');
   for (const s of secrets) if (s.spec.exposeAs === 'env') env[s.spec.name] = s.value;
-  if (files.length === 0) return { hostDir: undefined, env };
+  if (files.length === 0 && !opts.folder) return { hostDir: undefined, env };
   const dir = secretsFolder(opts.secretsDir, opts.containerName, true)!;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { mode: 0o700 });

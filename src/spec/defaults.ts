@@ -66,6 +66,9 @@ export const LABELS = Object.freeze({
   role: 'dev.clawpod.role',
   /** The workspace/state volume, when it is not clawpod-INSTANCE-workspace (kept from a claimed warm-pool member). */
   volume: 'dev.clawpod.volume',
+  /** A warm-pool member's pool and the hash of the spec it was made from (display: its record is what counts). */
+  pool: 'dev.clawpod.pool',
+  poolSpec: 'dev.clawpod.pool-spec',
   /** Which control plane (a hash of its data folder) owns a session container. */
   control: 'dev.clawpod.control',
   session: 'dev.clawpod.session',

@@ -15,9 +15,7 @@ import { findAgent } from '../../ops/find.js';
 import { startAgent, removeAgent, stopAgent } from '../../ops/lifecycle.js';
 import { learnAgentSecrets, redactingWriter } from '../../ops/redacted-output.js';
 import { upgradeAgent } from '../../ops/upgrade.js';
-import { createAgent, undoCreate, type RunResult } from '../../ops/run.js';
-import { profileOf } from '../../ops/payload.js';
-import { startService } from '../../ops/service.js';
+import { launch } from '../../ops/start.js';
 import { checkAgentName } from '../../spec/names.js';
 import { parseAgents } from '../../spec/parse.js';
 import type { ContainerDetails, Runtime } from '../../runtime/runtime.js';
@@ -72,12 +70,8 @@ export function agentRoutes(daemon: Daemon, ops: AgentOps | undefined): App {
     try {
       const l = { ...loaded[0]!, dir };
       const opts = { ...(b.name ? { name: b.name } : {}), say: () => undefined };
-      let r: RunResult;
-      if (profileOf(l.agent)?.service) r = (await startService(rt, config, l, opts)).run;
-      else {
-        r = await createAgent(rt, config, l, opts);
-        try { await rt.startContainer(r.id); } catch (e) { await undoCreate(rt, config, r); throw e; }
-      }
+      // claimed from the spec's warm pool when one is ready (src/ops/start.ts), like `clawpod run -d`
+      const r = (await launch(rt, config, l, opts)).run;
       note(r.name, 'created_by_api', c.get('principal'));
       return c.json({ name: r.name, ports: r.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}`), volume: r.volume ?? null }, 201);
     } finally {
