@@ -18,6 +18,8 @@ import { agentRoutes, type AgentOps } from './routes/agents.js';
 import { liveRoutes } from './routes/live.js';
 import { modelRoutes, type ModelInfo } from './routes/models.js';
 import { whoamiRoutes } from './routes/whoami.js';
+import { sandboxRoutes } from './routes/sandboxes.js';
+import { Sandboxes } from '../sandbox/sandboxes.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Metrics } from './metrics.js';
@@ -31,6 +33,16 @@ export interface ApiOptions {
   readonly agents?: AgentOps;
   /** The ControlPlane file's models, for GET /v1/models. */
   readonly models?: readonly ModelInfo[];
+  /** The sandboxes the /v1/sandboxes routes drive; default: made from `agents` (none without: those routes answer 503). */
+  readonly sandboxes?: Sandboxes;
+}
+
+/** The sandboxes of a control plane, their acts noted in its lifecycle's event log and their use resetting its idle clock. */
+export function sandboxesOf(daemon: Daemon, store: Store, agents: AgentOps): Sandboxes {
+  return new Sandboxes(agents.rt, agents.config, store, {
+    note: (name, type, data) => daemon.lifecycle?.event(name, type, data),
+    touch: (name) => daemon.lifecycle?.touch(name),
+  });
 }
 
 export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts: ApiOptions = {}): App {
@@ -53,7 +65,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
     const p = tokens.authenticate(c.req.header('authorization'));
     if (!p) return c.json(errorBody('UNAUTHORIZED', 'missing, wrong or revoked bearer token', 'the admin token is in the control plane\'s data folder (control/token); clawpod send/chat read it for you; scoped ones come from `clawpod token create`'), 401);
     // a metrics token scrapes /metrics and nothing else
-    if (p.kind === 'metrics') throw new ClawpodError('FORBIDDEN', 'a metrics token reaches GET /metrics only', { hint: 'use an admin, group or tenant token for the API' });
+    if (p.kind === 'metrics') throw new ClawpodError('FORBIDDEN', 'a metrics token reaches GET /metrics only', { hint: 'use an admin, group, tenant or sandbox token for the API' });
     c.set('principal', p);
     await next();
   });
@@ -63,7 +75,8 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
   (c) => c.json({ ok: true as const, running: daemon.running, queued: store.queued().length }, 200));
 
   for (const r of [groupRoutes(daemon, store), messageRoutes(daemon, store), tenantRoutes(store), tokenRoutes(daemon, store, tokens), lifecycleRoutes(daemon),
-    agentRoutes(daemon, opts.agents), modelRoutes(opts.models ?? []), whoamiRoutes(), liveRoutes(daemon, store)]) app.route('/', r);
+    agentRoutes(daemon, opts.agents), modelRoutes(opts.models ?? []), whoamiRoutes(), liveRoutes(daemon, store),
+    sandboxRoutes(opts.sandboxes ?? (opts.agents ? sandboxesOf(daemon, store, opts.agents) : undefined))]) app.route('/', r);
   const metrics = opts.metrics;
   if (metrics) {
     // outside /v1 and the OpenAPI document: Prometheus' text format, for a scrape
@@ -78,7 +91,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'the admin token (control/token) or one from `clawpod token create`' });
   app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
-    info: { title: 'clawpod control plane', version: 'v1', description: 'Groups, messages and sessions, agents and their lifecycle, tenants\' chat turns, tokens. Errors are {"error":{"code","message","hint"}} with the status of src/errors.ts.' },
+    info: { title: 'clawpod control plane', version: 'v1', description: 'Groups, messages and sessions, agents and their lifecycle, tenants\' chat turns, sandboxes, tokens. Errors are {"error":{"code","message","hint"}} with the status of src/errors.ts.' },
     security: [{ bearer: [] }],
   });
   return app;

@@ -323,9 +323,19 @@ export abstract class EngineDriver implements Runtime {
       }
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      for await (const chunk of demux(socket)) {
-        (chunk.stream === 'stdout' ? out : err).push(chunk.data);
-        opts.onOutput?.(chunk);
+      const keep = opts.keepOutput ?? true;
+      const stop = () => socket.destroy();
+      opts.signal?.addEventListener('abort', stop, { once: true });
+      if (opts.signal?.aborted) stop();
+      try {
+        for await (const chunk of demux(socket)) {
+          if (keep) (chunk.stream === 'stdout' ? out : err).push(chunk.data);
+          opts.onOutput?.(chunk);
+        }
+      } catch (e) {
+        if (!opts.signal?.aborted) throw e;
+      } finally {
+        opts.signal?.removeEventListener('abort', stop);
       }
       const r = await this.api.call<{ ExitCode: number | null }>('GET', `/exec/${enc(execId)}/json`);
       return { exitCode: r?.ExitCode ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };

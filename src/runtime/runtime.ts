@@ -102,6 +102,10 @@ export interface ExecOptions {
   /** Bytes written to the process's stdin, then closed. */
   readonly stdin?: Readable | string;
   readonly onOutput?: (chunk: OutputChunk) => void;
+  /** Aborting stops reading: the call resolves with what came so far (the process itself is not signalled). */
+  readonly signal?: AbortSignal;
+  /** false: output goes to onOutput only and the result's stdout/stderr are empty (a stream of any length). */
+  readonly keepOutput?: boolean;
 }
 
 export interface ExecResult {

@@ -16,6 +16,7 @@ import { defaultSessionAgent } from '../../src/control/server.js';
 import { Store } from '../../src/control/store.js';
 import type { App } from '../../src/control/routes/common.js';
 import { PodmanDriver } from '../../src/runtime/podman-driver.js';
+import { Sandboxes } from '../../src/sandbox/sandboxes.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'clawpod-api-scopes-'));
@@ -43,7 +44,7 @@ beforeAll(async () => {
   const rt = new PodmanDriver('unix:///nonexistent/podman.sock', '/nonexistent/podman.sock');
   daemon = new Daemon({ config, cp, cpDir: dir, rt, agent: defaultSessionAgent(), store, gatewayDir: join(dir, 'gw'), say: () => undefined });
   for (const g of cp.spec.groups) store.upsertGroup(g.name, g.model, null);
-  app = buildApi(daemon, store, ADMIN);
+  app = buildApi(daemon, store, ADMIN, { sandboxes: new Sandboxes(rt, config, store) });
   // what foreign tokens must not reach: a message, a session and turns of another group and tenant
   for (const g of ['mine', 'theirs', 'tenant-acme', 'tenant-rival']) {
     store.insertMessage({ id: `m_${g}`, group_name: g, text: `secret words of ${g}` });
@@ -51,7 +52,10 @@ beforeAll(async () => {
   }
   store.addTurn('acme', 'acme asks', { kind: 'text' }, 50);
   store.addTurn('rival', 'rival asks', { kind: 'text' }, 50);
-  for (const scope of ['group:mine', 'tenant:acme', 'metrics', 'admin']) {
+  // another owner's sandbox, as the store records it: the engine is never asked (it does not exist here)
+  store.addSandbox({ name: 'sbx-theirs', owner: 'theirs' });
+  store.setSandbox('sbx-theirs', { container_id: 'c0ffee', claimed_from: null });
+  for (const scope of ['group:mine', 'tenant:acme', 'metrics', 'admin', 'sandbox:mine']) {
     const r = await call(ADMIN, 'POST', '/v1/api-tokens', { scope, name: `t-${scope}` });
     expect(r.status, r.text).toBe(201);
     tok[scope] = (JSON.parse(r.text) as { token: string }).token;
@@ -60,8 +64,10 @@ beforeAll(async () => {
 afterAll(async () => { await daemon.stop().catch(() => undefined); store.close(); rmSync(dir, { recursive: true, force: true }); });
 
 // What a token scoped elsewhere gets on each route: 'admin' → 403 FORBIDDEN; 'hidden' → the same
-// 404 as an object that does not exist; 'list' → 200 with its own items only; 'open' → 200.
-type Expect = 'admin' | 'hidden' | 'list' | 'open' | 'lifecycle-list' | 'stream';
+// 404 as an object that does not exist; 'list' → 200 with its own items only; 'open' → 200;
+// 'sandbox' → 403 for a group or tenant token, and for another owner's sandbox token the 404 of a
+// sandbox that does not exist (its sandboxes: test/security/sandbox-scope.test.ts on real Podman).
+type Expect = 'admin' | 'hidden' | 'list' | 'open' | 'lifecycle-list' | 'stream' | 'sandbox';
 const ROUTES: Record<string, Expect> = {
   'GET /v1/health': 'open',
   'GET /v1/groups': 'list',
@@ -97,6 +103,17 @@ const ROUTES: Record<string, Expect> = {
   'GET /v1/whoami': 'open',
   // never ends: only its first event is read (what it filters: test/unit/dashboard-routes.test.ts)
   'GET /v1/stream': 'stream',
+  'POST /v1/sandboxes': 'sandbox',
+  'GET /v1/sandboxes': 'sandbox',
+  'GET /v1/sandboxes/{id}': 'sandbox',
+  'POST /v1/sandboxes/{id}/exec': 'sandbox',
+  'GET /v1/sandboxes/{id}/files': 'sandbox',
+  'PUT /v1/sandboxes/{id}/files': 'sandbox',
+  'DELETE /v1/sandboxes/{id}/files': 'sandbox',
+  'GET /v1/sandboxes/{id}/files/list': 'sandbox',
+  'GET /v1/sandboxes/{id}/logs': 'sandbox',
+  'POST /v1/sandboxes/{id}/stop': 'sandbox',
+  'DELETE /v1/sandboxes/{id}': 'sandbox',
 };
 
 const BODIES: Record<string, unknown> = {
@@ -107,6 +124,8 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/api-tokens': { scope: 'admin' },
   'POST /v1/agents': { spec: 'apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: x}\nspec: {image: localhost/clawpod-agent:latest}\n' },
   'POST /v1/agents/{name}/upgrade': { version: '1' },
+  'POST /v1/sandboxes': { profile: 'reference' },
+  'POST /v1/sandboxes/{id}/exec': { cmd: 'id' },
 };
 
 /** The foreign object a path names for a caller scoped to `scope`, and one that does not exist. */
@@ -114,7 +133,8 @@ function fill(path: string, scope: string, exists: boolean): string {
   const group = scope === 'group:mine' ? 'theirs' : 'tenant-rival';
   const tenant = scope === 'group:mine' ? 'acme' : 'rival';
   const name = path.startsWith('/v1/tenants/') ? tenant : group;
-  const id = path.startsWith('/v1/sessions/') ? `s_${group}` : path.startsWith('/v1/api-tokens/') ? 'tok_x' : `m_${group}`;
+  const id = path.startsWith('/v1/sessions/') ? `s_${group}` : path.startsWith('/v1/api-tokens/') ? 'tok_x' : path.startsWith('/v1/sandboxes/') ? 'sbx-theirs' : `m_${group}`;
+  if (path.includes('/files')) path += '?path=/etc/hostname';
   return path.replace('{name}', exists ? name : `${name}-none`).replace('{id}', exists ? id : `${id}-none`);
 }
 
@@ -144,7 +164,7 @@ describe('T1 a scoped API token reaches its own group or tenant and nothing else
         }
         const foreign = await call(tok[scope], method, fill(path, scope, true), body);
         const why = `${scope} ${route}: ${foreign.status} ${foreign.text.slice(0, 300)}`;
-        if (expect_ === 'admin') {
+        if (expect_ === 'admin' || expect_ === 'sandbox') {
           expect(foreign.status, why).toBe(403);
           expect(JSON.parse(foreign.text).error.code, why).toBe('FORBIDDEN');
         } else if (expect_ === 'hidden') {
@@ -168,6 +188,37 @@ describe('T1 a scoped API token reaches its own group or tenant and nothing else
       }
     });
   }
+
+  it('sandbox:mine: 403 on admin routes, nothing of groups, tenants or agents, another owner\'s sandbox like a missing one', async () => {
+    const scope = 'sandbox:mine';
+    for (const [route, expect_] of Object.entries(ROUTES)) {
+      const [method, path] = route.split(' ') as [string, string];
+      const body = BODIES[route];
+      if (expect_ === 'stream') {
+        const res = await app.request(path, { headers: { authorization: `Bearer ${tok[scope]}` } });
+        const reader = res.body!.getReader();
+        const first = new TextDecoder().decode((await reader.read()).value);
+        await reader.cancel();
+        expect(first, route).toBe('event: hello\ndata: {"kind":"sandbox"}\n\n');
+        continue;
+      }
+      const foreign = await call(tok[scope], method, fill(path, 'tenant:acme', true), body);
+      const why = `${scope} ${route}: ${foreign.status} ${foreign.text.slice(0, 300)}`;
+      if (expect_ === 'admin') expect(foreign.status, why).toBe(403);
+      else if (expect_ === 'list') expect(JSON.parse(foreign.text), why).toEqual([]);
+      else if (expect_ === 'lifecycle-list') expect(foreign.status, why).toBe(503);
+      else if (expect_ === 'open') expect(foreign.status, why).toBe(200);
+      else if (expect_ === 'hidden' || (expect_ === 'sandbox' && path.includes('{id}'))) {
+        const missing = await call(tok[scope], method, fill(path, 'tenant:acme', false), body);
+        expect(foreign.status, why).toBe(404);
+        expect(missing.text.replaceAll('-none', ''), why).toBe(foreign.text);
+      } else {
+        // list and create reach the sandboxes, which need the engine this API was built without
+        expect(foreign.status, why).toBe(503);
+      }
+      expect(foreign.text, why).not.toMatch(/secret words of|rival asks|acme asks|"owner":"theirs"/);
+    }
+  });
 
   it('its own objects answer: messages, sessions, usage, turns, sending', async () => {
     const g = tok['group:mine']!;
@@ -199,10 +250,10 @@ describe('T1 a scoped API token reaches its own group or tenant and nothing else
   });
 
   it('a bad scope is refused with the forms that exist', async () => {
-    for (const scope of ['root', 'group:', 'tenant:../x', 'group:UPPER', 'group:a b']) {
+    for (const scope of ['root', 'group:', 'tenant:../x', 'group:UPPER', 'group:a b', 'sandbox:', 'sandbox:../x']) {
       const r = await call(ADMIN, 'POST', '/v1/api-tokens', { scope });
       expect(r.status, `${scope}: ${r.text}`).toBe(400);
-      expect(r.text).toContain('admin, metrics, group:NAME or tenant:NAME');
+      expect(r.text).toContain('admin, metrics, group:NAME, tenant:NAME or sandbox:OWNER');
     }
   });
 });
