@@ -8,9 +8,19 @@ import { sep } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
+import type { LoadedAgent } from '../spec/parse.js';
 import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
 import { clawpodPaths, protectedHit } from '../security/protected-paths.js';
 import { CONTROL_DEFAULTS, DEFAULTS } from '../spec/defaults.js';
+
+/** spec.mounts against the allowlist, blocked patterns and clawpod's own folders, before anything is created. */
+export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string) => void): CheckedMount[] {
+  const mounts = loaded.agent.spec.mounts;
+  if (mounts.length === 0) return [];
+  const allowlist = loadAllowlist(config.configDir, config.home, say);
+  const protectedPaths = clawpodPaths(config);
+  return mounts.map((m, i) => checkMount(m, i, { specDir: loaded.dir, home: config.home, configDir: config.configDir, allowlist, protectedPaths }));
+}
 
 type Bind = ContainerDetails['mounts'][number];
 

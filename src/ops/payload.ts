@@ -19,23 +19,11 @@ import type { Agent, SecretSpec } from '../spec/schema.js';
 import { openVault } from '../secrets/vault.js';
 import { redactor } from '../secrets/redact.js';
 import { putFiles, readFile, type FileEntry } from './files.js';
+import { settleOnce, unprofiled, type PayloadFinish } from './payload-base.js';
 
 export const LLM_TOKEN_SECRET = 'llm-token';
 
-/**
- * What a run changed outside the container (vault entries, gateway tokens), settled once its fate is
- * known: commit when the agent is up (an earlier model token is revoked only then, so a failed re-run
- * or upgrade never cuts off the running one), roll back when it is not.
- */
-export interface PayloadFinish { commit(): Promise<void>; rollback(): Promise<void> }
-export const NOTHING: PayloadFinish = { commit: async () => undefined, rollback: async () => undefined };
-
-/** Whichever of commit and rollback comes first is the one that happens (a --rm after a good run rolls nothing back). */
-export function settleOnce(f: PayloadFinish): PayloadFinish {
-  let settled = false;
-  const once = (step: () => Promise<void>) => async () => { if (settled) return; settled = true; await step(); };
-  return { commit: once(() => f.commit()), rollback: once(() => f.rollback()) };
-}
+export { NOTHING, settleOnce, type PayloadFinish } from './payload-base.js';
 
 export interface Prepared {
   /** The agent with the profile's generated and LLM secrets added (as vault refs: no values). */
@@ -121,7 +109,7 @@ export async function wireLlm(config: Config, agent: Agent, instance: string, sa
 /** Before planning the container: secrets to generate or fetch, and the model wiring. */
 export async function preparePayload(config: Config, agent: Agent, instance: string, opts: { specDir: string; say: (s: string) => void }): Promise<Prepared> {
   const profile = profileOf(agent);
-  if (!profile) return { agent, profile, created: [], render: undefined, finish: NOTHING };
+  if (!profile) return unprofiled(agent);
   const say = opts.say;
   const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config, opts.specDir) : undefined;
   const created: Prepared['created'][number][] = [];

@@ -5,9 +5,7 @@ import { ClawpodError } from '../errors.js';
 import { LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { ContainerSpec, MountPlan, PortBinding, Runtime } from '../runtime/runtime.js';
-import { checkMount, loadAllowlist, type CheckedMount } from '../security/mount-allowlist.js';
-import { clawpodPaths } from '../security/protected-paths.js';
-import { refuseNestedMounts } from './mount-recheck.js';
+import type { CheckedMount } from '../security/mount-allowlist.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import type { Agent } from '../spec/schema.js';
 import { checkAgentName } from '../spec/names.js';
@@ -15,7 +13,8 @@ import { deliverSecrets, removeDeliveredSecrets } from '../secrets/deliver.js';
 import { instanceName, planContainer, workspaceVolumeName } from '../plan/plan.js';
 import { allocatePorts } from '../plan/ports.js';
 import { portHolder } from '../plan/port-holders.js';
-import { preparePayload, seedPayload, type PayloadFinish } from './payload.js';
+import type { Prepared } from './payload.js';
+import { unprofiled, type PayloadFinish } from './payload-base.js';
 import { volumeAlias } from './claims.js';
 import { recordMadeVolume } from './volume-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
@@ -72,12 +71,22 @@ export interface RunResult {
   readonly finish?: PayloadFinish;
 }
 
-export function checkMounts(loaded: LoadedAgent, config: Config, say: (s: string) => void): CheckedMount[] {
-  const mounts = loaded.agent.spec.mounts;
-  if (mounts.length === 0) return [];
-  const allowlist = loadAllowlist(config.configDir, config.home, say);
-  const protectedPaths = clawpodPaths(config);
-  return mounts.map((m, i) => checkMount(m, i, { specDir: loaded.dir, home: config.home, configDir: config.configDir, allowlist, protectedPaths }));
+/**
+ * spec.mounts checked, and none below another container's writable mount. The checks' code (the
+ * allowlist, the scan) is loaded only for a spec that has mounts; most `clawpod run`s have none.
+ */
+async function checkedMounts(rt: Runtime, loaded: LoadedAgent, config: Config, say: (s: string) => void): Promise<CheckedMount[]> {
+  if (loaded.agent.spec.mounts.length === 0) return [];
+  const { checkMounts, refuseNestedMounts } = await import('./mount-recheck.js');
+  const mounts = checkMounts(loaded, config, say);
+  await refuseNestedMounts(rt, mounts, { where: (i) => `spec.mounts[${i}].hostPath` });
+  return mounts;
+}
+
+/** A profile's payload (generated secrets, model wiring, config); its code is loaded only for a spec that names one. */
+async function preparePayload(config: Config, loaded: LoadedAgent, name: string, say: (s: string) => void): Promise<Prepared> {
+  if (!loaded.agent.spec.profile) return unprofiled(loaded.agent);
+  return (await import('./payload.js')).preparePayload(config, loaded.agent, name, { specDir: loaded.dir, say });
 }
 
 function nameTaken(name: string, cause?: unknown): ClawpodError {
@@ -119,14 +128,13 @@ export async function nextIndex(rt: Runtime, agentName: string): Promise<number>
 export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
   // the name reaches container, volume and secret-folder names: checked before anything exists
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
-  const mounts = checkMounts(loaded, config, opts.say);
-  await refuseNestedMounts(rt, mounts, { where: (i) => `spec.mounts[${i}].hostPath` });
+  const mounts = await checkedMounts(rt, loaded, config, opts.say);
   const index = opts.keep?.index ?? opts.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
   // before a profile issues tokens for the name: a running instance of that name must keep its own
   if (loaded.agent.spec.profile && (await rt.inspectContainer(name))) throw nameTaken(name);
   // a profile adds secrets it generates (vault) and the model wiring before anything is resolved
-  const prep = await preparePayload(config, loaded.agent, name, { specDir: loaded.dir, say: opts.say });
+  const prep = await preparePayload(config, loaded, name, opts.say);
   const { agent } = prep;
   let secrets;
   try { secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config }); } catch (e) { await prep.finish.rollback(); throw e; }
@@ -187,7 +195,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     });
     undo.push(async () => forgetInstance(config, name));
     // the profile's config names the published ports (a UI's allowed origins): known only now
-    await seedPayload(rt, id, prep.render ? { ...prep, render: { ...prep.render, published: ports } } : prep, { say: opts.say });
+    if (prep.render) await (await import('./payload.js')).seedPayload(rt, id, { ...prep, render: { ...prep.render, published: ports } }, { say: opts.say });
     return {
       id, name, index, image: agent.spec.image, volume, volumeCreated, ports,
       ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ClawpodError } from '../../src/errors.js';
-import { checkMounts } from '../../src/ops/run.js';
+import { checkMounts } from '../../src/ops/mount-recheck.js';
 import { scanMountSource } from '../../src/security/mount-scan.js';
 import { parseAgents } from '../../src/spec/parse.js';
 
