@@ -37,7 +37,7 @@ export function checkTenants(pairs: readonly { tenant: Tenant; plan: Plan | unde
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export async function applyLocal(rt: Runtime, config: Config, file: FleetFile, opts: { concurrency: number; budgetMs?: number; say: (s: string) => void; progress: (p: ApplyProgress) => void }): Promise<ApplyOutcome[]> {
-  const { plans, pairs } = resolvePlans(config, file);
+  const { pairs } = resolvePlans(config, file);
   for (const p of file.plans) savePlan(config, p);
   const taken = new Set<number>();
   const jobs = pairs.map(({ tenant, plan }) => {

@@ -17,7 +17,7 @@ export interface AnswerShape {
 export interface ChatAnswer { readonly answer: string; readonly shape: AnswerShape; readonly ms: number }
 
 /** A payload's words in our messages (a terminal, rollout.json): control characters shown, not obeyed. */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- showing control characters is the point
 const printable = (s: string) => s.replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** The model name a payload's endpoint expects in the request. */

@@ -1,7 +1,7 @@
 // start / stop / rm / gc of clawpod agents, by instance name.
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
-import { DEFAULTS, LABELS } from '../spec/defaults.js';
+import { DEFAULTS } from '../spec/defaults.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
 import { resolveSecrets } from '../secrets/resolve.js';

@@ -1,6 +1,6 @@
 // Host mounts are checked against an allowlist kept outside any project
 // (~/.config/clawpod/mount-allowlist.json) so a spec cannot widen its own access.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ClawpodError, messageOf } from '../errors.js';
 import type { MountSpec } from '../spec/schema.js';

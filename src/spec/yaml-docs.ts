@@ -65,6 +65,7 @@ function malformed(file: string, problems: readonly string[]): ClawpodError {
 
 // C0 controls other than tab, LF and CR, and DEL, are not printable YAML (YAML 1.2 §5.1); the
 // yaml library lets them through, and a NUL in an image or env value fails far from the file.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
 
 /** Where a toJS failure points: an alias without its anchor, else the first alias (an expansion bomb), else the document. */
