@@ -61,7 +61,7 @@ export function leftovers(prefix: string): { containers: string[]; volumes: stri
 
 export function cleanup(prefix: string): void {
   const { containers, volumes } = leftovers(prefix);
-  if (containers.length) podman(['rm', '-f', ...containers]);
+  if (containers.length) podman(['rm', '-f', '-t', '0', ...containers]); // teardown: no graceful stop (a sleep as PID 1 would take the 10 s timeout)
   if (volumes.length) podman(['volume', 'rm', '-f', ...volumes]);
 }
 
