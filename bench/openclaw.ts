@@ -7,7 +7,7 @@
 // instance), so the warm figure includes OpenClaw's config hot reload. Prints p50/p95 and ratios.
 //   npm run bench:openclaw     (ROUNDS=5 by default; needs clawpod image build --profile openclaw)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const serve = spawn(process.execPath, [BIN, 'serve', '-f', cp], { env, stdio: 'ignore' });
   const serveJson = join(dir, 'data', 'control', 'serve.json');
   for (let i = 0; i < 200 && !existsSync(serveJson); i++) await new Promise((r) => setTimeout(r, 50));
-  void readFileSync(serveJson);
+  if (!existsSync(serveJson)) throw new Error(`clawpod serve did not start within 10 s (no ${serveJson})`);
   const cold: number[] = [];
   const warm: number[] = [];
   const raw: number[] = [];
