@@ -21,6 +21,7 @@ import type { Agent } from '../spec/schema.js';
 import { waitForService } from './health.js';
 import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm, type Prepared } from './payload.js';
 import type { Started } from './run.js';
+import { checkMounts } from './mount-recheck.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
 import { forgetInstance, instanceRecord, recordInstance, type WarmMark } from './instance-record.js';
 import { claimBlocker, differingFields, memberAgentName, specHash } from './pool-spec.js';
@@ -86,7 +87,9 @@ export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest):
   if (members.length === 0) return cold('the pool has no ready member');
   if (await rt.inspectContainer(name)) return undefined; // the cold path says the name is taken
   if (agent.spec.workspace.enabled && ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name))) return cold('it has state already');
-  // before a member is taken: a secret that cannot be read, a bundle holding one, cost nothing
+  // before a member is taken: a secret that cannot be read, a bundle holding one, a mount today's
+  // allowlist refuses (the member's were checked when it was filled), cost nothing
+  checkMounts(loaded, config, say);
   const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
   const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config, loaded.dir) : undefined;
   const t0 = Date.now();

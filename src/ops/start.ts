@@ -8,13 +8,10 @@ import type { Runtime } from '../runtime/runtime.js';
 import { checkAgentName } from '../spec/names.js';
 import { instanceName } from '../plan/plan.js';
 import { untraced, type Phase } from '../otel/phases.js';
-import { profileOf } from './payload.js';
-import { claimWarm } from './pool.js';
 import { poolRecord } from './pool-records.js';
-import { requestRefill } from './pool-refill.js';
 import { createAgent, nextIndex, undoCreate, type RunExtra, type Started } from './run.js';
-import { startService } from './service.js';
 
+// the claim's and the services' code (payloads, the vault, probes) is loaded only when a pool or a profile asks for it
 export interface StartOptions {
   readonly name?: string;
   readonly say: (s: string) => void;
@@ -26,7 +23,9 @@ export interface StartOptions {
 /** A new container, started (a service: and healthy); nothing of it is left when that fails. */
 export async function startCold(rt: Runtime, config: Config, loaded: LoadedAgent, opts: StartOptions): Promise<Started> {
   const phase = opts.phase ?? untraced;
-  if (profileOf(loaded.agent)?.service) return startService(rt, config, loaded, opts);
+  if (loaded.agent.spec.profile && (await import('../profiles/index.js')).profileOf(loaded.agent)?.service) {
+    return (await import('./service.js')).startService(rt, config, loaded, opts);
+  }
   const t0 = Date.now();
   const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(opts.extra ? { extra: opts.extra } : {}), phase });
   try { await phase('container.start', () => rt.startContainer(run.id)); } catch (e) { await undoCreate(rt, config, run); throw e; }
@@ -49,9 +48,10 @@ export async function launch(rt: Runtime, config: Config, loaded: LoadedAgent, o
     if (opts.name !== undefined) checkAgentName(opts.name, '--name');
     const phase = opts.phase ?? untraced;
     const name = opts.name ?? instanceName(agent.metadata.name, await nextIndex(rt, agent.metadata.name));
+    const { claimWarm } = await import('./pool.js');
     const claimed = await phase('pool.claim', () => claimWarm(rt, config, { pool, name, loaded, say: opts.say, ...(x?.labels ? { labels: x.labels } : {}) }));
     if (claimed) {
-      requestRefill(config, rt, pool, opts.say);
+      (await import('./pool-refill.js')).requestRefill(config, rt, pool, opts.say);
       return claimed;
     }
   }
