@@ -32,8 +32,11 @@ async function walk(rt: Runtime, id: string, path: string, each: (h: Header, bod
   tar.on('error', (e) => ex.destroy(e));
   tar.pipe(ex);
   try {
-    // an entry left unread is skipped by the iterator
-    for await (const entry of ex) if (!(await each(entry.header, entry as AsyncIterable<Buffer>))) break;
+    for await (const entry of ex) {
+      if (!(await each(entry.header, entry as AsyncIterable<Buffer>))) break;
+      // what `each` left unread is drained, or the archive stops at the first file bigger than a buffer
+      entry.resume();
+    }
   } finally {
     tar.destroy();
   }

@@ -100,6 +100,7 @@ export class Sandboxes {
       const agent = withKeeper(limits ? withinLimits(loaded.agent, given, limits) : loaded.agent);
       const run = { ...loaded, agent };
       const name = req.name ?? (await this.freeName(agent.metadata.name));
+      await this.forgetIfGone(name);
       const mine = caller.owner === undefined ? [] : await this.live(caller.owner);
       this.store.transaction(() => {
         if (caller.owner !== undefined) checkCount(caller.owner, mine.length, limits!);
@@ -128,8 +129,15 @@ export class Sandboxes {
 
   /** The spec's name when no sandbox or container has it, else the name with a fresh suffix. */
   private async freeName(base: string): Promise<string> {
+    await this.forgetIfGone(base);
     if (!this.store.sandbox(base) && !(await this.rt.inspectContainer(base))) return base;
     return freshName(base);
+  }
+
+  /** A row whose container was removed behind the API's back (`clawpod rm`, a ttl) frees its name. */
+  private async forgetIfGone(name: string): Promise<void> {
+    const row = this.store.sandbox(name);
+    if (row?.container_id && (await this.rt.inspectContainer(row.container_id))?.name !== name) this.store.deleteSandbox(name);
   }
 
   /** A running sandbox to act in (a paused one is thawed); its use resets its idle clock. */
