@@ -190,6 +190,10 @@ program.command('send').description('send a message to a group and stream the an
 program.command('chat').description('talk with a group interactively').argument('<group>')
   .action(verb(() => import('./chat.js')));
 
+program.command('mcp').description("an MCP server with clawpod's sandbox tools (sandbox_create, sandbox_exec, sandbox_files_*, …) for Claude Code, OpenClaw and other MCP clients: stdio, or streamable HTTP with --http")
+  .option('--http <host:port>', 'serve streamable HTTP at http://HOST:PORT/mcp; each client sends its own bearer token')
+  .action(verb(() => import('./mcp.js')));
+
 const group = program.command('group').description('groups of the control plane');
 group.command('ls').description('list groups and their sessions').action(verb(() => import('./group.js').then((m) => ({ default: m.list }))));
 group.command('revoke').description("revoke the gateway tokens of a group's sessions").argument('<name>')

@@ -7,17 +7,18 @@ import { ClawpodError, messageOf } from '../errors.js';
 import { API_VERSION, CONTROL_DEFAULTS } from '../spec/defaults.js';
 import { parseDocuments } from '../spec/parse.js';
 import { decodeUtf8 } from '../spec/utf8.js';
-import { parseDuration, parseMemory } from '../spec/quantity.js';
+import { parseCpu, parseDuration, parseMemory } from '../spec/quantity.js';
 import { SECRET_SOURCES, SecretRefSchema } from '../spec/schema.js';
 import { otlpEndpointProblem } from '../otel/settings.js';
 
 export const GROUP_NAME = /^[a-z0-9]([-a-z0-9_.]{0,38}[a-z0-9])?$/;
 const GROUP_NAME_HINT = 'lowercase letters, digits, "-", "_", "." (at most 40), starting and ending with a letter or digit';
 
-const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-  const r = parseDuration(v);
+const quantity = (parse: (v: string | number) => { ok: true } | { ok: false; expected: string }) => z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+  const r = parse(v);
   if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
 });
+const duration = quantity(parseDuration);
 
 export const ModelSchema = z.strictObject({
   provider: z.enum(['anthropic', 'openai', 'gemini']),
@@ -45,6 +46,14 @@ export const GroupSchema = z.strictObject({
   models: z.array(z.string()).optional(),
   budget: BudgetSchema.optional(),
   system: z.string().optional(),
+  /** Nested sandboxes (docs/mcp.md): the group's session gets clawpod's MCP tools and a `sandbox:GROUP` token, valid
+   *  while the session runs, for at most `max` sandboxes, each no larger than these nor than the session's own container. */
+  sandboxes: z.strictObject({
+    max: z.number().int().min(1).max(20),
+    cpu: quantity(parseCpu).optional(),
+    memory: quantity(parseMemory).optional(),
+    pids: z.number().int().min(16).max(1_000_000).optional(),
+  }).optional(),
 });
 
 export const ControlPlaneSchema = z.strictObject({
@@ -74,10 +83,7 @@ export const ControlPlaneSchema = z.strictObject({
       /** Budget of a group without its own. */
       budget: BudgetSchema.optional(),
       /** Largest request body the gateway accepts (bytes or "10Mi"; at least 4Mi); larger ones get 413 without being buffered. */
-      maxRequestBody: z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-        const r = parseMemory(v);
-        if (!r.ok) ctx.addIssue({ code: 'custom', message: `expected ${r.expected}` });
-      }).default(CONTROL_DEFAULTS.gatewayMaxRequestBody),
+      maxRequestBody: quantity(parseMemory).default(CONTROL_DEFAULTS.gatewayMaxRequestBody),
     }).prefault({}),
     /** The front proxy (off unless listen is set): a request for NAME.DOMAIN, or on a route's own port,
      *  reaches agent NAME's published port, waking it first when the lifecycle paused or stopped it. */
@@ -142,6 +148,8 @@ export const ControlPlaneSchema = z.strictObject({
     if (!c.spec.runtime.gatewayUrl) ctx.addIssue({ code: 'custom', path: ['spec', 'runtime', 'gatewayUrl'], message: 'expected the URL session Pods reach the gateway at (runtime kubernetes), e.g. http://clawpod:7879' });
     if (!c.spec.gateway.listen) ctx.addIssue({ code: 'custom', path: ['spec', 'gateway', 'listen'], message: 'expected HOST:PORT for the gateway (runtime kubernetes: session Pods call it over TCP), e.g. "0.0.0.0:7879"' });
     if (c.spec.followups !== 'auto' && c.spec.followups !== 'stdin') ctx.addIssue({ code: 'custom', path: ['spec', 'followups'], message: 'expected auto or stdin: on Kubernetes follow-ups travel over attach stdin' });
+    // a Pod's only way to clawpod's MCP endpoint would be the gateway's TCP port, which sandbox tokens are not served on
+    c.spec.groups.forEach((g, i) => { if (g.sandboxes) ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'sandboxes'], message: 'expected no sandboxes with runtime kubernetes: nested sandboxes reach clawpod through the gateway\'s unix socket, which Pods cannot mount' }); });
   }
   const known = `expected one of the names under spec.models (${Object.keys(c.spec.models).join(', ') || 'none defined'})`;
   c.spec.groups.forEach((g, i) => {

@@ -24,6 +24,7 @@ import type { Lifecycle } from '../lifecycle/manager.js';
 import { WakeTimes } from '../lifecycle/traffic.js';
 import type { Metrics } from './metrics.js';
 import type { MessageTracing } from './tracing.js';
+import type { NestedSandboxes } from './nested.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -42,6 +43,8 @@ export interface DaemonOptions {
   readonly metrics?: Pick<Metrics, 'agentStarted' | 'messageEnded' | 'followupDelivered' | 'sessionFailed' | 'agentRestarted'>;
   /** The messages' spans (src/control/tracing.ts), when tracing is on. */
   readonly tracing?: MessageTracing;
+  /** Sandbox tokens and clawpod's MCP server for sessions of groups with `sandboxes` (src/control/nested.ts). */
+  readonly nested?: NestedSandboxes;
 }
 
 const ms = validatedDurationMs;
@@ -86,6 +89,7 @@ export class Daemon {
   /** Groups from the file; then whatever the previous run left behind. */
   async init(): Promise<void> {
     this.groups.seedFromFile();
+    this.o.nested?.revokeLeftovers();
     await recover({
       rt: this.o.rt, store: this.store, controlId: this.controlId, ipcRoot: this.ipcRoot, say: this.o.say,
       record: (s, m, type, data) => this.record(s, m, type, data), interrupted: (m, why) => this.interrupted(m, why),
@@ -182,6 +186,7 @@ export class Daemon {
       return;
     }
     const model = this.model(spec, issueToken(this.store, group, id));
+    const nested = this.o.nested?.forSession(group, id);
     const s = new Session(this.o.rt, this.o.config, {
       id, group, controlId: this.controlId, agent: this.o.agent, model, system: g.system ?? undefined,
       followups: followupMode(this.o.cp.spec.followups, this.o.rt, this.o.agent), maxTurns: sess.maxTurns,
@@ -189,6 +194,7 @@ export class Daemon {
       // a Pod cannot be frozen: on Kubernetes an idle session only ends (docs/lifecycle.md)
       ...(sess.pauseAfter !== undefined && this.o.rt.kind !== 'kubernetes' ? { pauseAfterMs: ms(sess.pauseAfter) } : {}),
       gatewayDir: this.o.gatewayUrl ? undefined : this.o.gatewayDir,
+      ...(nested ? { sandboxes: nested } : {}),
     }, this.hooks);
     this.sessions.set(group, s);
     const t0 = performance.now();
@@ -219,6 +225,7 @@ export class Daemon {
       this.o.metrics?.sessionFailed(group);
       this.sessions.delete(group);
       this.store.revokeTokens({ session: id }, 'its session could not start');
+      this.o.nested?.ended(id);
       this.store.endSession(id, `could not start: ${messageOf(e)}`);
       this.record(id, null, 'session_ended', { reason: `could not start: ${messageOf(e)}` });
       if (isClawpodError(e) && e.code === 'RUNTIME_UNAVAILABLE') this.keepForLater(group, first, e);
@@ -270,6 +277,7 @@ export class Daemon {
       this.store.transaction(() => {
         this.store.endSession(s.opts.id, reason);
         this.store.revokeTokens({ session: s.opts.id }, 'its session ended');
+        this.o.nested?.ended(s.opts.id);
         this.record(s.opts.id, null, 'session_ended', { reason, exitCode });
         for (const id of s.inflight) {
           const m = this.store.message(id);

@@ -2,7 +2,7 @@
 // It leaves dataDir/control/{token,serve.json} so send/chat find it without flags.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
@@ -14,7 +14,11 @@ import { validatedBytes } from '../spec/quantity.js';
 import { loadAgents } from '../spec/load.js';
 import { AgentSchema } from '../spec/schema.js';
 import type { LoadedAgent } from '../spec/parse.js';
-import { buildApi } from './api.js';
+import { buildApi, sandboxesOf } from './api.js';
+import { ApiTokens } from './auth.js';
+import { withMcp } from './mcp-endpoint.js';
+import { NestedSandboxes } from './nested.js';
+import type { App } from './routes/common.js';
 import { mountDashboard } from './dashboard/serve.js';
 import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
@@ -81,7 +85,7 @@ function hostPort(listen: string): { hostname: string; port: number } {
 }
 
 /** The LLM gateway on a unix socket that session containers get mounted (they need no network). */
-async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: Pick<GatewayDeps, 'onCall' | 'onExhausted' | 'onFinished' | 'traceCall'>): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
+async function startGateway(config: Config, loaded: LoadedControlPlane, store: Store, policy: GroupPolicy, dir: string, say: (l: string) => void, hooks: Pick<GatewayDeps, 'onCall' | 'onExhausted' | 'onFinished' | 'traceCall'>, onSocket: (gateway: RequestListener) => RequestListener): Promise<{ server: Server; gateway: Gateway; tcp?: Server }> {
   const spec = loaded.config.spec;
   const keys = new Map<string, { at: number; value: Promise<string | undefined> }>();
   // resolved again after a minute, so a rotated key is picked up without a restart
@@ -113,7 +117,7 @@ async function startGateway(config: Config, loaded: LoadedControlPlane, store: S
   chmodSync(dir, 0o755);
   const sock = join(dir, 'llm.sock');
   rmSync(sock, { force: true });
-  const server = createServer(gateway.handler);
+  const server = createServer(onSocket(gateway.handler));
   await new Promise<void>((res, rej) => server.once('error', rej).listen(sock, () => res()));
   // the agent's uid must be able to connect; the token is what protects it
   chmodSync(sock, 0o666);
@@ -165,7 +169,11 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
     queueDepth: () => store.queued().length,
     sessionsActive: () => daemon?.running ?? 0,
   } });
-  daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say, metrics, ...(tracing ? { tracing } : {}) });
+  const apiTokens = new ApiTokens(store, token);
+  let app: App | undefined;
+  const nested = new NestedSandboxes(loaded.config, store, apiTokens, agent.agent.spec.resources, (owner) => sandboxes.killOwned(owner), say);
+  daemon = new Daemon({ config, cp: loaded.config, cpDir: loaded.dir, rt, agent, store, gatewayDir, ...(gatewayUrl ? { gatewayUrl } : {}), say, metrics, ...(tracing ? { tracing } : {}), nested });
+  const sandboxes = sandboxesOf(daemon, store, { rt, config });
   const life = lifecycleParts({ config, rt, cp: loaded.config, store, daemon, say });
   daemon.lifecycle = life.lifecycle;
   const gw = await startGateway(config, loaded, store, daemon.groups.policy, gatewayDir, say, {
@@ -173,7 +181,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
     onExhausted: (group, info) => { metrics.budgetExhausted(group); return life.gatewayHooks.onExhausted(group, info); },
     onFinished: (f) => metrics.gatewayCall({ group: f.group, model: f.model ?? 'none', status: f.status, inputTokens: f.input, outputTokens: f.output }),
     ...(tracing ? { traceCall: (c) => tracing.llmCall(c) } : {}),
-  });
+  }, (gateway) => withMcp(gateway, apiTokens, () => app));
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.groups.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
 
@@ -183,11 +191,12 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   // local runtimes only: a warm member is a running container claimed by renaming it
   const pools = rt.kind === 'kubernetes' ? undefined : new PoolKeeper({ config, rt, pools: spec.pools, dir: loaded.dir, say, event: (pool, type, data) => life.lifecycle.event(pool, type, data) });
   if (spec.pools.length && !pools) say('spec.pools: warm pools are kept on a local runtime only; ignored with runtime kubernetes');
-  const app = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models) });
-  const missing = mountDashboard(app);
+  const api = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models), sandboxes });
+  app = api;
+  const missing = mountDashboard(api);
   if (missing) say(missing);
   const server = await new Promise<ServerType>((res, rej) => {
-    const s = serve({ fetch: app.fetch, hostname, port }, () => res(s));
+    const s = serve({ fetch: api.fetch, hostname, port }, () => res(s));
     s.once('error', (e: NodeJS.ErrnoException) => rej(e.code === 'EADDRINUSE'
       ? new ClawpodError('PORT_TAKEN', `${listen} is already in use`, { hint: 'stop the other `clawpod serve`, or pass --listen 127.0.0.1:OTHER_PORT' })
       : e));
@@ -203,6 +212,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
       await pools?.stop();
       await life.stop();
       await daemon.stop();
+      // the sessions' nested sandboxes go before the store they are recorded in closes
+      await nested.settled();
       // open event streams would hold close() forever
       const closed = new Promise<void>((res) => server.close(() => res()));
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();

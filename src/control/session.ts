@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
-import { decodeLine, LineSplitter, PROTOCOL_VERSION, type Inbound, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
+import { decodeLine, LineSplitter, PROTOCOL_VERSION, type Inbound, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
@@ -33,6 +33,8 @@ export interface SessionOptions {
   readonly graceMs: number;
   /** Host folder with the gateway's socket, bind-mounted; undefined when the runner reaches the gateway over TCP (Kubernetes). */
   readonly gatewayDir: string | undefined;
+  /** Nested sandboxes: clawpod's MCP server for the runner, and the token file it reads (docs/mcp.md). */
+  readonly sandboxes?: { readonly mcpServers: Readonly<Record<string, McpServerEntry>>; readonly secretFiles: readonly { name: string; value: string }[] };
 }
 
 export interface SessionHooks {
@@ -94,6 +96,7 @@ export class Session {
       say: () => undefined,
       extra: {
         openStdin: true,
+        ...(o.sandboxes ? { secretFiles: o.sandboxes.secretFiles } : {}),
         labels: { [LABELS.role]: 'session', [LABELS.control]: o.controlId, [LABELS.session]: o.id, [LABELS.group]: o.group },
         mounts: [
           ...(o.gatewayDir ? [{ kind: 'bind' as const, source: o.gatewayDir, target: CONTROL_DEFAULTS.gatewayMountPath, readOnly: true }] : []),
@@ -116,7 +119,7 @@ export class Session {
       message: { id: first.id, text: first.text }, model: o.model, ...(o.system ? { system: o.system } : {}),
       ...(first.traceparent ? { traceparent: first.traceparent } : {}),
       workspace: o.agent.agent.spec.workspace.mountPath, maxTurns: o.maxTurns,
-      tools: { mcpConfig: '/opt/clawpod/mcp/servers.json' },
+      tools: { mcpConfig: '/opt/clawpod/mcp/servers.json', ...(o.sandboxes ? { mcpServers: o.sandboxes.mcpServers } : {}) },
       input: o.followups === 'stdin' ? { mode: 'stdin' } : { mode: 'dir', path: CONTROL_DEFAULTS.ipcMountPath, ...(o.followups === 'poll' ? { pollMs: CONTROL_DEFAULTS.pollMs } : {}) },
     };
     this.attached.stdin.write(`${JSON.stringify(doc)}\n`);

@@ -28,6 +28,8 @@ export interface RunExtra {
   readonly openStdin?: boolean;
   /** A named network (a tenant's) instead of the default bridge. */
   readonly network?: string;
+  /** Values the caller made (a session's sandbox token): files under /run/secrets like the spec's own, redacted alike. */
+  readonly secretFiles?: readonly { readonly name: string; readonly value: string }[];
   /** A warm-pool member (src/ops/pool.ts): recorded as one, with a secrets folder its claimer's files go into. */
   readonly member?: WarmMark;
 }
@@ -138,6 +140,7 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   const { agent } = prep;
   let secrets;
   try { secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config }); } catch (e) { await prep.finish.rollback(); throw e; }
+  secrets = [...secrets, ...(opts.extra?.secretFiles ?? []).map((f): ResolvedSecret => ({ spec: { name: f.name, source: 'env', secretRef: { name: f.name }, exposeAs: 'file' }, value: f.value }))];
 
   // Secret files are written per container name before create; never overwrite another container's.
   if (secrets.some((x) => x.spec.exposeAs === 'file') && (await rt.inspectContainer(name))) throw nameTaken(name);
