@@ -119,6 +119,10 @@ async function converge(rt: Runtime, config: Config, pool: string, opts: Omit<Fi
       break;
     }
     if (ready.length === rec.size) break;
+    // members that keep vanishing (stopped by someone, or never counted) must not make this loop forever
+    if (started.length >= 2 * rec.size + 10) {
+      throw new ClawpodError('UNHEALTHY', `warm pool ${pool}: started ${started.length} members and still has ${ready.length} of ${rec.size} ready`, { hint: `\`clawpod pool ls ${pool}\` shows their states; \`clawpod logs MEMBER\` why they stop` });
+    }
     started.push(await startMember(rt, config, rec, ready.length, opts.say));
   }
   const ready = (await poolMembers(rt, config, pool)).filter((m) => !stale(m)).length;
