@@ -32,8 +32,12 @@ const ok = (r: Called): Called => { expect(r.isError, r.text).toBe(false); retur
 async function roundTrip(c: Client, name: string): Promise<void> {
   const made = ok(await call(c, 'sandbox_create', { name }));
   expect(made.data).toMatchObject({ id: name, state: 'running' });
-  const ran = ok(await call(c, 'sandbox_exec', { id: name, cmd: 'echo hi from $(hostname); echo oops >&2; exit 3' }));
+  // with a progress token the output also arrives as it comes
+  const progress: string[] = [];
+  const r = await c.callTool({ name: 'sandbox_exec', arguments: { id: name, cmd: 'echo hi from $(hostname); echo oops >&2; exit 3' } }, undefined, { onprogress: (p) => { progress.push(String(p.message)); } });
+  const ran = { text: '', data: r.structuredContent as Record<string, unknown>, isError: r.isError === true };
   expect(ran.data).toMatchObject({ exitCode: 3, timedOut: false, stdout: expect.stringContaining('hi from'), stderr: 'oops\n' });
+  expect(progress.join('')).toContain('oops');
   ok(await call(c, 'sandbox_files_write', { id: name, path: '/workspace/notes/a.txt', content: 'hello, sandbox ✓' }));
   expect(ok(await call(c, 'sandbox_files_read', { id: name, path: '/workspace/notes/a.txt' })).text).toBe('hello, sandbox ✓');
   expect(ok(await call(c, 'sandbox_files_list', { id: name, path: '/workspace/notes' })).text).toContain('"a.txt"');

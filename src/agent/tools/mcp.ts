@@ -32,6 +32,8 @@ export interface McpOptions {
 }
 
 const NONE: McpTools = { tools: [], close: async () => undefined };
+/** A tool call may run a long command (sandbox_exec waits up to 10 min by default): the SDK's 60 s would cut it; the session's deadline still aborts it. */
+const CALL_TIMEOUT_MS = 15 * 60_000;
 
 /** Starts every configured server; no config file and no StartDoc servers mean no MCP tools (not an error). */
 export async function startMcp(configPath: string | undefined, o: McpOptions): Promise<McpTools> {
@@ -128,7 +130,7 @@ function mcpTool(client: Client, server: string, t: Listed, maxOutputBytes: numb
   return {
     spec: { name: mcpToolName(server, t.name), description: t.description ?? `${t.name} (MCP server ${server})`, inputSchema: t.inputSchema as Record<string, unknown> },
     run: async (input, signal) => {
-      const r = await client.callTool({ name: t.name, arguments: { ...input } }, undefined, { signal });
+      const r = await client.callTool({ name: t.name, arguments: { ...input } }, undefined, { signal, timeout: CALL_TIMEOUT_MS });
       const content = (Array.isArray(r.content) ? r.content : []) as { type: string; text?: string; mimeType?: string; resource?: { uri?: string; text?: string } }[];
       const text = content.map((c) => (c.type === 'text' ? c.text ?? '' : c.type === 'resource' ? c.resource?.text ?? `[resource ${c.resource?.uri ?? ''}]` : `[${c.type}${c.mimeType ? ` ${c.mimeType}` : ''}]`)).join('\n');
       return { output: capOutput(Buffer.from(text || JSON.stringify(r.structuredContent ?? r)), maxOutputBytes), isError: r.isError === true };
