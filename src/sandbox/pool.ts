@@ -4,14 +4,12 @@
 // background. undefined: no pool, no ready member, or another spec — the caller starts cold.
 import type { Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { checkAgentName } from '../spec/names.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { claimWarm } from '../ops/pool.js';
 import { requestRefill } from '../ops/pool-refill.js';
 import type { RunResult } from '../ops/run.js';
 
 export async function claimFromPool(rt: Runtime, config: Config, pool: string, loaded: LoadedAgent, name: string, say: (s: string) => void): Promise<RunResult | undefined> {
-  checkAgentName(pool, 'body.pool');
   const claimed = await claimWarm(rt, config, { pool, name, loaded, say });
   if (!claimed) return undefined;
   requestRefill(config, rt, pool, say);

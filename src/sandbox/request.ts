@@ -33,6 +33,7 @@ export function loadRequest(r: CreateRequest, dir: string): { loaded: LoadedAgen
     throw new ClawpodError('USAGE', r.spec === undefined ? 'the body names neither spec nor profile' : 'the body names both spec and profile', { hint: 'send one: {"profile": "reference"} or {"spec": "<an Agent document, YAML or JSON>"}' });
   }
   if (r.name !== undefined) checkAgentName(r.name, 'body.name');
+  if (r.pool !== undefined) checkAgentName(r.pool, 'body.pool');
   if (r.profile !== undefined) {
     const profile = profileNamed(r.profile);
     const raw = { apiVersion: API_VERSION, kind: KIND_AGENT, metadata: { name: r.name ?? freshName(profile.name) }, spec: { profile: profile.name } };

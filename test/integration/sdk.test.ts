@@ -2,14 +2,15 @@
 // spec (its command is PID 1) and from a profile (an idle keeper is), exec with output streaming,
 // exit codes, env, cwd, stdin and a timeout that kills the command's processes; files in and out
 // (binary too), listed and removed; logs; stop (files still readable); kill (container and volume
-// gone); connect and list; errors with clawpod's codes; and examples/sdk/hello.mjs run as a user runs it.
+// gone); connect and list; a claim from a warm pool (and a cold start when the pool cannot serve);
+// errors with clawpod's codes; and examples/sdk/hello.mjs run as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, SandboxError } from '../../packages/sdk/src/index.js';
-import { agentYaml, cleanup, clawpod, podman, ROOT, tmpDir, uniquePrefix } from '../helpers/cli.js';
-import { startPlane, type Plane } from '../helpers/control.js';
+import { agentYaml, cleanup, clawpod, podman, ROOT, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { startPlane, waitFor, type Plane } from '../helpers/control.js';
 
 const P = uniquePrefix('sdk');
 let plane: Plane;
@@ -89,8 +90,10 @@ describe('@clawpod/sdk on a real clawpod serve', () => {
   }, 120_000);
 
   it('a profile sandbox runs the idle keeper; a timeout kills the command and what it started; connect and list', async () => {
-    const sb = await Sandbox.create({ ...opts, profile: 'reference', name: `${P}-prof` });
+    // a pool that does not exist: started cold, and the answer says so
+    const sb = await Sandbox.create({ ...opts, profile: 'reference', name: `${P}-prof`, pool: `${P}-nopool` });
     try {
+      expect(sb.info.claimedFrom).toBeUndefined();
       expect((await sb.exec('cat /proc/1/cmdline | tr "\\0" " "')).stdout).toContain('while :; do sleep 3600');
       const t0 = Date.now();
       const r = await sb.exec('sleep 777 & sleep 778; echo never', { timeoutMs: 800 });
@@ -106,6 +109,22 @@ describe('@clawpod/sdk on a real clawpod serve', () => {
     } finally {
       await sb.kill();
     }
+  }, 120_000);
+
+  it('pool: a running member of a warm pool filled from the same spec is claimed, then the pool refills', async () => {
+    const pool = `${P}pl`;
+    const file = writeSpec(tmpDir(), 'pool.yaml', agentYaml(pool, 'command: [sh, -c, \'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done\']'));
+    const fill = await clawpod(['pool', 'fill', '--spec', file, '--size', '1'], { env: plane.env });
+    expect(fill.code, fill.stderr).toBe(0);
+    const sb = await Sandbox.create({ ...opts, spec: readFileSync(file, 'utf8'), pool, name: `${P}-warm` });
+    expect(sb.info).toMatchObject({ id: `${P}-warm`, claimedFrom: pool, state: 'running' });
+    expect((await sb.exec('echo warm')).stdout).toBe('warm\n');
+    await sb.kill();
+    expect(podman(['container', 'exists', `${P}-warm`]).code).toBe(1);
+    // the claim's refill runs in the background: once it is done, the pool goes with its member
+    await waitFor('the refill after the claim', () => !existsSync(join(plane.dataDir, 'pools', `${pool}.refill`)) || undefined, 60_000);
+    const rm = await clawpod(['pool', 'rm', pool], { env: plane.env });
+    expect(rm.code, rm.stderr).toBe(0);
   }, 120_000);
 
   it('errors carry clawpod\'s code, message, hint and status', async () => {
