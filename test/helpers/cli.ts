@@ -48,6 +48,12 @@ export function writeSpec(dir: string, file: string, yaml: string): string {
   return p;
 }
 
+/**
+ * A spec's `command` that idles until stopped and ends at once on SIGTERM: a bare `sleep` as PID 1
+ * ignores SIGTERM, so every graceful stop or remove of it waits out the 10 s timeout.
+ */
+export const IDLE_COMMAND = `command: [sh, -c, 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done']`;
+
 export function agentYaml(name: string, spec: string): string {
   return `apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata:\n  name: ${name}\nspec:\n${spec.replace(/^/gm, '  ')}\n`;
 }

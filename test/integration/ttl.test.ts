@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelServer, type ModelServer } from '../fixtures/model-server.js';
-import { agentYaml, cleanup, clawpod, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec, type CliResult } from '../helpers/cli.js';
+import { agentYaml, cleanup, clawpod, IDLE_COMMAND, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec, type CliResult } from '../helpers/cli.js';
 import { lastUserText, startPlane, waitFor, type Plane } from '../helpers/control.js';
 
 const P = uniquePrefix('ttl');
@@ -93,7 +93,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await plane?.stop();
   await model?.close();
-  for (const n of names('ps', P)) podman(['rm', '-f', n]);
+  for (const n of names('ps', P)) podman(['rm', '-f', '-t', '0', n]);
   for (const n of names('volume', P)) podman(['volume', 'rm', '-f', n]);
   for (const n of names('network', P)) podman(['network', 'rm', '-f', n]);
   cleanup(P);
@@ -194,9 +194,11 @@ describe('clawpod gc without a daemon', () => {
     const env = scratchEnv({ CLAWPOD_DATA_DIR: tmpDir() });
     const gone = `${P}-gc1`;
     const kept = `${P}-gc2`;
-    ok(await cli(['run', '-d', '-f', writeSpec(dir, 'gc1.yaml', agentYaml(gone, 'lifecycle: {ttl: 1s}\ncommand: [sleep, "300"]'))], env));
-    ok(await cli(['run', '-d', '-f', writeSpec(dir, 'gc2.yaml', agentYaml(kept, 'lifecycle: {ttl: 1h}\ncommand: [sleep, "300"]'))], env));
-    await new Promise((r) => setTimeout(r, 1500));
+    ok(await cli(['run', '-d', '-f', writeSpec(dir, 'gc1.yaml', agentYaml(gone, `lifecycle: {ttl: 1s}\n${IDLE_COMMAND}`))], env));
+    // its ttl counts from a moment before `run` returned: a second after that it has passed
+    const expired = Date.now() + 1000 + 50;
+    ok(await cli(['run', '-d', '-f', writeSpec(dir, 'gc2.yaml', agentYaml(kept, `lifecycle: {ttl: 1h}\n${IDLE_COMMAND}`))], env));
+    await new Promise((r) => setTimeout(r, Math.max(0, expired - Date.now())));
     const r = ok(await cli(['gc'], env));
     expect(r.stdout).toContain(`removed expired ${gone}: container ${gone}, volume clawpod-${gone}-workspace`);
     expect(names('ps', gone)).toEqual([]);
