@@ -17,14 +17,12 @@ import { spawnSync } from 'node:child_process';
 import { engineRunArgs } from '../src/bench-lib/engine-args.js';
 import { timeProcess } from '../src/bench-lib/spawn-timing.js';
 import { pct } from '../src/bench-lib/stats.js';
-import { planContainer } from '../src/plan/plan.js';
-import { parseAgents } from '../src/spec/parse.js';
+import { plannedContainer, writeSubject, type Subject } from '../src/bench-lib/subject.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = process.env.CLAWPOD_BIN ?? join(ROOT, 'bin/clawpod.js');
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 const PARTS = (process.env.PARTS ?? 'true,ready').split(',');
-const IMAGE = 'localhost/clawpod-agent:latest';
 const TAG = randomBytes(3).toString('hex');
 const dir = mkdtempSync(join(tmpdir(), 'clawpod-bench-'));
 const env: NodeJS.ProcessEnv = {
@@ -33,15 +31,8 @@ const env: NodeJS.ProcessEnv = {
 };
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-const specText = (name: string, command: readonly string[], note = '') =>
-  `${note ? `# ${note}\n` : ''}apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: ${name}}\nspec:\n  image: ${IMAGE}\n  command: ${JSON.stringify(command)}\n  workspace: {enabled: false}\n`;
-
-/** `podman run --rm` of the container clawpod plans for this spec, under another name. */
-function podmanArgs(text: string, name: string): string[] {
-  const { agent, dir: specDir } = parseAgents(text, 'bench.yaml')[0]!;
-  const spec = planContainer(agent, { instanceName: name, index: 0, ports: [], mounts: [], secretEnv: {}, secretsHostDir: undefined, specDir, now: new Date() });
-  return engineRunArgs(spec, 'podman');
-}
+/** `podman run --rm` of the container clawpod plans for the subject, under another name. */
+const podmanArgs = (s: Subject, name: string) => engineRunArgs(plannedContainer(s, name), 'podman');
 
 const ms = (x: number) => `${x.toFixed(0).padStart(5)} ms`;
 const row = (name: string, xs: number[]) => `${name.padEnd(30)} p50 ${ms(pct(xs, 50))}   p95 ${ms(pct(xs, 95))}`;
@@ -61,41 +52,36 @@ async function interleave(label: string, variants: Record<string, (round: number
 }
 
 async function partTrue(): Promise<void> {
-  const name = `bench-true-${TAG}`;
-  const text = specText(name, ['/bin/true']);
-  const spec = join(dir, 'true.yaml');
-  writeFileSync(spec, text);
-  const raw = podmanArgs(text, name);
+  const s = writeSubject(dir, `bench-true-${TAG}`, 'runc', ['/bin/true']);
+  const raw = podmanArgs(s, s.name);
   const r = await interleave('true', {
-    clawpod: async () => (await timeProcess(process.execPath, [BIN, 'run', '--rm', '-f', spec], env)).totalMs,
-    podman: async (i) => (await timeProcess('podman', raw.map((a) => (a === name ? `${name}-raw${i + 1}` : a)), env)).totalMs,
+    clawpod: async () => (await timeProcess(process.execPath, [BIN, 'run', '--rm', '-f', s.file], env)).totalMs,
+    podman: async (i) => (await timeProcess('podman', podmanArgs(s, `${s.name}-raw${i + 1}`), env)).totalMs,
   });
   console.log(`\ncold run --rm of a hardened /bin/true, whole process (spawn → exit), ${ROUNDS} interleaved rounds`);
-  console.log(`podman flags: ${raw.join(' ')}`);
+  console.log(`podman ${raw.join(' ')}`);
   console.log(row('clawpod run --rm', r.clawpod!));
   console.log(row('podman run --rm', r.podman!));
   console.log(`ratio clawpod/podman            ${ratio(r.clawpod!, r.podman!)}   (goal: p50 <= 1.15)`);
 }
 
 async function partReady(): Promise<void> {
-  const name = `bench-ready-${TAG}`;
   const cmd = ['node', '-e', 'console.log("ready")'];
-  const spec = join(dir, 'ready.yaml');
-  writeFileSync(spec, specText(name, cmd));
+  const s = writeSubject(dir, `bench-ready-${TAG}`, 'runc', cmd);
   const fresh = join(dir, 'fresh.yaml');
-  const raw = podmanArgs(specText(name, cmd), name);
   const first = async (cmd: string, args: string[]) => {
     const t = await timeProcess(cmd, args, env);
     if (t.firstOutputMs === undefined) throw new Error(`${cmd} ${args.join(' ')} printed nothing`);
     return t.firstOutputMs;
   };
   const r = await interleave('ready', {
-    clawpod: () => first(process.execPath, [BIN, 'run', '--rm', '-f', spec]),
+    clawpod: () => first(process.execPath, [BIN, 'run', '--rm', '-f', s.file]),
     'clawpod (new spec)': (i) => {
-      writeFileSync(fresh, specText(name, cmd, `round ${i} ${Date.now()}`));
+      // a comment changes the text, so the validated-spec cache misses
+      writeFileSync(fresh, `# round ${i} ${Date.now()}\n${s.text}`);
       return first(process.execPath, [BIN, 'run', '--rm', '-f', fresh]);
     },
-    podman: (i) => first('podman', raw.map((a) => (a === name ? `${name}-raw${i + 1}` : a))),
+    podman: (i) => first('podman', podmanArgs(s, `${s.name}-raw${i + 1}`)),
   });
   console.log(`\nrun --rm of node -e 'console.log("ready")', spawn → first output, ${ROUNDS} interleaved rounds`);
   console.log(row('clawpod run', r.clawpod!));

@@ -7,13 +7,16 @@ import type { ContainerSpec } from '../runtime/runtime.js';
 
 export type Engine = 'podman' | 'docker';
 
-/** `ENGINE run --rm …` arguments (without the engine binary) giving `spec`'s container; `labels` replace the spec's. */
-export function engineRunArgs(spec: ContainerSpec, engine: Engine, labels: Readonly<Record<string, string>> = {}): string[] {
-  const a = ['run', '--rm', '--name', spec.name, '--user', spec.user];
+/**
+ * `ENGINE run --rm …` (or `run -d`, detached and kept) arguments, without the engine binary, giving
+ * `spec`'s container; `labels` replace the spec's (a raw container is no clawpod agent).
+ */
+export function engineRunArgs(spec: ContainerSpec, engine: Engine, opts: { labels?: Readonly<Record<string, string>>; detach?: boolean } = {}): string[] {
+  const a = ['run', opts.detach ? '-d' : '--rm', '--name', spec.name, '--user', spec.user];
   if (spec.hostname) a.push('--hostname', spec.hostname);
   if (spec.workingDir) a.push('--workdir', spec.workingDir);
   for (const [k, v] of Object.entries(spec.env)) a.push('--env', `${k}=${v}`);
-  for (const [k, v] of Object.entries(labels)) a.push('--label', `${k}=${v}`);
+  for (const [k, v] of Object.entries(opts.labels ?? {})) a.push('--label', `${k}=${v}`);
   if (spec.security.readOnlyRootfs) a.push('--read-only');
   if (spec.security.dropAllCapabilities) a.push('--cap-drop', 'ALL');
   if (spec.security.noNewPrivileges) a.push('--security-opt', 'no-new-privileges');

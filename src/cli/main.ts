@@ -102,6 +102,13 @@ program.command('gc').description('destroy agents whose lifecycle.ttl has passed
 program.command('doctor').description('check the container runtime setup and say how to fix it')
   .action(verb(() => import('./doctor.js')));
 
+program.command('bench').description('time to first reply on this machine: clawpod against the raw engine, for each isolation tier that works here and each path (cold run, wake from pause and from stop, warm-pool claim)')
+  .option('--rounds <n>', 'timed rounds of each path (default 10)')
+  .option('--paths <list>', 'cold, wake, warm, comma-separated (default all)')
+  .option('--tiers <list>', 'runc, gvisor, comma-separated (default: those that work here)')
+  .option('--json <file>', 'also write the report as JSON to this file')
+  .action(verb(() => import('./bench.js'), { connect: true }));
+
 program.command('export').description('write an agent spec as Kubernetes objects, a Kustomize folder or a podman kube play file')
   .requiredOption('-f, --file <file>', 'agent spec (YAML); - reads stdin')
   .option('--format <format>', 'kube (multi-document YAML), kustomize (folder: base/ and overlays/) or podman (podman kube play)', 'kube')

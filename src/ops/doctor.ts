@@ -102,7 +102,7 @@ function usernsCheck(kind: string, r: TierProbe | { error: string }): Check {
 }
 
 /** gVisor proven from inside: its kernel release is its own, not the host's. */
-function gvisorCheck(r: TierProbe | { error: string }, hostKernel: string): Check {
+export function gvisorCheck(r: TierProbe | { error: string }, hostKernel: string): Check {
   if ('error' in r) return { name: 'gvisor', status: 'fail', detail: `runsc is registered but a container under it failed: ${r.error}`, fix: 'see docs/runtimes.md (gVisor); or remove runsc from [engine.runtimes] so isolation: gvisor is refused up front' };
   return r.kernel && r.kernel !== hostKernel
     ? { name: 'gvisor', status: 'ok', detail: `isolation: gvisor works: a container under ${r.runtime} reports kernel ${r.kernel} (the host: ${hostKernel})` }
