@@ -7,7 +7,7 @@
 // Rounds interleave (cold, warm, cold, ...); each sandbox is killed after its round (not timed).
 //   npm run bench:sdk      (ROUNDS=10; WARM=0 for cold only)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,5 +91,8 @@ try {
   if (WARM) console.log(line('warm', warm));
 } finally {
   if (WARM) { await settled(0).catch(() => undefined); spawnSync(process.execPath, [BIN, 'pool', 'rm', POOL], { env }); }
+  const exited = new Promise((r) => serve.proc.once('exit', r));
   serve.proc.kill('SIGTERM');
+  await exited;
+  rmSync(dir, { recursive: true, force: true });
 }

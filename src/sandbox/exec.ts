@@ -25,6 +25,7 @@ export const EXEC_TIMEOUT = Object.freeze({ defaultMs: 10 * 60_000, maxMs: 24 * 
 /** After the kill, how long the output may take to end before the stream is dropped (a process that left the session holds it). */
 const DRAIN_MS = 2000;
 
+const NO_LEADER = -1;
 // `$$` is the session's leader: exec keeps the PID for the command itself
 const WRAPPER = 'echo "$$" >&2; exec "$@"';
 const KILL_SESSION = [
@@ -75,15 +76,15 @@ export async function execIn(rt: Runtime, id: string, r: ExecRequest, onOutput: 
   let wanted = false;
   let ending: Promise<void> | undefined;
   const kill = () => {
-    if (ending || leader === undefined) return;
+    if (ending || leader === undefined || leader === NO_LEADER) return;
     ending = killSession(rt, id, leader).then(() => { setTimeout(() => reading.abort(), DRAIN_MS).unref(); });
   };
   const end = (why: 'timeout' | 'gone') => {
     if (why === 'timeout') timedOut = true;
     wanted = true;
     kill();
-    // no PID yet (the wrapper has not run): nothing to kill, only the stream to drop
-    if (leader === undefined) setTimeout(() => reading.abort(), DRAIN_MS).unref();
+    // no PID (yet): nothing to kill, only the stream to drop
+    if (leader === undefined || leader === NO_LEADER) setTimeout(() => reading.abort(), DRAIN_MS).unref();
   };
   const timer = setTimeout(() => end('timeout'), r.timeoutMs ?? EXEC_TIMEOUT.defaultMs);
   const gone = () => end('gone');
@@ -101,8 +102,10 @@ export async function execIn(rt: Runtime, id: string, r: ExecRequest, onOutput: 
           head += chunk.data.toString('latin1');
           const nl = head.indexOf('\n');
           if (nl < 0) return;
-          leader = Number(head.slice(0, nl));
-          const rest = Buffer.from(head.slice(nl + 1), 'latin1');
+          const first = head.slice(0, nl);
+          // no PID line: the wrapper did not run (no /bin/sh in the image), so what came is the engine's word
+          leader = /^\d+$/.test(first) ? Number(first) : NO_LEADER;
+          const rest = Buffer.from(leader === NO_LEADER ? head : head.slice(nl + 1), 'latin1');
           head = '';
           if (wanted) kill();
           if (rest.length) onOutput('stderr', decoders.stderr.write(rest));
@@ -112,6 +115,7 @@ export async function execIn(rt: Runtime, id: string, r: ExecRequest, onOutput: 
         if (text) onOutput(chunk.stream, text);
       },
     });
+    if (head) onOutput('stderr', decoders.stderr.write(Buffer.from(head, 'latin1'))); // it ended before a whole first line
     for (const s of ['stdout', 'stderr'] as const) { const t = decoders[s].end(); if (t) onOutput(s, t); }
     await ending;
     return { exitCode: res.exitCode, timedOut, durationMs: Date.now() - started };
