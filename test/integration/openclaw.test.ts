@@ -227,8 +227,11 @@ describe('clawpod run openclaw', () => {
     const c = await chat(C, 'hello from a warm gateway');
     expect(c.status, c.body).toBe(200);
     expect(model.requests.slice(before).some((q) => q.provider === 'anthropic' && q.headers['x-api-key'] === KEY)).toBe(true);
-    // the pool refills in the background: the claimed member is not one of its members any more
+    // the pool refills in the background: the claimed member is not one of its members any more;
+    // pool rm waits for the refill's gateway to come up, then removes it (no load left for the next test)
     expect((JSON.parse((await run(['--json', 'pool', 'ls', 'openclaw'])).stdout) as { name: string }[]).map((m) => m.name)).not.toContain(member);
+    expect((await run(['pool', 'rm', 'openclaw'])).code).toBe(0);
+    expect(JSON.parse((await run(['--json', 'pool', 'ls', 'openclaw'])).stdout)).toEqual([]);
     const listed = JSON.parse((await run(['--json', 'ps'])).stdout) as { name: string; agent: string }[];
     expect(listed.find((x) => x.name === C)?.agent).toBe(C);
     const volume = /workspace: (\S+)/.exec(r.stdout)![1]!;
