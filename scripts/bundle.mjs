@@ -31,8 +31,9 @@ await build({
   logLevel: 'warning',
   // a native addon: it finds its .node file relative to its own package, so it stays in node_modules
   external: ['better-sqlite3'],
-  // CommonJS dependencies (commander, tar-fs) call require(); give ESM chunks one.
-  banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
+  // CommonJS dependencies (commander, tar-fs) call require(); give ESM chunks one, made on first use:
+  // `clawpod run` loads ~30 chunks, and a createRequire for each cost ~2 ms of every start.
+  banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; let __clawpodReq; const require = new Proxy(function require() {}, { apply: (_, self, args) => (__clawpodReq ??= __clawpodRequire(import.meta.url)).apply(self, args), get: (_, key) => (__clawpodReq ??= __clawpodRequire(import.meta.url))[key] });" },
 }).catch((e) => { rmSync(next, { recursive: true, force: true }); throw e; });
 const old = `dist/bundle.old-${process.pid}`;
 if (existsSync('dist/bundle')) renameSync('dist/bundle', old);

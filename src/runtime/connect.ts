@@ -1,5 +1,4 @@
 // Composition of discovery with the real world: sockets, PATH, and starting a Podman service.
-import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import type { Config } from '../config.js';
@@ -24,6 +23,8 @@ async function startPodmanService(config: Config, podmanBin: string, socketPath:
   const logFile = join(config.dataDir, 'podman-service.log');
   const log = openSync(logFile, 'a');
   process.stderr.write(`clawpod: no Podman API socket answered; starting \`podman system service\` on ${socketPath} (log: ${logFile})\n`);
+  // loaded here: a command that finds a socket answering (nearly all) never spawns anything
+  const { spawn } = await import('node:child_process');
   const child = spawn(podmanBin, ['system', 'service', '--time=0', `unix://${socketPath}`], {
     detached: true,
     stdio: ['ignore', log, log],

@@ -3,7 +3,7 @@
 // which `clawpod run` would pay on every start; the calls we need fit in this file.
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import { trace } from '../trace.js';
+import { now, trace } from '../trace.js';
 
 export class EngineHttpError extends Error {
   constructor(readonly statusCode: number, message: string, readonly path: string) {
@@ -54,13 +54,13 @@ export class EngineClient {
   /** A request whose response is streamed; non-2xx statuses reject with the engine's message. */
   stream(method: string, path: string, opts: RequestOptions = {}): Promise<IncomingMessage> {
     const full = `${this.prefix}${path}${qs(opts.query)}`;
-    const t0 = performance.now();
+    const t0 = now();
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       if (opts.json !== undefined) headers['content-type'] = 'application/json';
       const req = request({ socketPath: this.socketPath, agent: this.agent, method, path: full, headers, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
         const status = res.statusCode ?? 0;
-        trace(`${method} ${full} → ${status} (${(performance.now() - t0).toFixed(1)} ms)`);
+        trace(`${method} ${full} → ${status} (${(now() - t0).toFixed(1)} ms)`);
         if (status >= 200 && status < 300) resolve(res);
         else void readBody(res).then((t) => reject(errorFrom(status, t, full)), reject);
       });
@@ -88,10 +88,10 @@ export class EngineClient {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { Connection: 'Upgrade', Upgrade: 'tcp' };
       if (opts.json !== undefined) headers['content-type'] = 'application/json';
-      const t0 = performance.now();
+      const t0 = now();
       const req = request({ socketPath: this.socketPath, method, path: full, headers });
       req.on('upgrade', (_res, socket, head) => {
-        trace(`${method} ${full} → upgraded (${(performance.now() - t0).toFixed(1)} ms)`);
+        trace(`${method} ${full} → upgraded (${(now() - t0).toFixed(1)} ms)`);
         if (head.length > 0) socket.unshift(head);
         resolve(socket);
       });

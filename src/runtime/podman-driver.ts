@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { ClawpodError, messageOf } from '../errors.js';
 import { EngineDriver } from './engine-driver.js';
 import { EngineClient, EngineHttpError } from './engine-client.js';
-import { withRuntimeService, type PodmanLocal } from './podman-runtime-service.js';
+import type { PodmanLocal } from './podman-runtime-service.js';
 import { podmanSpecgen } from './podman-specgen.js';
 import type { ContainerDetails, ContainerSpec, IsolationTier, RuntimeCapabilities } from './runtime.js';
 
@@ -46,11 +46,14 @@ export class PodmanDriver extends EngineDriver {
     return d ? (d.OCIRuntime ?? '') : undefined;
   }
 
-  /** The compat inspect says "oci" for every container; the runtime comes from libpod's. */
+  /** The compat inspect says "oci" for every container; the runtime comes from libpod's, asked at the same time (one round trip, not two). */
   override async inspectContainer(idOrName: string): Promise<ContainerDetails | undefined> {
+    const runtime = this.reportedRuntime(idOrName).catch((e: unknown) => this.fail(`inspect container ${idOrName}`, e));
+    // handled from the start: when the engine is not there both fail, and the compat call's error is the one thrown
+    runtime.catch(() => undefined);
     const d = await super.inspectContainer(idOrName);
     if (!d) return undefined;
-    try { return { ...d, ociRuntime: (await this.reportedRuntime(d.id)) ?? d.ociRuntime }; } catch (e) { this.fail(`inspect container ${idOrName}`, e); }
+    return { ...d, ociRuntime: (await runtime) ?? d.ociRuntime };
   }
 
   override async createSecret(name: string, value: string): Promise<void> {
@@ -71,6 +74,8 @@ export class PodmanDriver extends EngineDriver {
     if (!local) {
       throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} on Podman needs the podman CLI on this host (Podman's API ignores a per-container runtime), and ${this.endpoint} was given without it`, { hint: 'run clawpod on the host of the Podman service' });
     }
+    // loaded only for a tier other than the engine's default (it spawns a podman service)
+    const { withRuntimeService } = await import('./podman-runtime-service.js');
     return withRuntimeService(local, runtime, async (sock) => {
       const via = new EngineClient(sock, LIBPOD);
       const id = await this.libpodCreate(via, spec, body);
