@@ -91,10 +91,11 @@ async function pairsFor(env: BenchEnv, tier: IsolationTier, path: PathChoice): P
 const PATH_NAMES: Record<PathChoice, PathName> = { cold: 'cold', wake: 'wake from pause', warm: 'warm' };
 
 /** One pair, `rounds` times after an untimed round; who goes first alternates. */
-async function measure(pair: Pair, rounds: number, rawLabel: string, say: (s: string) => void): Promise<Row> {
+async function measure(pair: Pair, rounds: number, rawLabel: string, say: (s: string) => void, signal: AbortSignal): Promise<Row> {
   const ours: number[] = [];
   const raw: number[] = [];
   for (let i = -1; i < rounds; i++) {
+    signal.throwIfAborted();
     await pair.prepare?.();
     const sides = i % 2 === 0 ? [pair.raw, pair.clawpod] : [pair.clawpod, pair.raw];
     const got: number[] = [];
@@ -129,7 +130,7 @@ export async function runBench(env: BenchEnv, opts: BenchOptions, say: (s: strin
         continue;
       }
       for (const pair of pairs) {
-        try { report.rows.push(await measure(pair, opts.rounds, env.engine.kind, say)); } catch (e) {
+        try { report.rows.push(await measure(pair, opts.rounds, env.engine.kind, say, env.signal)); } catch (e) {
           if (env.signal.aborted) throw e;
           report.notRun.push({ path: pair.path, tier, reason: `failed: ${messageOf(e)}`, failed: true });
           say(`${pair.path}, ${tier}: failed: ${messageOf(e)}`);
