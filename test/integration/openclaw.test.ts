@@ -264,17 +264,16 @@ describe('clawpod run openclaw', () => {
       await composer.fill('hello from the browser');
       await composer.press('Enter');
       // the composer takes words before the UI's gateway connection is up, and then Enter sends
-      // nothing (seen once: the text stayed in the box for 3 minutes): press again until it is sent
-      for (let i = 0; i < 30 && (await composer.inputValue()) !== ''; i++) {
-        await page.waitForTimeout(1000);
-        if ((await composer.inputValue()) !== '') await composer.press('Enter');
-      }
+      // nothing (seen once: the text stayed in the box for 3 minutes): press again each second until it is sent
+      // (the UI may render a new composer: each wait looks at the one there now)
+      const sent = async () => page.waitForFunction((el) => (el as HTMLTextAreaElement).value === '', await composer.elementHandle(), { timeout: 1000 }).then(() => true, () => false);
+      for (let i = 0; i < 30 && !(await sent()); i++) if ((await composer.inputValue()) !== '') await composer.press('Enter');
       expect(await composer.inputValue()).toBe('');
       // the scripted model echoes the last block of the user turn (OpenClaw appends its context after the words typed)
       // the first turn is ~2 s on an idle machine, over a minute under load (OpenClaw prepares the session)
       // (A has chatted before: wait for one answer more than the page showed when it loaded)
       const answers = page.getByText(/^echo: /);
-      for (const deadline = Date.now() + 180_000; (await answers.count()) <= shown && Date.now() < deadline;) await page.waitForTimeout(500);
+      await answers.nth(shown).waitFor({ state: 'attached', timeout: 180_000 });
       expect(await answers.count()).toBeGreaterThan(shown);
       await page.screenshot({ path: shot });
       // the typed words reached the model through clawpod's LLM gateway, which alone holds the provider key
