@@ -79,15 +79,16 @@ describe('L1 forged labels and the lifecycle', () => {
     const name = `${P}-swap`;
     const r = await cli(['run', '-d', '-f', writeSpec(dir, 'swap.yaml', agentYaml(name, 'command: [sleep, "600"]\nlifecycle: {ttl: 1s}'))]);
     expect(r.code, r.stderr).toBe(0);
-    // replaced outside clawpod before its ttl: the record names the old container's id
-    podman(['rm', '-f', name]);
+    // replaced outside clawpod before its ttl: the record names the old container's id (killed: a
+    // sleep as PID 1 would wait out the 10 s stop timeout)
+    podman(['rm', '-f', '-t', '0', name]);
     expect(podman(['run', '-d', '--name', name, '--label', 'dev.clawpod.managed=true', 'localhost/clawpod-agent:latest', 'node', '/opt/clawpod/hello-agent.mjs']).code).toBe(0);
     await new Promise((res) => setTimeout(res, 1500));
     expect(podman(['inspect', '-f', '{{.State.Status}}', name]).stdout.trim()).toBe('running');
     const via = await get(`${name}.localhost`);
     expect(via.status).toBe(404);
     expect(JSON.parse(via.body).error.message).toContain('no record');
-    podman(['rm', '-f', name]);
+    podman(['rm', '-f', '-t', '0', name]);
   }, 60_000);
 });
 
@@ -123,7 +124,7 @@ describe('L1 what an agent or a client sends through the proxy', () => {
     // `run -d` returns once the container runs; its node listens a moment later
     for (let i = 0; i < 100 && podman(['exec', hostile, 'node', '-e', 'require("net").connect(8081).on("connect", () => process.exit(0)).on("error", () => process.exit(1))']).code !== 0; i++) await new Promise((res) => setTimeout(res, 100));
   }, 120_000);
-  afterAll(() => { podman(['rm', '-f', hostile]); });
+  afterAll(() => { podman(['rm', '-f', '-t', '0', hostile]); });
 
   it('an answer with status 000 is a 502, and the daemon lives on', async () => {
     const r = await get(`${hostile}.localhost`);
