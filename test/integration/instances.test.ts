@@ -2,7 +2,7 @@
 // checked against ports really in use; a clash names the holder and leaves nothing behind.
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentYaml, cleanup, clawpod, leftovers, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { agentYaml, cleanup, clawpod, IDLE_COMMAND, leftovers, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 
 const P = uniquePrefix('in');
 const env = scratchEnv();
@@ -22,7 +22,7 @@ function listen(port: number): Promise<Server> {
 
 describe('instances and host ports', () => {
   it('gives instances distinct names and ports base+10·i', async () => {
-    const spec = writeSpec(dir, 'multi.yaml', agentYaml(`${P}m`, `command: [sleep, "600"]\nworkspace: {enabled: false}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: ${BASE}}]`));
+    const spec = writeSpec(dir, 'multi.yaml', agentYaml(`${P}m`, `${IDLE_COMMAND}\nworkspace: {enabled: false}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: ${BASE}}]`));
     const got: { name: string; ports: { hostPort: number }[] }[] = [];
     for (let i = 0; i < 3; i++) {
       const r = await clawpod(['--json', 'run', '-d', '-f', spec], { env });
@@ -46,7 +46,7 @@ describe('instances and host ports', () => {
     const port = BASE + 200;
     const holder = await listen(port);
     try {
-      const spec = writeSpec(dir, 'clash.yaml', agentYaml(`${P}clash`, `command: [sleep, "600"]\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: ${port}}]`));
+      const spec = writeSpec(dir, 'clash.yaml', agentYaml(`${P}clash`, `${IDLE_COMMAND}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: ${port}}]`));
       const r = await clawpod(['run', '-d', '-f', spec], { env });
       expect(r.code).toBe(5);
       expect(r.stderr).toContain(`127.0.0.1:${port}`);
@@ -58,8 +58,8 @@ describe('instances and host ports', () => {
 
   it('names the container holding the port', async () => {
     const port = BASE + 300;
-    const a = writeSpec(dir, 'a.yaml', agentYaml(`${P}x`, `command: [sleep, "600"]\nworkspace: {enabled: false}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: ${port}}]`));
-    const b = writeSpec(dir, 'b.yaml', agentYaml(`${P}y`, `command: [sleep, "600"]\nnetwork: bridge\nports: [{containerPort: 9090, hostPort: ${port}}]`));
+    const a = writeSpec(dir, 'a.yaml', agentYaml(`${P}x`, `${IDLE_COMMAND}\nworkspace: {enabled: false}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: ${port}}]`));
+    const b = writeSpec(dir, 'b.yaml', agentYaml(`${P}y`, `${IDLE_COMMAND}\nnetwork: bridge\nports: [{containerPort: 9090, hostPort: ${port}}]`));
     expect((await clawpod(['run', '-d', '-f', a], { env })).code).toBe(0);
     const r = await clawpod(['run', '-d', '-f', b], { env });
     expect(r.code).toBe(5);
@@ -68,7 +68,7 @@ describe('instances and host ports', () => {
   });
 
   it('hostPort: auto picks a free port', async () => {
-    const spec = writeSpec(dir, 'auto.yaml', agentYaml(`${P}auto`, 'command: [sleep, "600"]\nworkspace: {enabled: false}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: auto}]'));
+    const spec = writeSpec(dir, 'auto.yaml', agentYaml(`${P}auto`, `${IDLE_COMMAND}\nworkspace: {enabled: false}\nnetwork: bridge\nports: [{containerPort: 8080, hostPort: auto}]`));
     const r = await clawpod(['--json', 'run', '-d', '-f', spec], { env });
     expect(r.code, r.stderr).toBe(0);
     const port = (JSON.parse(r.stdout) as { ports: { hostPort: number }[] }).ports[0]!.hostPort;

@@ -1,7 +1,7 @@
 // exposeAs: podman — the value travels as a Podman secret, is mounted at /run/secrets/NAME
 // (0400, the agent's uid) with the usual hardening, and is gone with the agent.
 import { afterAll, expect, it } from 'vitest';
-import { agentYaml, cleanup, clawpod, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { agentYaml, cleanup, clawpod, IDLE_COMMAND, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 
 const P = uniquePrefix('ps');
 afterAll(() => cleanup(P));
@@ -11,7 +11,7 @@ it('delivers a secret as a Podman secret and removes it with the agent', async (
   const env = scratchEnv({ PS_TOKEN: value });
   const name = `${P}a`;
   const spec = writeSpec(tmpDir(), 'a.yaml', agentYaml(name, [
-    'command: [sleep, "600"]',
+    IDLE_COMMAND,
     'resources: {memory: 64Mi, pids: 40}',
     'secrets: [{name: TOKEN, source: env, secretRef: {name: PS_TOKEN}, exposeAs: podman}]',
   ].join('\n')));
