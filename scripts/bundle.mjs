@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+import { mergeHotPath } from './merge-hot-path.mjs';
 
 // Built aside and swapped in whole: a failed build leaves the last good bundle in place (a CLI that
 // works), and stale chunks of earlier builds never pile up.
@@ -17,6 +18,8 @@ for (const d of ['dist/src/spec', 'dist/src/profiles']) {
   for (const f of readdirSync(d).filter((n) => n.endsWith('.js')).sort()) specBuild.update(readFileSync(`${d}/${f}`));
 }
 specBuild.update(readFileSync('package-lock.json'));
+
+const BANNER = "import { createRequire as __clawpodRequire } from 'node:module'; let __clawpodReq; const require = new Proxy(function require() {}, { apply: (_, self, args) => (__clawpodReq ??= __clawpodRequire(import.meta.url)).apply(self, args), get: (_, key) => (__clawpodReq ??= __clawpodRequire(import.meta.url))[key] });";
 
 await build({
   define: { __CLAWPOD_SPEC_BUILD__: JSON.stringify(specBuild.digest('hex').slice(0, 16)) },
@@ -33,7 +36,11 @@ await build({
   external: ['better-sqlite3'],
   // CommonJS dependencies (commander, tar-fs) call require(); give ESM chunks one, made on first use:
   // `clawpod run` loads ~30 chunks, and a createRequire for each cost ~2 ms of every start.
-  banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; let __clawpodReq; const require = new Proxy(function require() {}, { apply: (_, self, args) => (__clawpodReq ??= __clawpodRequire(import.meta.url)).apply(self, args), get: (_, key) => (__clawpodReq ??= __clawpodRequire(import.meta.url))[key] });" },
+  banner: { js: BANNER },
+  metafile: true,
+}).then(async (r) => {
+  // the run path's chunks folded into main.js: one file to load instead of ~30 (merge-hot-path.mjs)
+  await mergeHotPath(next, r.metafile, 'dist/src/cli/entry.js', ['dist/src/cli/run.js', 'dist/src/runtime/connect.js', 'dist/src/runtime/podman-driver.js']);
 }).catch((e) => { rmSync(next, { recursive: true, force: true }); throw e; });
 const old = `dist/bundle.old-${process.pid}`;
 if (existsSync('dist/bundle')) renameSync('dist/bundle', old);
