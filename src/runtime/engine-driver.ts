@@ -237,9 +237,11 @@ export abstract class EngineDriver implements Runtime {
     } catch (e) { this.fail(`wait for container ${id}`, e); }
   }
 
-  async listContainers(filter: { labels?: Readonly<Record<string, string>>; all?: boolean } = {}): Promise<ContainerInfo[]> {
+  async listContainers(filter: { labels?: Readonly<Record<string, string>>; all?: boolean; name?: string } = {}): Promise<ContainerInfo[]> {
     try {
-      const list = (await this.api.call<EngineListed[]>('GET', '/containers/json', { query: { all: filter.all ?? true, filters: labelFilter(filter.labels) } })) ?? [];
+      // the engine's name filter matches a part of the name (a regular expression: the name is escaped)
+      const filters = { ...labelFilter(filter.labels), ...(filter.name ? { name: [filter.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')] } : {}) };
+      const list = (await this.api.call<EngineListed[]>('GET', '/containers/json', { query: { all: filter.all ?? true, filters } })) ?? [];
       return list.map((c) => ({
         id: c.Id,
         name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''),

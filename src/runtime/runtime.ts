@@ -196,7 +196,8 @@ export interface Runtime {
   removeContainer(id: string, opts?: { force?: boolean }): Promise<void>;
   /** Resolves with the exit code once the container stops. */
   waitContainer(id: string): Promise<number>;
-  listContainers(filter?: { labels?: Readonly<Record<string, string>>; all?: boolean }): Promise<ContainerInfo[]>;
+  /** `name`: only containers whose name contains it, where the runtime can filter by name (the caller checks exact names). */
+  listContainers(filter?: { labels?: Readonly<Record<string, string>>; all?: boolean; name?: string }): Promise<ContainerInfo[]>;
   /** undefined when no such container exists. */
   inspectContainer(idOrName: string): Promise<ContainerDetails | undefined>;
   logs(id: string, opts?: { follow?: boolean; tail?: number; signal?: AbortSignal }): AsyncIterable<OutputChunk>;
