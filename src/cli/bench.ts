@@ -16,7 +16,7 @@ import type { IsolationTier } from '../runtime/runtime.js';
 
 interface Opts { rounds?: string; paths?: string; tiers?: string; json?: string | boolean }
 
-export const ROUNDS_DEFAULT = 10;
+const ROUNDS_DEFAULT = 10;
 const ROUNDS_MAX = 1000;
 
 function listOption<T extends string>(flag: string, value: string, choices: readonly T[]): T[] {
