@@ -90,6 +90,19 @@ export async function withPoolLock<T>(config: Config, pool: string, waitMs: numb
 }
 
 /**
+ * Held while one claimer renames a member. The rename is the claim, but Podman (4.3) looks the old
+ * name up before it locks the container, so two renames of one name at the same moment could both
+ * succeed (the second renaming the first's instance): a burst of 100 claims did that. With this
+ * lock, a second claimer renames only after the first's rename is done, and finds no such name.
+ * Undefined when another live claimer holds it (try another member).
+ */
+export function takeMemberLock(config: Config, member: string): (() => void) | undefined {
+  const path = join(dir(config), 'claiming', member);
+  if (!takeFile(path, process.pid)) return undefined;
+  return () => rmSync(path, { force: true });
+}
+
+/**
  * A claim asks for a refill: true when this caller should start one (it made the marker, naming
  * itself until it names the refill it started), false when one is already on its way — that one
  * counts the members only after it took the lock and removed the marker, so it sees this claim too.

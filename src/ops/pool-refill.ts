@@ -3,6 +3,7 @@
 // takeRefillMarker), and fillers of any kind (this, `pool fill`, `clawpod serve`) share the pool's lock.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { clearRefillMarker, poolLogFile, poolRecord, setRefillMarker, takeRefillMarker } from './pool-records.js';
@@ -22,6 +23,8 @@ export function requestRefill(config: Config, rt: Runtime, pool: string, say: (s
     child.on('error', () => clearRefillMarker(config, pool));
     if (child.pid === undefined) { clearRefillMarker(config, pool); return; }
     setRefillMarker(config, pool, child.pid);
+    // background work: on a small machine the claims and their commands come first
+    try { setPriority(child.pid, 10); } catch { /* not allowed here: it runs at the claimer's priority */ }
     child.unref();
     say(`refilling warm pool ${pool} to ${rec.size} in the background (log: ${poolLogFile(config, pool)})`);
   } finally { closeSync(log); }

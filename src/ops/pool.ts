@@ -8,24 +8,23 @@
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError } from '../errors.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
-import { vaultFileSecret } from '../profiles/index.js';
+import { profileOf } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
 import type { ContainerDetails, ContainerInfo, Runtime } from '../runtime/runtime.js';
-import { openVault } from '../secrets/vault.js';
 import { addSecretFile, removeDeliveredSecrets, secretsFolder } from '../secrets/deliver.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import { checkAgentName } from '../spec/names.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { Agent } from '../spec/schema.js';
+import type { FileEntry } from './files.js';
 import { waitForService } from './health.js';
-import { bundleFiles, LLM_TOKEN_SECRET, NOTHING, profileOf, seedPayload, wireLlm, type Prepared } from './payload.js';
-import type { Started } from './run.js';
 import { checkMounts } from './mount-recheck.js';
+import type { Started } from './run.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
 import { forgetInstance, instanceRecord, recordInstance, type WarmMark } from './instance-record.js';
 import { claimBlocker, differingFields, memberAgentName, specHash } from './pool-spec.js';
-import { poolRecord } from './pool-records.js';
+import { poolRecord, takeMemberLock } from './pool-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
 
 export const POOL_ROLE = 'pool';
@@ -91,13 +90,14 @@ export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest):
   // allowlist refuses (the member's were checked when it was filled), cost nothing
   checkMounts(loaded, config, say);
   const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
-  const bundle = agent.spec.bundle ? bundleFiles(agent.spec.bundle, config, loaded.dir) : undefined;
+  const bundle = agent.spec.bundle && agent.spec.profile ? (await import('./payload.js')).bundleFiles(agent.spec.bundle, config, loaded.dir) : undefined;
   const t0 = Date.now();
-  const member = await renameOne(rt, members, name);
-  if (!member) return cold('another claim took the last ready member');
+  const taken = await renameOne(rt, config, members, name);
+  if (!taken) return cold('another claim took the last ready member');
+  const { member, d } = taken;
   say(`claimed warm member ${member.name} as ${name}`);
   try {
-    const made = await makeInstance(rt, config, { ...req, member, secrets, ...(bundle ? { bundle } : {}) });
+    const made = await makeInstance(rt, config, { ...req, member, d, secrets, ...(bundle ? { bundle } : {}) });
     return { ...made, seconds: (Date.now() - t0) / 1000, claimed: member.name, labels: req.labels ?? {} };
   } catch (e) {
     // a half-claimed member is no use to anyone: it goes with its volume (nothing of the instance's yet)
@@ -111,17 +111,24 @@ export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest):
 
 /**
  * The rename (by the member's name, not its id) is the claim: a second claimer of the same member
- * finds no such name and tries the next. Claimers start at different members, so a burst of them
- * rarely collides.
+ * finds no such name and tries the next — renaming only under the member's lock (takeMemberLock
+ * says why). Claimers start at different members, so a burst of them rarely collides.
  */
-async function renameOne(rt: Runtime, members: readonly Member[], name: string): Promise<Member | undefined> {
+async function renameOne(rt: Runtime, config: Config, members: readonly Member[], name: string): Promise<{ member: Member; d: ContainerDetails } | undefined> {
   const start = Math.floor(Math.random() * members.length);
   for (let i = 0; i < members.length; i++) {
     const m = members[(start + i) % members.length]!;
-    try { await rt.renameContainer(m.name, name); return m; } catch (e) {
+    const release = takeMemberLock(config, m.name);
+    if (!release) continue;
+    try {
+      await rt.renameContainer(m.name, name);
+      // the member is ours only if the name it has now is the one we gave it (nothing renamed it since)
+      const d = await rt.inspectContainer(m.id);
+      if (d?.name === name) return { member: m, d };
+    } catch (e) {
       if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
       if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
-    }
+    } finally { release(); }
   }
   return undefined;
 }
@@ -134,35 +141,19 @@ function memberSecretsDir(config: Config, d: ContainerDetails, own: string): str
   return dir;
 }
 
-interface Making extends ClaimRequest { readonly member: Member; readonly secrets: readonly ResolvedSecret[]; readonly bundle?: Prepared['bundle'] }
+interface Making extends ClaimRequest { readonly member: Member; readonly d: ContainerDetails; readonly secrets: readonly ResolvedSecret[]; readonly bundle?: FileEntry[] }
 
-/** Everything after the rename: secrets in, payload wired, records written, healthy. */
+/** Everything after the rename: secrets in, a profile's payload handed over, records written, healthy. */
 async function makeInstance(rt: Runtime, config: Config, c: Making): Promise<Omit<Claimed, 'seconds' | 'claimed' | 'labels'>> {
   const { agent } = c.loaded;
-  const { member, name, say } = c;
-  const profile = profileOf(agent);
-  const vault = openVault(config);
-  const d = await rt.inspectContainer(member.id);
-  if (!d) throw new ClawpodError('NOT_FOUND', `warm member ${member.name} went away while ${name} claimed it`, { hint: 'run again' });
+  const { member, d, name, say } = c;
   const dir = memberSecretsDir(config, d, member.name);
   const write = (file: string, value: string) => addSecretFile(dir, file, value, agent.spec.user, config.uid === 0);
   for (const s of c.secrets) if (s.spec.exposeAs === 'file') write(s.spec.name, s.value);
-  // the member's generated tokens (openclaw's gateway token) become the instance's: the running payload holds them
-  const created: { label: string; vaultName: string; value: string }[] = [];
-  let wired: Awaited<ReturnType<typeof wireLlm>>;
+  const payload = agent.spec.profile ? await (await import('./pool-payload.js')).claimPayload(rt, config, { agent, member: member.name, d, name, say, write, ...(c.bundle ? { bundle: c.bundle } : {}) }) : undefined;
   try {
-    for (const g of profile?.generatedSecrets ?? []) {
-      const value = await vault.get(g.vaultName(member.name));
-      if (value === undefined) throw new ClawpodError('SECRET_MISSING', `warm member ${member.name} has no ${g.label} in the vault`, { hint: '`clawpod pool rm POOL` and fill the pool again' });
-      await vault.set(g.vaultName(name), value);
-      created.push({ label: g.label, vaultName: g.vaultName(name), value });
-    }
-    wired = profile?.hotReload ? await wireLlm(config, agent, name, say) : undefined;
-    if (wired) write(LLM_TOKEN_SECRET, wired.token);
-    if (profile) await seedClaimed(rt, d, { agent, profile, created, bundle: c.bundle, wired, name, say });
     // as `clawpod run` would have recorded it: with the secrets it was given, so a restart after a reboot re-delivers them
-    const secrets = [...agent.spec.secrets, ...(profile?.generatedSecrets ?? []).map((g) => vaultFileSecret(g.name, g.vaultName(name))), ...(wired ? [wired.secret] : [])];
-    const instance: Agent = { ...agent, spec: { ...agent.spec, secrets } };
+    const instance: Agent = { ...agent, spec: { ...agent.spec, secrets: [...agent.spec.secrets, ...(payload?.secrets ?? [])] } };
     const volume = agent.spec.workspace.enabled ? volumeOfContainer(d.labels, member.name) : undefined;
     recordClaim(config, name, instance, c.loaded.dir, c.labels);
     if (volume) recordVolume(config, name, volume);
@@ -170,73 +161,19 @@ async function makeInstance(rt: Runtime, config: Config, c: Making): Promise<Omi
     const given = instanceRecord(config, { id: member.id, name: member.name })?.secrets ?? [];
     recordInstance(config, name, {
       id: member.id, agent: instance, specDir: c.loaded.dir, ...(volume ? { volume } : {}),
-      secrets: [...given, ...c.secrets.map((s) => ({ name: s.spec.name, value: s.value })), ...(wired ? [{ name: wired.secret.name, value: wired.token }] : [])],
+      secrets: [...given, ...c.secrets.map((s) => ({ name: s.spec.name, value: s.value })), ...(payload?.values ?? [])],
     });
     forgetInstance(config, member.name);
     const url = await waitForService(rt, c.loaded, { id: member.id, name, ports: d.ports }, say);
-    await wired?.finish.commit();
-    for (const g of profile?.generatedSecrets ?? []) await vault.remove(g.vaultName(member.name)).catch(() => false);
+    await payload?.commit();
     return {
-      run: { id: member.id, name, index: Number(d.labels[LABELS.index] ?? 0), image: d.image, volume, volumeCreated: false, ports: d.ports, generated: created },
+      run: { id: member.id, name, index: Number(d.labels[LABELS.index] ?? 0), image: d.image, volume, volumeCreated: false, ports: d.ports, generated: payload?.created ?? [] },
       url,
     };
   } catch (e) {
-    // the instance's token never shown goes (the next run makes and shows a new one)
-    for (const x of created) await vault.remove(x.vaultName).catch(() => false);
-    await wired?.finish.rollback();
+    await payload?.rollback();
     throw e;
   }
-}
-
-/** A profile's config (hot-reloaded, waited for) and bundle, written into the running member. */
-async function seedClaimed(rt: Runtime, d: ContainerDetails, o: {
-  agent: Agent; profile: Profile; created: Prepared['created']; bundle: Prepared['bundle'] | undefined; wired: Awaited<ReturnType<typeof wireLlm>>; name: string; say: (s: string) => void;
-}): Promise<void> {
-  const { profile, wired } = o;
-  // always merge: the member's file is the pool's render, not state a seedOnly would protect
-  const seeded: Agent = profile.hotReload ? { ...o.agent, spec: { ...o.agent.spec, config: { mode: 'merge', values: o.agent.spec.config?.values ?? {} } } } : o.agent;
-  const prep: Prepared = {
-    // the member's ports are the instance's now: its config names them again (the UI's allowed origins)
-    agent: seeded, profile, created: o.created, finish: NOTHING, render: { instance: o.name, secretsDir: DEFAULTS.secretsMountPath, published: d.ports, ...(wired ? { llm: wired.llm } : {}) },
-    ...(o.bundle ? { bundle: o.bundle } : {}),
-  };
-  const reloaded = profile.hotReload ? watchReload(rt, d.id, profile) : undefined;
-  try {
-    const { configChanged } = await seedPayload(rt, d.id, prep, { say: o.say });
-    if (configChanged) await reloaded?.wait(15_000, o.say);
-  } finally { reloaded?.stop(); }
-}
-
-/** Follows a container's new log lines until the profile's hot-reload line (applied or refused). */
-function watchReload(rt: Runtime, id: string, profile: Profile) {
-  // aborting closes the follow connection, which would otherwise keep the process alive
-  const ac = new AbortController();
-  let seen: 'applied' | 'refused' | undefined;
-  const reading = (async () => {
-    let buf = '';
-    try {
-      for await (const chunk of rt.logs(id, { follow: true, tail: 0, signal: ac.signal })) {
-        buf = (buf + chunk.data.toString('utf8')).slice(-8192);
-        if (profile.hotReload!.applied.test(buf)) seen = 'applied';
-        else if (profile.hotReload!.refused.test(buf)) seen = 'refused';
-        if (seen) break;
-      }
-    } catch { /* aborted, or the container went away */ }
-  })();
-  const stop = () => ac.abort();
-  return {
-    stop,
-    async wait(ms: number, say: (s: string) => void): Promise<void> {
-      const t0 = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([reading, new Promise((r) => { timer = setTimeout(r, ms); })]);
-      clearTimeout(timer);
-      stop();
-      if (seen === 'applied') say(`config applied by the running gateway (${Date.now() - t0} ms)`);
-      else if (seen === 'refused') throw new ClawpodError('UNHEALTHY', 'the warm gateway did not apply the instance\'s config in place', { hint: 'run again: without a warm member it starts cold; `clawpod logs NAME` shows why' });
-      else say(`no config reload seen in ${ms / 1000} s; the gateway may apply it later`);
-    },
-  };
 }
 
 /** Removes unclaimed members (all of them, or those `which` picks), their volumes and their tokens. */
@@ -244,9 +181,15 @@ export async function drainPool(rt: Runtime, config: Config, pool: string, which
   const removed: string[] = [];
   for (const m of await poolMembers(rt, config, pool, { all: true })) {
     if (!which(m)) continue;
-    const rec = instanceRecord(config, m);
-    await discardMember(rt, config, rec ? profileOf(rec.agent) : undefined, m);
-    removed.push(m.name);
+    // under the member's lock, and only while it still has its own name: a claim may have renamed it since the listing
+    let release: (() => void) | undefined;
+    for (let i = 0; i < 100 && !(release = takeMemberLock(config, m.name)); i++) await new Promise((r) => setTimeout(r, 50));
+    try {
+      if ((await rt.inspectContainer(m.id))?.name !== m.name) continue;
+      const rec = instanceRecord(config, m);
+      await discardMember(rt, config, rec ? profileOf(rec.agent) : undefined, m);
+      removed.push(m.name);
+    } finally { release?.(); }
   }
   return removed;
 }
@@ -260,6 +203,7 @@ export async function discardMember(rt: Runtime, config: Config, profile: Profil
   await removeOwnedVolume(rt, config, volumeOfContainer(m.labels, own)).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, own);
   forgetInstance(config, own);
-  const vault = openVault(config);
-  for (const g of profile?.generatedSecrets ?? []) await vault.remove(g.vaultName(own)).catch(() => false);
+  if (!profile?.generatedSecrets?.length) return;
+  const vault = (await import('../secrets/vault.js')).openVault(config);
+  for (const g of profile.generatedSecrets) await vault.remove(g.vaultName(own)).catch(() => false);
 }

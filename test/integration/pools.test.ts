@@ -82,13 +82,15 @@ describe('a warm pool of any spec', () => {
     for (const old of before) expect(podman(['container', 'exists', old]).code).not.toBe(0);
   });
 
-  it('never hands one member to two concurrent claimers: four claims on a pool of two', async () => {
+  it('never hands one member to two concurrent claimers: eight claims on a pool of six', async () => {
     const F2 = join(dir, 'pool2.yaml');
+    ok(await run(['pool', 'fill', '--spec', F2, '--size', '6']));
     // distinct names: two runs of one spec without --name may pick the same NAME-i, claimed or cold alike
-    const rs = await Promise.all([1, 2, 3, 4].map((i) => run(['--json', 'run', '-d', '--name', `${P}c${i}`, '-f', F2])));
+    const rs = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((i) => run(['--json', 'run', '-d', '--name', `${P}c${i}`, '-f', F2])));
     const got = rs.map((r) => JSON.parse(ok(r).stdout) as { name: string; id: string; claimed: string | null });
-    expect(new Set(got.map((g) => g.name)).size).toBe(4);
-    expect(new Set(got.map((g) => g.id)).size).toBe(4);
+    expect(new Set(got.map((g) => g.name)).size).toBe(8);
+    expect(new Set(got.map((g) => g.id)).size).toBe(8);
+    for (const g of got) expect(JSON.parse(podman(['inspect', g.id]).stdout)[0].Name).toBe(g.name);
     const claims = got.map((g) => g.claimed).filter((c): c is string => c !== null);
     expect(claims.length).toBeGreaterThanOrEqual(1);
     expect(new Set(claims).size).toBe(claims.length);
