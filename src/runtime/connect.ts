@@ -66,7 +66,8 @@ export async function driverFor(endpoint: Endpoint, config?: Config): Promise<Ru
   if (endpoint.kind === 'podman') {
     const { PodmanDriver } = await import('./podman-driver.js');
     const bin = config ? which(config.podmanBin, config.path) : undefined;
-    return new PodmanDriver(url, endpoint.socketPath, config && bin ? { podmanBin: bin, env: podmanEnv(config) } : undefined);
+    // kept runtime services' sockets live next to the secrets folder, in clawpod's private run folder
+    return new PodmanDriver(url, endpoint.socketPath, config && bin ? { podmanBin: bin, env: podmanEnv(config), serviceDir: join(dirname(config.secretsDir), 'runtimes') } : undefined);
   }
   const { DockerDriver } = await import('./docker-driver.js');
   return new DockerDriver(url, endpoint.socketPath);

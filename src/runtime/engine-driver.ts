@@ -39,7 +39,7 @@ function portsFromEngine(bindings: Record<string, { HostIp?: string; HostPort?: 
  * Podman lists runtimes it merely knows of; on a local socket, a listed binary must exist too.
  * A bare name (Docker says "runc") is looked up by the engine on its own PATH: trust it.
  */
-export function usableOciRuntime(info: RuntimeInfo, name: string): boolean {
+export function usableOciRuntime(info: Pick<RuntimeInfo, 'ociRuntimes'>, name: string): boolean {
   const path = info.ociRuntimes[name];
   if (path === undefined) return false;
   return path === '' || !path.startsWith('/') || existsSync(path);
@@ -73,7 +73,7 @@ export abstract class EngineDriver implements Runtime {
   protected async runtimeFor(spec: ContainerSpec): Promise<string | undefined> {
     const want = TIERS[spec.isolation].request;
     if (!want) return undefined;
-    const info = await this.info();
+    const info = await this.runtimes();
     if (!this.usableRuntime(info, want)) {
       const usable = Object.keys(info.ociRuntimes).filter((n) => this.usableRuntime(info, n));
       throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} needs the ${want} runtime, and ${this.kind} at ${this.endpoint} has none (usable: ${usable.join(', ') || 'none listed'})`, { hint: this.isolationHint(spec.isolation) });
@@ -105,7 +105,7 @@ export abstract class EngineDriver implements Runtime {
     throw err;
   }
 
-  protected usableRuntime(info: RuntimeInfo, name: string): boolean {
+  protected usableRuntime(info: Pick<RuntimeInfo, 'ociRuntimes'>, name: string): boolean {
     return usableOciRuntime(info, name);
   }
 
@@ -124,15 +124,19 @@ export abstract class EngineDriver implements Runtime {
     throw new ClawpodError('RUNTIME_ERROR', `${this.kind} failed to ${what}: ${messageOf(e)}`, { cause: e });
   }
 
+  /** GET /info alone: the OCI runtimes the engine lists. Its /version is the slow one on Podman (~0.3 s idle: it asks conmon and the OCI runtime), and a gVisor create needs only this. */
+  private async runtimes(): Promise<Pick<RuntimeInfo, 'ociRuntimes' | 'cgroupVersion' | 'defaultRuntime'>> {
+    let info: { Runtimes?: Record<string, { path?: string }>; CgroupVersion?: string; DefaultRuntime?: string } | undefined;
+    try { info = await this.api.call('GET', '/info'); } catch (e) { this.fail('read its runtimes', e); }
+    const runtimes: Record<string, string> = {};
+    for (const [name, r] of Object.entries(info?.Runtimes ?? {})) runtimes[name] = r?.path ?? '';
+    return { ociRuntimes: runtimes, ...(info?.CgroupVersion ? { cgroupVersion: info.CgroupVersion } : {}), ...(info?.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}) };
+  }
+
   async info(): Promise<RuntimeInfo> {
     try {
-      const [version, info] = await Promise.all([
-        this.api.call<{ Version: string; ApiVersion: string }>('GET', '/version'),
-        this.api.call<{ Runtimes?: Record<string, { path?: string }>; CgroupVersion?: string; DefaultRuntime?: string }>('GET', '/info'),
-      ]);
-      const runtimes: Record<string, string> = {};
-      for (const [name, r] of Object.entries(info?.Runtimes ?? {})) runtimes[name] = r?.path ?? '';
-      return { kind: this.kind, version: version?.Version ?? '?', apiVersion: version?.ApiVersion ?? '?', ociRuntimes: runtimes, ...(info?.CgroupVersion ? { cgroupVersion: info.CgroupVersion } : {}), ...(info?.DefaultRuntime ? { defaultRuntime: info.DefaultRuntime } : {}) };
+      const [version, rest] = await Promise.all([this.api.call<{ Version: string; ApiVersion: string }>('GET', '/version'), this.runtimes()]);
+      return { kind: this.kind, version: version?.Version ?? '?', apiVersion: version?.ApiVersion ?? '?', ...rest };
     } catch (e) { this.fail('read its version', e); }
   }
 
