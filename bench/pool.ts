@@ -7,7 +7,7 @@
 //   burst    a pool of BURST members (filled, timed), then BURST `clawpod run -d` claims at once,
 //            CONCURRENCY processes at a time (default all): wall time, claims/s, p50/p95/p99 of each.
 // The spec: `command: [sleep, infinity]`, a workspace volume, one secret delivered as a file.
-//   npm run bench:pool      (ROUNDS=20, BURST=100, CONCURRENCY=BURST by default)
+//   npm run bench:pool      (ROUNDS=20, BURST=100, CONCURRENCY=BURST by default; ROUNDS=0 runs the burst alone)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,10 +121,12 @@ async function main(): Promise<void> {
       }
     }));
     const wallS = (Date.now() - b0) / 1000;
-    console.log(`Warm pools through the CLI, ${ROUNDS} interleaved rounds (spec: sleep infinity, a workspace volume, one secret file)`);
-    console.log(row('claim: run -d (warm) + exec → first output', warm));
-    console.log(row('cold:  run -d + exec → first output', cold));
-    console.log(`ratio claim/cold p50 ${(pct(warm, 50) / pct(cold, 50)).toFixed(2)}`);
+    if (ROUNDS > 0) {
+      console.log(`Warm pools through the CLI, ${ROUNDS} interleaved rounds (spec: sleep infinity, a workspace volume, one secret file)`);
+      console.log(row('claim: run -d (warm) + exec → first output', warm));
+      console.log(row('cold:  run -d + exec → first output', cold));
+      console.log(`ratio claim/cold p50 ${(pct(warm, 50) / pct(cold, 50)).toFixed(2)}`);
+    }
     console.log(`burst: ${BURST} members filled in ${fillS.toFixed(1)} s (${(BURST / fillS).toFixed(1)} members/s)`);
     console.log(`burst: ${BURST} claims (${CONCURRENCY} at a time): ${claimed} claimed, ${BURST - claimed} cold; wall ${wallS.toFixed(1)} s, ${(BURST / wallS).toFixed(1)} claims/s`);
     console.log(row('burst: each clawpod run -d', each) + `   p99 ${pct(each, 99).toFixed(0)} ms`);

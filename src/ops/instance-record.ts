@@ -4,7 +4,7 @@
 // the container or patches the Job, so they are for display only: everything clawpod later acts
 // on (re-delivering secrets, upgrade, restore, removing Podman secrets, redacting output) comes
 // from this record, and only while its id is the container's (a namesake is not the instance).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
@@ -47,13 +47,24 @@ export function recordInstance(config: Config, name: string, rec: InstanceRecord
   writeFileSync(file, JSON.stringify({ ...rec, bornAt: bornAt ?? new Date().toISOString() }), { mode: 0o600 });
 }
 
+/** Names with a record that start with `prefix` (a warm pool's members), without asking the engine. */
+export function recordedNames(config: Config, prefix: string): string[] {
+  let files: string[] = [];
+  try { files = readdirSync(join(config.dataDir, 'instances')); } catch { /* nothing recorded yet */ }
+  return files.filter((f) => f.startsWith(prefix) && f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+}
+
+/** The record kept under NAME, whichever container it describes (check its id before acting on one). */
+export function recordOf(config: Config, name: string): InstanceRecord | undefined {
+  const file = recordFile(config, name);
+  if (!file) return undefined;
+  try { return JSON.parse(readFileSync(file, 'utf8')) as InstanceRecord; } catch { return undefined; }
+}
+
 /** The record of this very container, or undefined (made by another tool, or before records existed). */
 export function instanceRecord(config: Config, d: Pick<ContainerDetails, 'id' | 'name'>): InstanceRecord | undefined {
-  const file = recordFile(config, d.name);
-  if (!file) return undefined;
-  let rec: InstanceRecord;
-  try { rec = JSON.parse(readFileSync(file, 'utf8')) as InstanceRecord; } catch { return undefined; }
-  return rec.id === d.id ? rec : undefined;
+  const rec = recordOf(config, d.name);
+  return rec?.id === d.id ? rec : undefined;
 }
 
 /** Adds values given to the agent again (re-delivered after a reboot: a rotated secret's new value too). */

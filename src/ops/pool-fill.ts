@@ -12,7 +12,7 @@ import { LABELS } from '../spec/defaults.js';
 import { loadAgents } from '../spec/load.js';
 import { AGENT_NAME_MAX, checkAgentName } from '../spec/names.js';
 import type { LoadedAgent } from '../spec/parse.js';
-import { discardMember, drainPool, poolMembers, POOL_ROLE, type Member } from './pool.js';
+import { discardMember, drainPool, poolMembers, POOL_ROLE, pruneLostMembers, type Member } from './pool.js';
 import { checkPoolable, memberAgent, memberAgentName, specHash } from './pool-spec.js';
 import { clearRefillMarker, poolRecord, withPoolLock, writePoolRecord, type PoolRecord } from './pool-records.js';
 import { startCold } from './start.js';
@@ -98,6 +98,7 @@ export async function refillPool(rt: Runtime, config: Config, pool: string, opts
 /** Under the pool's lock: stale and exited members out, then one member at a time until the recorded size. */
 async function converge(rt: Runtime, config: Config, pool: string, opts: Omit<FillOptions, 'size'>): Promise<FillResult> {
   const first = poolRecord(config, pool)!;
+  for (const n of await pruneLostMembers(rt, config, pool)) opts.say(`${pool}: forgot ${n} (its container is gone)`);
   const stale = (m: Member) => m.mark?.hash !== first.hash || m.state !== 'running';
   const removed = await drainPool(rt, config, pool, (m) => {
     if (stale(m)) opts.say(`${pool}: removing ${m.name} (${m.state !== 'running' ? m.state : 'made from another spec'})`);

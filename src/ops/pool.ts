@@ -22,9 +22,9 @@ import { waitForService } from './health.js';
 import { checkMounts } from './mount-recheck.js';
 import type { Started } from './run.js';
 import { forgetClaim, forgetVolume, recordClaim, recordVolume, volumeAlias } from './claims.js';
-import { forgetInstance, instanceRecord, recordInstance, type WarmMark } from './instance-record.js';
+import { forgetInstance, instanceRecord, recordedNames, recordInstance, recordOf, type WarmMark } from './instance-record.js';
 import { claimBlocker, differingFields, memberAgentName, specHash } from './pool-spec.js';
-import { poolRecord, takeMemberLock } from './pool-records.js';
+import { poolRecord, takeMemberLock, type PoolRecord } from './pool-records.js';
 import { removeOwnedVolume } from './volume-owner.js';
 
 export const POOL_ROLE = 'pool';
@@ -82,8 +82,7 @@ export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest):
   const blocked = claimBlocker(agent);
   if (blocked) return cold(blocked);
   if (specHash(agent) !== rec.hash) return cold(`its spec differs from the pool's in ${differingFields(agent, rec.agent).join(', ')} (\`clawpod pool fill\` with the new spec rebuilds the pool)`);
-  const members = (await poolMembers(rt, config, pool)).filter((m) => m.mark?.hash === rec.hash);
-  if (members.length === 0) return cold('the pool has no ready member');
+  if (recordedNames(config, `${memberAgentName(pool)}-`).length === 0) return cold('the pool has no ready member');
   if (await rt.inspectContainer(name)) return undefined; // the cold path says the name is taken
   if (agent.spec.workspace.enabled && ((await rt.inspectVolume(workspaceVolumeName(name))) || volumeAlias(config, name))) return cold('it has state already');
   // before a member is taken: a secret that cannot be read, a bundle holding one, a mount today's
@@ -92,8 +91,8 @@ export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest):
   const secrets = await resolveSecrets(agent.spec.secrets, { specDir: loaded.dir, config });
   const bundle = agent.spec.bundle && agent.spec.profile ? (await import('./payload.js')).bundleFiles(agent.spec.bundle, config, loaded.dir) : undefined;
   const t0 = Date.now();
-  const taken = await renameOne(rt, config, members, name);
-  if (!taken) return cold('another claim took the last ready member');
+  const taken = await renameOne(rt, config, rec, name);
+  if (!taken) return cold('no ready member was left to take');
   const { member, d } = taken;
   say(`claimed warm member ${member.name} as ${name}`);
   try {
@@ -112,22 +111,35 @@ export async function claimWarm(rt: Runtime, config: Config, req: ClaimRequest):
 /**
  * The rename (by the member's name, not its id) is the claim: a second claimer of the same member
  * finds no such name and tries the next — renaming only under the member's lock (takeMemberLock
- * says why). Claimers start at different members, so a burst of them rarely collides.
+ * says why). Candidates come from this data dir's records, not from listing the engine's containers
+ * (with a pool of 100 a list cost Podman 0.2–0.3 s per claim); the engine is asked about the one
+ * renamed: it must be the recorded container (else it is named back) and running (else it goes).
+ * Claimers start at different members, so a burst of them rarely collides.
  */
-async function renameOne(rt: Runtime, config: Config, members: readonly Member[], name: string): Promise<{ member: Member; d: ContainerDetails } | undefined> {
-  const start = Math.floor(Math.random() * members.length);
-  for (let i = 0; i < members.length; i++) {
-    const m = members[(start + i) % members.length]!;
-    const release = takeMemberLock(config, m.name);
+async function renameOne(rt: Runtime, config: Config, pool: PoolRecord, name: string): Promise<{ member: Pick<ContainerInfo, 'id' | 'name' | 'labels'>; d: ContainerDetails } | undefined> {
+  const names = recordedNames(config, `${memberAgentName(pool.name)}-`);
+  const start = Math.floor(Math.random() * names.length);
+  let stopped = 0;
+  for (let i = 0; i < names.length && stopped < 3; i++) {
+    const n = names[(start + i) % names.length]!;
+    const rec = recordOf(config, n);
+    if (rec?.member?.pool !== pool.name || rec.member.hash !== pool.hash) continue;
+    const release = takeMemberLock(config, n);
     if (!release) continue;
     try {
-      await rt.renameContainer(m.name, name);
-      // the member is ours only if the name it has now is the one we gave it (nothing renamed it since)
-      const d = await rt.inspectContainer(m.id);
-      if (d?.name === name) return { member: m, d };
-    } catch (e) {
-      if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
-      if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
+      try { await rt.renameContainer(n, name); } catch (e) {
+        if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
+        if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
+        continue; // taken by another claim, or gone
+      }
+      const d = await rt.inspectContainer(name);
+      if (!d) continue;
+      // a container that took a lost member's name is not ours to hand out
+      if (d.id !== rec.id) { await rt.renameContainer(name, n).catch(() => undefined); continue; }
+      const member = { id: d.id, name: n, labels: d.labels };
+      if (d.state === 'running') return { member, d };
+      stopped++;
+      await discardMember(rt, config, profileOf(rec.agent), member);
     } finally { release(); }
   }
   return undefined;
@@ -141,7 +153,7 @@ function memberSecretsDir(config: Config, d: ContainerDetails, own: string): str
   return dir;
 }
 
-interface Making extends ClaimRequest { readonly member: Member; readonly d: ContainerDetails; readonly secrets: readonly ResolvedSecret[]; readonly bundle?: FileEntry[] }
+interface Making extends ClaimRequest { readonly member: Pick<ContainerInfo, 'id' | 'name' | 'labels'>; readonly d: ContainerDetails; readonly secrets: readonly ResolvedSecret[]; readonly bundle?: FileEntry[] }
 
 /** Everything after the rename: secrets in, a profile's payload handed over, records written, healthy. */
 async function makeInstance(rt: Runtime, config: Config, c: Making): Promise<Omit<Claimed, 'seconds' | 'claimed' | 'labels'>> {
@@ -192,6 +204,23 @@ export async function drainPool(rt: Runtime, config: Config, pool: string, which
     } finally { release?.(); }
   }
   return removed;
+}
+
+/**
+ * Members whose container is gone (removed behind clawpod's back, lost with the engine's storage):
+ * their records, secrets folders, volumes and tokens go, so claims stop trying them. Under the pool's
+ * lock: no member is being made, and a member being claimed is still listed (renamed, same labels).
+ */
+export async function pruneLostMembers(rt: Runtime, config: Config, pool: string): Promise<string[]> {
+  const ids = new Set((await rt.listContainers({ labels: { [LABELS.role]: POOL_ROLE, [LABELS.agent]: memberAgentName(pool) }, all: true })).map((c) => c.id));
+  const lost: string[] = [];
+  for (const n of recordedNames(config, `${memberAgentName(pool)}-`)) {
+    const rec = recordOf(config, n);
+    if (rec?.member?.pool !== pool || ids.has(rec.id)) continue;
+    await discardMember(rt, config, profileOf(rec.agent), { id: rec.id, name: n, labels: {} });
+    lost.push(n);
+  }
+  return lost;
 }
 
 /** A member and all it was made with: container, volume, secrets folder, vault entries (by its own name). */

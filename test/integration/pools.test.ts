@@ -123,10 +123,13 @@ describe('clawpod serve with spec.pools', () => {
     await waitFor('the failure line', () => plane!.output().includes('missing.yaml: fill failed'), 30_000);
     const events = await plane.client.call<{ type: string; data: { message: string } }[]>('GET', '/v1/lifecycle/events');
     expect(events.find((e) => e.type === 'pool_fill_failed')?.data.message).toContain('missing.yaml');
-    // a member lost behind clawpod's back: the next check starts another
+    // a member lost behind clawpod's back: the next check forgets it (its secrets folder goes) and starts another
+    const folder = secretsSource(first.name)!;
     podman(['rm', '-f', '-t', '0', first.name]);
     const next = await waitFor('a new member', async () => (await ls()).find((m) => m.state === 'running' && m.name !== first.name), 30_000);
     expect(next.name).toMatch(new RegExp(`^${P}s-pool-`));
+    expect(existsSync(folder)).toBe(false);
+    expect(plane.output()).toContain(`forgot ${first.name} (its container is gone)`);
     expect(plane.proc.exitCode).toBeNull();
     await plane.stop();
     plane = undefined;
