@@ -5,7 +5,9 @@
 //            Before each warm round the pool is back at its size and no refill is running, so a
 //            round starts quiet; the claim's own background refill then runs alongside its exec.
 //   burst    a pool of BURST members (filled, timed), then BURST `clawpod run -d` claims at once,
-//            CONCURRENCY processes at a time (default all): wall time, claims/s, p50/p95/p99 of each.
+//            CONCURRENCY processes at a time (default all): wall time, claims/s, p50/p95/p99 of each;
+//            then the pool filled again and BURST claims at once in this one process (claimWarm and
+//            the refill request, as clawpod serve's API does): the claims without a CLI start each.
 // The spec: `command: [sleep, infinity]`, a workspace volume, one secret delivered as a file.
 //   npm run bench:pool      (ROUNDS=20, BURST=100, CONCURRENCY=BURST by default; ROUNDS=0 runs the burst alone)
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pct } from './common.js';
+import { loadConfig } from '../src/config.js';
+import { claimWarm } from '../src/ops/pool.js';
+import { requestRefill } from '../src/ops/pool-refill.js';
+import { connectRuntime } from '../src/runtime/connect.js';
+import { loadAgents } from '../src/spec/load.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/clawpod.js');
@@ -121,6 +128,23 @@ async function main(): Promise<void> {
       }
     }));
     const wallS = (Date.now() - b0) / 1000;
+
+    // the same burst in one process, as clawpod serve's API claims (POST /v1/agents, sandboxes): no CLI start per claim
+    must(['pool', 'fill', '--spec', pool, '--size', String(BURST)]);
+    const config = loadConfig(env);
+    const rt = await connectRuntime(config);
+    const [loaded] = await loadAgents(pool, undefined);
+    const inProc: number[] = [];
+    let inClaimed = 0;
+    const p0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: BURST }, async (_, i) => {
+      const name = `bb-p${i}`;
+      made.push(name);
+      const c = await claimWarm(rt, config, { pool: 'bp', name, loaded: loaded!, say: () => undefined });
+      if (c) { inClaimed++; requestRefill(config, rt, 'bp', () => undefined); }
+      inProc.push(Number(process.hrtime.bigint() - p0) / 1e6);
+    }));
+    const inWallS = Number(process.hrtime.bigint() - p0) / 1e9;
     if (ROUNDS > 0) {
       console.log(`Warm pools through the CLI, ${ROUNDS} interleaved rounds (spec: sleep infinity, a workspace volume, one secret file)`);
       console.log(row('claim: run -d (warm) + exec → first output', warm));
@@ -130,6 +154,8 @@ async function main(): Promise<void> {
     console.log(`burst: ${BURST} members filled in ${fillS.toFixed(1)} s (${(BURST / fillS).toFixed(1)} members/s)`);
     console.log(`burst: ${BURST} claims (${CONCURRENCY} at a time): ${claimed} claimed, ${BURST - claimed} cold; wall ${wallS.toFixed(1)} s, ${(BURST / wallS).toFixed(1)} claims/s`);
     console.log(row('burst: each clawpod run -d', each) + `   p99 ${pct(each, 99).toFixed(0)} ms`);
+    console.log(`burst in one process (claimWarm, as the API does): ${inClaimed} of ${BURST} claimed; wall ${inWallS.toFixed(1)} s, ${(BURST / inWallS).toFixed(1)} claims/s`);
+    console.log(row('burst in one process: each claim done after', inProc) + `   p99 ${pct(inProc, 99).toFixed(0)} ms`);
   } finally {
     cli(['pool', 'rm', 'bp']);
     await removeAll(made);

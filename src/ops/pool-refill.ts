@@ -4,17 +4,21 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { clearRefillMarker, poolLogFile, poolRecord, setRefillMarker, takeRefillMarker } from './pool-records.js';
 
 /**
- * Starts a background refill of `pool` unless one is on its way. `cli` is clawpod's entry script
- * (this process's own when it is the CLI or `clawpod serve`). Says where its output goes.
+ * Starts a background refill of `pool` unless one is on its way (clawpod's own CLI, from its package,
+ * whichever process asks: the CLI, `clawpod serve`, a program using these modules). Says where its
+ * output goes.
  */
-export function requestRefill(config: Config, rt: Runtime, pool: string, say: (s: string) => void, cli: string | undefined = process.argv[1]): void {
+export function requestRefill(config: Config, rt: Runtime, pool: string, say: (s: string) => void): void {
   const rec = poolRecord(config, pool);
-  if (!rec || rec.size === 0 || !cli || !existsSync(cli)) return;
+  const cli = join(config.packageRoot, 'bin', 'clawpod.js');
+  if (!rec || rec.size === 0) return;
+  if (!existsSync(cli)) { say(`warm pool ${pool} is not refilled: no clawpod CLI at ${cli} (\`clawpod pool fill --pool ${pool}\` refills it)`); return; }
   if (!takeRefillMarker(config, pool)) return;
   const log = openSync(poolLogFile(config, pool), 'a', 0o600);
   try {
