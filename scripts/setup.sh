@@ -74,6 +74,19 @@ CGROUP_FS=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)
 mv "$CONF.new" "$CONF"
 export CONTAINERS_CONF=$CONF
 
+# 3b. Room in the kernel's key quota. runc gives every container a session keyring, charged to the
+#    uid the container's root maps to; agents run in one user namespace (docs/security.md B5), so
+#    they all share that uid's quota — 200 keys by default, and a removed container's key lingers
+#    for gc_delay (300 s). A fleet or warm pool of ~100 then fails to start with "unable to join
+#    session keyring: disk quota exceeded". Raised here (and kept in /etc/sysctl.d) where allowed.
+if [[ $(cat /proc/sys/kernel/keys/maxkeys 2>/dev/null || echo 0) -lt 20000 ]]; then
+  if sysctl -qw kernel.keys.maxkeys=20000 kernel.keys.maxbytes=2000000 2>/dev/null; then
+    printf 'kernel.keys.maxkeys = 20000\nkernel.keys.maxbytes = 2000000\n' > /etc/sysctl.d/60-clawpod-keys.conf 2>/dev/null || true
+  else
+    say "warning: could not raise kernel.keys.maxkeys (200 keys per user): more than ~150 agents at once will fail to start"
+  fi
+fi
+
 # 4. Node dependencies and the build.
 say "installing npm dependencies and building clawpod"
 npm ci --no-audit --no-fund --loglevel=error
