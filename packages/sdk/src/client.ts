@@ -34,13 +34,16 @@ export class Client {
     if (init.json !== undefined) headers['content-type'] = 'application/json';
     else if (init.body !== undefined) headers['content-type'] = 'application/octet-stream';
     if (init.accept) headers.accept = init.accept;
+    const send = () => this.doFetch(`${this.url}${path}`, {
+      method, headers,
+      ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : init.body !== undefined ? { body: init.body } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
     let res: Response;
     try {
-      res = await this.doFetch(`${this.url}${path}`, {
-        method, headers,
-        ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : init.body !== undefined ? { body: init.body } : {}),
-        ...(init.signal ? { signal: init.signal } : {}),
-      });
+      // a kept-alive connection the server closes as a request goes out fails it unanswered
+      // ("other side closed"): a read is safe to send again once, a write is not
+      res = await send().catch((e: unknown) => { if (method !== 'GET' || init.signal?.aborted) throw e; return send(); });
     } catch (e) {
       if (init.signal?.aborted) throw new SandboxError('ABORTED', `${what}: aborted`, { cause: e });
       const why = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
