@@ -129,7 +129,10 @@ async function main(): Promise<void> {
     }));
     const wallS = (Date.now() - b0) / 1000;
 
-    // the same burst in one process, as clawpod serve's API claims (POST /v1/agents, sandboxes): no CLI start per claim
+    // the same burst in one process, as clawpod serve's API claims (POST /v1/agents, sandboxes): no CLI start per claim.
+    // The first burst's instances go first: every agent's init takes a session keyring under the one
+    // mapped uid, and kernel.keys.maxkeys (200 here) bounds how many run at once
+    await removeAll(made.splice(0));
     must(['pool', 'fill', '--spec', pool, '--size', String(BURST)]);
     const config = loadConfig(env);
     const rt = await connectRuntime(config);
