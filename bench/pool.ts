@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 
     // the same burst in one process, as clawpod serve's API claims (POST /v1/agents, sandboxes): no CLI start per claim.
     // The first burst's instances go first: every agent's init takes a session keyring under the one
-    // mapped uid, and kernel.keys.maxkeys (200 here) bounds how many run at once
+    // mapped uid, and kernel.keys.maxkeys (200 by default; scripts/setup.sh raises it) bounds how many run at once
     await removeAll(made.splice(0));
     must(['pool', 'fill', '--spec', pool, '--size', String(BURST)]);
     const config = loadConfig(env);
