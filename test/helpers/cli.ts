@@ -1,10 +1,11 @@
 // Drives the built CLI as a user does: a child process, real Podman, real files. Every test
 // names its objects with a per-run prefix and labels nothing by hand, so `cleanup` can find them.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin/clawpod.js');
@@ -69,6 +70,11 @@ export function cleanup(prefix: string): void {
   const { containers, volumes } = leftovers(prefix);
   if (containers.length) podman(['rm', '-f', '-t', '0', ...containers]); // teardown: no graceful stop (a sleep as PID 1 would take the 10 s timeout)
   if (volumes.length) podman(['volume', 'rm', '-f', ...volumes]);
+  // the secret folders clawpod delivered to them (a container removed behind clawpod's back leaves its folder on the tmpfs)
+  const secrets = loadConfig(process.env).secretsDir;
+  let folders: string[] = [];
+  try { folders = readdirSync(secrets).filter((n) => n.startsWith(prefix)); } catch { /* nothing delivered */ }
+  for (const f of folders) rmSync(join(secrets, f), { recursive: true, force: true });
 }
 
 export function tmpDir(): string {
