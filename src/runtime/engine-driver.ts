@@ -358,7 +358,11 @@ export abstract class EngineDriver implements Runtime {
       socket.on('error', () => undefined);
       stdin.on('error', () => undefined);
       return { stdin, output: demux(socket), close: () => socket.destroy() };
-    } catch (e) { this.fail(`attach to ${id}`, e); }
+    } catch (e) {
+      // Podman answers 409 when it cannot prepare the container to attach (its OCI runtime failed): no name clash
+      if (statusOf(e) === 409) throw new ClawpodError('RUNTIME_ERROR', `${this.kind} could not attach to ${id}: ${messageOf(e)}`, { cause: e, hint: `\`clawpod doctor\` checks the engine and its OCI runtime; \`${this.kind} logs ${id}\`` });
+      this.fail(`attach to ${id}`, e);
+    }
   }
 
   async putArchive(id: string, dir: string, tar: Readable): Promise<void> {
