@@ -34,8 +34,8 @@ export interface BenchEnv {
   readonly raw: RawEngine;
   readonly config: Config;
   readonly engine: { readonly kind: Engine; readonly bin: string; readonly env: NodeJS.ProcessEnv };
-  /** How this clawpod is started as a child: node and its entry script. */
-  readonly cli: { readonly node: string; readonly script: string; readonly env: NodeJS.ProcessEnv };
+  /** How this clawpod is started as a child: node, its entry script and the options before the verb (--host: the engine the bench measures). */
+  readonly cli: { readonly node: string; readonly script: string; readonly globals: readonly string[]; readonly env: NodeJS.ProcessEnv };
   readonly dir: string;
   /** Prefix of every name the bench gives (agents, pools, raw containers): `bench-XXXX-`. */
   readonly prefix: string;
@@ -70,7 +70,7 @@ function firstOutputOf(t: { firstOutputMs: number | undefined }, what: string): 
 }
 
 function clawpodCli(env: BenchEnv, args: readonly string[]) {
-  return timeProcess(env.cli.node, [env.cli.script, ...args], env.cli.env, env.signal);
+  return timeProcess(env.cli.node, [env.cli.script, ...env.cli.globals, ...args], env.cli.env, env.signal);
 }
 
 /** A raw container started detached by the engine's own CLI, removed at the end. */
@@ -144,7 +144,7 @@ export async function wakePairs(env: BenchEnv, tier: IsolationTier): Promise<Pai
 export async function warmPair(env: BenchEnv, tier: IsolationTier): Promise<Pair> {
   const s = writeSubject(env.dir, `${env.prefix}warm-${tier}`, tier, REPLY_AND_STAY);
   const cli = async (args: readonly string[]) => {
-    const r = spawnSync(env.cli.node, [env.cli.script, ...args], { env: env.cli.env, encoding: 'utf8' });
+    const r = spawnSync(env.cli.node, [env.cli.script, ...env.cli.globals, ...args], { env: env.cli.env, encoding: 'utf8' });
     if (r.status !== 0) throw new ClawpodError('RUNTIME_ERROR', `clawpod ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().split('\n').slice(-2).join(' / ')}`, { hint: 'run it by hand to see why' });
   };
   let claimed: string | undefined;

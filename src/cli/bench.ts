@@ -83,7 +83,8 @@ export default async function bench(ctx: Ctx, opts: Opts): Promise<number> {
   const env = {
     rt, raw: new RawEngine(socketPath), config: ctx.config, dir, prefix: `bench-${randomBytes(2).toString('hex')}-`, cleanup, signal: abort.signal,
     engine: { kind: rt.kind, bin: engineBin, env: { ...process.env, ...(ctx.config.containersConf ? { CONTAINERS_CONF: ctx.config.containersConf } : {}) } },
-    cli: { node: process.execPath, script, env: process.env },
+    // the children measure the engine this process found, whatever they would find themselves
+    cli: { node: process.execPath, script, globals: ['--host', rt.endpoint], env: process.env },
   };
   cleanup.add(`folder ${dir}`, async () => rmSync(dir, { recursive: true, force: true }));
   cleanup.add(`containers named ${env.prefix}*`, () => sweep(env));
