@@ -10,6 +10,7 @@ import { decodeUtf8 } from '../spec/utf8.js';
 import { parseCpu, parseDuration, parseMemory } from '../spec/quantity.js';
 import { SECRET_SOURCES, SecretRefSchema } from '../spec/schema.js';
 import { otlpEndpointProblem } from '../otel/settings.js';
+import { BindingSchema, ChannelSchema, MemorySchema, ScheduleSchema } from '../channels/schema.js';
 
 export const GROUP_NAME = /^[a-z0-9]([-a-z0-9_.]{0,38}[a-z0-9])?$/;
 const GROUP_NAME_HINT = 'lowercase letters, digits, "-", "_", "." (at most 40), starting and ending with a letter or digit';
@@ -141,6 +142,14 @@ export const ControlPlaneSchema = z.strictObject({
       if ((p.spec === undefined) === (p.profile === undefined)) ctx.addIssue({ code: 'custom', message: 'expected one of spec (an Agent file) and profile (e.g. reference)' });
       if (p.version !== undefined && p.profile === undefined) ctx.addIssue({ code: 'custom', path: ['version'], message: 'expected version only with profile (a spec file says spec.profile.version itself)' });
     })).default([]),
+    /** Chat platforms this daemon listens on (docs/channels.md); their credentials stay here. */
+    channels: z.array(ChannelSchema).default([]),
+    /** Which chat reaches which group; also `clawpod channel bind`. */
+    bindings: z.array(BindingSchema).default([]),
+    /** Prompts sent to groups on a cron schedule; also `clawpod schedule add`. */
+    schedules: z.array(ScheduleSchema).default([]),
+    /** Each group's earlier conversation, handed to its next session. */
+    memory: MemorySchema,
   }).prefault({}),
 }).superRefine((c, ctx) => {
   // a Pod cannot mount the control plane's socket: it reaches the gateway over TCP
@@ -151,6 +160,18 @@ export const ControlPlaneSchema = z.strictObject({
     // a Pod's only way to clawpod's MCP endpoint would be the gateway's TCP port, which sandbox tokens are not served on
     c.spec.groups.forEach((g, i) => { if (g.sandboxes) ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'sandboxes'], message: 'expected no sandboxes with runtime kubernetes: nested sandboxes reach clawpod through the gateway\'s unix socket, which Pods cannot mount' }); });
   }
+  const channels = new Set<string>();
+  c.spec.channels.forEach((ch, i) => {
+    if (channels.has(ch.name)) ctx.addIssue({ code: 'custom', path: ['spec', 'channels', i, 'name'], message: `expected a name no other channel has ("${ch.name}" is taken)` });
+    channels.add(ch.name);
+  });
+  const groupNames = c.spec.groups.map((g) => g.name);
+  const knownGroup = `expected one of the groups under spec.groups (${groupNames.join(', ') || 'none defined'})`;
+  c.spec.bindings.forEach((b, i) => {
+    if (!channels.has(b.channel)) ctx.addIssue({ code: 'custom', path: ['spec', 'bindings', i, 'channel'], message: `expected one of the names under spec.channels (${[...channels].join(', ') || 'none defined'})` });
+    if (!groupNames.includes(b.group)) ctx.addIssue({ code: 'custom', path: ['spec', 'bindings', i, 'group'], message: knownGroup });
+  });
+  c.spec.schedules.forEach((s, i) => { if (!groupNames.includes(s.group)) ctx.addIssue({ code: 'custom', path: ['spec', 'schedules', i, 'group'], message: knownGroup }); });
   const known = `expected one of the names under spec.models (${Object.keys(c.spec.models).join(', ') || 'none defined'})`;
   c.spec.groups.forEach((g, i) => {
     if (!c.spec.models[g.model]) ctx.addIssue({ code: 'custom', path: ['spec', 'groups', i, 'model'], message: known });

@@ -77,3 +77,18 @@ export const LABELS = Object.freeze({
 
 /** Label prefixes users may not set: they belong to clawpod. */
 export const RESERVED_LABEL_PREFIXES = ['dev.clawpod.', 'clawpod.dev/'] as const;
+
+/** Chat channels, memory and schedules (docs/channels.md). */
+export const CHANNEL_DEFAULTS = Object.freeze({
+  /** Per chat: this many messages within `ratePer`; more get a polite answer. */
+  rateMessages: 20,
+  ratePer: '1m',
+  /** An answer is edited into its chat message at most this often (Telegram allows about one edit a second per chat). */
+  editIntervalMs: 1000,
+  /** "typing…" is sent again this often while the agent works (Telegram shows it for 5 s). */
+  typingIntervalMs: 4000,
+  /** Files a chat sends: larger ones are refused with a polite answer. */
+  maxFileBytes: 10 * 1024 * 1024,
+  /** Earlier conversation handed to a new session, in estimated tokens (4 characters each). */
+  memoryBudgetTokens: 4000,
+});
