@@ -36,6 +36,8 @@ export type ErrorCode =
   | 'BUDGET_EXHAUSTED'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
+  | 'CHANNEL_AUTH'
+  | 'CHANNEL_UNAVAILABLE'
   | 'INTERNAL';
 
 /** Exit codes by family, so scripts can tell bad input (2) from a broken runtime (3). */
@@ -90,6 +92,10 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   UNAUTHORIZED: 8,
   /** The token is good, but its scope does not cover the call (a tenant's token on an admin route). */
   FORBIDDEN: 8,
+  /** A chat platform refused the channel's credentials (a revoked bot token, a wrong signing secret). */
+  CHANNEL_AUTH: 8,
+  /** A chat platform cannot be reached or answers with errors. */
+  CHANNEL_UNAVAILABLE: 3,
   /** The control plane failed in a way it did not foresee (a bug: its message says where). */
   INTERNAL: 1,
 };
@@ -134,6 +140,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   ROLLOUT_HALTED: 409,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  CHANNEL_AUTH: 502,
+  CHANNEL_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
