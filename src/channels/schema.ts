@@ -64,7 +64,7 @@ export const BindingSchema = z.strictObject({
 export const ScheduleSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9_]{0,38}[a-z0-9])?$/, 'expected a schedule name: lowercase letters, digits, "-", "_"').optional(),
   group: z.string().min(1),
-  /** Five fields (minute hour day month weekday), e.g. "0 9 * * 1-5". */
+  /** Five fields (minute hour day month weekday), e.g. "0 9 * * 1-5"; or six, seconds first ("30 0 9 * * 1-5"). */
   cron: z.string().min(1),
   /** An IANA time zone, e.g. "Europe/Berlin" (default UTC). */
   tz: z.string().default('UTC'),
@@ -88,8 +88,9 @@ export function cronProblem(cron: string, tz: string): { field: 'cron' | 'tz'; m
   try { new Intl.DateTimeFormat('en', { timeZone: tz }); } catch {
     return { field: 'tz', message: `"${tz}" is not a time zone: expected an IANA name such as "Europe/Berlin" or "UTC"` };
   }
-  if (cron.trim().split(/\s+/).length !== 5) return { field: 'cron', message: `"${cron}" is not a cron expression: expected five fields (minute hour day month weekday), e.g. "0 9 * * 1-5"` };
-  try { new Cron(cron, { timezone: tz, paused: true }).stop(); } catch (e) {
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) return { field: 'cron', message: `"${cron}" is not a cron expression: expected five fields (minute hour day month weekday), e.g. "0 9 * * 1-5", or six with seconds first` };
+  try { new Cron(cron, { timezone: tz, paused: true, mode: '5-or-6-parts' }).stop(); } catch (e) {
     return { field: 'cron', message: `"${cron}" is not a cron expression (${(e as Error).message}): expected five fields, e.g. "0 9 * * 1-5"` };
   }
   return undefined;

@@ -214,6 +214,16 @@ group.command('add').description('add or update a group').argument('<name>')
   .requiredOption('--model <name>', 'a model defined in the ControlPlane file').option('--system <prompt>', 'system prompt')
   .action(verb(() => import('./group.js').then((m) => ({ default: m.add }))));
 
+const schedule = program.command('schedule').description('prompts sent to a group on a cron schedule, kept by clawpod serve (docs/schedules.md)');
+const scheduleVerb = (name: 'add' | 'list' | 'rm') => verb(() => import('./schedule.js').then((m) => ({ default: m[name] })));
+schedule.command('add').description('send PROMPT to GROUP whenever CRON matches; runs are queued like messages').argument('<group>').argument('<prompt...>')
+  .requiredOption('--cron <expr>', 'five fields (minute hour day month weekday), e.g. "0 9 * * 1-5"; or six with seconds first')
+  .option('--tz <zone>', 'IANA time zone the expression is read in (default UTC)')
+  .option('--missed <policy>', 'a run missed while clawpod serve was down: skip (default) or once')
+  .option('--name <name>', 'a name to know it by').action(scheduleVerb('add'));
+schedule.command('ls').alias('list').description('list schedules: next and last run, from the file or the API').action(scheduleVerb('list'));
+schedule.command('rm').description('remove schedules made with schedule add, by id').argument('<ids...>').action(scheduleVerb('rm'));
+
 const token = program.command('token').description("the control plane's API tokens, each with a scope: admin, metrics, group:NAME, tenant:NAME or sandbox:OWNER");
 token.command('create').description('make a token (its value is printed once)')
   .requiredOption('--scope <scope>', 'admin | metrics | group:NAME | tenant:NAME | sandbox:OWNER').option('--name <name>', 'what it is for (shown by token ls)')

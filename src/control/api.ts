@@ -19,6 +19,8 @@ import { liveRoutes } from './routes/live.js';
 import { modelRoutes, type ModelInfo } from './routes/models.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import type { Scheduler } from './schedules.js';
 import { Sandboxes } from '../sandbox/sandboxes.js';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -35,6 +37,8 @@ export interface ApiOptions {
   readonly models?: readonly ModelInfo[];
   /** The sandboxes the /v1/sandboxes routes drive; default: made from `agents` (none without: those routes answer 503). */
   readonly sandboxes?: Sandboxes;
+  /** The scheduled prompts /v1/schedules manages; without it those routes answer 503. */
+  readonly schedules?: Scheduler;
 }
 
 /** The sandboxes of a control plane, their acts noted in its lifecycle's event log and their use resetting its idle clock. */
@@ -76,7 +80,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
 
   for (const r of [groupRoutes(daemon, store), messageRoutes(daemon, store), tenantRoutes(store), tokenRoutes(daemon, store, tokens), lifecycleRoutes(daemon),
     agentRoutes(daemon, opts.agents), modelRoutes(opts.models ?? []), whoamiRoutes(), liveRoutes(daemon, store),
-    sandboxRoutes(opts.sandboxes ?? (opts.agents ? sandboxesOf(daemon, store, opts.agents) : undefined))]) app.route('/', r);
+    sandboxRoutes(opts.sandboxes ?? (opts.agents ? sandboxesOf(daemon, store, opts.agents) : undefined)), scheduleRoutes(opts.schedules)]) app.route('/', r);
   const metrics = opts.metrics;
   if (metrics) {
     // outside /v1 and the OpenAPI document: Prometheus' text format, for a scrape

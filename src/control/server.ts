@@ -24,6 +24,7 @@ import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
 import { PoolKeeper } from './pools.js';
+import { Scheduler } from './schedules.js';
 import { Store } from './store.js';
 import { createGateway, type Gateway, type GatewayDeps } from './gateway/gateway.js';
 import { redactor } from '../secrets/redact.js';
@@ -143,6 +144,8 @@ async function startMessageTracing(config: Config, spec: LoadedControlPlane['con
 
 export interface Running {
   readonly daemon: Daemon; readonly url: string; readonly server: ServerType;
+  /** Scheduled prompts; set its onRun to hear of each run's message. */
+  readonly scheduler: Scheduler;
   /** The admin token when this start made it (the first): shown once, for the dashboard's login. */
   readonly newToken: string | undefined;
   stop(): Promise<void>;
@@ -184,6 +187,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   }, (gateway) => withMcp(gateway, apiTokens, () => app));
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.groups.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
+  const scheduler = new Scheduler({ store, daemon, specs: spec.schedules, say });
+  scheduler.start();
 
   const listen = listenOverride ?? spec.listen;
   const { hostname, port } = hostPort(listen);
@@ -191,7 +196,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   // local runtimes only: a warm member is a running container claimed by renaming it
   const pools = rt.kind === 'kubernetes' ? undefined : new PoolKeeper({ config, rt, pools: spec.pools, dir: loaded.dir, say, event: (pool, type, data) => life.lifecycle.event(pool, type, data) });
   if (spec.pools.length && !pools) say('spec.pools: warm pools are kept on a local runtime only; ignored with runtime kubernetes');
-  const api = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models), sandboxes });
+  const api = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models), sandboxes, schedules: scheduler });
   app = api;
   const missing = mountDashboard(api);
   if (missing) say(missing);
@@ -207,8 +212,9 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   // once serving: a daemon that could not listen has started no member
   pools?.start();
   return {
-    daemon, url, server, newToken: created ? token : undefined,
+    daemon, scheduler, url, server, newToken: created ? token : undefined,
     async stop() {
+      scheduler.stop();
       await pools?.stop();
       await life.stop();
       await daemon.stop();

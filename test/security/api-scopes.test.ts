@@ -114,6 +114,9 @@ const ROUTES: Record<string, Expect> = {
   'GET /v1/sandboxes/{id}/logs': 'sandbox',
   'POST /v1/sandboxes/{id}/stop': 'sandbox',
   'DELETE /v1/sandboxes/{id}': 'sandbox',
+  'GET /v1/schedules': 'admin',
+  'POST /v1/schedules': 'admin',
+  'DELETE /v1/schedules/{id}': 'admin',
 };
 
 const BODIES: Record<string, unknown> = {
@@ -126,6 +129,7 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/agents/{name}/upgrade': { version: '1' },
   'POST /v1/sandboxes': { profile: 'reference' },
   'POST /v1/sandboxes/{id}/exec': { cmd: 'id' },
+  'POST /v1/schedules': { group: 'theirs', cron: '* * * * *', prompt: 'p' },
 };
 
 /** The foreign object a path names for a caller scoped to `scope`, and one that does not exist. */
