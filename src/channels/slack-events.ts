@@ -1,0 +1,102 @@
+// Slack's Events API payloads → Inbound, and the check of Slack's request signature. Pure apart from
+// the clock; the adapter (slack.ts) does the I/O for both Events API (HTTP) and Socket Mode.
+import { verifySlackRequest } from '@slack/bolt';
+import type { Inbound, InboundFile } from './types.js';
+
+/** The fields of a Slack `message` / `app_mention` event we read (api.slack.com/events/message). */
+export interface SlackMessageEvent {
+  readonly type: string;
+  readonly subtype?: string;
+  readonly channel?: string;
+  readonly user?: string;
+  readonly bot_id?: string;
+  readonly text?: string;
+  readonly ts?: string;
+  readonly thread_ts?: string;
+  readonly files?: readonly SlackFile[];
+}
+
+export interface SlackFile {
+  readonly id?: string;
+  readonly name?: string;
+  readonly title?: string;
+  readonly size?: number;
+  readonly mode?: string;
+  readonly url_private_download?: string;
+  readonly url_private?: string;
+}
+
+/** The outer `event_callback` envelope (the HTTP body, or a Socket Mode envelope's payload). */
+export interface SlackEventCallback {
+  readonly type: string;
+  readonly event_id?: string;
+  readonly event?: SlackMessageEvent;
+  readonly challenge?: string;
+}
+
+/** Slack's signing window: older (or, against clock games, newer) requests are refused as replays. */
+export const SIGNATURE_WINDOW_S = 5 * 60;
+
+/**
+ * Why a request does not come from Slack, or undefined when its v0 signature (HMAC-SHA256 of
+ * `v0:timestamp:body` with the signing secret, compared in constant time by Bolt) is good and its
+ * timestamp within five minutes. Bolt only refuses old timestamps; future ones are refused here.
+ * The reason never contains the secret.
+ */
+export function signatureProblem(secret: string, body: string, signature: string | null, timestamp: string | null, nowMs = Date.now()): string | undefined {
+  if (!signature || !timestamp) return 'no X-Slack-Signature or X-Slack-Request-Timestamp header';
+  const ts = Number(timestamp);
+  if (!Number.isInteger(ts)) return 'X-Slack-Request-Timestamp is not a number';
+  if (Math.abs(nowMs / 1000 - ts) > SIGNATURE_WINDOW_S) return 'X-Slack-Request-Timestamp is more than 5 minutes away from now (a replay, or a wrong clock)';
+  try {
+    verifySlackRequest({ signingSecret: secret, body, headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': ts }, nowMilliseconds: nowMs });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.replace(/^Failed to verify authenticity: /, '');
+  }
+}
+
+/** Slack's mention syntax for the bot, `<@U123>` or `<@U123|name>`, removed from the text it was addressed with. */
+export function stripMention(text: string, botUserId: string | undefined): string {
+  if (!botUserId) return text.trim();
+  return text.replace(new RegExp(`<@${botUserId}(\\|[^>]*)?>:?`, 'g'), '').replace(/[ \t]{2,}/g, ' ').trim();
+}
+
+/**
+ * The Inbound for one event, or undefined for events that are not a person's new message: edits and
+ * deletions (subtype message_changed, message_deleted), joins, bots (our own answers included).
+ *
+ * `message` and `app_mention` both arrive for a mention in a channel the bot is in (when the app
+ * subscribes to both). Neither is dropped here: each is keyed by the message's own identity
+ * (channel and ts), not by event_id, so the second one is a duplicate the router already skips,
+ * and an app subscribed to only one of them loses nothing. Retries of an event keep the same key too.
+ */
+export function toInbound(ev: SlackMessageEvent, botUserId: string | undefined, fetchFile: (url: string) => Promise<Buffer>): Inbound | undefined {
+  if (ev.type !== 'message' && ev.type !== 'app_mention') return undefined;
+  if (ev.subtype !== undefined && ev.subtype !== 'file_share') return undefined;
+  if (ev.bot_id || !ev.user || (botUserId && ev.user === botUserId)) return undefined;
+  if (!ev.channel || !ev.ts) return undefined;
+  const files: InboundFile[] = [];
+  for (const f of ev.files ?? []) {
+    const url = f.url_private_download ?? f.url_private;
+    // tombstoned or hidden (free-plan limit) files have no URL to fetch
+    if (!url || f.mode === 'tombstone' || f.mode === 'hidden_by_limit') continue;
+    files.push({ name: f.name ?? f.title ?? f.id ?? 'file', ...(f.size !== undefined ? { size: f.size } : {}), fetch: () => fetchFile(url) });
+  }
+  return {
+    key: `${ev.channel}/${ev.ts}`,
+    chat: ev.channel,
+    user: ev.user,
+    text: stripMention(ev.text ?? '', botUserId),
+    ...(files.length ? { files } : {}),
+    ...(ev.thread_ts ? { thread: ev.thread_ts } : {}),
+  };
+}
+
+/** Events that mean the bot token no longer works: the app was uninstalled, or its bot token
+ *  revoked (tokens_revoked also reports users' tokens, which leave the bot working). */
+export function isRevocation(ev: { readonly type: string; readonly tokens?: { readonly bot?: readonly string[] } } | undefined, botUserId: string | undefined): boolean {
+  if (ev?.type === 'app_uninstalled') return true;
+  const bots = ev?.type === 'tokens_revoked' ? ev.tokens?.bot ?? [] : [];
+  return botUserId ? bots.includes(botUserId) : bots.length > 0;
+}

@@ -1,0 +1,116 @@
+// Slack Socket Mode (api.slack.com/apis/socket-mode): apps.connections.open with the app-level token,
+// then a WebSocket on which Slack sends envelopes that must each be acknowledged by envelope_id.
+// We acknowledge an events_api envelope only after its handler resolved (the router stored the
+// message): an envelope lost to a crash before that is sent again by Slack.
+import { LogLevel, SocketModeClient, type Logger } from '@slack/socket-mode';
+
+export interface SocketOptions {
+  readonly appToken: string;
+  readonly apiUrl?: string;
+  readonly logger: Logger;
+  /** One events_api payload (an event_callback); the envelope is acknowledged when it resolves. */
+  readonly onEvent: (payload: unknown) => Promise<void>;
+  /** The connection broke and could not be made again yet (auth: the app token is refused). */
+  readonly onDown: (e: unknown, auth: boolean) => void;
+  readonly onUp: () => void;
+}
+
+/** Bounded retries of apps.connections.open per attempt (the library's default is 100, i.e. hours). */
+const OPEN_RETRY = { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 };
+const RECONNECT_MAX_MS = 60_000;
+
+export class SlackSocket {
+  private readonly client: SocketModeClient;
+  private connected = false;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly o: SocketOptions) {
+    // autoReconnect is ours (connectLoop): the library's reconnect leaves a rejected promise unhandled
+    // when apps.connections.open fails for good (a revoked app token), which would end the daemon.
+    this.client = new SocketModeClient({
+      appToken: o.appToken,
+      logger: o.logger,
+      autoReconnectEnabled: false,
+      clientOptions: { ...(o.apiUrl ? { slackApiUrl: o.apiUrl } : {}), retryConfig: OPEN_RETRY, timeout: 30_000 },
+    });
+    // every envelope (hello and disconnect are the client's own); slash commands and interactivity
+    // are not handled, only acknowledged so Slack does not send them again
+    this.client.on('slack_event', (m: Envelope) => { void this.onEnvelope(m, m.type === 'events_api'); });
+    this.client.on('disconnected', () => {
+      if (!this.connected || this.stopped) return;
+      this.connected = false;
+      void this.connectLoop();
+    });
+  }
+
+  /** Connects once; rejects (auth or not) when the first connection cannot be made. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.client.start();
+    this.connected = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.client.disconnect().catch(() => undefined);
+  }
+
+  private async onEnvelope(m: Envelope, handle: boolean): Promise<void> {
+    try {
+      if (handle) await this.o.onEvent(m.body);
+      await m.ack();
+    } catch (e) {
+      // not acknowledged: Slack sends the envelope again
+      this.o.logger.warn(`a Socket Mode envelope was not acknowledged (${(e as Error).message})`);
+    }
+  }
+
+  /** After a disconnect (Slack recycles connections every few hours): reconnect with backoff. */
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.client.start();
+        this.connected = true;
+        if (attempt > 0) this.o.onUp();
+        return;
+      } catch (e) {
+        const auth = isAuthError(e);
+        this.o.onDown(e, auth);
+        if (auth) return;
+        await new Promise<void>((r) => { this.wake = r; setTimeout(r, Math.min(RECONNECT_MAX_MS, 1_000 * 2 ** attempt)).unref(); });
+      }
+    }
+  }
+}
+
+interface Envelope { readonly type: string; readonly body: unknown; ack(): Promise<void> }
+
+const AUTH_ERRORS = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'not_allowed_token_type']);
+
+/** Whether a Web API error says the token is refused (vs. Slack being unreachable or busy). */
+export function isAuthError(e: unknown): boolean {
+  return AUTH_ERRORS.has(platformError(e) ?? '');
+}
+
+/** The `error` of an `{ok: false}` Web API answer, when that is what failed. */
+export function platformError(e: unknown): string | undefined {
+  const data = (e as { data?: { error?: unknown } } | undefined)?.data;
+  return typeof data?.error === 'string' ? data.error : undefined;
+}
+
+/** A @slack/logger Logger that passes warnings and errors on as one line each (debug and info are dropped). */
+export function lineLogger(say: (line: string) => void): Logger {
+  let level = LogLevel.WARN;
+  const line = (...msg: unknown[]) => say(msg.map((m) => (m instanceof Error ? m.message : String(m))).join(' '));
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: line,
+    error: line,
+    setLevel: (l: LogLevel) => { level = l; },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
