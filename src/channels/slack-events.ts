@@ -56,10 +56,17 @@ export function signatureProblem(secret: string, body: string, signature: string
   }
 }
 
-/** Slack's mention syntax for the bot, `<@U123>` or `<@U123|name>`, removed from the text it was addressed with. */
-export function stripMention(text: string, botUserId: string | undefined): string {
-  if (!botUserId) return text.trim();
-  return text.replace(new RegExp(`<@${botUserId}(\\|[^>]*)?>:?`, 'g'), '').replace(/[ \t]{2,}/g, ' ').trim();
+/**
+ * A message's text as the person wrote it: Slack's mention of the bot (`<@U123>`, `<@U123|name>`)
+ * removed, links `<https://x|label>` written as `label (https://x)`, and the three characters Slack
+ * escapes (&amp; &lt; &gt;) restored. Other mentions (`<@U456>`, `<#C789|general>`) stay as Slack wrote them.
+ */
+export function plainText(text: string, botUserId: string | undefined): string {
+  const noBot = botUserId ? text.replace(new RegExp(`<@${botUserId}(\\|[^>]*)?>:?`, 'g'), '') : text;
+  return noBot
+    .replace(/<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>/g, (_, url: string, label?: string) => (label && label !== url ? `${label} (${url})` : url))
+    .replace(/[ \t]{2,}/g, ' ').trim()
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 /**
@@ -87,7 +94,7 @@ export function toInbound(ev: SlackMessageEvent, botUserId: string | undefined, 
     key: `${ev.channel}/${ev.ts}`,
     chat: ev.channel,
     user: ev.user,
-    text: stripMention(ev.text ?? '', botUserId),
+    text: plainText(ev.text ?? '', botUserId),
     ...(files.length ? { files } : {}),
     ...(ev.thread_ts ? { thread: ev.thread_ts } : {}),
   };

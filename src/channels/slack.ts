@@ -113,6 +113,7 @@ class SlackAdapter implements ChannelAdapter {
       ? signatureProblem(this.init.signingSecret, body, req.headers.get('x-slack-signature'), req.headers.get('x-slack-request-timestamp'))
       : 'the channel has no signing secret';
     if (problem) {
+      this.init.onRejected?.(problem);
       this.logRejected(problem);
       return new Response('invalid signature\n', { status: 401 });
     }

@@ -63,6 +63,10 @@ export interface SlackServer {
   failNext(method: string, f: { status: 429; retryAfter: number } | { error: string }): void;
   /** The bot token is revoked: every call with it answers token_revoked. */
   revoke(): void;
+  /** The app-level token is revoked: apps.connections.open answers token_revoked. */
+  revokeApp(): void;
+  /** Slack recycling its connections: {type: 'disconnect', reason: 'refresh_requested'} on each socket. */
+  refreshSockets(): void;
   waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
@@ -83,6 +87,7 @@ export async function startSlackServer(): Promise<SlackServer> {
   const ackWaiters = new Map<string, (a: Ack) => void>();
   const tickets = new Set<string>();
   let revoked = false;
+  let appRevoked = false;
   let tsSeq = 0;
   let url = '';
 
@@ -167,6 +172,7 @@ export async function startSlackServer(): Promise<SlackServer> {
     if (!token) return answer({ ok: false, error: 'not_authed' });
     if (method === 'apps.connections.open') {
       if (token !== appToken) return answer({ ok: false, error: token === botToken ? 'not_allowed_token_type' : 'invalid_auth' });
+      if (appRevoked) return answer({ ok: false, error: 'token_revoked' });
       const ticket = randomUUID();
       tickets.add(ticket);
       return answer({ ok: true, url: `${url.replace(/^http/, 'ws')}/link/?ticket=${ticket}&app_id=${appId}` });
@@ -286,6 +292,10 @@ export async function startSlackServer(): Promise<SlackServer> {
     },
     failNext(method, f) { failures.set(method, [...(failures.get(method) ?? []), f]); },
     revoke() { revoked = true; },
+    revokeApp() { appRevoked = true; },
+    refreshSockets() {
+      for (const ws of sockets) ws.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'applink-scripted' } }));
+    },
     async waitFor(probe, timeoutMs = 5_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {

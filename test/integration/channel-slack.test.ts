@@ -41,6 +41,7 @@ async function mount(a: ChannelAdapter): Promise<{ hook: string; close(): Promis
 }
 
 const lines: string[] = [];
+const rejected: string[] = [];
 let slack: SlackServer;
 const stops: (() => Promise<void>)[] = [];
 
@@ -56,7 +57,7 @@ function adapter(o: { mode?: 'events' | 'socket'; token?: string; appToken?: str
 
 /** For a describe's beforeAll: stopped by its afterAll, not after each test. */
 function longAdapter(): ChannelAdapter {
-  return createSlack({ name: 'team', apiRoot: slack.apiRoot, token: slack.botToken, signingSecret: SECRET, say: (l) => lines.push(l) });
+  return createSlack({ name: 'team', apiRoot: slack.apiRoot, token: slack.botToken, signingSecret: SECRET, say: (l) => lines.push(l), onRejected: (why) => rejected.push(why) });
 }
 
 /** Nothing the adapter said or threw names a credential. */
@@ -94,9 +95,9 @@ describe('Slack: Events API', () => {
 
   it('hands a signed message to the sink before answering 200, the mention stripped, in its thread', async () => {
     const before = sink.received.length;
-    const r = await slack.postEvent(hook, { type: 'message', channel: 'C0001', channel_type: 'channel', user: 'U0ALICE', text: `<@${slack.botUserId}> what is up?`, ts: '1700000000.000100', thread_ts: '1699999999.000001' }, { signingSecret: SECRET });
+    const r = await slack.postEvent(hook, { type: 'message', channel: 'C0001', channel_type: 'channel', user: 'U0ALICE', text: `<@${slack.botUserId}> what is up? see <https://example.com/a?b=1&amp;c=2|the doc> &amp; 1 &lt; 2, <@U0BOB>`, ts: '1700000000.000100', thread_ts: '1699999999.000001' }, { signingSecret: SECRET });
     expect(r.status).toBe(200);
-    expect(sink.received.slice(before)).toEqual([{ key: 'C0001/1700000000.000100', chat: 'C0001', user: 'U0ALICE', text: 'what is up?', thread: '1699999999.000001' }]);
+    expect(sink.received.slice(before)).toEqual([{ key: 'C0001/1700000000.000100', chat: 'C0001', user: 'U0ALICE', text: 'what is up? see the doc (https://example.com/a?b=1&c=2) & 1 < 2, <@U0BOB>', thread: '1699999999.000001' }]);
   });
 
   it('a retry and the app_mention twin of a message carry the same key (the router stores it once)', async () => {
@@ -133,6 +134,8 @@ describe('Slack: Events API', () => {
     expect(unsigned.status).toBe(401);
     expect(sink.received.length).toBe(before);
     expect(lines.some((l) => l.startsWith('slack team: refused a request to its hook'))).toBe(true);
+    expect(rejected).toEqual([expect.stringContaining('signature mismatch'), expect.stringContaining('5 minutes'), expect.stringContaining('no X-Slack-Signature')]);
+    expectNoSecret(rejected.join('\n'));
     expectNoSecret(lines.join('\n'));
   });
 
@@ -198,6 +201,26 @@ describe('Slack: Socket Mode', () => {
     expect(sink.received).toHaveLength(1);
     await a.stop();
     await slack.waitFor(() => slack.socketConnections() === 0);
+  });
+
+  it('reconnects when Slack recycles the connection; a revoked app token then reports down', { timeout: 15_000 }, async () => {
+    const a = adapter({ mode: 'socket' });
+    const sink = fakeSink();
+    await a.start(sink);
+    const opens = () => slack.calls.filter((c) => c.method === 'apps.connections.open').length;
+    const before = opens();
+    slack.refreshSockets();
+    await slack.waitFor(() => opens() > before && slack.socketConnections() === 1);
+    await slack.socketSend({ type: 'message', channel: 'D0001', user: 'U0ALICE', text: 'after the refresh', ts: '1700000011.000001' });
+    expect(sink.received.map((m) => m.text)).toEqual(['after the refresh']);
+    expect(sink.statuses.map((s) => s.state)).toEqual(['up']);
+
+    slack.revokeApp();
+    slack.refreshSockets();
+    await slack.waitFor(() => sink.statuses.length > 1);
+    expect(sink.statuses.map((s) => [s.state, s.error?.code])).toEqual([['up', undefined], ['down', 'CHANNEL_AUTH']]);
+    expect(sink.statuses[1]!.error!.hint).toContain('app-level token');
+    expectNoSecret(JSON.stringify(sink.statuses));
   });
 
   it('a refused app-level token rejects start with CHANNEL_AUTH', async () => {
