@@ -1,6 +1,7 @@
 // Slack's Events API payloads → Inbound, and the check of Slack's request signature. Pure apart from
 // the clock; the adapter (slack.ts) does the I/O for both Events API (HTTP) and Socket Mode.
-import { verifySlackRequest } from '@slack/bolt';
+// the module alone: Bolt's index loads express, OAuth and its receivers (2.9 MB bundled) for one function
+import { verifySlackRequest } from '@slack/bolt/dist/receivers/verify-request.js';
 import type { Inbound, InboundFile } from './types.js';
 
 /** The fields of a Slack `message` / `app_mention` event we read (api.slack.com/events/message). */

@@ -2,7 +2,8 @@
 // then a WebSocket on which Slack sends envelopes that must each be acknowledged by envelope_id.
 // We acknowledge an events_api envelope only after its handler resolved (the router stored the
 // message): an envelope lost to a crash before that is sent again by Slack.
-import { LogLevel, SocketModeClient, type Logger } from '@slack/socket-mode';
+import { SocketModeClient, type Logger } from '@slack/socket-mode';
+import { isAuthError } from './slack-api.js';
 
 export interface SocketOptions {
   readonly appToken: string;
@@ -86,31 +87,3 @@ export class SlackSocket {
 }
 
 interface Envelope { readonly type: string; readonly body: unknown; ack(): Promise<void> }
-
-const AUTH_ERRORS = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'not_allowed_token_type']);
-
-/** Whether a Web API error says the token is refused (vs. Slack being unreachable or busy). */
-export function isAuthError(e: unknown): boolean {
-  return AUTH_ERRORS.has(platformError(e) ?? '');
-}
-
-/** The `error` of an `{ok: false}` Web API answer, when that is what failed. */
-export function platformError(e: unknown): string | undefined {
-  const data = (e as { data?: { error?: unknown } } | undefined)?.data;
-  return typeof data?.error === 'string' ? data.error : undefined;
-}
-
-/** A @slack/logger Logger that passes warnings and errors on as one line each (debug and info are dropped). */
-export function lineLogger(say: (line: string) => void): Logger {
-  let level = LogLevel.WARN;
-  const line = (...msg: unknown[]) => say(msg.map((m) => (m instanceof Error ? m.message : String(m))).join(' '));
-  return {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: line,
-    error: line,
-    setLevel: (l: LogLevel) => { level = l; },
-    getLevel: () => level,
-    setName: () => undefined,
-  };
-}

@@ -1,15 +1,17 @@
 // The Slack channel: receives people's messages by the Events API (signed HTTP requests to the
 // channel's hook; mode 'events', the default) or Socket Mode (mode 'socket'), answers with the Web API.
 //
-// Bolt is used for its pieces, not its App: verifySlackRequest for signatures and its WebClient
-// (webApi) for calls, retries and uploads. An App would route each event through its middleware and
-// listeners and acknowledge on its own schedule; here the one promise that matters is explicit:
+// Bolt is used for its pieces, not its App: its verifySlackRequest for signatures, and the WebClient
+// it is built on (@slack/web-api) for calls, retries and uploads. An App would route each event
+// through its middleware and listeners and acknowledge on its own schedule; here the one promise
+// that matters is explicit:
 // Slack's request is answered (or the Socket Mode envelope acknowledged) only after sink.receive
 // resolved, so a message is never acknowledged before the router stored it.
-import { webApi } from '@slack/bolt';
+import { WebClient, WebClientEvent } from '@slack/web-api';
 import { ClawpodError } from '../errors.js';
+import { isAuthError, lineLogger, platformError } from './slack-api.js';
 import { isRevocation, signatureProblem, toInbound, type SlackEventCallback } from './slack-events.js';
-import { SlackSocket, isAuthError, lineLogger, platformError } from './slack-socket.js';
+import type { SlackSocket } from './slack-socket.js';
 import type { AdapterInit, ChannelAdapter, ChannelSink, SentRef } from './types.js';
 
 /** Larger bodies are refused before their signature is checked (Slack's events are a few KB). */
@@ -26,7 +28,7 @@ class SlackAdapter implements ChannelAdapter {
   readonly kind = 'slack' as const;
   readonly caps = { maxText: 40_000, canEdit: true } as const;
   readonly name: string;
-  private readonly client: webApi.WebClient;
+  private readonly client: WebClient;
   private readonly mode: 'events' | 'socket';
   private sink: ChannelSink | undefined;
   private socket: SlackSocket | undefined;
@@ -37,7 +39,7 @@ class SlackAdapter implements ChannelAdapter {
   constructor(private readonly init: AdapterInit) {
     this.name = init.name;
     this.mode = init.mode === 'socket' ? 'socket' : 'events';
-    this.client = new webApi.WebClient(init.token, {
+    this.client = new WebClient(init.token, {
       ...(init.apiRoot ? { slackApiUrl: init.apiRoot } : {}),
       logger: lineLogger((l) => this.say(l)),
       retryConfig: RETRY,
@@ -45,7 +47,7 @@ class SlackAdapter implements ChannelAdapter {
       rejectRateLimitedCalls: false,
       timeout: 30_000,
     });
-    this.client.on(webApi.WebClientEvent.RATE_LIMITED, (sec: number, { url }: { url: string }) => this.say(`Slack rate-limits ${url.split('/').pop() ?? url}; sending again in ${sec} s`));
+    this.client.on(WebClientEvent.RATE_LIMITED, (sec: number, { url }: { url: string }) => this.say(`Slack rate-limits ${url.split('/').pop() ?? url}; sending again in ${sec} s`));
   }
 
   async start(sink: ChannelSink): Promise<void> {
@@ -57,6 +59,7 @@ class SlackAdapter implements ChannelAdapter {
     this.sink = sink;
     this.down = false;
     if (this.mode === 'socket') {
+      const { SlackSocket } = await import('./slack-socket.js');
       this.socket = new SlackSocket({
         appToken: this.init.appToken!,
         ...(this.init.apiRoot ? { apiUrl: this.init.apiRoot } : {}),
