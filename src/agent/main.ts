@@ -69,6 +69,7 @@ function boot(line: string, stdout: Write): Running {
     client: modelClient(doc.model, transport), tools, emit, emitMany: framesWriter(doc.nonce, stdout), redact, log,
     maxTurns: doc.maxTurns ?? RUNNER_DEFAULTS.maxTurns,
     ...(doc.system ? { system: doc.system } : {}),
+    ...(doc.history ? { history: doc.history } : {}),
   });
   emit({ type: 'ready', runner: 'clawpod-agent', version: VERSION });
   session.push({ type: 'message', id: doc.message.id, text: doc.message.text, ...(doc.traceparent ? { traceparent: doc.traceparent } : {}) });

@@ -11,6 +11,8 @@
 // traces (optional, src/agent/trace-context.ts): a `traceparent` in the StartDoc and in each
 //        follow-up; the runner then reports `span` frames. Hosts and runners without it still
 //        understand each other: an older runner ignores the field, an older host never sets it.
+// memory (optional): a `history` in the StartDoc, the group's earlier conversation, which the
+//        runner puts before the first message; the same holds: an older runner ignores it.
 import { spanFrameOk, SPAN_LIMITS, type SpanFrame } from './trace-context.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -34,6 +36,9 @@ export type McpServerEntry =
   | { readonly command: string; readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> }
   | { readonly url: string; readonly socketPath?: string; readonly tokenFile?: string };
 
+/** One side of an earlier exchange, as text only (tool calls are not carried over). */
+export interface HistoryTurn { readonly role: 'user' | 'assistant'; readonly text: string }
+
 export interface StartDoc {
   readonly type: 'start';
   readonly protocol: typeof PROTOCOL_VERSION;
@@ -41,6 +46,8 @@ export interface StartDoc {
   readonly nonce: string;
   /** The first message of the session. */
   readonly message: { readonly id: string; readonly text: string };
+  /** The group's earlier conversation (src/control/memory.ts), oldest first, put before `message`. */
+  readonly history?: readonly HistoryTurn[];
   readonly model: ModelConfig;
   readonly system?: string;
   /** bash cwd and the root file tools are confined to. */

@@ -4,7 +4,7 @@
 import { Interrupted, messageOf, RunnerError } from './errors.js';
 import type { Emit, EmitMany } from './frames.js';
 import { runTurns } from './loop.js';
-import type { Inbound } from './protocol.js';
+import type { HistoryTurn, Inbound } from './protocol.js';
 import type { ModelClient, ToolSpec, Turn, Usage } from './providers/types.js';
 import { MessageSpans } from './spans.js';
 import { RUNNER_ATTR } from './trace-context.js';
@@ -17,6 +17,8 @@ export interface SessionOptions {
   /** Frames that must arrive together in one write (a message's spans with its end); default: one emit each. */
   readonly emitMany?: EmitMany;
   readonly system?: string;
+  /** The group's earlier conversation (StartDoc.history), put before the first message. */
+  readonly history?: readonly HistoryTurn[];
   readonly maxTurns: number;
   /** Applied to every error text that leaves the runner. */
   readonly redact: (s: string) => string;
@@ -31,7 +33,9 @@ export class AgentSession {
   private closeQueued = false;
   private stopReason: string | undefined;
 
-  constructor(private readonly o: SessionOptions) {}
+  constructor(private readonly o: SessionOptions) {
+    this.history.push(...seedHistory(o.history ?? []));
+  }
 
   /** Queues a message, or the close. Anything after a close is ignored. */
   push(m: Inbound): void {
@@ -109,4 +113,20 @@ export class AgentSession {
     if (last?.role === 'user') this.history[this.history.length - 1] = { role: 'user', parts: [...last.parts, { type: 'text', text }] };
     else this.history.push({ role: 'user', parts: [{ type: 'text', text }] });
   }
+}
+
+/**
+ * The earlier conversation as turns every provider accepts: it starts with the user, roles
+ * alternate (a turn after one of the same role joins it: a summary then the first user words),
+ * and empty texts are left out. The first message then joins a trailing user turn the same way.
+ */
+export function seedHistory(history: readonly HistoryTurn[]): Turn[] {
+  const turns: Turn[] = [];
+  for (const h of history) {
+    if (!h.text.trim() || (turns.length === 0 && h.role === 'assistant')) continue;
+    const last = turns[turns.length - 1];
+    if (last?.role === h.role) turns[turns.length - 1] = { role: h.role, parts: [...last.parts, { type: 'text', text: h.text }] };
+    else turns.push({ role: h.role, parts: [{ type: 'text', text: h.text }] });
+  }
+  return turns;
 }

@@ -34,6 +34,11 @@ export function parseStartDoc(line: string): StartDoc {
   need(str(doc.nonce), 'nonce', doc.nonce ? '(hidden)' : doc.nonce, 'a non-empty string');
   const m = doc.message;
   need(isObj(m) && str(m.id) && typeof m.text === 'string', 'message', m, '{ id: string, text: string }');
+  const history = doc.history;
+  if (history !== undefined && !Array.isArray(history)) need(false, 'history', history, 'a list of { role: "user" | "assistant", text: string }');
+  if (Array.isArray(history)) {
+    history.forEach((h: unknown, i) => need(isObj(h) && (h.role === 'user' || h.role === 'assistant') && typeof h.text === 'string', `history[${i}]`, h, '{ role: "user" | "assistant", text: string }'));
+  }
   const model = doc.model;
   if (!isObj(model)) need(false, 'model', model, '{ provider, model, ... }');
   else {

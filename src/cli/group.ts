@@ -34,3 +34,26 @@ export async function token(ctx: Ctx, name: string): Promise<void> {
   const r = await ControlClient.fromConfig(ctx.config).call<{ token: string }>('POST', `/v1/groups/${encodeURIComponent(name)}/tokens`);
   if (ctx.json) ctx.printJson(r); else ctx.print(r.token);
 }
+
+interface HistoryView {
+  group: string; enabled: boolean; budgetTokens: number; freshAfter: number;
+  turns: { seq: number; at: string; user: string; assistant: string }[];
+  summaries: { uptoSeq: number; turns: number; at: string; text: string }[];
+}
+
+export async function history(ctx: Ctx, name: string): Promise<void> {
+  const h = await ControlClient.fromConfig(ctx.config).call<HistoryView>('GET', `/v1/groups/${encodeURIComponent(name)}/history?format=json`);
+  if (ctx.json) { ctx.printJson(h); return; }
+  if (!h.enabled) ctx.say('memory is off (spec.memory.enabled: false): sessions start without this');
+  if (!h.turns.length && !h.summaries.length) { ctx.say(`group ${name} has no stored conversation`); return; }
+  for (const s of h.summaries) ctx.print(`-- summary of ${s.turns} turn${s.turns === 1 ? '' : 's'} up to #${s.uptoSeq} (${s.at}):\n${s.text}\n`);
+  for (const t of h.turns) {
+    ctx.print(`#${t.seq} ${t.at}${h.freshAfter >= t.seq ? ' (before /new)' : ''}\n> ${t.user.replace(/\n/g, '\n> ')}\n${t.assistant}\n`);
+  }
+}
+
+export async function forget(ctx: Ctx, name: string): Promise<void> {
+  const r = await ControlClient.fromConfig(ctx.config).call<{ turns: number; summaries: number }>('DELETE', `/v1/groups/${encodeURIComponent(name)}/history`);
+  if (ctx.json) ctx.printJson(r);
+  else ctx.print(`forgot ${r.turns} turn${r.turns === 1 ? '' : 's'} and ${r.summaries} summar${r.summaries === 1 ? 'y' : 'ies'} of group ${name}`);
+}

@@ -213,6 +213,12 @@ group.command('usage').description("a group's model usage in the current budget 
 group.command('add').description('add or update a group').argument('<name>')
   .requiredOption('--model <name>', 'a model defined in the ControlPlane file').option('--system <prompt>', 'system prompt')
   .action(verb(() => import('./group.js').then((m) => ({ default: m.add }))));
+group.command('history').description("a group's stored conversation: turns and summaries").argument('<name>')
+  .option('--json', 'export it as one JSON object')
+  .action(verb(() => import('./group.js').then((m) => ({ default: m.history }))));
+group.command('forget').description("delete a group's stored conversation (turns and summaries); its next session starts with none").argument('<name>')
+  .option('--json', 'print what was deleted as JSON')
+  .action(verb(() => import('./group.js').then((m) => ({ default: m.forget }))));
 
 const schedule = program.command('schedule').description('prompts sent to a group on a cron schedule, kept by clawpod serve (docs/schedules.md)');
 const scheduleVerb = (name: 'add' | 'list' | 'rm') => verb(() => import('./schedule.js').then((m) => ({ default: m[name] })));

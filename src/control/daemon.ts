@@ -25,6 +25,8 @@ import { WakeTimes } from '../lifecycle/traffic.js';
 import type { Metrics } from './metrics.js';
 import type { MessageTracing } from './tracing.js';
 import type { NestedSandboxes } from './nested.js';
+import { Memory } from './memory.js';
+import { gatewaySummarizer } from './memory-summarize.js';
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -70,6 +72,8 @@ export class Daemon {
   readonly groups: Groups;
   /** Idle tiers, ttls and wakes of agents (src/lifecycle), set by startControlPlane. */
   lifecycle: Lifecycle | undefined;
+  /** Each group's conversation across sessions: stored as messages end, handed to the next session. */
+  readonly memory: Memory;
   private stopping = false;
 
   constructor(private readonly o: DaemonOptions) {
@@ -80,6 +84,9 @@ export class Daemon {
       return s !== undefined;
     });
     this.bus.setMaxListeners(0);
+    this.memory = new Memory({ store: o.store, spec: o.cp.spec.memory, say: o.say, record: (sid, mid, type, data) => this.record(sid, mid, type, data),
+      summarize: gatewaySummarizer({ store: o.store, models: o.cp.spec.models, gatewayDir: o.gatewayDir }) });
+    this.bus.on('event', (row: EventRow) => this.memory.onEvent(row));
     this.controlId = createHash('sha256').update(o.store.path).digest('hex').slice(0, 12);
   }
 
@@ -195,6 +202,7 @@ export class Daemon {
       ...(sess.pauseAfter !== undefined && this.o.rt.kind !== 'kubernetes' ? { pauseAfterMs: ms(sess.pauseAfter) } : {}),
       gatewayDir: this.o.gatewayUrl ? undefined : this.o.gatewayDir,
       ...(nested ? { sandboxes: nested } : {}),
+      history: () => this.memory.forSession(group, id, first.id),
     }, this.hooks);
     this.sessions.set(group, s);
     const t0 = performance.now();

@@ -6,7 +6,7 @@ import { mkdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
-import { decodeLine, LineSplitter, PROTOCOL_VERSION, type Inbound, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
+import { decodeLine, LineSplitter, PROTOCOL_VERSION, type HistoryTurn, type Inbound, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
@@ -35,6 +35,8 @@ export interface SessionOptions {
   readonly gatewayDir: string | undefined;
   /** Nested sandboxes: clawpod's MCP server for the runner, and the token file it reads (docs/mcp.md). */
   readonly sandboxes?: { readonly mcpServers: Readonly<Record<string, McpServerEntry>>; readonly secretFiles: readonly { name: string; value: string }[] };
+  /** The group's earlier conversation for the StartDoc (src/control/memory.ts); asked for as the start begins, never rejects. */
+  readonly history?: () => Promise<readonly HistoryTurn[]>;
 }
 
 export interface SessionHooks {
@@ -82,6 +84,8 @@ export class Session {
   /** Creates and starts the container with `first` as the session's opening message. */
   async start(first: { id: string; text: string; traceparent?: string | undefined }): Promise<void> {
     const o = this.opts;
+    // made while the container is created (a summary may call the model)
+    const history = o.history?.();
     const useDir = o.followups !== 'stdin';
     if (useDir) {
       // the root is ours alone; the session's folder is new (a leftover name is an error, not reused)
@@ -114,9 +118,11 @@ export class Session {
       this.cleanupIpc();
       throw e;
     }
+    const earlier = (await history) ?? [];
     const doc: StartDoc = {
       type: 'start', protocol: PROTOCOL_VERSION, sessionId: o.id, nonce: this.nonce,
       message: { id: first.id, text: first.text }, model: o.model, ...(o.system ? { system: o.system } : {}),
+      ...(earlier.length ? { history: earlier } : {}),
       ...(first.traceparent ? { traceparent: first.traceparent } : {}),
       workspace: o.agent.agent.spec.workspace.mountPath, maxTurns: o.maxTurns,
       tools: { mcpConfig: '/opt/clawpod/mcp/servers.json', ...(o.sandboxes ? { mcpServers: o.sandboxes.mcpServers } : {}) },

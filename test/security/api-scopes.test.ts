@@ -79,6 +79,8 @@ const ROUTES: Record<string, Expect> = {
   'GET /v1/groups/{name}/sessions': 'hidden',
   'GET /v1/groups/{name}/messages': 'hidden',
   'POST /v1/groups/{name}/messages': 'hidden',
+  'GET /v1/groups/{name}/history': 'hidden',
+  'DELETE /v1/groups/{name}/history': 'hidden',
   'GET /v1/messages/{id}': 'hidden',
   'GET /v1/messages/{id}/events': 'hidden',
   'GET /v1/sessions/{id}/events': 'hidden',

@@ -1,5 +1,5 @@
 // Groups: list, add or change (model, allowed models, budget), delete, revoke their gateway tokens,
-// issue a gateway token for an agent that is not a session, usage, sessions, messages; and
+// issue a gateway token for an agent that is not a session, usage, sessions, messages, history; and
 // sending a message (streamed in the same response with Accept: text/event-stream).
 import { createRoute, z } from '@hono/zod-openapi';
 import { seesGroup, type Principal } from '../auth.js';
@@ -42,6 +42,13 @@ export const Message = z.object({
   id: z.string(), group_name: z.string(), session_id: z.string().nullable(), text: z.string(), status: z.string(),
   attempts: z.number().int(), error: z.string().nullable(), created_at: z.string(), updated_at: z.string(),
 }).openapi('Message');
+
+const History = z.object({
+  group: z.string(), enabled: z.boolean(), budgetTokens: z.number().int(),
+  freshAfter: z.number().int().openapi({ description: 'turns up to this seq belong to conversations before the last /new; 0: none' }),
+  turns: z.array(z.object({ seq: z.number().int(), messageId: z.string(), sessionId: z.string().nullable(), at: z.string(), user: z.string(), assistant: z.string() })),
+  summaries: z.array(z.object({ uptoSeq: z.number().int(), turns: z.number().int(), at: z.string(), text: z.string() })),
+}).openapi('History');
 
 const tag = ['groups'];
 
@@ -124,6 +131,19 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
   app.openapi(createRoute({ method: 'get', path: '/v1/groups/{name}/messages', tags: tag, summary: 'The group\'s last messages',
     request: { params: NameParam }, responses: { 200: json(z.array(Message), 'messages'), ...errors(404) } }), (c) => {
     return c.json(store.messages(visibleGroup(store, c.get('principal'), c.req.valid('param').name)), 200);
+  });
+
+  // memory across sessions (src/control/memory.ts): the export, and forgetting it
+  app.openapi(createRoute({ method: 'get', path: '/v1/groups/{name}/history', tags: tag, summary: 'The group\'s stored conversation: turns and summaries, as JSON',
+    request: { params: NameParam, query: z.object({ format: z.enum(['json']).optional().openapi({ description: 'json (the default and only format)' }) }) },
+    responses: { 200: json(History, 'the stored turns and summaries'), ...errors(400, 404) } }), (c) => {
+    return c.json(daemon.memory.history(visibleGroup(store, c.get('principal'), c.req.valid('param').name)), 200);
+  });
+
+  app.openapi(createRoute({ method: 'delete', path: '/v1/groups/{name}/history', tags: tag, summary: 'Forget the group\'s stored conversation (turns and summaries); its next session starts with none',
+    request: { params: NameParam }, responses: { 200: json(z.object({ group: z.string(), turns: z.number().int(), summaries: z.number().int() }), 'how many were deleted'), ...errors(404) } }), (c) => {
+    const name = visibleGroup(store, c.get('principal'), c.req.valid('param').name);
+    return c.json({ group: name, ...daemon.memory.forget(name) }, 200);
   });
 
   // With `Accept: text/event-stream` the answer streams in the same response (one round trip
