@@ -83,4 +83,6 @@ export interface AdapterInit {
   /** The public URL of `/v1/channels/NAME/hook`, for platforms told where to send (Telegram setWebhook). */
   readonly publicUrl?: string;
   readonly say: (line: string) => void;
+  /** A webhook request whose signature or secret did not check out (answered 401): the router records it. */
+  readonly onRejected?: (why: string) => void;
 }

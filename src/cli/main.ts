@@ -230,6 +230,12 @@ schedule.command('add').description('send PROMPT to GROUP whenever CRON matches;
 schedule.command('ls').alias('list').description('list schedules: next and last run, from the file or the API').action(scheduleVerb('list'));
 schedule.command('rm').description('remove schedules made with schedule add, by id').argument('<ids...>').action(scheduleVerb('rm'));
 
+const channel = program.command('channel').description('chat channels of clawpod serve (Telegram, Slack, webhook) and which chat reaches which group (docs/channels.md)');
+const channelVerb = (name: 'list' | 'bind' | 'unbind') => verb(() => import('./channel.js').then((m) => ({ default: m[name] })));
+channel.command('ls').alias('list').description('list channels: state (down: why), bound chats and their groups').action(channelVerb('list'));
+channel.command('bind').description("send CHAT's messages (a Telegram chat id, a Slack channel id) to GROUP's agent").argument('<channel>').argument('<chat>').argument('<group>').action(channelVerb('bind'));
+channel.command('unbind').description('stop passing a chat\'s messages on (it gets the "not connected" answer)').argument('<channel>').argument('<chat>').action(channelVerb('unbind'));
+
 const token = program.command('token').description("the control plane's API tokens, each with a scope: admin, metrics, group:NAME, tenant:NAME or sandbox:OWNER");
 token.command('create').description('make a token (its value is printed once)')
   .requiredOption('--scope <scope>', 'admin | metrics | group:NAME | tenant:NAME | sandbox:OWNER').option('--name <name>', 'what it is for (shown by token ls)')

@@ -20,6 +20,7 @@ import { modelRoutes, type ModelInfo } from './routes/models.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import { sandboxRoutes } from './routes/sandboxes.js';
 import { scheduleRoutes } from './routes/schedules.js';
+import { channelRoutes, type ChannelOps } from './routes/channels.js';
 import type { Scheduler } from './schedules.js';
 import { Sandboxes } from '../sandbox/sandboxes.js';
 import { createRoute, z } from '@hono/zod-openapi';
@@ -39,7 +40,12 @@ export interface ApiOptions {
   readonly sandboxes?: Sandboxes;
   /** The scheduled prompts /v1/schedules manages; without it those routes answer 503. */
   readonly schedules?: Scheduler;
+  /** The chat channels (src/channels) /v1/channels lists and binds, and whose webhooks it takes. */
+  readonly channels?: ChannelOps;
 }
+
+/** A platform's webhook carries its own signature, not a clawpod token (src/control/routes/channels.ts). */
+const CHANNEL_HOOK = /^\/v1\/channels\/[^/]+\/hook$/;
 
 /** The sandboxes of a control plane, their acts noted in its lifecycle's event log and their use resetting its idle clock. */
 export function sandboxesOf(daemon: Daemon, store: Store, agents: AgentOps): Sandboxes {
@@ -65,7 +71,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`, `the routes are listed at ${OPENAPI_PATH}`), 404));
 
   app.use('/v1/*', async (c, next) => {
-    if (c.req.path === OPENAPI_PATH) return next();
+    if (c.req.path === OPENAPI_PATH || (c.req.method === 'POST' && CHANNEL_HOOK.test(c.req.path))) return next();
     const p = tokens.authenticate(c.req.header('authorization'));
     if (!p) return c.json(errorBody('UNAUTHORIZED', 'missing, wrong or revoked bearer token', 'the admin token is in the control plane\'s data folder (control/token); clawpod send/chat read it for you; scoped ones come from `clawpod token create`'), 401);
     // a metrics token scrapes /metrics and nothing else
@@ -80,7 +86,7 @@ export function buildApi(daemon: Daemon, store: Store, adminToken: string, opts:
 
   for (const r of [groupRoutes(daemon, store), messageRoutes(daemon, store), tenantRoutes(store), tokenRoutes(daemon, store, tokens), lifecycleRoutes(daemon),
     agentRoutes(daemon, opts.agents), modelRoutes(opts.models ?? []), whoamiRoutes(), liveRoutes(daemon, store),
-    sandboxRoutes(opts.sandboxes ?? (opts.agents ? sandboxesOf(daemon, store, opts.agents) : undefined)), scheduleRoutes(opts.schedules)]) app.route('/', r);
+    sandboxRoutes(opts.sandboxes ?? (opts.agents ? sandboxesOf(daemon, store, opts.agents) : undefined)), scheduleRoutes(opts.schedules), channelRoutes(daemon, store, opts.channels)]) app.route('/', r);
   const metrics = opts.metrics;
   if (metrics) {
     // outside /v1 and the OpenAPI document: Prometheus' text format, for a scrape

@@ -317,6 +317,27 @@ export class Daemon {
     this.o.metrics?.messageEnded('failed');
   }
 
+  /** An event of no message or session (a channel went down, an unbound chat wrote): stored and streamed. */
+  note(type: string, data: unknown): EventRow { return this.record(null, null, type, data); }
+
+  /** Ends the group's session (a chat's `/new`); its unfinished messages are retried in the next one. */
+  endSession(group: string, why: string): boolean {
+    const s = this.sessions.get(group);
+    if (s) void s.close(why);
+    return s !== undefined;
+  }
+
+  /** A chat's `/stop`: the group's waiting and running messages end failed with `why`; a session that
+   *  was working on one closes (the next message starts a new one). Returns how many were stopped. */
+  cancel(group: string, why: string): number {
+    const mine = [...this.store.queued(), ...this.store.inFlight()].filter((m) => m.group_name === group);
+    this.store.transaction(() => { for (const m of mine) this.fail(m, m.session_id, why); });
+    const s = this.sessions.get(group);
+    if (s && s.inflight.size > 0) void s.close(why);
+    this.schedule();
+    return mine.length;
+  }
+
   /** Every event passes the redactor before it is stored or streamed: a tool may print a key it found. */
   private record(sessionId: string | null, messageId: string | null, type: string, data: unknown): EventRow {
     const row = this.store.addEvent({ session_id: sessionId, message_id: messageId, type, data: redactor.redactDeep(data) });

@@ -23,6 +23,7 @@ import { mountDashboard } from './dashboard/serve.js';
 import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
+import { channelParts } from '../channels/serve.js';
 import { PoolKeeper } from './pools.js';
 import { Scheduler } from './schedules.js';
 import { Store } from './store.js';
@@ -187,7 +188,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   }, (gateway) => withMcp(gateway, apiTokens, () => app));
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.groups.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
-  const scheduler = new Scheduler({ store, daemon, specs: spec.schedules, say });
+  const chats = await channelParts({ config, cp: loaded.config, cpDir: loaded.dir, daemon, store, say });
+  const scheduler = new Scheduler({ store, daemon, specs: spec.schedules, say, onRun: (messageId, group) => chats.router.announce(messageId, group) });
   scheduler.start();
 
   const listen = listenOverride ?? spec.listen;
@@ -196,7 +198,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   // local runtimes only: a warm member is a running container claimed by renaming it
   const pools = rt.kind === 'kubernetes' ? undefined : new PoolKeeper({ config, rt, pools: spec.pools, dir: loaded.dir, say, event: (pool, type, data) => life.lifecycle.event(pool, type, data) });
   if (spec.pools.length && !pools) say('spec.pools: warm pools are kept on a local runtime only; ignored with runtime kubernetes');
-  const api = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models), sandboxes, schedules: scheduler });
+  const api = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models), sandboxes, schedules: scheduler, channels: chats });
   app = api;
   const missing = mountDashboard(api);
   if (missing) say(missing);
@@ -211,9 +213,12 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   writeFileSync(join(dir, 'serve.json'), `${JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
   // once serving: a daemon that could not listen has started no member
   pools?.start();
+  // once serving: a platform told to post to our webhook finds it answering
+  await chats.router.start();
   return {
     daemon, scheduler, url, server, newToken: created ? token : undefined,
     async stop() {
+      await chats.router.stop();
       scheduler.stop();
       await pools?.stop();
       await life.stop();

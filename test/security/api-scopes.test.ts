@@ -67,7 +67,7 @@ afterAll(async () => { await daemon.stop().catch(() => undefined); store.close()
 // 404 as an object that does not exist; 'list' → 200 with its own items only; 'open' → 200;
 // 'sandbox' → 403 for a group or tenant token, and for another owner's sandbox token the 404 of a
 // sandbox that does not exist (its sandboxes: test/security/sandbox-scope.test.ts on real Podman).
-type Expect = 'admin' | 'hidden' | 'list' | 'open' | 'lifecycle-list' | 'stream' | 'sandbox';
+type Expect = 'admin' | 'hidden' | 'list' | 'open' | 'lifecycle-list' | 'stream' | 'sandbox' | 'signed';
 const ROUTES: Record<string, Expect> = {
   'GET /v1/health': 'open',
   'GET /v1/groups': 'list',
@@ -83,6 +83,7 @@ const ROUTES: Record<string, Expect> = {
   'DELETE /v1/groups/{name}/history': 'hidden',
   'GET /v1/messages/{id}': 'hidden',
   'GET /v1/messages/{id}/events': 'hidden',
+  'GET /v1/messages/{id}/files/{fileId}': 'hidden',
   'GET /v1/sessions/{id}/events': 'hidden',
   'POST /v1/tenants/{name}/turns': 'hidden',
   'GET /v1/tenants/{name}/turns': 'hidden',
@@ -123,6 +124,7 @@ const ROUTES: Record<string, Expect> = {
 
 const BODIES: Record<string, unknown> = {
   'PUT /v1/groups/{name}': { model: 'm' },
+  'PUT /v1/channels/{name}/bindings/{chat}': { group: 'mine' },
   'POST /v1/groups/{name}/messages': { text: 'hello' },
   'POST /v1/tenants/{name}/turns': { prompt: 'p', shape: { kind: 'text' } },
   'POST /v1/tokens/revoke': { token: 'cpgw_x' },
@@ -141,6 +143,7 @@ function fill(path: string, scope: string, exists: boolean): string {
   const name = path.startsWith('/v1/tenants/') ? tenant : group;
   const id = path.startsWith('/v1/sessions/') ? `s_${group}` : path.startsWith('/v1/api-tokens/') ? 'tok_x' : path.startsWith('/v1/sandboxes/') ? 'sbx-theirs' : `m_${group}`;
   if (path.includes('/files')) path += '?path=/etc/hostname';
+  path = path.replace('{chat}', '-1001');
   return path.replace('{name}', exists ? name : `${name}-none`).replace('{id}', exists ? id : `${id}-none`);
 }
 
@@ -183,6 +186,8 @@ describe('T1 a scoped API token reaches its own group or tenant and nothing else
           expect(foreign.status, why).toBe(200);
           const names = (JSON.parse(foreign.text) as { name: string }[]).map((g) => g.name);
           expect(names, why).toEqual([scope === 'group:mine' ? 'mine' : 'tenant-acme']);
+        } else if (expect_ === 'signed') {
+          expect(foreign.status, why).toBe(404);
         } else if (expect_ === 'lifecycle-list') {
           // no lifecycle in-process (no engine): a 503 that names no agent (filtering: the unit test of seesAgent)
           expect(foreign.status, why).toBe(503);
@@ -214,6 +219,7 @@ describe('T1 a scoped API token reaches its own group or tenant and nothing else
       else if (expect_ === 'list') expect(JSON.parse(foreign.text), why).toEqual([]);
       else if (expect_ === 'lifecycle-list') expect(foreign.status, why).toBe(503);
       else if (expect_ === 'open') expect(foreign.status, why).toBe(200);
+      else if (expect_ === 'signed') expect(foreign.status, why).toBe(404);
       else if (expect_ === 'hidden' || (expect_ === 'sandbox' && path.includes('{id}'))) {
         const missing = await call(tok[scope], method, fill(path, 'tenant:acme', false), body);
         expect(foreign.status, why).toBe(404);

@@ -1,0 +1,234 @@
+// Chats in, answers out. Every adapter hands its messages here; the router finds the chat's group
+// (an unbound chat gets a polite answer), answers chat commands, limits floods, stores the message
+// (that is the acknowledgement the adapter waits for), and streams the group's answer back into
+// the chat. Answers still to be posted are rows in SQLite, so a restarted daemon finishes them.
+import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
+import { CHANNEL_DEFAULTS } from '../spec/defaults.js';
+import { validatedDurationMs } from '../spec/quantity.js';
+import type { Daemon } from '../control/daemon.js';
+import type { EventRow, Store } from '../control/store.js';
+import { HELP_TEXT, UNBOUND_TEXT, parseCommand, type Command } from './commands.js';
+import { ChatRateLimit } from './rate.js';
+import { ReplyWriter } from './reply.js';
+import type { ChannelSpec } from './schema.js';
+import type { ChannelStore, ReplyRow } from './store.js';
+import type { ChannelAdapter, ChannelSink, Inbound, SentRef } from './types.js';
+
+/** What `/new` needs from the group's memory (src/control/memory.ts). */
+export interface FreshStart { fresh(group: string): void }
+
+export interface ChannelState { readonly state: 'starting' | 'up' | 'down'; readonly error?: { code: string; message: string; hint?: string }; readonly since: string }
+
+export interface RouterOptions {
+  readonly daemon: Daemon;
+  readonly store: Store;
+  readonly channels: ChannelStore;
+  readonly adapters: readonly { adapter: ChannelAdapter; spec: ChannelSpec }[];
+  readonly memory?: FreshStart;
+  readonly say: (line: string) => void;
+}
+
+const WAKING_TEXT = '⏳ starting up…';
+
+export class ChannelRouter {
+  private readonly byName = new Map<string, { adapter: ChannelAdapter; spec: ChannelSpec; limit: ChatRateLimit }>();
+  private readonly states = new Map<string, ChannelState>();
+  /** Answers being written, by message id (one per chat the message is posted to). */
+  private readonly writers = new Map<string, { row: ReplyRow; writer: ReplyWriter; typing?: NodeJS.Timeout }[]>();
+  private readonly onEvent = (e: EventRow) => { if (e.message_id && this.writers.has(e.message_id)) this.apply(e); };
+
+  constructor(private readonly o: RouterOptions) {
+    for (const a of o.adapters) {
+      this.byName.set(a.spec.name, { ...a, limit: new ChatRateLimit(a.spec.rateLimit.messages, validatedDurationMs(a.spec.rateLimit.per)) });
+      this.states.set(a.spec.name, { state: 'starting', since: new Date().toISOString() });
+    }
+  }
+
+  adapter(name: string): ChannelAdapter | undefined { return this.byName.get(name)?.adapter; }
+  status(): { name: string; kind: string; mode?: string | undefined; state: ChannelState }[] {
+    return [...this.byName.values()].map(({ spec }) => ({ name: spec.name, kind: spec.kind, mode: spec.mode, state: this.states.get(spec.name)! }));
+  }
+
+  /** Starts every adapter (one that cannot start is marked down; the others go on), then finishes the
+   *  answers a previous run left unposted. */
+  async start(): Promise<void> {
+    this.o.daemon.bus.on('event', this.onEvent);
+    for (const row of this.o.channels.pendingReplies()) this.follow(row);
+    await Promise.all([...this.byName.values()].map(async ({ adapter }) => {
+      try {
+        await adapter.start(this.sink(adapter));
+        this.setState(adapter.name, 'up');
+      } catch (e) {
+        this.setState(adapter.name, 'down', isClawpodError(e) ? e : new ClawpodError('CHANNEL_UNAVAILABLE', messageOf(e)));
+      }
+    }));
+  }
+
+  async stop(): Promise<void> {
+    this.o.daemon.bus.off('event', this.onEvent);
+    for (const list of this.writers.values()) for (const w of list) clearInterval(w.typing);
+    await Promise.all([...this.byName.values()].map(({ adapter }) => adapter.stop().catch(() => undefined)));
+  }
+
+  /** A scheduled run's answer goes to every chat bound to its group. */
+  announce(messageId: string, group: string): void {
+    for (const b of this.o.channels.bindings(group)) {
+      if (!this.byName.has(b.channel)) continue;
+      this.o.channels.addReply({ message_id: messageId, channel: b.channel, chat: b.chat });
+    }
+    for (const row of this.o.channels.repliesFor(messageId)) this.follow(row);
+  }
+
+  private sink(adapter: ChannelAdapter): ChannelSink {
+    return {
+      receive: (m) => this.receive(adapter, m),
+      status: (state, error) => this.setState(adapter.name, state, error),
+    };
+  }
+
+  private setState(name: string, state: 'up' | 'down', error?: ClawpodError): void {
+    const before = this.states.get(name)?.state;
+    this.states.set(name, { state, since: new Date().toISOString(), ...(error ? { error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } } : {}) });
+    if (before === state) return;
+    this.o.daemon.note(`channel_${state}`, { channel: name, ...(error ? { code: error.code, message: error.message } : {}) });
+    this.o.say(state === 'up' ? `channel ${name}: up` : `channel ${name}: down: ${error?.message ?? 'unknown reason'}${error?.hint ? ` (${error.hint})` : ''}`);
+  }
+
+  private async receive(adapter: ChannelAdapter, m: Inbound): Promise<void> {
+    const { channels } = this.o;
+    if (channels.taken(adapter.name, m.key)) return;
+    const entry = this.byName.get(adapter.name)!;
+    const binding = channels.binding(adapter.name, m.chat);
+    if (!binding) {
+      channels.take(adapter.name, m.key, null);
+      this.o.daemon.note('channel_unbound', { channel: adapter.name, chat: m.chat, ...(m.user ? { user: m.user } : {}) });
+      await this.tell(adapter, m, UNBOUND_TEXT);
+      return;
+    }
+    const group = binding.group_name;
+    const cmd = parseCommand(m.text);
+    if (cmd) {
+      channels.take(adapter.name, m.key, null);
+      await this.tell(adapter, m, this.command(cmd, group));
+      return;
+    }
+    const verdict = entry.limit.take(m.chat);
+    if (verdict !== 'ok') {
+      channels.take(adapter.name, m.key, null);
+      if (verdict === 'refuse-and-tell') {
+        this.o.daemon.note('channel_rate_limited', { channel: adapter.name, chat: m.chat, group });
+        await this.tell(adapter, m, `Slow down a little: this chat may send ${entry.spec.rateLimit.messages} messages per ${entry.spec.rateLimit.per}. Try again in ${entry.limit.retryInS(m.chat)} s; the messages in between were not passed on.`);
+      }
+      return;
+    }
+    let row: ReplyRow | undefined;
+    try {
+      this.o.store.transaction(() => {
+        const msg = this.o.daemon.submit(group, m.text);
+        channels.take(adapter.name, m.key, msg.id);
+        channels.addReply({ message_id: msg.id, channel: adapter.name, chat: m.chat, thread: m.thread });
+        row = channels.repliesFor(msg.id).find((r) => r.channel === adapter.name && r.chat === m.chat);
+      });
+    } catch (e) {
+      // a message the daemon refuses (empty, too large) is answered in the chat, and not taken again
+      channels.take(adapter.name, m.key, null);
+      await this.tell(adapter, m, `Sorry, I could not take that message: ${messageOf(e)}${isClawpodError(e) && e.hint ? ` (${e.hint})` : ''}`);
+      return;
+    }
+    if (row) this.follow(row);
+  }
+
+  /** A short answer to the chat itself; a failure is logged (the chat cannot be told). */
+  private async tell(adapter: ChannelAdapter, m: Pick<Inbound, 'chat' | 'thread'>, text: string): Promise<void> {
+    try { await adapter.send(m.chat, text, m.thread ? { thread: m.thread } : {}); } catch (e) {
+      this.o.say(`channel ${adapter.name}: could not answer chat ${m.chat}: ${messageOf(e)}`);
+    }
+  }
+
+  private command(cmd: Command, group: string): string {
+    const { daemon } = this.o;
+    switch (cmd.kind) {
+      case 'help': return HELP_TEXT;
+      case 'new': {
+        this.o.memory?.fresh(group);
+        const closed = daemon.endSession(group, 'a fresh conversation was asked for from the chat');
+        return closed ? 'Fresh conversation: the agent starts over with your next message.' : 'Fresh conversation: your next message starts it.';
+      }
+      case 'stop': {
+        const n = daemon.cancel(group, 'stopped from the chat');
+        return n ? `Stopped (${n} message${n === 1 ? '' : 's'}).` : 'Nothing to stop.';
+      }
+      case 'status': {
+        const s = daemon.sessionOf(group);
+        const queued = this.o.store.queued().filter((q) => q.group_name === group).length;
+        const model = this.o.store.group(group)?.model ?? '?';
+        return `Group ${group}, model ${model}: ${s ? `agent ${s.phase}` : 'no agent running'}, ${queued} message${queued === 1 ? '' : 's'} waiting.`;
+      }
+      case 'model': {
+        const allowed = daemon.groups.policy.allowedModels(group).map((x) => x.name);
+        if (!cmd.name) return `Model: ${this.o.store.group(group)?.model ?? '?'}. Allowed: ${allowed.join(', ')}.`;
+        if (!allowed.includes(cmd.name)) return `${cmd.name} is not a model this group may use. Allowed: ${allowed.join(', ')}.`;
+        const g = this.o.store.group(group)!;
+        try {
+          daemon.groups.add(group, cmd.name, g.system, g.models ? { models: JSON.parse(g.models) as string[] } : {});
+        } catch (e) { return `Could not switch: ${messageOf(e)}`; }
+        return `Switched to ${cmd.name}; the next answer uses it.`;
+      }
+    }
+  }
+
+  /** Writes the answer of a stored reply row: what was recorded so far, then live. */
+  private follow(row: ReplyRow): void {
+    const entry = this.byName.get(row.channel);
+    if (!entry) return; // a channel removed from the file: its answers stay unposted, the message itself is answered
+    const list = this.writers.get(row.message_id) ?? [];
+    if (list.some((w) => w.row.channel === row.channel && w.row.chat === row.chat)) return;
+    const writer = new ReplyWriter(entry.adapter, { chat: row.chat, thread: row.thread ?? undefined }, JSON.parse(row.refs) as SentRef[],
+      (refs) => this.o.channels.setReply(row, { refs }), this.o.say);
+    list.push({ row, writer });
+    this.writers.set(row.message_id, list);
+    for (const e of this.o.store.eventsForMessage(row.message_id)) this.apply(e, row);
+    const msg = this.o.store.message(row.message_id);
+    // a message that ended before this run (its events are all replayed above) still gets its answer
+    if (msg && (msg.status === 'done' || msg.status === 'failed') && !writer.done) void this.end(row.message_id, msg.status === 'done' ? undefined : msg.error ?? 'failed');
+  }
+
+  private apply(e: EventRow, only?: ReplyRow): void {
+    const list = (this.writers.get(e.message_id!) ?? []).filter((w) => !only || (w.row.channel === only.channel && w.row.chat === only.chat));
+    const data = JSON.parse(e.data) as Record<string, unknown>;
+    for (const w of list) {
+      switch (e.type) {
+        case 'waking': w.writer.hold(WAKING_TEXT); break;
+        case 'delivered': w.writer.restart(); break;
+        case 'start': this.typing(w); break;
+        case 'text': w.writer.append(String(data.delta ?? '')); break;
+        case 'tool_call': this.typing(w); break;
+        default: break;
+      }
+    }
+    if (e.type === 'done') void this.end(e.message_id!, undefined, only);
+    if (e.type === 'failed') void this.end(e.message_id!, String(data.reason ?? 'failed'), only);
+  }
+
+  private typing(w: { row: ReplyRow; typing?: NodeJS.Timeout; writer: ReplyWriter }): void {
+    if (w.typing || w.writer.done) return;
+    const adapter = this.byName.get(w.row.channel)!.adapter;
+    const send = () => { adapter.typing(w.row.chat).catch(() => undefined); };
+    send();
+    w.typing = setInterval(send, CHANNEL_DEFAULTS.typingIntervalMs);
+    w.typing.unref();
+  }
+
+  private async end(messageId: string, failure: string | undefined, only?: ReplyRow): Promise<void> {
+    const all = this.writers.get(messageId) ?? [];
+    const list = all.filter((w) => !only || (w.row.channel === only.channel && w.row.chat === only.chat));
+    await Promise.all(list.map(async (w) => {
+      if (w.writer.done) return;
+      clearInterval(w.typing);
+      await w.writer.finish(failure === undefined ? undefined : `⚠️ Sorry, no answer: ${failure}`);
+      this.o.channels.setReply(w.row, { state: failure === undefined ? 'posted' : 'failed' });
+    }));
+    const left = all.filter((w) => !w.writer.done);
+    if (left.length) this.writers.set(messageId, left); else this.writers.delete(messageId);
+  }
+}

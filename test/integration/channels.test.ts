@@ -1,0 +1,179 @@
+// Chat channels end to end on real Podman: a Telegram group (the scripted Bot API server) and a
+// signed webhook channel, each bound to its own group, hold conversations with their own agents,
+// get answers streamed by edits, survive a daemon restart without losing a message, and get a
+// scheduled message. Unbound chats, floods and forged webhooks get their polite answers and events.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWebhook, webhookProblem } from '../../src/channels/webhook.js';
+import { startModelServer, type ModelServer, type ScriptRequest } from '../fixtures/model-server.js';
+import { clawpod, podman } from '../helpers/cli.js';
+import { lastUserText, planeYaml, scripted, startPlane, waitFor, type Plane } from '../helpers/control.js';
+import { startTelegramServer, type TelegramServer } from '../helpers/telegram-server.js';
+
+const G = `ch${process.pid.toString(36)}`;
+const TG_CHAT = -1001234;
+const FLOOD_CHAT = -1005555;
+const SECRET = 'hook-secret-value-42';
+let model: ModelServer;
+let tg: TelegramServer;
+let hookServer: Server;
+let hookUrl = '';
+const callbacks: { type: string; chat: string; text?: string; ok: boolean }[] = [];
+let plane: Plane;
+let yaml = '';
+
+/** "stream WORDS" answers in three chunks 1.2 s apart, so the chat sees the answer grow by edits. */
+async function script(req: ScriptRequest) {
+  const text = lastUserText(req).split('\n\n').at(-1) ?? '';
+  if (text.startsWith('stream ')) return { text: `streamed answer about ${text.slice(7)}, told slowly`, chunkDelayMs: 1200 };
+  return scripted(req);
+}
+
+beforeAll(async () => {
+  const b = await clawpod(['image', 'build'], { timeoutMs: 300_000 });
+  expect(b.code, b.stderr).toBe(0);
+  model = await startModelServer(script);
+  tg = await startTelegramServer();
+  // the webhook channel's receiver: checks each callback's signature as an integrator would
+  hookServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const ok = webhookProblem(SECRET, req.headers['x-clawpod-timestamp'] as string, req.headers['x-clawpod-signature'] as string, body) === undefined;
+      const b = JSON.parse(body) as { type: string; chat: string; text?: string };
+      callbacks.push({ ...b, ok });
+      res.writeHead(ok ? 200 : 401).end();
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+  hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/answers`;
+  yaml = planeYaml(model, {
+    groups: [`${G}-tg`, `${G}-hook`],
+    extra: [
+      '  session: {idleTimeout: 60s}',
+      '  channels:',
+      `    - {name: tg, kind: telegram, token: {source: env, secretRef: {name: TG_TOKEN}}, apiRoot: "${tg.url}", rateLimit: {messages: 3, per: 1m}}`,
+      `    - {name: hook, kind: webhook, signingSecret: {source: env, secretRef: {name: HOOK_SECRET}}, callbackUrl: "${hookUrl}"}`,
+      '  bindings:',
+      `    - {channel: tg, chat: "${TG_CHAT}", group: ${G}-tg}`,
+      `    - {channel: hook, chat: ops-room, group: ${G}-hook}`,
+    ].join('\n'),
+  });
+  plane = await startPlane(yaml, undefined, { TG_TOKEN: tg.token, HOOK_SECRET: SECRET });
+}, 300_000);
+
+afterAll(async () => {
+  await plane?.stop();
+  for (const n of podman(['ps', '-a', '--format', '{{.Names}}']).stdout.split('\n')) if (n.startsWith(`clawpod-grp-${G}`)) podman(['rm', '-f', n]);
+  await tg?.close();
+  await new Promise((r) => hookServer?.close(r));
+  await model?.close();
+});
+
+const texts = (chat: number) => tg.messages(chat).map((m) => m.text ?? '');
+
+async function postHook(body: object, secret = SECRET, ts = String(Math.floor(Date.now() / 1000))): Promise<Response> {
+  const raw = JSON.stringify(body);
+  return fetch(`${plane.client.url}/v1/channels/hook/hook`, { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-clawpod-timestamp': ts, 'x-clawpod-signature': signWebhook(secret, ts, raw) } });
+}
+
+describe('chat channels', () => {
+  it('a Telegram group talks with its agent: the answer streams into one message by edits, "typing…" meanwhile', async () => {
+    tg.userSends(TG_CHAT, `stream kiwis`);
+    const msg = await tg.waitFor(() => tg.messages(TG_CHAT).find((m) => m.text?.includes('told slowly')), 90_000);
+    expect(msg.text).toBe('streamed answer about kiwis, told slowly');
+    // the answer grew in place: at least one shorter text before the whole
+    expect(msg.history.length, JSON.stringify(msg.history)).toBeGreaterThan(1);
+    expect(msg.history[0]!.length).toBeLessThan(msg.text!.length);
+    expect(tg.calls.some((c) => c.method === 'sendChatAction' && String(c.params.chat_id) === String(TG_CHAT))).toBe(true);
+    expect(tg.pending()).toBe(0);
+  }, 120_000);
+
+  it('chat commands: /status, /model with allowed models only, /help', async () => {
+    tg.userSends(TG_CHAT, '/status');
+    await tg.waitFor(() => texts(TG_CHAT).find((t) => t.startsWith(`Group ${G}-tg, model fix`)));
+    tg.userSends(TG_CHAT, '/model gpt-99');
+    await tg.waitFor(() => texts(TG_CHAT).find((t) => t.startsWith('gpt-99 is not a model this group may use. Allowed: fix')));
+    tg.userSends(TG_CHAT, '/help@' + tg.botUsername);
+    await tg.waitFor(() => texts(TG_CHAT).find((t) => t.includes('/new — start a fresh conversation')));
+  }, 30_000);
+
+  it('an unbound chat gets a polite answer and an event; a flooding chat is limited with one polite answer', async () => {
+    tg.userSends(777, 'hello?');
+    const polite = await tg.waitFor(() => texts(777).find((t) => t.includes('not connected to an agent')));
+    expect(polite).toContain('clawpod channel bind');
+    // the operator binds it from the CLI: its next message reaches the agent
+    const bind = await clawpod(['channel', 'bind', 'tg', String(FLOOD_CHAT), `${G}-tg`], { env: plane.env });
+    expect(bind.code, bind.stderr).toBe(0);
+    const ls = await clawpod(['channel', 'ls'], { env: plane.env });
+    expect(ls.stdout).toMatch(/tg\s+telegram\s+up/);
+    expect(ls.stdout).toContain(String(FLOOD_CHAT));
+    for (let i = 0; i < 6; i++) tg.userSends(FLOOD_CHAT, `flood ${i}`);
+    await tg.waitFor(() => ['flood 0', 'flood 1', 'flood 2'].every((w) => texts(FLOOD_CHAT).includes(`echo: ${w}`)), 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const said = texts(FLOOD_CHAT);
+    expect(said.filter((t) => t.startsWith('Slow down a little'))).toHaveLength(1);
+    expect(said.filter((t) => t.startsWith('echo: flood'))).toHaveLength(3);
+    const list = await plane.client.call<{ name: string; events: { type: string; data: Record<string, unknown> }[] }[]>('GET', '/v1/channels');
+    const types = list.find((c) => c.name === 'tg')!.events.map((e) => `${e.type} ${String(e.data.chat ?? '')}`);
+    expect(types).toContain('channel_unbound 777');
+    expect(types).toContain(`channel_rate_limited ${FLOOD_CHAT}`);
+  }, 90_000);
+
+  it('the signed webhook channel: answers come back signed; a forged or stale request is 401 and nothing is queued', async () => {
+    const r = await postHook({ id: 'ext-1', chat: 'ops-room', text: 'hello from the pager' });
+    expect(r.status).toBe(202);
+    const answer = await waitFor('the webhook answer', () => callbacks.find((c) => c.text === 'echo: hello from the pager'), 60_000);
+    expect(answer.ok).toBe(true);
+    // the same id again (a retry of the sender's): no second message
+    expect((await postHook({ id: 'ext-1', chat: 'ops-room', text: 'hello from the pager' })).status).toBe(202);
+    const forged = await postHook({ id: 'ext-2', chat: 'ops-room', text: 'run: id' }, 'not-the-secret');
+    expect(forged.status).toBe(401);
+    const stale = await postHook({ id: 'ext-3', chat: 'ops-room', text: 'run: id' }, SECRET, String(Math.floor(Date.now() / 1000) - 3600));
+    expect(stale.status).toBe(401);
+    const hook = (await plane.client.call<{ name: string; events: { type: string }[] }[]>('GET', '/v1/channels')).find((c) => c.name === 'hook')!;
+    expect(hook.events.filter((e) => e.type === 'channel_rejected')).toHaveLength(2);
+    const msgs = await plane.client.call<{ text: string }[]>('GET', `/v1/groups/${G}-hook/messages`);
+    expect(msgs.map((m) => m.text)).toEqual(['hello from the pager']);
+    expect(callbacks.filter((c) => c.text === 'echo: hello from the pager')).toHaveLength(1);
+  }, 90_000);
+
+  it('a daemon restart loses no message: one in flight is answered after, one sent while it was down arrives', async () => {
+    tg.userSends(TG_CHAT, 'slow:4000');
+    // the agent is working on it (typing shown) when the daemon goes
+    await tg.waitFor(() => tg.calls.filter((c) => c.method === 'sendChatAction').length >= 2 && model.requests.some((q) => lastUserText(q).endsWith('slow:4000')), 60_000);
+    await plane.stop();
+    tg.userSends(TG_CHAT, 'written while clawpod was down');
+    plane = await startPlane(yaml, { dataDir: plane.dataDir, env: plane.env });
+    await tg.waitFor(() => texts(TG_CHAT).includes('echo: written while clawpod was down'), 90_000);
+    await tg.waitFor(() => texts(TG_CHAT).includes('slept 4000 ms'), 90_000);
+    expect(texts(TG_CHAT).filter((t) => t === 'slept 4000 ms')).toHaveLength(1);
+    expect(texts(TG_CHAT).filter((t) => t === 'echo: written while clawpod was down')).toHaveLength(1);
+  }, 200_000);
+
+  it('a scheduled prompt runs like a message and its answer is posted to the bound chat', async () => {
+    const s = await plane.client.call<{ id: string }>('POST', '/v1/schedules', { group: `${G}-tg`, cron: '*/2 * * * * *', prompt: 'morning report please' });
+    try {
+      await tg.waitFor(() => texts(TG_CHAT).includes('echo: morning report please'), 60_000);
+    } finally {
+      await plane.client.call('DELETE', `/v1/schedules/${s.id}`);
+    }
+  }, 90_000);
+
+  it('a revoked bot token marks the channel down with a clear error; the webhook channel keeps working', async () => {
+    tg.revoke();
+    await waitFor('the channel down', async () => {
+      const list = await plane.client.call<{ name: string; state: string; error: { code: string; message: string } | null }[]>('GET', '/v1/channels');
+      const t = list.find((c) => c.name === 'tg');
+      return t?.state === 'down' ? t : undefined;
+    }, 30_000).then((t) => {
+      expect(t.error?.code).toBe('CHANNEL_AUTH');
+      expect(t.error?.message).not.toContain(tg.token);
+    });
+    expect((await postHook({ id: 'ext-9', chat: 'ops-room', text: 'still there?' })).status).toBe(202);
+    await waitFor('the webhook answer', () => callbacks.find((c) => c.text === 'echo: still there?'), 60_000);
+    expect(plane.output()).not.toContain(tg.token);
+    expect(plane.output()).not.toContain(SECRET);
+  }, 90_000);
+});
