@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cronProblem } from '../../src/channels/schema.js';
 import { loadConfig } from '../../src/config.js';
+import { buildApi } from '../../src/control/api.js';
 import { ControlPlaneSchema } from '../../src/control/config.js';
 import { Daemon } from '../../src/control/daemon.js';
 import { fileKey, MISSED_COUNT_LIMIT, missedRuns, nextRun } from '../../src/control/schedule-time.js';
@@ -223,6 +224,43 @@ describe('Scheduler', () => {
     scheduler(p3, clock).start();
     expect(p3.store.messages('ops')).toHaveLength(1);
     expect(p3.events.filter((e) => e.type.startsWith('schedule_'))).toEqual([]);
+  });
+
+  it('the HTTP API: POST, GET, DELETE for an admin; bad input is a 400 naming the field, an unknown group a 404 listing the known ones', async () => {
+    const p = await plane(join(dir, `s${n++}.db`), [{ name: 'filed', group: 'dev', cron: '0 12 * * *', prompt: 'noon' }]);
+    const s = scheduler(p, { t: at('2026-01-05T08:00:00Z') });
+    s.start();
+    const ADMIN = 'admin-token-0123456789abcdef';
+    const app = buildApi(p.daemon, p.store, ADMIN, { schedules: s });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await app.request(path, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string; hint?: string } } };
+    };
+    const made = await call('POST', '/v1/schedules', { group: 'ops', cron: '0 9 * * 1-5', tz: 'Europe/Berlin', prompt: 'report', missed: 'once', name: 'morning' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ name: 'morning', group: 'ops', tz: 'Europe/Berlin', missed: 'once', source: 'api', lastRunAt: null, nextRunAt: '2026-01-06T08:00:00.000Z' });
+    const listed = await call('GET', '/v1/schedules');
+    expect((listed.body as unknown as { name: string; source: string }[]).map((x) => [x.name, x.source])).toEqual([['filed', 'file'], ['morning', 'api']]);
+
+    const bad = await call('POST', '/v1/schedules', { group: 'ops', cron: '0 9 * * MONDAY', prompt: 'x' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/^cron: "0 9 \* \* MONDAY" is not a cron expression/), hint: expect.stringContaining('0 9 * * 1-5') });
+    const badTz = await call('POST', '/v1/schedules', { group: 'ops', cron: '0 9 * * *', tz: 'Berlin', prompt: 'x' });
+    expect(badTz.body.error).toMatchObject({ code: 'USAGE', message: expect.stringContaining('tz: "Berlin" is not a time zone') });
+    const noGroup = await call('POST', '/v1/schedules', { group: 'qa', cron: '0 9 * * *', prompt: 'x' });
+    expect(noGroup.status).toBe(404);
+    expect(noGroup.body.error).toMatchObject({ code: 'NOT_FOUND', hint: 'known groups: dev, ops' });
+    const noBody = await call('POST', '/v1/schedules', { group: 'ops', prompt: 'x' });
+    expect(noBody.status).toBe(400);
+    expect(noBody.body.error?.message).toContain('body.cron');
+    expect(s.list()).toHaveLength(2);
+
+    expect((await call('DELETE', '/v1/schedules/sch_none')).status).toBe(404);
+    expect((await call('DELETE', `/v1/schedules/${s.list()[0]!.id}`)).status).toBe(400);
+    const gone = await call('DELETE', `/v1/schedules/${String(made.body.id)}`);
+    expect(gone.status).toBe(200);
+    expect(gone.body).toMatchObject({ id: made.body.id, name: 'morning' });
+    expect(s.list().map((r) => r.name)).toEqual(['filed']);
   });
 
   it('a run for a group that is gone is a schedule_failed event, and the schedule moves on', async () => {
