@@ -23,8 +23,10 @@
 //         an HTTP one's bearer token is read from its tokenFile, never from stdin or env).
 // serve   `clawpod-agent serve` is a different mode: a long-running HTTP chat service configured
 //         by a file instead of stdin (src/agent/serve.ts, the `runner` payload profile).
+import { workspaceAttachments } from './attachments.js';
 import { DirInbox } from './dir-inbox.js';
 import { messageOf } from './errors.js';
+import { INBOUND_LINE_CHARS } from './file-names.js';
 import { frameWriter, framesWriter, log, redactor, type Emit } from './frames.js';
 import { LineSplitter, RUNNER_DEFAULTS, type StartDoc } from './protocol.js';
 import { HttpTransport, modelClient } from './providers/index.js';
@@ -67,12 +69,12 @@ function boot(line: string, stdout: Write): Running {
   for (const t of builtinTools({ workspace, env, maxOutputBytes, bashTimeoutMs: doc.tools?.bash?.timeoutMs ?? RUNNER_DEFAULTS.bashTimeoutMs })) tools.add(t);
   const session = new AgentSession({
     client: modelClient(doc.model, transport), tools, emit, emitMany: framesWriter(doc.nonce, stdout), redact, log,
-    maxTurns: doc.maxTurns ?? RUNNER_DEFAULTS.maxTurns,
+    maxTurns: doc.maxTurns ?? RUNNER_DEFAULTS.maxTurns, attachments: workspaceAttachments(workspace.root, doc.workspace, emit, log),
     ...(doc.system ? { system: doc.system } : {}),
     ...(doc.history ? { history: doc.history } : {}),
   });
   emit({ type: 'ready', runner: 'clawpod-agent', version: VERSION });
-  session.push({ type: 'message', id: doc.message.id, text: doc.message.text, ...(doc.traceparent ? { traceparent: doc.traceparent } : {}) });
+  session.push({ type: 'message', id: doc.message.id, text: doc.message.text, ...(doc.traceparent ? { traceparent: doc.traceparent } : {}), ...(doc.message.files ? { files: doc.message.files } : {}) });
 
   const inbox = doc.input.mode === 'dir'
     ? new DirInbox(doc.input.path, doc.input.pollMs, {
@@ -106,7 +108,8 @@ function main(): void {
   const stdout: Write = (s, done) => { real(s, done); };
   // stdout is frames only: anything else that writes there (a library's console.log) goes to stderr
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  const lines = new LineSplitter();
+  // a message line carries its files (base64): up to maxFiles at maxFileBytes each
+  const lines = new LineSplitter(INBOUND_LINE_CHARS);
   let running: Running | undefined;
   const onLine = (line: string): void => {
     if (!running) { running = boot(line, stdout); return; }

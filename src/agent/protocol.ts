@@ -13,6 +13,9 @@
 //        understand each other: an older runner ignores the field, an older host never sets it.
 // memory (optional): a `history` in the StartDoc, the group's earlier conversation, which the
 //        runner puts before the first message; the same holds: an older runner ignores it.
+// files (optional): `files: [{name, data (base64)}]` on a message (StartDoc.message, Inbound); the
+//        runner saves them to WORKSPACE/inbox/ and sends back WORKSPACE/outbox/ as `file` frames.
+import { fileFrameOk, FILE_FRAME_CHARS } from './file-names.js';
 import { spanFrameOk, SPAN_LIMITS, type SpanFrame } from './trace-context.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -45,7 +48,7 @@ export interface StartDoc {
   readonly sessionId: string;
   readonly nonce: string;
   /** The first message of the session. */
-  readonly message: { readonly id: string; readonly text: string };
+  readonly message: { readonly id: string; readonly text: string; readonly files?: readonly InboundFile[] };
   /** The group's earlier conversation (src/control/memory.ts), oldest first, put before `message`. */
   readonly history?: readonly HistoryTurn[];
   readonly model: ModelConfig;
@@ -66,8 +69,11 @@ export interface StartDoc {
   readonly traceparent?: string;
 }
 
+/** A file sent with a message (src/agent/file-names.ts has the limits); the runner saves it to WORKSPACE/inbox/. */
+export interface InboundFile { readonly name: string; readonly data: string }
+
 export type Inbound =
-  | { readonly type: 'message'; readonly id: string; readonly text: string; readonly traceparent?: string }
+  | { readonly type: 'message'; readonly id: string; readonly text: string; readonly traceparent?: string; readonly files?: readonly InboundFile[] }
   | { readonly type: 'close' };
 
 export type ErrorCode = 'provider_error' | 'provider_timeout' | 'tool_error' | 'bad_input' | 'internal';
@@ -82,6 +88,8 @@ export type RunnerEvent =
   /** Exactly one per message, after its last event (also after an error: stopReason "error"). */
   | { readonly type: 'end'; readonly messageId: string; readonly stopReason: 'end_turn' | 'max_turns' | 'error'; readonly usage?: { readonly inputTokens: number; readonly outputTokens: number } }
   | { readonly type: 'closed' }
+  /** A file the agent left in WORKSPACE/outbox/, sent after the message's last model turn, before its end. */
+  | { readonly type: 'file'; readonly messageId: string; readonly name: string; readonly size: number; readonly data: string }
   /** One of the runner's spans, only for a message that came with a traceparent (telemetry: never stored as an event). */
   | SpanFrame;
 
@@ -110,6 +118,7 @@ const EVENT_SHAPES: Readonly<Record<RunnerEvent['type'], (e: Fields) => boolean>
   end: (e) => isStr(e.messageId) && ['end_turn', 'max_turns', 'error'].includes(e.stopReason as string) && (e.usage === undefined || isObj(e.usage)),
   closed: () => true,
   span: spanFrameOk,
+  file: fileFrameOk,
 };
 
 /** Decodes one stdout line (without its newline). An event is returned only when its fields have the types RunnerEvent promises. */
@@ -124,6 +133,7 @@ export function decodeLine(nonce: string, line: string): Decoded {
   }
   const type = isObj(value) ? value.type : undefined;
   if (!isStr(type) || !Object.hasOwn(EVENT_SHAPES, type)) return { kind: 'malformed', reason: `unknown event type ${JSON.stringify(type) ?? String(type)}`, line };
+  if (type === 'file' && line.length > open.length + close.length + FILE_FRAME_CHARS) return { kind: 'malformed', reason: `a file frame longer than ${FILE_FRAME_CHARS} characters`, line };
   if (type === 'span' && line.length > open.length + close.length + SPAN_LIMITS.frameChars) return { kind: 'malformed', reason: `a span frame longer than ${SPAN_LIMITS.frameChars} characters`, line };
   if (!EVENT_SHAPES[type as RunnerEvent['type']](value as Fields)) return { kind: 'malformed', reason: `a ${type} event with missing or mistyped fields`, line };
   return { kind: 'event', event: value as RunnerEvent };

@@ -1,10 +1,11 @@
 // The session: messages run strictly one at a time in arrival order, on one conversation
 // history kept in memory. `close` is queued like a message (everything that arrived before it
 // is answered); stop() (SIGTERM) cancels the message in flight and drops the queue.
+import type { Attachments } from './attachments.js';
 import { Interrupted, messageOf, RunnerError } from './errors.js';
 import type { Emit, EmitMany } from './frames.js';
 import { runTurns } from './loop.js';
-import type { HistoryTurn, Inbound } from './protocol.js';
+import type { HistoryTurn, Inbound, InboundFile } from './protocol.js';
 import type { ModelClient, ToolSpec, Turn, Usage } from './providers/types.js';
 import { MessageSpans } from './spans.js';
 import { RUNNER_ATTR } from './trace-context.js';
@@ -23,6 +24,8 @@ export interface SessionOptions {
   /** Applied to every error text that leaves the runner. */
   readonly redact: (s: string) => string;
   readonly log: (s: string) => void;
+  /** A message's files into the workspace's inbox, its outbox back as `file` frames (src/agent/attachments.ts). */
+  readonly attachments?: Attachments;
 }
 
 export class AgentSession {
@@ -81,12 +84,14 @@ export class AgentSession {
     });
   }
 
-  private async handle(m: { id: string; text: string; traceparent?: string }, specs: readonly ToolSpec[]): Promise<void> {
+  private async handle(m: { id: string; text: string; traceparent?: string; files?: readonly InboundFile[] }, specs: readonly ToolSpec[]): Promise<void> {
     const { emit } = this.o;
     emit({ type: 'start', messageId: m.id });
     const spans = new MessageSpans(m.id, m.traceparent);
     const turn = spans.start('turn');
-    this.addUserText(m.text);
+    // the files are saved before the model runs; it reads where they are, then the words
+    const attached = m.files?.length && this.o.attachments ? this.o.attachments.receive(m.files) : [];
+    this.addUserText(attached.length ? [attached.join('\n'), m.text].filter(Boolean).join('\n\n') : m.text);
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let stopReason: 'end_turn' | 'max_turns' | 'error';
     try {
@@ -101,6 +106,7 @@ export class AgentSession {
       if (err.code === 'internal' && !(err instanceof Interrupted)) this.o.log(`message ${m.id}: ${(e as Error).stack ?? messageOf(e)}`);
       stopReason = 'error';
     }
+    this.o.attachments?.send(m.id);
     turn.end({ [RUNNER_ATTR.stopReason]: stopReason, [RUNNER_ATTR.inputTokens]: usage.inputTokens, [RUNNER_ATTR.outputTokens]: usage.outputTokens }, stopReason === 'error');
     // the spans just before `end` (the host exports them only while the message is open), in one write
     const last = [...spans.take(), { type: 'end', messageId: m.id, stopReason, usage } as const];

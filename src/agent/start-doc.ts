@@ -1,6 +1,7 @@
 // Checks stdin line 1 before anything runs: every problem is listed at once, with its path,
 // the value found and what is expected. The key is never echoed back.
-import { PROTOCOL_VERSION, type Inbound, type StartDoc } from './protocol.js';
+import { FILE_LIMITS, inboundFilesOk } from './file-names.js';
+import { PROTOCOL_VERSION, type Inbound, type InboundFile, type StartDoc } from './protocol.js';
 
 const PROVIDERS = ['anthropic', 'openai', 'gemini'];
 
@@ -34,6 +35,7 @@ export function parseStartDoc(line: string): StartDoc {
   need(str(doc.nonce), 'nonce', doc.nonce ? '(hidden)' : doc.nonce, 'a non-empty string');
   const m = doc.message;
   need(isObj(m) && str(m.id) && typeof m.text === 'string', 'message', m, '{ id: string, text: string }');
+  if (isObj(m) && m.files !== undefined) need(inboundFilesOk(m.files), 'message.files', `(${Array.isArray(m.files) ? m.files.length : typeof m.files})`, FILES_EXPECTED);
   const history = doc.history;
   if (history !== undefined && !Array.isArray(history)) need(false, 'history', history, 'a list of { role: "user" | "assistant", text: string }');
   if (Array.isArray(history)) {
@@ -87,9 +89,15 @@ export function parseInbound(text: string, where: string): Inbound {
   }
   if (isObj(v) && v.type === 'close') return { type: 'close' };
   if (isObj(v) && v.type === 'message' && str(v.id) && typeof v.text === 'string') {
-    return { type: 'message', id: v.id as string, text: v.text, ...(typeof v.traceparent === 'string' ? { traceparent: v.traceparent } : {}) };
+    if (v.files !== undefined && !inboundFilesOk(v.files)) throw new BadInput(`${where}: files of message ${show(v.id)} are not ${FILES_EXPECTED}`);
+    return {
+      type: 'message', id: v.id as string, text: v.text, ...(typeof v.traceparent === 'string' ? { traceparent: v.traceparent } : {}),
+      ...(v.files !== undefined ? { files: v.files as InboundFile[] } : {}),
+    };
   }
   throw new BadInput(`${where} is ${show(v)}; expected {"type":"message","id":"…","text":"…"} or {"type":"close"}`);
 }
+
+const FILES_EXPECTED = `a list of at most ${FILE_LIMITS.maxFiles} { name: string, data: base64 of at most ${FILE_LIMITS.maxFileBytes} bytes }`;
 
 function str(v: unknown): boolean { return typeof v === 'string' && v.length > 0; }

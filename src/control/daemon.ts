@@ -17,6 +17,7 @@ import { redactor } from '../secrets/redact.js';
 import { Groups } from './groups.js';
 import { recover } from './recovery.js';
 import type { ControlPlane, ModelSpec } from './config.js';
+import { checkFiles, MessageFiles, MESSAGE_FILE_LIMITS, type ChatFile } from './message-files.js';
 import { decide } from './queue.js';
 import { Session, type FollowupMode } from './session.js';
 import { Store, type EventRow, type MessageRow } from './store.js';
@@ -75,9 +76,12 @@ export class Daemon {
   /** Each group's conversation across sessions: stored as messages end, handed to the next session. */
   readonly memory: Memory;
   private stopping = false;
+  /** Files sent with messages and sent back by agents (src/control/message-files.ts). */
+  private readonly files: MessageFiles;
 
   constructor(private readonly o: DaemonOptions) {
     this.store = o.store;
+    this.files = new MessageFiles(o.store.db);
     this.groups = new Groups(o.cp, o.store, (g) => this.sessions.has(g) || this.store.queued().some((m) => m.group_name === g), (g, why) => {
       const s = this.sessions.get(g);
       s?.retire(why);
@@ -97,6 +101,7 @@ export class Daemon {
   async init(): Promise<void> {
     this.groups.seedFromFile();
     this.o.nested?.revokeLeftovers();
+    this.files.prune();
     await recover({
       rt: this.o.rt, store: this.store, controlId: this.controlId, ipcRoot: this.ipcRoot, say: this.o.say,
       record: (s, m, type, data) => this.record(s, m, type, data), interrupted: (m, why) => this.interrupted(m, why),
@@ -106,22 +111,25 @@ export class Daemon {
 
   private get ipcRoot(): string { return join(this.o.config.dataDir, 'control', 'ipc'); }
 
-  /** Stores the message (that is the acknowledgement), then lets the queue act. */
-  submit(group: string, text: string): MessageRow {
+  /** Stores the message and its files (that is the acknowledgement), then lets the queue act. */
+  submit(group: string, text: string, opts: { files?: readonly ChatFile[] } = {}): MessageRow {
     if (!this.store.group(group)) {
       const known = this.store.groups().map((g) => g.name);
       throw new ClawpodError('NOT_FOUND', `no group named ${group}`, {
         hint: known.length ? `known groups: ${known.join(', ')}; add one with \`clawpod group add ${group} --model NAME\`` : `add it with \`clawpod group add ${group} --model NAME\` or under spec.groups of the ControlPlane file`,
       });
     }
-    if (text.trim() === '') throw new ClawpodError('USAGE', 'the message is empty', { hint: 'send some text' });
+    // checked (and named) before anything is stored: a file over the limit stores nothing
+    const files = checkFiles(opts.files ?? []);
+    if (text.trim() === '' && files.length === 0) throw new ClawpodError('USAGE', 'the message is empty', { hint: 'send some text' });
     const bytes = Buffer.byteLength(text);
     if (bytes > CONTROL_DEFAULTS.maxMessageBytes) {
       throw new ClawpodError('TOO_LARGE', `the message is ${bytes} bytes, more than the ${CONTROL_DEFAULTS.maxMessageBytes}-byte limit`, { hint: 'put large content in the group\'s workspace and refer to the file' });
     }
     const m = this.store.transaction(() => {
       const row = this.store.insertMessage({ id: newId('m'), group_name: group, text });
-      this.record(null, row.id, 'queued', { id: row.id, group });
+      const stored = this.files.addInbound(row.id, files);
+      this.record(null, row.id, 'queued', { id: row.id, group, ...(stored.length ? { files: stored.map((f) => ({ name: f.name, size: f.size, fileId: f.id })) } : {}) });
       return row;
     });
     this.o.tracing?.queued(m);
@@ -169,7 +177,7 @@ export class Daemon {
     if (s.paused) this.record(s.opts.id, m.id, 'waking', { group: s.opts.group, from: 'paused', expectedMs: 50 });
     this.store.setMessage(m.id, { status: 'delivered', session_id: s.opts.id, attempts: m.attempts + 1 });
     this.record(s.opts.id, m.id, 'delivered', { followup: true, via: s.opts.followups });
-    s.deliver({ id: m.id, text: m.text, traceparent: this.o.tracing?.delivering(m, s.opts.id, s.opts.followups) });
+    s.deliver({ id: m.id, text: m.text, traceparent: this.o.tracing?.delivering(m, s.opts.id, s.opts.followups), files: this.files.forRunner(m.id) });
     this.o.metrics?.followupDelivered((Date.now() - Date.parse(m.created_at)) / 1000);
   }
 
@@ -217,7 +225,7 @@ export class Daemon {
     });
     const traced = this.o.tracing?.sessionStarting(first, { session: id, runtime: this.o.rt.kind, followups: s.opts.followups });
     // a start that ends after stop() leaves its rows to the next run's recovery (the store may be closed)
-    s.start({ id: first.id, text: first.text, traceparent: traced?.traceparent }).then(() => {
+    s.start({ id: first.id, text: first.text, traceparent: traced?.traceparent, files: this.files.forRunner(first.id) }).then(() => {
       traced?.end();
       if (this.stopping) return;
       this.startTimes.add(performance.now() - t0);
@@ -248,6 +256,7 @@ export class Daemon {
       if (refused) this.record(s.opts.id, [...s.inflight][0] ?? null, 'error', { code: 'malformed_frame', message: `the runner wrote a span frame that was refused: ${refused}` });
       // telemetry, not conversation: never stored or streamed
       if (e.type === 'span') return;
+      if (e.type === 'file') { this.agentFile(s, e); return; }
       const mid = 'messageId' in e && e.messageId ? e.messageId : null;
       this.store.transaction(() => {
         this.record(s.opts.id, mid, e.type, e);
@@ -298,6 +307,26 @@ export class Daemon {
       this.schedule();
     },
   };
+
+  /** A file the agent sent back: its bytes into the files table, only their digest into the event. */
+  private agentFile(s: Session, e: Extract<RunnerEvent, { type: 'file' }>): void {
+    // a runner may only attach files to a message its session is working on
+    if (!s.inflight.has(e.messageId)) {
+      this.record(s.opts.id, [...s.inflight][0] ?? null, 'error', { code: 'malformed_frame', message: `the runner sent file ${e.name} for message ${e.messageId}, which its session is not working on` });
+      return;
+    }
+    this.store.transaction(() => {
+      const row = this.files.addOutbound(e.messageId, { name: e.name, bytes: Buffer.from(e.data, 'base64') });
+      if (row) this.record(s.opts.id, e.messageId, 'file', { name: row.name, size: row.size, sha256: row.sha256, fileId: row.id });
+      else this.record(s.opts.id, e.messageId, 'error', { code: 'malformed_frame', message: `the runner sent more than ${MESSAGE_FILE_LIMITS.maxFiles} files for the message; ${e.name} was dropped` });
+    });
+  }
+
+  /** A file of a message (sent with it, or by its agent), for the channels and the API. */
+  file(fileId: string): { name: string; bytes: Buffer; messageId: string } | undefined {
+    const f = this.files.get(fileId);
+    return f ? { name: f.name, bytes: f.bytes, messageId: f.message_id } : undefined;
+  }
 
   /** Retried once (maxAttempts in all), then failed with the reason. */
   private interrupted(m: MessageRow, why: string): void {

@@ -6,7 +6,8 @@ import { mkdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
-import { decodeLine, LineSplitter, PROTOCOL_VERSION, type HistoryTurn, type Inbound, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
+import { decodeLine, LineSplitter, PROTOCOL_VERSION, type HistoryTurn, type Inbound, type InboundFile, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
+import { FILE_FRAME_CHARS } from '../agent/file-names.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
@@ -82,7 +83,7 @@ export class Session {
   get containerName(): string | undefined { return this.run?.name; }
 
   /** Creates and starts the container with `first` as the session's opening message. */
-  async start(first: { id: string; text: string; traceparent?: string | undefined }): Promise<void> {
+  async start(first: { id: string; text: string; traceparent?: string | undefined; files?: readonly InboundFile[] | undefined }): Promise<void> {
     const o = this.opts;
     // made while the container is created (a summary may call the model)
     const history = o.history?.();
@@ -121,7 +122,7 @@ export class Session {
     const earlier = (await history) ?? [];
     const doc: StartDoc = {
       type: 'start', protocol: PROTOCOL_VERSION, sessionId: o.id, nonce: this.nonce,
-      message: { id: first.id, text: first.text }, model: o.model, ...(o.system ? { system: o.system } : {}),
+      message: { id: first.id, text: first.text, ...(first.files ? { files: first.files } : {}) }, model: o.model, ...(o.system ? { system: o.system } : {}),
       ...(earlier.length ? { history: earlier } : {}),
       ...(first.traceparent ? { traceparent: first.traceparent } : {}),
       workspace: o.agent.agent.spec.workspace.mountPath, maxTurns: o.maxTurns,
@@ -135,7 +136,7 @@ export class Session {
   }
 
   /** Hands a follow-up to the running runner: a file renamed into its watched folder, or a stdin line. */
-  deliver(m: { id: string; text: string; traceparent?: string | undefined }): void {
+  deliver(m: { id: string; text: string; traceparent?: string | undefined; files?: readonly InboundFile[] | undefined }): void {
     this.inflight.add(m.id);
     this.phase = 'busy';
     this.clearIdle();
@@ -146,7 +147,7 @@ export class Session {
     // the way of the file's name, its folder is gone) fails that message, never the daemon.
     this.thawing = this.thawing
       .catch((e: unknown) => this.hooks.onBadOutput(this, 'stderr', `could not thaw the paused session: ${messageOf(e)}`))
-      .then(() => this.send({ type: 'message', id: m.id, text: m.text, ...(m.traceparent ? { traceparent: m.traceparent } : {}) }))
+      .then(() => this.send({ type: 'message', id: m.id, text: m.text, ...(m.traceparent ? { traceparent: m.traceparent } : {}), ...(m.files ? { files: m.files } : {}) }))
       .catch((e: unknown) => this.undeliverable(m.id, messageOf(e)));
   }
 
@@ -190,7 +191,8 @@ export class Session {
 
   /** Reads the attach stream until the container exits. */
   private async pump(a: Attached): Promise<void> {
-    const out = new LineSplitter();
+    // a `file` frame carries a whole file (base64): the longest line the runner may write
+    const out = new LineSplitter(FILE_FRAME_CHARS + 1024);
     const err = new LineSplitter();
     try {
       for await (const chunk of a.output) {

@@ -149,13 +149,14 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
   // With `Accept: text/event-stream` the answer streams in the same response (one round trip
   // less than POST + GET .../events); the first event, `queued`, carries the message id.
   app.openapi(createRoute({ method: 'post', path: '/v1/groups/{name}/messages', tags: tag, summary: 'Send a message to the group (stored before it is acknowledged)',
-    request: { params: NameParam, body: { content: { 'application/json': { schema: z.object({ text: z.string() }).openapi('NewMessage') } }, required: true } },
+    request: { params: NameParam, body: { content: { 'application/json': { schema: z.object({ text: z.string(), files: z.array(z.object({ name: z.string().min(1).max(1000), data: z.base64().openapi({ description: 'the file\'s bytes, base64' }) })).max(10).optional().openapi({ description: 'files for the agent: saved to its workspace\'s inbox/ (each at most 10 MiB)' }) }).openapi('NewMessage') } }, required: true } },
     responses: { 202: json(z.object({ id: z.string(), group: z.string(), status: z.string() }), 'queued'), 200: SSE, ...errors(400, 404, 413) } }), (c) => {
     const p = c.get('principal');
     const { name } = c.req.valid('param');
     // an admin asking for a missing group hears which ones exist (daemon.submit says); others do not
     if (p.kind !== 'admin') visibleGroup(store, p, name);
-    const m = daemon.submit(name, c.req.valid('json').text);
+    const body = c.req.valid('json');
+    const m = daemon.submit(name, body.text, { files: body.files?.map((f) => ({ name: f.name, bytes: Buffer.from(f.data, 'base64') })) ?? [] });
     if ((c.req.header('accept') ?? '').includes('text/event-stream')) return followMessage(c, daemon, store, m.id, 0) as never;
     return c.json({ id: m.id, group: m.group_name, status: m.status }, 202);
   });
