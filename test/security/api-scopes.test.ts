@@ -84,7 +84,6 @@ const ROUTES: Record<string, Expect> = {
   'GET /v1/messages/{id}': 'hidden',
   'GET /v1/messages/{id}/events': 'hidden',
   'GET /v1/messages/{id}/files/{fileId}': 'hidden',
-  'GET /v1/messages/{id}/files/{fileId}': 'hidden',
   'GET /v1/sessions/{id}/events': 'hidden',
   'POST /v1/tenants/{name}/turns': 'hidden',
   'GET /v1/tenants/{name}/turns': 'hidden',
