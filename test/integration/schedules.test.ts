@@ -1,7 +1,8 @@
 // Scheduled prompts on a real `clawpod serve` with real Podman and the scripted model server: a
 // schedule made with the CLI fires, its run is an ordinary message answered in the group's
 // container; bad input is refused with the fix; and slots missed while serve was down are run
-// once or skipped at the next start, as each schedule says. Six-field (seconds) expressions keep
+// once or skipped at the next start, as each schedule says (schedules made through the API outlive
+// the restart). Six-field (seconds) expressions keep
 // it fast: nothing in the product is bent for the test.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -101,19 +102,14 @@ describe('clawpod schedule', () => {
   }, 90_000);
 
   it('a slot missed while serve was down: once runs it once at the next start, skip does not', async () => {
-    // a moment ~15 s ahead, as "S M H * * *" in UTC: it comes due while serve is down
-    const due = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
-    const cron = `${due.getUTCSeconds()} ${due.getUTCMinutes()} ${due.getUTCHours()} * * *`;
-    const yaml = planeYaml(model, {
-      groups: [`${G}b`, `${G}c`],
-      extra: [
-        '  schedules:',
-        `    - {name: catch-up, group: ${G}b, cron: "${cron}", missed: once, prompt: missed once}`,
-        `    - {name: on-time, group: ${G}c, cron: "${cron}", missed: skip, prompt: missed skip}`,
-      ].join('\n'),
-    });
+    const yaml = planeYaml(model, { groups: [`${G}b`, `${G}c`] });
     const p1 = await startPlane(yaml);
     planes.push(p1);
+    // a moment a few seconds ahead, as "S M H * * *" in UTC: it comes due while serve is down
+    const due = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000);
+    const cron = `${due.getUTCSeconds()} ${due.getUTCMinutes()} ${due.getUTCHours()} * * *`;
+    await p1.client.call('POST', '/v1/schedules', { name: 'catch-up', group: `${G}b`, cron, missed: 'once', prompt: 'missed once' });
+    await p1.client.call('POST', '/v1/schedules', { name: 'on-time', group: `${G}c`, cron, missed: 'skip', prompt: 'missed skip' });
     const seeded = await p1.client.call<ScheduleView[]>('GET', '/v1/schedules');
     expect(seeded.map((s) => [s.name, s.nextRunAt])).toEqual([['catch-up', due.toISOString()], ['on-time', due.toISOString()]]);
     await p1.stop();
