@@ -2,8 +2,8 @@
 // schedule made with the CLI fires, its run is an ordinary message answered in the group's
 // container; bad input is refused with the fix; and slots missed while serve was down are run
 // once or skipped at the next start, as each schedule says (schedules made through the API outlive
-// the restart). Six-field (seconds) expressions keep
-// it fast: nothing in the product is bent for the test.
+// the restart). Six-field (seconds) expressions keep it fast: nothing in the product is bent for
+// the test.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
