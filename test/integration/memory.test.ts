@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUMMARY_PREFIX, SUMMARY_SYSTEM } from '../../src/control/memory-select.js';
 import { startModelServer, type ModelServer, type ScriptRequest } from '../fixtures/model-server.js';
+import { ControlClient } from '../../src/control/client.js';
 import { clawpod, podman } from '../helpers/cli.js';
 import { planeYaml, scripted, startPlane, waitFor, type MessageView, type Plane } from '../helpers/control.js';
 
@@ -49,7 +50,7 @@ afterAll(async () => {
 
 describe('memory across sessions', () => {
   it('hands the last conversation to the next session, summarizes past the budget through the gateway, exports it and forgets it', async () => {
-    plane = await startPlane(planeYaml(model, { groups: [G], extra: '  session: {idleTimeout: 1s, grace: 2s}\n  memory: {budgetTokens: 200}' }));
+    plane = await startPlane(planeYaml(model, { groups: [G, `${G}b`], extra: '  session: {idleTimeout: 1s, grace: 2s}\n  memory: {budgetTokens: 200}' }));
     const p = plane;
     const cli = (args: string[]) => clawpod(args, { env: p.env, timeoutMs: 60_000 });
 
@@ -96,6 +97,14 @@ describe('memory across sessions', () => {
     expect(doc.summaries.map((s) => s.text)).toEqual([SUMMARY]);
     const human = await cli(['group', 'history', G]);
     expect(human.stdout).toContain('> the color is GREEN');
+
+    // another group's token reads its own history, and of this one only what a missing group gets
+    const made = await cli(['--json', 'token', 'create', '--scope', `group:${G}b`]);
+    expect(made.code, made.stderr).toBe(0);
+    const other = new ControlClient(p.client.url, (JSON.parse(made.stdout) as { token: string }).token);
+    expect(await other.call('GET', `/v1/groups/${G}b/history`)).toMatchObject({ group: `${G}b`, turns: [], summaries: [] });
+    await expect(other.call('GET', `/v1/groups/${G}/history`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(other.call('DELETE', `/v1/groups/${G}/history`)).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
     // forget: the next session starts with nothing
     await sessionEnded(p);
