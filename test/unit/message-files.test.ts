@@ -1,6 +1,7 @@
 // Files that travel with chat messages: names reduced to a safe basename, the limits, the store
 // (src/control/message-files.ts), the wire checks of the runner protocol (src/agent/file-names.ts)
 // and the runner's inbox/outbox (src/agent/attachments.ts) on a real folder.
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,13 @@ import { decodeLine, LineSplitter, type RunnerEvent } from '../../src/agent/prot
 import { parseInbound } from '../../src/agent/start-doc.js';
 import { isClawpodError } from '../../src/errors.js';
 import { checkFiles, MessageFiles, safeFileName, uniqueNames } from '../../src/control/message-files.js';
+import { loadConfig } from '../../src/config.js';
+import { ControlPlaneSchema } from '../../src/control/config.js';
+import { Daemon } from '../../src/control/daemon.js';
+import { defaultSessionAgent } from '../../src/control/server.js';
+import type { Session } from '../../src/control/session.js';
 import { Store } from '../../src/control/store.js';
+import { PodmanDriver } from '../../src/runtime/podman-driver.js';
 import { CHANNEL_DEFAULTS } from '../../src/spec/defaults.js';
 
 const dirs: string[] = [];
@@ -202,5 +209,61 @@ describe('the runner\'s inbox and outbox (a real folder)', () => {
     symlinkSync(elsewhere, join(root2, 'outbox'));
     expect(sendOutbox(root2, 'm1', () => undefined, () => undefined)).toBe(0);
     expect(existsSync(join(elsewhere, 'secret'))).toBe(true);
+  });
+});
+
+describe('the daemon: files with submit, file frames from the runner', () => {
+  // a real daemon and store; its engine does not exist, so no session ever starts
+  const setup = () => {
+    const dir = scratch();
+    const store = new Store(join(dir, 'state.db'));
+    const cp = ControlPlaneSchema.parse({ apiVersion: 'clawpod.dev/v1alpha1', kind: 'ControlPlane', spec: { models: { m: { provider: 'openai', model: 'x' } }, groups: [{ name: 'g', model: 'm' }] } });
+    const rt = new PodmanDriver('unix:///nonexistent/podman.sock', '/nonexistent/podman.sock');
+    const daemon = new Daemon({ config: loadConfig({ HOME: dir, PATH: process.env.PATH ?? '' }), cp, cpDir: dir, rt, agent: defaultSessionAgent(), store, gatewayDir: join(dir, 'gw'), say: () => undefined });
+    store.upsertGroup('g', 'm', null);
+    return { store, daemon };
+  };
+  const events = (store: Store, id: string) => store.eventsForMessage(id).map((e) => ({ type: e.type, data: JSON.parse(e.data) as Record<string, unknown> }));
+
+  it('submit stores the files with the message; one over the limit stores nothing', async () => {
+    const { store, daemon } = setup();
+    try {
+      const before = store.queued().length;
+      expect(() => daemon.submit('g', 'hi', { files: [{ name: 'ok', bytes: Buffer.from('x') }, { name: 'big', bytes: Buffer.alloc(CHANNEL_DEFAULTS.maxFileBytes + 1) }] })).toThrow(/"big" is 10485761 bytes/);
+      expect(store.queued().length).toBe(before);
+      // a file alone is a message (a photo without a caption)
+      const m = daemon.submit('g', '', { files: [{ name: '../photo.jpg', bytes: Buffer.from([1, 2, 3]) }] });
+      const queued = events(store, m.id).find((e) => e.type === 'queued')!;
+      const [f] = queued.data.files as { name: string; size: number; fileId: string }[];
+      expect(f).toMatchObject({ name: 'photo.jpg', size: 3 });
+      expect(daemon.file(f!.fileId)).toEqual({ name: 'photo.jpg', bytes: Buffer.from([1, 2, 3]), messageId: m.id });
+      expect(() => daemon.submit('g', ' ')).toThrow(/empty/);
+    } finally { await daemon.stop(); store.close(); }
+  });
+
+  it('a file frame is stored as bytes in the files table and as a digest in the events; one for a message not in flight, or an 11th, is refused', async () => {
+    const { store, daemon } = setup();
+    try {
+      store.insertMessage({ id: 'm1', group_name: 'g', text: 'a' });
+      store.insertMessage({ id: 'm2', group_name: 'g', text: 'b' });
+      const session = { opts: { id: 's1', group: 'g' }, inflight: new Set(['m1']), closeReason: undefined } as unknown as Session;
+      const onEvent = (daemon as unknown as { hooks: { onEvent(s: Session, e: RunnerEvent): void } }).hooks.onEvent;
+      const bytes = Buffer.from('the report');
+      onEvent(session, { type: 'file', messageId: 'm1', name: 'report.txt', size: bytes.length, data: bytes.toString('base64') });
+      const ev = events(store, 'm1').filter((e) => e.type === 'file');
+      expect(ev).toHaveLength(1);
+      expect(ev[0]!.data).toEqual({ name: 'report.txt', size: 10, sha256: createHash('sha256').update(bytes).digest('hex'), fileId: expect.stringMatching(/^f_/) });
+      expect(daemon.file(String(ev[0]!.data.fileId))!.bytes.equals(bytes)).toBe(true);
+      // the events table never holds the bytes
+      const all = (store.db.prepare('SELECT data FROM events').all() as { data: string }[]).map((r) => r.data).join('\n');
+      expect(all).not.toContain(bytes.toString('base64'));
+      // another message of the group, which this session is not working on
+      onEvent(session, { type: 'file', messageId: 'm2', name: 'x', size: 1, data: 'eA==' });
+      expect(events(store, 'm2').some((e) => e.type === 'file')).toBe(false);
+      expect(events(store, 'm1').find((e) => e.type === 'error')?.data).toMatchObject({ code: 'malformed_frame' });
+      for (let i = 0; i < 10; i++) onEvent(session, { type: 'file', messageId: 'm1', name: `f${i}`, size: 1, data: 'eA==' });
+      expect(events(store, 'm1').filter((e) => e.type === 'file')).toHaveLength(10);
+      expect(events(store, 'm1').filter((e) => e.type === 'error').at(-1)?.data.message).toMatch(/more than 10 files/);
+    } finally { await daemon.stop(); store.close(); }
   });
 });
