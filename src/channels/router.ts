@@ -42,6 +42,8 @@ export class ChannelRouter {
       this.byName.set(a.spec.name, { ...a, limit: new ChatRateLimit(a.spec.rateLimit.messages, validatedDurationMs(a.spec.rateLimit.per)) });
       this.states.set(a.spec.name, { state: 'starting', since: new Date().toISOString() });
     }
+    // from the start: a scheduled run announced before start() must not miss its events
+    o.daemon.bus.on('event', this.onEvent);
   }
 
   adapter(name: string): ChannelAdapter | undefined { return this.byName.get(name)?.adapter; }
@@ -52,7 +54,6 @@ export class ChannelRouter {
   /** Starts every adapter (one that cannot start is marked down; the others go on), then finishes the
    *  answers a previous run left unposted. */
   async start(): Promise<void> {
-    this.o.daemon.bus.on('event', this.onEvent);
     for (const row of this.o.channels.pendingReplies()) this.follow(row);
     await Promise.all([...this.byName.values()].map(async ({ adapter }) => {
       try {

@@ -22,6 +22,7 @@ export interface ChannelParts { readonly router: ChannelRouter; readonly channel
 export interface ChannelPartsOptions {
   readonly config: Config; readonly cp: ControlPlane; readonly cpDir: string;
   readonly daemon: Daemon; readonly store: Store; readonly say: (line: string) => void;
+  /** What `/new` marks; default: the daemon's own memory of conversations. */
   readonly memory?: FreshStart;
 }
 
@@ -48,6 +49,6 @@ export async function channelParts(o: ChannelPartsOptions): Promise<ChannelParts
     });
     adapters.push({ adapter, spec });
   }
-  const router = new ChannelRouter({ daemon: o.daemon, store: o.store, channels, adapters, say: o.say, ...(o.memory ? { memory: o.memory } : {}) });
+  const router = new ChannelRouter({ daemon: o.daemon, store: o.store, channels, adapters, say: o.say, memory: o.memory ?? o.daemon.memory });
   return { router, channels };
 }

@@ -152,6 +152,22 @@ describe('chat channels', () => {
     expect(texts(TG_CHAT).filter((t) => t === 'echo: written while clawpod was down')).toHaveLength(1);
   }, 200_000);
 
+  it('the new session after the restart remembered the conversation; /new starts a fresh one; /stop ends an answer', async () => {
+    const resumed = model.requests.find((q) => lastUserText(q).endsWith('written while clawpod was down'));
+    expect(JSON.stringify(resumed?.messages)).toContain('streamed answer about kiwis');
+    tg.userSends(TG_CHAT, '/new');
+    await tg.waitFor(() => texts(TG_CHAT).find((t) => t.startsWith('Fresh conversation')));
+    tg.userSends(TG_CHAT, 'after new');
+    await tg.waitFor(() => texts(TG_CHAT).includes('echo: after new'), 60_000);
+    const fresh = model.requests.find((q) => lastUserText(q) === 'after new');
+    expect(JSON.stringify(fresh?.messages)).not.toContain('kiwis');
+    tg.userSends(TG_CHAT, 'slow:30000');
+    await tg.waitFor(() => model.requests.some((q) => lastUserText(q).endsWith('slow:30000')), 60_000);
+    tg.userSends(TG_CHAT, '/stop');
+    await tg.waitFor(() => texts(TG_CHAT).includes('Stopped (1 message).'), 30_000);
+    await tg.waitFor(() => texts(TG_CHAT).includes('⚠️ Sorry, no answer: stopped from the chat'), 30_000);
+  }, 150_000);
+
   it('a scheduled prompt runs like a message and its answer is posted to the bound chat', async () => {
     const s = await plane.client.call<{ id: string }>('POST', '/v1/schedules', { group: `${G}-tg`, cron: '*/2 * * * * *', prompt: 'morning report please' });
     try {
