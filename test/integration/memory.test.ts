@@ -19,8 +19,8 @@ let plane: Plane | undefined;
 const isSummary = (r: ScriptRequest) => r.messages[0]?.role === 'system' && r.messages[0].text === SUMMARY_SYSTEM;
 const seen = (r: ScriptRequest) => r.messages.map((m) => m.text).join('\n');
 
-async function ask(p: Plane, text: string) {
-  const { id } = await p.client.call<{ id: string }>('POST', `/v1/groups/${G}/messages`, { text });
+async function ask(p: Plane, text: string, group = G) {
+  const { id } = await p.client.call<{ id: string }>('POST', `/v1/groups/${group}/messages`, { text });
   const events: { type: string; data: Record<string, unknown> }[] = [];
   for await (const e of p.client.events(id)) events.push(e);
   const m = await p.client.call<MessageView>('GET', `/v1/messages/${id}`);
@@ -29,29 +29,30 @@ async function ask(p: Plane, text: string) {
 }
 
 /** The group's session ended idle and its container is gone: the next message starts a new one. */
-async function sessionEnded(p: Plane): Promise<void> {
+async function sessionEnded(p: Plane, group = G): Promise<void> {
   await waitFor('the idle session to end', async () => {
     const groups = await p.client.call<{ name: string; session: unknown }[]>('GET', '/v1/groups');
-    return groups.find((g) => g.name === G)?.session === null;
+    return groups.find((g) => g.name === group)?.session === null;
   }, 30_000);
 }
 
 beforeAll(async () => {
   const b = await clawpod(['image', 'build'], { timeoutMs: 300_000 });
   expect(b.code, b.stderr).toBe(0);
-  model = await startModelServer((req) => (isSummary(req) ? { text: SUMMARY } : scripted(req)));
+  // a summary of a conversation that mentions FAILSUM fails like a provider that is down
+  model = await startModelServer((req) => (!isSummary(req) ? scripted(req) : seen(req).includes('FAILSUM') ? { error: { status: 500, message: 'summaries are down' } } : { text: SUMMARY }));
+  plane = await startPlane(planeYaml(model, { groups: [G, `${G}b`, `${G}c`], extra: '  session: {idleTimeout: 1s, grace: 2s}\n  memory: {budgetTokens: 200}' }));
 }, 300_000);
 
 afterAll(async () => {
   await plane?.stop();
-  podman(['rm', '-f', '-t', '0', `clawpod-grp-${G}`]);
+  for (const g of [G, `${G}c`]) podman(['rm', '-f', '-t', '0', `clawpod-grp-${g}`]);
   await model?.close();
 });
 
 describe('memory across sessions', () => {
   it('hands the last conversation to the next session, summarizes past the budget through the gateway, exports it and forgets it', async () => {
-    plane = await startPlane(planeYaml(model, { groups: [G, `${G}b`], extra: '  session: {idleTimeout: 1s, grace: 2s}\n  memory: {budgetTokens: 200}' }));
-    const p = plane;
+    const p = plane!;
     const cli = (args: string[]) => clawpod(args, { env: p.env, timeoutMs: 60_000 });
 
     // session 1 tells a fact
@@ -116,4 +117,20 @@ describe('memory across sessions', () => {
     expect(four.events.some((e) => e.type === 'memory')).toBe(false);
     expect(summaries()).toHaveLength(1);
   }, 90_000);
+
+  it('a summary that fails costs the oldest turns this time, never the session', async () => {
+    const p = plane!;
+    const g = `${G}c`;
+    await ask(p, `FAILSUM pad ${'y'.repeat(900)}`, g);
+    await ask(p, 'the animal is an OTTER', g);
+    await sessionEnded(p, g);
+    const failed = model.requests.filter(isSummary).length;
+    const next = await ask(p, 'still there?', g);
+    expect(model.requests.filter(isSummary).length).toBe(failed + 1);
+    expect(next.events.find((e) => e.type === 'memory_compaction_failed')?.data).toMatchObject({ dropped: 1, message: expect.stringContaining('summaries are down') });
+    expect(next.request.messages.filter((m) => m.role !== 'system').map((m) => m.text)).toEqual(['the animal is an OTTER', 'echo: the animal is an OTTER', 'still there?']);
+    const h = await p.client.call<{ turns: unknown[]; summaries: unknown[] }>('GET', `/v1/groups/${g}/history`);
+    expect(h.turns).toHaveLength(3);
+    expect(h.summaries).toEqual([]);
+  }, 60_000);
 });
