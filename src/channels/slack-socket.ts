@@ -19,6 +19,7 @@ export interface SocketOptions {
 /** Bounded retries of apps.connections.open per attempt (the library's default is 100, i.e. hours). */
 const OPEN_RETRY = { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 };
 const RECONNECT_MAX_MS = 60_000;
+const HELLO_TIMEOUT_MS = 30_000;
 
 export class SlackSocket {
   private readonly client: SocketModeClient;
@@ -48,14 +49,44 @@ export class SlackSocket {
   /** Connects once; rejects (auth or not) when the first connection cannot be made. */
   async start(): Promise<void> {
     this.stopped = false;
-    await this.client.start();
+    await this.connect();
+  }
+
+  /** One connection: apps.connections.open, the WebSocket, Slack's hello (which must come in time). */
+  private async connect(): Promise<void> {
+    const started = this.client.start();
+    // a start abandoned after the timeout still settles later: nobody waits for it then
+    started.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const late = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => { timedOut = true; rej(new Error(`no hello from Slack within ${HELLO_TIMEOUT_MS / 1000} s`)); }, HELLO_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([started, late]);
+    } catch (e) {
+      if (timedOut) await this.disconnect();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
     this.connected = true;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    await this.client.disconnect().catch(() => undefined);
+    await this.disconnect();
+  }
+
+  /** The client's disconnect waits for a close that a dead connection may never report: bounded. */
+  private async disconnect(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.client.disconnect().catch(() => undefined),
+      new Promise<void>((r) => { timer = setTimeout(r, 5_000); }),
+    ]);
+    clearTimeout(timer);
   }
 
   private async onEnvelope(m: Envelope, handle: boolean): Promise<void> {
@@ -72,11 +103,11 @@ export class SlackSocket {
   private async connectLoop(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
-        await this.client.start();
-        this.connected = true;
+        await this.connect();
         if (attempt > 0) this.o.onUp();
         return;
       } catch (e) {
+        if (this.stopped) return;
         const auth = isAuthError(e);
         this.o.onDown(e, auth);
         if (auth) return;

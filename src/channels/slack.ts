@@ -41,7 +41,8 @@ class SlackAdapter implements ChannelAdapter {
     this.mode = init.mode === 'socket' ? 'socket' : 'events';
     this.client = new WebClient(init.token, {
       ...(init.apiRoot ? { slackApiUrl: init.apiRoot } : {}),
-      logger: lineLogger((l) => this.say(l)),
+      // its rate-limit warning repeats the rate_limited event's line below
+      logger: lineLogger((l) => { if (!l.includes('A rate limit was exceeded')) this.say(l); }),
       retryConfig: RETRY,
       // 429s wait for Retry-After and are sent again, queued behind nothing lost
       rejectRateLimitedCalls: false,
@@ -140,7 +141,9 @@ class SlackAdapter implements ChannelAdapter {
   /** One event_callback, from either mode: resolves once the router holds the message. */
   private async dispatch(p: SlackEventCallback): Promise<void> {
     const sink = this.sink;
-    if (!sink || p?.type !== 'event_callback' || !p.event) return;
+    // stopped meanwhile: not acknowledged, so Slack delivers it again
+    if (!sink) throw new Error('the channel is stopped');
+    if (p?.type !== 'event_callback' || !p.event) return;
     if (isRevocation(p.event, this.botUserId)) {
       this.setDown(this.authError('was uninstalled from the workspace or its bot token revoked (Slack said so)', REINSTALL));
       return;
@@ -177,7 +180,7 @@ class SlackAdapter implements ChannelAdapter {
       return await fn();
     } catch (e) {
       const err = isAuthError(e)
-        ? this.authError(`was refused by Slack (${platformError(e)})`, REINSTALL)
+        ? this.authError(`: Slack refused its bot token (${platformError(e)})`, REINSTALL)
         : platformError(e)
           ? new ClawpodError('CHANNEL_UNAVAILABLE', `Slack channel "${this.name}": ${method} answered ${platformError(e)}`, { hint: hintFor(platformError(e)!), cause: e })
           : this.unavailable(method, e);
@@ -189,12 +192,12 @@ class SlackAdapter implements ChannelAdapter {
   private setDown(err: ClawpodError): void {
     if (this.down) return;
     this.down = true;
-    this.say(`down: ${err.message}`);
+    // the router says it (channel NAME: down: …) and records the event
     this.sink?.status('down', err);
   }
 
   private authError(what: string, hint: string): ClawpodError {
-    return new ClawpodError('CHANNEL_AUTH', `Slack channel "${this.name}" ${what}`, { hint });
+    return new ClawpodError('CHANNEL_AUTH', `Slack channel "${this.name}"${what.startsWith(':') ? '' : ' '}${what}`, { hint });
   }
 
   private appTokenError(e: unknown): ClawpodError {
