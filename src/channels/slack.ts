@@ -110,9 +110,8 @@ class SlackAdapter implements ChannelAdapter {
 
   async handle(req: Request): Promise<Response> {
     if (req.method !== 'POST') return new Response('expected POST\n', { status: 405 });
-    if (Number(req.headers.get('content-length') ?? 0) > MAX_BODY) return new Response('too large\n', { status: 413 });
-    const body = await req.text();
-    if (body.length > MAX_BODY) return new Response('too large\n', { status: 413 });
+    const body = await readCapped(req, MAX_BODY);
+    if (body === undefined) return new Response('too large\n', { status: 413 });
     const problem = this.init.signingSecret
       ? signatureProblem(this.init.signingSecret, body, req.headers.get('x-slack-signature'), req.headers.get('x-slack-request-timestamp'))
       : 'the channel has no signing secret';
@@ -226,6 +225,22 @@ class SlackAdapter implements ChannelAdapter {
     for (const v of [this.init.token, this.init.appToken, this.init.signingSecret]) if (v && v.length >= 8) out = out.split(v).join('***');
     return out;
   }
+}
+
+/** The body as text, or undefined past `max` bytes (read no further: the sender is not verified yet). */
+async function readCapped(req: Request, max: number): Promise<string | undefined> {
+  if (Number(req.headers.get('content-length') ?? 0) > max || !req.body) return req.body ? undefined : '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) { await reader.cancel(); return undefined; }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const REINSTALL = 'check the channel\'s bot token (xoxb-…); if the app was uninstalled or the token revoked, reinstall the Slack app to the workspace and store its new bot token';

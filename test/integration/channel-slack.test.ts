@@ -132,6 +132,8 @@ describe('Slack: Events API', () => {
     expect((await slack.postEvent(hook, ev, { signingSecret: SECRET, stale: true })).status).toBe(401);
     const unsigned = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(slack.callback(ev)) });
     expect(unsigned.status).toBe(401);
+    const huge = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2 << 20) });
+    expect(huge.status).toBe(413);
     expect(sink.received.length).toBe(before);
     expect(lines.some((l) => l.startsWith('slack team: refused a request to its hook'))).toBe(true);
     expect(rejected).toEqual([expect.stringContaining('signature mismatch'), expect.stringContaining('5 minutes'), expect.stringContaining('no X-Slack-Signature')]);
