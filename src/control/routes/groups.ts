@@ -2,6 +2,9 @@
 // issue a gateway token for an agent that is not a session, usage, sessions, messages, history; and
 // sending a message (streamed in the same response with Accept: text/event-stream).
 import { createRoute, z } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { INBOUND_LINE_CHARS } from '../../agent/file-names.js';
+import { ClawpodError } from '../../errors.js';
 import { seesGroup, type Principal } from '../auth.js';
 import { badGroupName, BudgetSchema } from '../config.js';
 import type { Daemon } from '../daemon.js';
@@ -148,7 +151,9 @@ export function groupRoutes(daemon: Daemon, store: Store): App {
 
   // With `Accept: text/event-stream` the answer streams in the same response (one round trip
   // less than POST + GET .../events); the first event, `queued`, carries the message id.
-  app.openapi(createRoute({ method: 'post', path: '/v1/groups/{name}/messages', tags: tag, summary: 'Send a message to the group (stored before it is acknowledged)',
+  // the body is read whole: at most what the runner takes in one message (10 files of 10 MiB, base64)
+  const sendLimit = bodyLimit({ maxSize: INBOUND_LINE_CHARS, onError: () => { throw new ClawpodError('TOO_LARGE', `the request is larger than ${INBOUND_LINE_CHARS} bytes`, { hint: 'send at most 10 files of at most 10 MiB each with one message' }); } });
+  app.openapi(createRoute({ middleware: [sendLimit] as const, method: 'post', path: '/v1/groups/{name}/messages', tags: tag, summary: 'Send a message to the group (stored before it is acknowledged)',
     request: { params: NameParam, body: { content: { 'application/json': { schema: z.object({ text: z.string(), files: z.array(z.object({ name: z.string().min(1).max(1000), data: z.base64().openapi({ description: 'the file\'s bytes, base64' }) })).max(10).optional().openapi({ description: 'files for the agent: saved to its workspace\'s inbox/ (each at most 10 MiB)' }) }).openapi('NewMessage') } }, required: true } },
     responses: { 202: json(z.object({ id: z.string(), group: z.string(), status: z.string() }), 'queued'), 200: SSE, ...errors(400, 404, 413) } }), (c) => {
     const p = c.get('principal');
