@@ -122,10 +122,18 @@ export class ChannelRouter {
       }
       return;
     }
+    let files: { name: string; bytes: Buffer }[];
+    try { files = await this.fetchFiles(m); } catch (e) {
+      channels.take(adapter.name, m.key, null);
+      await this.tell(adapter, m, `Sorry, I could not take that file: ${messageOf(e)}`);
+      return;
+    }
+    // the platform may have delivered it again while the files downloaded
+    if (channels.taken(adapter.name, m.key)) return;
     let row: ReplyRow | undefined;
     try {
       this.o.store.transaction(() => {
-        const msg = this.o.daemon.submit(group, m.text);
+        const msg = this.o.daemon.submit(group, m.text, { files });
         channels.take(adapter.name, m.key, msg.id);
         channels.addReply({ message_id: msg.id, channel: adapter.name, chat: m.chat, thread: m.thread });
         row = channels.repliesFor(msg.id).find((r) => r.channel === adapter.name && r.chat === m.chat);
@@ -137,6 +145,30 @@ export class ChannelRouter {
       return;
     }
     if (row) this.follow(row);
+  }
+
+  /** The files sent with a message, each checked against the limit before it is downloaded. */
+  private async fetchFiles(m: Inbound): Promise<{ name: string; bytes: Buffer }[]> {
+    const out: { name: string; bytes: Buffer }[] = [];
+    for (const f of m.files ?? []) {
+      const max = CHANNEL_DEFAULTS.maxFileBytes;
+      const big = (n: number) => new ClawpodError('TOO_LARGE', `${f.name} is ${n} bytes, more than the ${max}-byte limit`, { hint: 'send a smaller file, or a link to it' });
+      if (f.size !== undefined && f.size > max) throw big(f.size);
+      const bytes = await f.fetch();
+      if (bytes.length > max) throw big(bytes.length);
+      out.push({ name: f.name, bytes });
+    }
+    return out;
+  }
+
+  /** A file the agent put in its outbox, sent after the text so far. */
+  private sendFile(w: { row: ReplyRow }, fileId: string): void {
+    const adapter = this.byName.get(w.row.channel)!.adapter;
+    const f = this.o.daemon.file(fileId);
+    if (!f) return;
+    adapter.sendFile(w.row.chat, f.name, f.bytes, w.row.thread ? { thread: w.row.thread } : {}).catch((e: unknown) => {
+      this.o.say(`channel ${adapter.name}: could not send file ${f.name} to chat ${w.row.chat}: ${messageOf(e)}`);
+    });
   }
 
   /** A short answer to the chat itself; a failure is logged (the chat cannot be told). */
@@ -204,6 +236,8 @@ export class ChannelRouter {
         case 'start': this.typing(w); break;
         case 'text': w.writer.append(String(data.delta ?? '')); break;
         case 'tool_call': this.typing(w); break;
+        // only live: a file replayed after a restart may have been sent before it
+        case 'file': if (!only) this.sendFile(w, String(data.fileId)); break;
         default: break;
       }
     }

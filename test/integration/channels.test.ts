@@ -53,7 +53,7 @@ beforeAll(async () => {
     extra: [
       '  session: {idleTimeout: 60s}',
       '  channels:',
-      `    - {name: tg, kind: telegram, token: {source: env, secretRef: {name: TG_TOKEN}}, apiRoot: "${tg.url}", rateLimit: {messages: 3, per: 1m}}`,
+      `    - {name: tg, kind: telegram, token: {source: env, secretRef: {name: TG_TOKEN}}, apiRoot: "${tg.url}", rateLimit: {messages: 4, per: 1m}}`,
       `    - {name: hook, kind: webhook, signingSecret: {source: env, secretRef: {name: HOOK_SECRET}}, callbackUrl: "${hookUrl}"}`,
       '  bindings:',
       `    - {channel: tg, chat: "${TG_CHAT}", group: ${G}-tg}`,
@@ -90,6 +90,14 @@ describe('chat channels', () => {
     expect(tg.pending()).toBe(0);
   }, 120_000);
 
+  it('a file sent to the bot lands in the group\'s workspace inbox; one the agent puts in its outbox comes back', async () => {
+    const bytes = Buffer.from('line one\nline two\n');
+    tg.userSends(TG_CHAT, 'run: cat /workspace/inbox/notes.txt && mkdir -p /workspace/outbox && cp /workspace/inbox/notes.txt /workspace/outbox/back.txt', { document: { name: 'notes.txt', bytes } });
+    await tg.waitFor(() => texts(TG_CHAT).find((t) => t.startsWith('result: line one')), 90_000);
+    const back = await tg.waitFor(() => tg.messages(TG_CHAT).find((m) => m.document?.name === 'back.txt'), 30_000);
+    expect(back.document!.bytes.equals(bytes)).toBe(true);
+  }, 120_000);
+
   it('chat commands: /status, /model with allowed models only, /help', async () => {
     tg.userSends(TG_CHAT, '/status');
     await tg.waitFor(() => texts(TG_CHAT).find((t) => t.startsWith(`Group ${G}-tg, model fix`)));
@@ -110,11 +118,11 @@ describe('chat channels', () => {
     expect(ls.stdout).toMatch(/tg\s+telegram\s+up/);
     expect(ls.stdout).toContain(String(FLOOD_CHAT));
     for (let i = 0; i < 6; i++) tg.userSends(FLOOD_CHAT, `flood ${i}`);
-    await tg.waitFor(() => ['flood 0', 'flood 1', 'flood 2'].every((w) => texts(FLOOD_CHAT).includes(`echo: ${w}`)), 60_000);
+    await tg.waitFor(() => ['flood 0', 'flood 1', 'flood 2', 'flood 3'].every((w) => texts(FLOOD_CHAT).includes(`echo: ${w}`)), 60_000);
     await new Promise((r) => setTimeout(r, 1500));
     const said = texts(FLOOD_CHAT);
     expect(said.filter((t) => t.startsWith('Slow down a little'))).toHaveLength(1);
-    expect(said.filter((t) => t.startsWith('echo: flood'))).toHaveLength(3);
+    expect(said.filter((t) => t.startsWith('echo: flood'))).toHaveLength(4);
     const list = await plane.client.call<{ name: string; events: { type: string; data: Record<string, unknown> }[] }[]>('GET', '/v1/channels');
     const types = list.find((c) => c.name === 'tg')!.events.map((e) => `${e.type} ${String(e.data.chat ?? '')}`);
     expect(types).toContain('channel_unbound 777');
