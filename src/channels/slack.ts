@@ -44,7 +44,7 @@ class SlackAdapter implements ChannelAdapter {
       // its rate-limit warning repeats the rate_limited event's line below
       logger: lineLogger((l) => { if (!l.includes('A rate limit was exceeded')) this.say(l); }),
       retryConfig: RETRY,
-      // 429s wait for Retry-After and are sent again, queued behind nothing lost
+      // a 429 pauses every call for its Retry-After, then the call is sent again: nothing is lost
       rejectRateLimitedCalls: false,
       timeout: 30_000,
     });
