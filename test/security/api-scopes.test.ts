@@ -117,6 +117,12 @@ const ROUTES: Record<string, Expect> = {
   'GET /v1/sandboxes/{id}/logs': 'sandbox',
   'POST /v1/sandboxes/{id}/stop': 'sandbox',
   'DELETE /v1/sandboxes/{id}': 'sandbox',
+  'GET /v1/channels': 'admin',
+  'PUT /v1/channels/{name}/bindings/{chat}': 'admin',
+  'DELETE /v1/channels/{name}/bindings/{chat}': 'admin',
+  // a platform's webhook: no clawpod token is asked for, the platform's signature is (test/security/channels.test.ts);
+  // none is configured here, so every caller gets the same 404
+  'POST /v1/channels/{name}/hook': 'signed',
   'GET /v1/schedules': 'admin',
   'POST /v1/schedules': 'admin',
   'DELETE /v1/schedules/{id}': 'admin',
