@@ -103,14 +103,14 @@ export class ChannelRouter {
     if (!binding) {
       channels.take(adapter.name, m.key, null);
       this.o.daemon.note('channel_unbound', { channel: adapter.name, chat: m.chat, ...(m.user ? { user: m.user } : {}) });
-      await this.tell(adapter, m, UNBOUND_TEXT);
+      void this.tell(adapter, m, UNBOUND_TEXT);
       return;
     }
     const group = binding.group_name;
     const cmd = parseCommand(m.text);
     if (cmd) {
       channels.take(adapter.name, m.key, null);
-      await this.tell(adapter, m, this.command(cmd, group));
+      void this.tell(adapter, m, this.command(cmd, group));
       return;
     }
     const verdict = entry.limit.take(m.chat);
@@ -118,14 +118,14 @@ export class ChannelRouter {
       channels.take(adapter.name, m.key, null);
       if (verdict === 'refuse-and-tell') {
         this.o.daemon.note('channel_rate_limited', { channel: adapter.name, chat: m.chat, group });
-        await this.tell(adapter, m, `Slow down a little: this chat may send ${entry.spec.rateLimit.messages} messages per ${entry.spec.rateLimit.per}. Try again in ${entry.limit.retryInS(m.chat)} s; the messages in between were not passed on.`);
+        void this.tell(adapter, m, `Slow down a little: this chat may send ${entry.spec.rateLimit.messages} messages per ${entry.spec.rateLimit.per}. Try again in ${entry.limit.retryInS(m.chat)} s; the messages in between were not passed on.`);
       }
       return;
     }
     let files: { name: string; bytes: Buffer }[];
     try { files = await this.fetchFiles(m); } catch (e) {
       channels.take(adapter.name, m.key, null);
-      await this.tell(adapter, m, `Sorry, I could not take that file: ${messageOf(e)}`);
+      void this.tell(adapter, m, `Sorry, I could not take that file: ${messageOf(e)}`);
       return;
     }
     // the platform may have delivered it again while the files downloaded
@@ -141,7 +141,7 @@ export class ChannelRouter {
     } catch (e) {
       // a message the daemon refuses (empty, too large) is answered in the chat, and not taken again
       channels.take(adapter.name, m.key, null);
-      await this.tell(adapter, m, `Sorry, I could not take that message: ${messageOf(e)}${isClawpodError(e) && e.hint ? ` (${e.hint})` : ''}`);
+      void this.tell(adapter, m, `Sorry, I could not take that message: ${messageOf(e)}${isClawpodError(e) && e.hint ? ` (${e.hint})` : ''}`);
       return;
     }
     if (row) this.follow(row);
@@ -171,7 +171,8 @@ export class ChannelRouter {
     });
   }
 
-  /** A short answer to the chat itself; a failure is logged (the chat cannot be told). */
+  /** A short answer to the chat itself; a failure is logged (the chat cannot be told). Not awaited by
+   *  receive(): the platform waits for receive() (Slack resends after 3 s), and the key is already taken. */
   private async tell(adapter: ChannelAdapter, m: Pick<Inbound, 'chat' | 'thread'>, text: string): Promise<void> {
     try { await adapter.send(m.chat, text, m.thread ? { thread: m.thread } : {}); } catch (e) {
       this.o.say(`channel ${adapter.name}: could not answer chat ${m.chat}: ${messageOf(e)}`);

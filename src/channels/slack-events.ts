@@ -108,3 +108,16 @@ export function isRevocation(ev: { readonly type: string; readonly tokens?: { re
   const bots = ev?.type === 'tokens_revoked' ? ev.tokens?.bot ?? [] : [];
   return botUserId ? bots.includes(botUserId) : bots.length > 0;
 }
+
+/** A slash command (`/new`, `/status`, registered in the Slack app; events mode: form-encoded to the
+ *  hook, Socket Mode: a slash_commands envelope): the router reads it like the same words in chat. */
+export interface SlashCommand { readonly command: string; readonly text?: string; readonly channel_id: string; readonly user_id?: string; readonly trigger_id: string }
+
+export function isSlashCommand(v: unknown): v is SlashCommand {
+  const o = v as Partial<SlashCommand> | null;
+  return !!o && typeof o.command === 'string' && o.command.startsWith('/') && typeof o.channel_id === 'string' && typeof o.trigger_id === 'string';
+}
+
+export function slashToInbound(c: SlashCommand): Inbound {
+  return { key: `slash/${c.trigger_id}`, chat: c.channel_id, text: `${c.command} ${c.text ?? ''}`.trim(), ...(c.user_id ? { user: c.user_id } : {}) };
+}

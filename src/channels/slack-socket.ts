@@ -36,9 +36,9 @@ export class SlackSocket {
       autoReconnectEnabled: false,
       clientOptions: { ...(o.apiUrl ? { slackApiUrl: o.apiUrl } : {}), retryConfig: OPEN_RETRY, timeout: 30_000 },
     });
-    // every envelope (hello and disconnect are the client's own); slash commands and interactivity
-    // are not handled, only acknowledged so Slack does not send them again
-    this.client.on('slack_event', (m: Envelope) => { void this.onEnvelope(m, m.type === 'events_api'); });
+    // every envelope (hello and disconnect are the client's own); interactivity is not handled,
+    // only acknowledged so Slack does not send it again
+    this.client.on('slack_event', (m: Envelope) => { void this.onEnvelope(m, m.type === 'events_api' || m.type === 'slash_commands'); });
     this.client.on('disconnected', () => {
       if (!this.connected || this.stopped) return;
       this.connected = false;

@@ -10,7 +10,7 @@
 import { WebClient, WebClientEvent } from '@slack/web-api';
 import { ClawpodError } from '../errors.js';
 import { isAuthError, lineLogger, platformError } from './slack-api.js';
-import { isRevocation, signatureProblem, toInbound, type SlackEventCallback } from './slack-events.js';
+import { isRevocation, isSlashCommand, signatureProblem, slashToInbound, toInbound, type SlackEventCallback } from './slack-events.js';
 import type { SlackSocket } from './slack-socket.js';
 import type { AdapterInit, ChannelAdapter, ChannelSink, SentRef } from './types.js';
 
@@ -120,8 +120,14 @@ class SlackAdapter implements ChannelAdapter {
       this.logRejected(problem);
       return new Response('invalid signature\n', { status: 401 });
     }
-    // slash commands and interactivity come form-encoded; this channel handles neither
-    if (!(req.headers.get('content-type') ?? '').includes('json')) return new Response(null, { status: 200 });
+    // slash commands come form-encoded (interactivity too, which this channel does not handle)
+    if (!(req.headers.get('content-type') ?? '').includes('json')) {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      if (!isSlashCommand(form)) return new Response(null, { status: 200 });
+      if (!this.sink) return new Response('not ready\n', { status: 503 });
+      await this.sink.receive(slashToInbound(form));
+      return new Response(null, { status: 200 });
+    }
     let payload: SlackEventCallback;
     try { payload = JSON.parse(body) as SlackEventCallback; } catch { return new Response('expected JSON\n', { status: 400 }); }
     if (payload.type === 'url_verification') return Response.json({ challenge: payload.challenge });
@@ -142,6 +148,7 @@ class SlackAdapter implements ChannelAdapter {
     const sink = this.sink;
     // stopped meanwhile: not acknowledged, so Slack delivers it again
     if (!sink) throw new Error('the channel is stopped');
+    if (isSlashCommand(p)) { await sink.receive(slashToInbound(p)); return; }
     if (p?.type !== 'event_callback' || !p.event) return;
     if (isRevocation(p.event, this.botUserId)) {
       this.setDown(this.authError('was uninstalled from the workspace or its bot token revoked (Slack said so)', REINSTALL));

@@ -10,6 +10,8 @@ import { startModelServer, type ModelServer, type ScriptRequest } from '../fixtu
 import { clawpod, podman } from '../helpers/cli.js';
 import { lastUserText, planeYaml, scripted, startPlane, waitFor, type Plane } from '../helpers/control.js';
 import { startTelegramServer, type TelegramServer } from '../helpers/telegram-server.js';
+import { startSlackServer, type SlackServer } from '../helpers/slack-server.js';
+import { createHmac } from 'node:crypto';
 
 const G = `ch${process.pid.toString(36)}`;
 const TG_CHAT = -1001234;
@@ -17,6 +19,10 @@ const FLOOD_CHAT = -1005555;
 const SECRET = 'hook-secret-value-42';
 let model: ModelServer;
 let tg: TelegramServer;
+let slack: SlackServer;
+const SLACK_CHAT = 'C0TEAM';
+const SLACK_SECRET = 'slack-signing-secret-77';
+let slackTs = 1_700_000_000;
 let hookServer: Server;
 let hookUrl = '';
 const callbacks: { type: string; chat: string; text?: string; ok: boolean }[] = [];
@@ -35,6 +41,7 @@ beforeAll(async () => {
   expect(b.code, b.stderr).toBe(0);
   model = await startModelServer(script);
   tg = await startTelegramServer();
+  slack = await startSlackServer();
   // the webhook channel's receiver: checks each callback's signature as an integrator would
   hookServer = createServer((req, res) => {
     let body = '';
@@ -49,29 +56,39 @@ beforeAll(async () => {
   await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
   hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/answers`;
   yaml = planeYaml(model, {
-    groups: [`${G}-tg`, `${G}-hook`],
+    groups: [`${G}-tg`, `${G}-hook`, `${G}-slack`],
     extra: [
       '  session: {idleTimeout: 60s}',
       '  channels:',
       `    - {name: tg, kind: telegram, token: {source: env, secretRef: {name: TG_TOKEN}}, apiRoot: "${tg.url}", rateLimit: {messages: 4, per: 1m}}`,
       `    - {name: hook, kind: webhook, signingSecret: {source: env, secretRef: {name: HOOK_SECRET}}, callbackUrl: "${hookUrl}"}`,
+      `    - {name: sl, kind: slack, token: {source: env, secretRef: {name: SLACK_TOKEN}}, signingSecret: {source: env, secretRef: {name: SLACK_SECRET}}, apiRoot: "${slack.apiRoot}"}`,
       '  bindings:',
+      `    - {channel: sl, chat: ${SLACK_CHAT}, group: ${G}-slack}`,
       `    - {channel: tg, chat: "${TG_CHAT}", group: ${G}-tg}`,
       `    - {channel: hook, chat: ops-room, group: ${G}-hook}`,
     ].join('\n'),
   });
-  plane = await startPlane(yaml, undefined, { TG_TOKEN: tg.token, HOOK_SECRET: SECRET });
+  plane = await startPlane(yaml, undefined, { TG_TOKEN: tg.token, HOOK_SECRET: SECRET, SLACK_TOKEN: slack.botToken, SLACK_SECRET });
 }, 300_000);
 
 afterAll(async () => {
   await plane?.stop();
   for (const n of podman(['ps', '-a', '--format', '{{.Names}}']).stdout.split('\n')) if (n.startsWith(`clawpod-grp-${G}`)) podman(['rm', '-f', n]);
   await tg?.close();
+  await slack?.close();
   await new Promise((r) => hookServer?.close(r));
   await model?.close();
 });
 
 const texts = (chat: number) => tg.messages(chat).map((m) => m.text ?? '');
+const slackTexts = () => slack.messages(SLACK_CHAT).map((m) => m.text ?? '');
+const slackHook = () => `${plane.client.url}/v1/channels/sl/hook`;
+/** A user writes in the Slack channel: the Events API request Slack would send, signed. */
+function slackSays(text: string, o: { retryNum?: number; ts?: string; forge?: boolean } = {}): Promise<Response> {
+  const ts = o.ts ?? `${++slackTs}.000100`;
+  return slack.postEvent(slackHook(), { type: 'message', channel: SLACK_CHAT, channel_type: 'channel', user: 'U0ALICE', text, ts }, { signingSecret: SLACK_SECRET, eventId: `Ev${ts.replace('.', '')}`, ...(o.retryNum ? { retryNum: o.retryNum } : {}), ...(o.forge ? { forge: true } : {}) });
+}
 
 async function postHook(body: object, secret = SECRET, ts = String(Math.floor(Date.now() / 1000))): Promise<Response> {
   const raw = JSON.stringify(body);
@@ -88,6 +105,27 @@ describe('chat channels', () => {
     expect(msg.history[0]!.length).toBeLessThan(msg.text!.length);
     expect(tg.calls.some((c) => c.method === 'sendChatAction' && String(c.params.chat_id) === String(TG_CHAT))).toBe(true);
     expect(tg.pending()).toBe(0);
+  }, 120_000);
+
+  it('a Slack channel talks with its own agent: Events API in, the answer streamed by chat.update; a slash command works; a forged request is 401', async () => {
+    expect((await slackSays('stream mangos')).status).toBe(200);
+    const msg = await slack.waitFor(() => slack.messages(SLACK_CHAT).find((m) => m.text?.includes('told slowly')), 90_000);
+    expect(msg.text).toBe('streamed answer about mangos, told slowly');
+    expect(msg.history.length, JSON.stringify(msg.history)).toBeGreaterThan(1);
+    // its own group: the Telegram group's conversation is not in this one's model requests
+    const req = model.requests.find((q) => lastUserText(q) === 'stream mangos');
+    expect(JSON.stringify(req?.messages)).not.toContain('kiwis');
+    // a registered slash command arrives form-encoded, signed like events
+    const body = new URLSearchParams({ command: '/status', text: '', channel_id: SLACK_CHAT, user_id: 'U0ALICE', trigger_id: 'trig-1' }).toString();
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = `v0=${createHmac('sha256', SLACK_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+    const slash = await fetch(slackHook(), { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': sig } });
+    expect(slash.status).toBe(200);
+    await slack.waitFor(() => slackTexts().find((t) => t.startsWith(`Group ${G}-slack, model fix`)), 30_000);
+    expect((await slackSays('run: id', { forge: true })).status).toBe(401);
+    const sl = (await plane.client.call<{ name: string; events: { type: string }[] }[]>('GET', '/v1/channels')).find((c) => c.name === 'sl')!;
+    expect(sl.events.map((e) => e.type)).toContain('channel_rejected');
+    expect(model.requests.some((q) => lastUserText(q) === 'run: id')).toBe(false);
   }, 120_000);
 
   it('a file sent to the bot lands in the group\'s workspace inbox; one the agent puts in its outbox comes back', async () => {
@@ -149,11 +187,21 @@ describe('chat channels', () => {
 
   it('a daemon restart loses no message: one in flight is answered after, one sent while it was down arrives', async () => {
     tg.userSends(TG_CHAT, 'slow:4000');
+    expect((await slackSays('slow:3000')).status).toBe(200);
     // the agent is working on it (typing shown) when the daemon goes
     await tg.waitFor(() => tg.calls.filter((c) => c.method === 'sendChatAction').length >= 2 && model.requests.some((q) => lastUserText(q).endsWith('slow:4000')), 60_000);
     await plane.stop();
     tg.userSends(TG_CHAT, 'written while clawpod was down');
+    // Slack cannot reach clawpod meanwhile: it retries the event later, with the same ts
+    const downTs = `${++slackTs}.000100`;
+    await expect(slackSays('slack while down', { ts: downTs })).rejects.toThrow();
     plane = await startPlane(yaml, { dataDir: plane.dataDir, env: plane.env });
+    expect((await slackSays('slack while down', { ts: downTs, retryNum: 1 })).status).toBe(200);
+    expect((await slackSays('slack while down', { ts: downTs, retryNum: 2 })).status).toBe(200);
+    await slack.waitFor(() => slackTexts().includes('echo: slack while down'), 90_000);
+    await slack.waitFor(() => slackTexts().includes('slept 3000 ms'), 90_000);
+    expect(slackTexts().filter((t) => t === 'slept 3000 ms')).toHaveLength(1);
+    expect(slackTexts().filter((t) => t === 'echo: slack while down')).toHaveLength(1);
     await tg.waitFor(() => texts(TG_CHAT).includes('echo: written while clawpod was down'), 90_000);
     await tg.waitFor(() => texts(TG_CHAT).includes('slept 4000 ms'), 90_000);
     expect(texts(TG_CHAT).filter((t) => t === 'slept 4000 ms')).toHaveLength(1);
@@ -172,8 +220,8 @@ describe('chat channels', () => {
     tg.userSends(TG_CHAT, 'slow:30000');
     await tg.waitFor(() => model.requests.some((q) => lastUserText(q).endsWith('slow:30000')), 60_000);
     tg.userSends(TG_CHAT, '/stop');
-    await tg.waitFor(() => texts(TG_CHAT).includes('Stopped (1 message).'), 30_000);
-    await tg.waitFor(() => texts(TG_CHAT).includes('⚠️ Sorry, no answer: stopped from the chat'), 30_000);
+    await tg.waitFor(() => texts(TG_CHAT).includes('Stopped (1 message).'), 30_000).catch((e: Error) => { throw new Error(`${e.message}\nchat: ${JSON.stringify(texts(TG_CHAT))}`); });
+    await tg.waitFor(() => texts(TG_CHAT).includes('⚠️ Sorry, no answer: stopped from the chat'), 30_000).catch((e: Error) => { throw new Error(`${e.message}\nchat: ${JSON.stringify(texts(TG_CHAT))}`); });
   }, 150_000);
 
   it('a scheduled prompt runs like a message and its answer is posted to the bound chat', async () => {
