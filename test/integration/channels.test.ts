@@ -105,6 +105,10 @@ describe('chat channels', () => {
     expect(msg.history[0]!.length).toBeLessThan(msg.text!.length);
     expect(tg.calls.some((c) => c.method === 'sendChatAction' && String(c.params.chat_id) === String(TG_CHAT))).toBe(true);
     expect(tg.pending()).toBe(0);
+    // the platforms' credentials stay in clawpod serve: nothing of them in the session container
+    const inspect = podman(['inspect', `clawpod-grp-${G}-tg`]).stdout;
+    expect(inspect).toContain(`clawpod-grp-${G}-tg`);
+    for (const s of [tg.token, SECRET, slack.botToken, SLACK_SECRET]) expect(inspect).not.toContain(s);
   }, 120_000);
 
   it('a Slack channel talks with its own agent: Events API in, the answer streamed by chat.update; a slash command works; a forged request is 401', async () => {
