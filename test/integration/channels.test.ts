@@ -58,7 +58,7 @@ beforeAll(async () => {
   yaml = planeYaml(model, {
     groups: [`${G}-tg`, `${G}-hook`, `${G}-slack`],
     extra: [
-      '  session: {idleTimeout: 60s}',
+      '  session: {idleTimeout: 60s, pauseAfter: 3s}',
       '  channels:',
       `    - {name: tg, kind: telegram, token: {source: env, secretRef: {name: TG_TOKEN}}, apiRoot: "${tg.url}", rateLimit: {messages: 4, per: 1m}}`,
       `    - {name: hook, kind: webhook, signingSecret: {source: env, secretRef: {name: HOOK_SECRET}}, callbackUrl: "${hookUrl}"}`,
@@ -235,6 +235,14 @@ describe('chat channels', () => {
     } finally {
       await plane.client.call('DELETE', `/v1/schedules/${s.id}`);
     }
+  }, 90_000);
+
+  it('parking: a message for a paused agent gets "starting up…" in the chat first, then the answer in the same message', async () => {
+    // the Slack group's agent answered earlier and has been idle past pauseAfter: it is frozen
+    await waitFor('the Slack group\'s container paused', () => podman(['inspect', '-f', '{{.State.Status}}', `clawpod-grp-${G}-slack`]).stdout.trim() === 'paused' || undefined, 30_000);
+    expect((await slackSays('are you awake?')).status).toBe(200);
+    const msg = await slack.waitFor(() => slack.messages(SLACK_CHAT).find((m) => m.text === 'echo: are you awake?'), 60_000);
+    expect(msg.history[0]).toBe('⏳ starting up…');
   }, 90_000);
 
   it('a revoked bot token marks the channel down with a clear error; the webhook channel keeps working', async () => {
