@@ -19,18 +19,14 @@ const FACTORIES: Record<ChannelSpec['kind'], () => Promise<(init: AdapterInit) =
 
 export interface ChannelParts { readonly router: ChannelRouter; readonly channels: ChannelStore }
 
-export interface ChannelPartsOptions {
-  readonly config: Config; readonly cp: ControlPlane; readonly cpDir: string;
-  readonly daemon: Daemon; readonly store: Store; readonly say: (line: string) => void;
-  /** What `/new` marks; default: the daemon's own memory of conversations. */
-  readonly memory?: FreshStart;
-}
+/** Adapters with their credentials, before the daemon exists: `attach` makes the router. */
+export interface PreparedChannels { attach(daemon: Daemon, store: Store, memory?: FreshStart): ChannelParts }
 
-/** A secret that cannot be resolved stops the start (a configuration error, named); a platform that
- *  refuses the credentials later only marks its channel down. */
-export async function channelParts(o: ChannelPartsOptions): Promise<ChannelParts> {
-  const channels = new ChannelStore(o.store.db);
-  channels.seedFromFile(o.cp.spec.bindings);
+/** Resolves every channel's secrets and builds its adapter. Called before anything is started: a
+ *  secret that cannot be resolved stops `clawpod serve` with an error naming the channel and field,
+ *  with nothing left open; a platform that refuses the credentials later only marks its channel down. */
+export async function prepareChannels(o: { readonly config: Config; readonly cp: ControlPlane; readonly cpDir: string; readonly say: (line: string) => void }): Promise<PreparedChannels> {
+  let daemon: Daemon | undefined;
   const adapters: { adapter: ChannelAdapter; spec: ChannelSpec }[] = [];
   for (const [i, spec] of o.cp.spec.channels.entries()) {
     const ctx = { specDir: o.cpDir, config: o.config };
@@ -45,10 +41,17 @@ export async function channelParts(o: ChannelPartsOptions): Promise<ChannelParts
       ...(token ? { token } : {}), ...(signingSecret ? { signingSecret } : {}), ...(appToken ? { appToken } : {}),
       ...(spec.mode ? { mode: spec.mode } : {}), ...(spec.apiRoot ? { apiRoot: spec.apiRoot } : {}),
       ...(spec.callbackUrl ? { callbackUrl: spec.callbackUrl } : {}), ...(spec.publicUrl ? { publicUrl: spec.publicUrl } : {}),
-      onRejected: (why) => o.daemon.note('channel_rejected', { channel: spec.name, why }),
+      onRejected: (why) => daemon?.note('channel_rejected', { channel: spec.name, why }),
     });
     adapters.push({ adapter, spec });
   }
-  const router = new ChannelRouter({ daemon: o.daemon, store: o.store, channels, adapters, say: o.say, memory: o.memory ?? o.daemon.memory });
-  return { router, channels };
+  return {
+    attach(d, store, memory) {
+      daemon = d;
+      const channels = new ChannelStore(store.db);
+      channels.seedFromFile(o.cp.spec.bindings);
+      const router = new ChannelRouter({ daemon: d, store, channels, adapters, say: o.say, memory: memory ?? d.memory });
+      return { router, channels };
+    },
+  };
 }

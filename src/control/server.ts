@@ -23,7 +23,7 @@ import { mountDashboard } from './dashboard/serve.js';
 import { modelInfos } from './routes/models.js';
 import type { LoadedControlPlane } from './config.js';
 import { Daemon } from './daemon.js';
-import { channelParts } from '../channels/serve.js';
+import { prepareChannels } from '../channels/serve.js';
 import { PoolKeeper } from './pools.js';
 import { Scheduler } from './schedules.js';
 import { Store } from './store.js';
@@ -160,7 +160,9 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
     if (agents.length !== 1) throw new ClawpodError('SPEC_INVALID', `spec.agent ${spec.agent} holds ${agents.length} agents`, { hint: 'point spec.agent at a file with one Agent' });
     agent = agents[0]!;
   }
-  // before anything is opened: a tracing setting that cannot work stops the start here
+  // before anything is opened: a channel secret that cannot be resolved (a missing bot token) or a
+  // tracing setting that cannot work stops the start here, with nothing left listening
+  const channelsReady = await prepareChannels({ config, cp: loaded.config, cpDir: loaded.dir, say });
   const tracing = await startMessageTracing(config, spec.tracing, say);
   const dir = controlDir(config);
   const { token, created } = ensureToken(dir);
@@ -188,7 +190,7 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   }, (gateway) => withMcp(gateway, apiTokens, () => app));
   if (gw.tcp) { const a = gw.tcp.address() as AddressInfo; daemon.groups.gatewayListen = `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`; }
   await daemon.init();
-  const chats = await channelParts({ config, cp: loaded.config, cpDir: loaded.dir, daemon, store, say });
+  const chats = channelsReady.attach(daemon, store);
   const scheduler = new Scheduler({ store, daemon, specs: spec.schedules, say, onRun: (messageId, group) => chats.router.announce(messageId, group) });
   scheduler.start();
 

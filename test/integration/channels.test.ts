@@ -2,7 +2,9 @@
 // signed webhook channel, each bound to its own group, hold conversations with their own agents,
 // get answers streamed by edits, survive a daemon restart without losing a message, and get a
 // scheduled message. Unbound chats, floods and forged webhooks get their polite answers and events.
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook, webhookProblem } from '../../src/channels/webhook.js';
@@ -96,6 +98,18 @@ async function postHook(body: object, secret = SECRET, ts = String(Math.floor(Da
 }
 
 describe('chat channels', () => {
+  it('a channel secret that cannot be resolved stops clawpod serve with its name, before anything is made', async () => {
+    const dataDir = join(plane.dataDir, 'bad-start');
+    const file = join(plane.dataDir, 'bad.yaml');
+    writeFileSync(file, yaml.replace('name: TG_TOKEN', 'name: TG_TOKEN_NOT_SET'));
+    const r = await clawpod(['serve', '-f', file, '--listen', '127.0.0.1:0'], { env: { ...plane.env, CLAWPOD_DATA_DIR: dataDir }, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('SECRET_MISSING');
+    expect(r.stderr).toContain('spec.channels[0].token (tg.token)');
+    expect(r.stderr).toContain('TG_TOKEN_NOT_SET');
+    expect(existsSync(join(dataDir, 'control'))).toBe(false);
+  }, 60_000);
+
   it('a Telegram group talks with its agent: the answer streams into one message by edits, "typing…" meanwhile', async () => {
     tg.userSends(TG_CHAT, `stream kiwis`);
     const msg = await tg.waitFor(() => tg.messages(TG_CHAT).find((m) => m.text?.includes('told slowly')), 90_000);
@@ -221,8 +235,12 @@ describe('chat channels', () => {
     await tg.waitFor(() => texts(TG_CHAT).includes('echo: after new'), 60_000);
     const fresh = model.requests.find((q) => lastUserText(q) === 'after new');
     expect(JSON.stringify(fresh?.messages)).not.toContain('kiwis');
+    const sentAt = Date.now();
     tg.userSends(TG_CHAT, 'slow:30000');
+    // the agent is on it (its runner started the turn); not model.requests: the fixture records a
+    // request once its scripted answer is chosen, i.e. after the 30 s, when the answer is all but done
     await tg.waitFor(() => model.requests.some((q) => lastUserText(q).endsWith('slow:30000')), 60_000);
+    expect(Date.now() - sentAt, '/stop goes to an answer still being written').toBeLessThan(20_000);
     tg.userSends(TG_CHAT, '/stop');
     await tg.waitFor(() => texts(TG_CHAT).includes('Stopped (1 message).'), 30_000).catch((e: Error) => { throw new Error(`${e.message}\nchat: ${JSON.stringify(texts(TG_CHAT))}`); });
     await tg.waitFor(() => texts(TG_CHAT).includes('⚠️ Sorry, no answer: stopped from the chat'), 30_000).catch((e: Error) => { throw new Error(`${e.message}\nchat: ${JSON.stringify(texts(TG_CHAT))}`); });
