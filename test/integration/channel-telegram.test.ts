@@ -122,6 +122,22 @@ describe('telegram polling', () => {
     await tg.waitFor(() => sink.got.length === 1, 5000);
     expect(sink.statuses.at(-1)!.state).toBe('up');
   });
+
+  it('a message sent while the long poll waits is received at once, 50 times in a row (not at the 30 s poll timeout)', async () => {
+    const sink = fakeSink();
+    await adapter().start(sink);
+    let last = tg.userSends(CHAT, 'first');
+    await tg.waitFor(() => sink.got.length === 1);
+    for (let i = 0; i < 50; i++) {
+      // the getUpdates that confirmed the previous update is the one now waiting on the server
+      await tg.waitFor(() => tg.calls.some((c) => c.method === 'getUpdates' && Number(c.params.offset) === last + 1));
+      const t0 = Date.now();
+      last = tg.userSends(CHAT, `message ${i}`);
+      await tg.waitFor(() => sink.got.length === i + 2, 2000);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    }
+    expect(sink.got.map((m) => m.text).at(-1)).toBe('message 49');
+  });
 });
 
 describe('telegram sending', () => {

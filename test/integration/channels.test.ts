@@ -239,7 +239,8 @@ describe('chat channels', () => {
     tg.userSends(TG_CHAT, 'slow:30000');
     // the agent is on it (its runner started the turn); not model.requests: the fixture records a
     // request once its scripted answer is chosen, i.e. after the 30 s, when the answer is all but done
-    await tg.waitFor(() => model.requests.some((q) => lastUserText(q).endsWith('slow:30000')), 60_000);
+    await waitFor('the slow answer under way', async () => (await plane.client.call<{ text: string; status: string }[]>('GET', `/v1/groups/${G}-tg/messages`))
+      .some((m) => m.text === 'slow:30000' && m.status === 'running'), 60_000);
     expect(Date.now() - sentAt, '/stop goes to an answer still being written').toBeLessThan(20_000);
     tg.userSends(TG_CHAT, '/stop');
     await tg.waitFor(() => texts(TG_CHAT).includes('Stopped (1 message).'), 30_000).catch((e: Error) => { throw new Error(`${e.message}\nchat: ${JSON.stringify(texts(TG_CHAT))}`); });
