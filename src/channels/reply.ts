@@ -39,9 +39,10 @@ export class ReplyWriter {
 
   append(delta: string): void { this.text += delta; if (this.adapter.caps.canEdit) this.kick(); }
 
-  /** The last word: everything is posted, then the writer is done. */
-  finish(text?: string): Promise<void> {
-    if (text !== undefined) this.text = text;
+  /** The last word: everything is posted, then the writer is done. A `note` (why it failed) goes
+   *  after what the agent had said so far, which stays. */
+  finish(note?: string): Promise<void> {
+    if (note !== undefined) this.text = this.text.trim() ? `${this.text}\n\n${note}` : note;
     if (this.text.trim() === '') this.text = '(no answer)';
     clearTimeout(this.timer);
     this.finished = true;

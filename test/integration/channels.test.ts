@@ -183,6 +183,13 @@ describe('chat channels', () => {
     const types = list.find((c) => c.name === 'tg')!.events.map((e) => `${e.type} ${String(e.data.chat ?? '')}`);
     expect(types).toContain('channel_unbound 777');
     expect(types).toContain(`channel_rate_limited ${FLOOD_CHAT}`);
+    // unbound again: the chat is back to the polite answer
+    const unbind = await clawpod(['channel', 'unbind', 'tg', String(FLOOD_CHAT)], { env: plane.env });
+    expect(unbind.stdout).toContain(`chat ${FLOOD_CHAT} of channel tg unbound`);
+    expect((await clawpod(['channel', 'unbind', 'tg', 'no-such-chat'], { env: plane.env })).stdout).toContain('was not bound');
+    const badGroup = await clawpod(['channel', 'bind', 'tg', '123', 'no-such-group'], { env: plane.env });
+    expect(badGroup.code).not.toBe(0);
+    expect(badGroup.stderr).toContain('no group named no-such-group');
   }, 90_000);
 
   it('the signed webhook channel: answers come back signed; a forged or stale request is 401 and nothing is queued', async () => {

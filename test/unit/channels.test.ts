@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../src/channels/commands.js';
+import { ReplyWriter } from '../../src/channels/reply.js';
 import { ChatRateLimit } from '../../src/channels/rate.js';
 import { splitText } from '../../src/channels/split.js';
 import { signWebhook, webhookProblem } from '../../src/channels/webhook.js';
@@ -76,5 +77,49 @@ describe('spec.channels and bindings', () => {
       .toEqual(['spec.bindings.0.channel: expected one of the names under spec.channels (w)', 'spec.bindings.1.group: expected one of the groups under spec.groups (g)']);
     expect(issues({ schedules: [{ group: 'g', cron: 'every day', prompt: 'p' }] })[0]).toMatch(/^spec\.schedules\.0\.cron: "every day" is not a cron expression/);
     expect(issues({ schedules: [{ group: 'g', cron: '0 9 * * *', tz: 'Mars/Olympus', prompt: 'p' }] })[0]).toMatch(/tz: "Mars\/Olympus" is not a time zone/);
+  });
+});
+
+describe('ReplyWriter', () => {
+  function fakeAdapter(caps: { maxText: number; canEdit: boolean }) {
+    const msgs: { id: string; history: string[] }[] = [];
+    const adapter = {
+      name: 'fake', kind: 'webhook' as const, caps,
+      start: async () => undefined, stop: async () => undefined, typing: async () => undefined, sendFile: async () => undefined,
+      send: async (chat: string, text: string) => { msgs.push({ id: String(msgs.length + 1), history: [text] }); return { chat, id: String(msgs.length) }; },
+      edit: async (ref: { id: string }, text: string) => { msgs[Number(ref.id) - 1]!.history.push(text); },
+    };
+    return { adapter, msgs };
+  }
+
+  it('streams into one message by throttled edits, splits past the limit, keeps what was said before a failure', async () => {
+    const { adapter, msgs } = fakeAdapter({ maxText: 20, canEdit: true });
+    const persisted: unknown[] = [];
+    const w = new ReplyWriter(adapter, { chat: 'c' }, [], (r) => persisted.push(r), () => undefined, 50);
+    w.hold('starting…');
+    await new Promise((r) => setTimeout(r, 70));
+    w.append('hello ');
+    w.append('world');
+    await new Promise((r) => setTimeout(r, 70));
+    w.append(' and a lot more words here');
+    await w.finish('⚠️ stopped');
+    expect(msgs[0]!.history[0]).toBe('starting…');
+    expect(msgs[0]!.history).toContain('hello world');
+    expect(msgs.map((m) => m.history.at(-1)).join(' ').replace(/\s+/g, ' ')).toBe('hello world and a lot more words here ⚠️ stopped');
+    for (const m of msgs) for (const t of m.history) expect(t.length).toBeLessThanOrEqual(20);
+    expect(persisted.length).toBe(msgs.length);
+    expect(w.done).toBe(true);
+  });
+
+  it('a platform without edits gets the answer once, complete; a retry starts the text again', async () => {
+    const { adapter, msgs } = fakeAdapter({ maxText: 1000, canEdit: false });
+    const w = new ReplyWriter(adapter, { chat: 'c' }, [], () => undefined, () => undefined, 10);
+    w.append('first attempt, cut off');
+    w.restart();
+    w.append('the whole answer');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(msgs).toHaveLength(0);
+    await w.finish();
+    expect(msgs.map((m) => m.history)).toEqual([['the whole answer']]);
   });
 });
