@@ -211,10 +211,11 @@ describe('chat channels', () => {
   }, 90_000);
 
   it('a daemon restart loses no message: one in flight is answered after, one sent while it was down arrives', async () => {
-    tg.userSends(TG_CHAT, 'slow:4000');
+    tg.userSends(TG_CHAT, 'slow:8000');
     expect((await slackSays('slow:3000')).status).toBe(200);
-    // the agent is working on it (typing shown) when the daemon goes
-    await tg.waitFor(() => tg.calls.filter((c) => c.method === 'sendChatAction').length >= 2 && model.requests.some((q) => lastUserText(q).endsWith('slow:4000')), 60_000);
+    // the agent is working on it (its turn started, the model not yet answered) when the daemon goes
+    await waitFor('the slow answer under way', async () => (await plane.client.call<{ text: string; status: string }[]>('GET', `/v1/groups/${G}-tg/messages`))
+      .some((m) => m.text === 'slow:8000' && m.status === 'running'), 60_000);
     await plane.stop();
     tg.userSends(TG_CHAT, 'written while clawpod was down');
     // Slack cannot reach clawpod meanwhile: it retries the event later, with the same ts
@@ -228,8 +229,8 @@ describe('chat channels', () => {
     expect(slackTexts().filter((t) => t === 'slept 3000 ms')).toHaveLength(1);
     expect(slackTexts().filter((t) => t === 'echo: slack while down')).toHaveLength(1);
     await tg.waitFor(() => texts(TG_CHAT).includes('echo: written while clawpod was down'), 90_000);
-    await tg.waitFor(() => texts(TG_CHAT).includes('slept 4000 ms'), 90_000);
-    expect(texts(TG_CHAT).filter((t) => t === 'slept 4000 ms')).toHaveLength(1);
+    await tg.waitFor(() => texts(TG_CHAT).includes('slept 8000 ms'), 90_000);
+    expect(texts(TG_CHAT).filter((t) => t === 'slept 8000 ms')).toHaveLength(1);
     expect(texts(TG_CHAT).filter((t) => t === 'echo: written while clawpod was down')).toHaveLength(1);
   }, 200_000);
 
