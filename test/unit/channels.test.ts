@@ -4,7 +4,7 @@ import { ReplyWriter } from '../../src/channels/reply.js';
 import { ChatRateLimit } from '../../src/channels/rate.js';
 import { splitText } from '../../src/channels/split.js';
 import { signWebhook, webhookProblem } from '../../src/channels/webhook.js';
-import { ControlPlaneSchema } from '../../src/control/config.js';
+import { ControlPlaneSchema, loadControlPlane } from '../../src/control/config.js';
 
 describe('splitText', () => {
   it('keeps short text whole and splits long text at paragraph, line or space breaks within the limit', () => {
@@ -121,5 +121,14 @@ describe('ReplyWriter', () => {
     expect(msgs).toHaveLength(0);
     await w.finish();
     expect(msgs.map((m) => m.history)).toEqual([['the whole answer']]);
+  });
+});
+
+describe('examples/channels.yaml', () => {
+  it('is a valid ControlPlane file', () => {
+    const { config } = loadControlPlane(new URL('../../examples/channels.yaml', import.meta.url).pathname);
+    expect(config.spec.channels.map((c) => c.name)).toEqual(['tg', 'work']);
+    expect(config.spec.bindings).toHaveLength(2);
+    expect(config.spec.schedules[0]?.tz).toBe('Europe/Berlin');
   });
 });
