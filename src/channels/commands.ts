@@ -6,9 +6,10 @@ export type Command =
 
 const KNOWN = new Set(['new', 'status', 'stop', 'model', 'help', 'start']);
 
-/** `/new`, `/model NAME`, Telegram's `/new@SomeBot` in groups; anything else (also `/unknown`) is a message. */
+/** `/new`, `/model NAME`; anything else (also `/unknown`) is a message. `/new@SomeBot` is a
+ *  command for another bot in the same group: the Telegram adapter strips our own name first. */
 export function parseCommand(text: string): Command | undefined {
-  const m = /^\/([a-z]+)(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  const m = /^\/([a-z]+)(?:\s+([\s\S]*))?$/.exec(text.trim());
   if (!m || !KNOWN.has(m[1]!)) return undefined;
   const arg = m[2]?.trim() || undefined;
   switch (m[1]) {

@@ -40,14 +40,17 @@ export class ReplyWriter {
   append(delta: string): void { this.text += delta; if (this.adapter.caps.canEdit) this.kick(); }
 
   /** The last word: everything is posted, then the writer is done. A `note` (why it failed) goes
-   *  after what the agent had said so far, which stays. */
-  finish(note?: string): Promise<void> {
+   *  after what the agent had said so far, which stays. False when the platform did not take it
+   *  (then `retry()` later: only what the chat does not show yet is sent). */
+  finish(note?: string): Promise<boolean> {
     if (note !== undefined) this.text = this.text.trim() ? `${this.text}\n\n${note}` : note;
     if (this.text.trim() === '') this.text = '(no answer)';
     clearTimeout(this.timer);
     this.finished = true;
     return this.enqueue();
   }
+
+  retry(): Promise<boolean> { return this.enqueue(); }
 
   private kick(): void {
     if (this.finished || this.timer) return;
@@ -56,12 +59,11 @@ export class ReplyWriter {
     this.timer.unref();
   }
 
-  private enqueue(): Promise<void> {
-    this.chain = this.chain.then(() => this.flush()).catch((e: unknown) => {
-      // the chat is told nothing more for now; the next flush (or finish) tries again with the whole text
-      this.say(`channel ${this.adapter.name}: could not post to chat ${this.to.chat}: ${messageOf(e)}`);
-    });
-    return this.chain;
+  private enqueue(): Promise<boolean> {
+    const run = this.chain.then(() => this.flush());
+    // the chat is told nothing more for now; the next flush (or finish, or retry) sends what it lacks
+    this.chain = run.catch((e: unknown) => { this.say(`channel ${this.adapter.name}: could not post to chat ${this.to.chat}: ${messageOf(e)}`); });
+    return run.then(() => true, () => false);
   }
 
   private async flush(): Promise<void> {

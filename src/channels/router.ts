@@ -31,7 +31,7 @@ export interface RouterOptions {
 const WAKING_TEXT = '⏳ starting up…';
 
 export class ChannelRouter {
-  private readonly byName = new Map<string, { adapter: ChannelAdapter; spec: ChannelSpec; limit: ChatRateLimit }>();
+  private readonly byName = new Map<string, { adapter: ChannelAdapter; spec: ChannelSpec; limit: ChatRateLimit; unbound: ChatRateLimit }>();
   private readonly states = new Map<string, ChannelState>();
   /** Answers being written, by message id (one per chat the message is posted to). */
   private readonly writers = new Map<string, { row: ReplyRow; writer: ReplyWriter; typing?: NodeJS.Timeout }[]>();
@@ -39,7 +39,8 @@ export class ChannelRouter {
 
   constructor(private readonly o: RouterOptions) {
     for (const a of o.adapters) {
-      this.byName.set(a.spec.name, { ...a, limit: new ChatRateLimit(a.spec.rateLimit.messages, validatedDurationMs(a.spec.rateLimit.per)) });
+      // a stranger's chat is answered (and recorded) once a window: anyone can write to a bot
+      this.byName.set(a.spec.name, { ...a, limit: new ChatRateLimit(a.spec.rateLimit.messages, validatedDurationMs(a.spec.rateLimit.per)), unbound: new ChatRateLimit(1, validatedDurationMs(a.spec.rateLimit.per)) });
       this.states.set(a.spec.name, { state: 'starting', since: new Date().toISOString() });
     }
     // from the start: a scheduled run announced before start() must not miss its events
@@ -65,7 +66,10 @@ export class ChannelRouter {
     }));
   }
 
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
     this.o.daemon.bus.off('event', this.onEvent);
     for (const list of this.writers.values()) for (const w of list) clearInterval(w.typing);
     await Promise.all([...this.byName.values()].map(({ adapter }) => adapter.stop().catch(() => undefined)));
@@ -100,22 +104,23 @@ export class ChannelRouter {
     if (channels.taken(adapter.name, m.key)) return;
     const entry = this.byName.get(adapter.name)!;
     const binding = channels.binding(adapter.name, m.chat);
+    // what is refused here leaves no row: a flood of strangers or of one chat must not grow the store
     if (!binding) {
-      channels.take(adapter.name, m.key, null);
+      if (entry.unbound.take(m.chat) !== 'ok') return;
       this.o.daemon.note('channel_unbound', { channel: adapter.name, chat: m.chat, ...(m.user ? { user: m.user } : {}) });
       void this.tell(adapter, m, UNBOUND_TEXT);
       return;
     }
     const group = binding.group_name;
-    const cmd = parseCommand(m.text);
+    // commands count too: a burst of /new would end the group's session again and again
+    const verdict = entry.limit.take(m.chat);
+    const cmd = verdict === 'ok' ? parseCommand(m.text) : undefined;
     if (cmd) {
       channels.take(adapter.name, m.key, null);
       void this.tell(adapter, m, this.command(cmd, group));
       return;
     }
-    const verdict = entry.limit.take(m.chat);
     if (verdict !== 'ok') {
-      channels.take(adapter.name, m.key, null);
       if (verdict === 'refuse-and-tell') {
         this.o.daemon.note('channel_rate_limited', { channel: adapter.name, chat: m.chat, group });
         void this.tell(adapter, m, `Slow down a little: this chat may send ${entry.spec.rateLimit.messages} messages per ${entry.spec.rateLimit.per}. Try again in ${entry.limit.retryInS(m.chat)} s; the messages in between were not passed on.`);
@@ -141,7 +146,8 @@ export class ChannelRouter {
     } catch (e) {
       // a message the daemon refuses (empty, too large) is answered in the chat, and not taken again
       channels.take(adapter.name, m.key, null);
-      void this.tell(adapter, m, `Sorry, I could not take that message: ${messageOf(e)}${isClawpodError(e) && e.hint ? ` (${e.hint})` : ''}`);
+      // the message only, never the hint: a hint may list what a chat member has no business knowing (other groups)
+      void this.tell(adapter, m, `Sorry, I could not take that message: ${messageOf(e)}`);
       return;
     }
     if (row) this.follow(row);
@@ -246,6 +252,15 @@ export class ChannelRouter {
     if (e.type === 'failed') void this.end(e.message_id!, String(data.reason ?? 'failed'), only);
   }
 
+  /** An answer the platform did not take stays pending (a restart finishes it) and is tried again
+   *  after 5, 10, 20, 40 s meanwhile. */
+  private retryLater(w: { row: ReplyRow; writer: ReplyWriter }, state: 'posted' | 'failed', attempt: number): void {
+    if (attempt > 4 || this.stopped) return;
+    setTimeout(() => {
+      void w.writer.retry().then((ok) => { if (ok) this.o.channels.setReply(w.row, { state }); else this.retryLater(w, state, attempt + 1); });
+    }, 5000 * 2 ** (attempt - 1)).unref();
+  }
+
   private typing(w: { row: ReplyRow; typing?: NodeJS.Timeout; writer: ReplyWriter }): void {
     if (w.typing || w.writer.done) return;
     const adapter = this.byName.get(w.row.channel)!.adapter;
@@ -261,8 +276,9 @@ export class ChannelRouter {
     await Promise.all(list.map(async (w) => {
       if (w.writer.done) return;
       clearInterval(w.typing);
-      await w.writer.finish(failure === undefined ? undefined : `⚠️ Sorry, no answer: ${failure}`);
-      this.o.channels.setReply(w.row, { state: failure === undefined ? 'posted' : 'failed' });
+      const state = failure === undefined ? 'posted' : 'failed';
+      if (await w.writer.finish(failure === undefined ? undefined : `⚠️ Sorry, no answer: ${failure}`)) this.o.channels.setReply(w.row, { state });
+      else this.retryLater(w, state, 1);
     }));
     const left = all.filter((w) => !w.writer.done);
     if (left.length) this.writers.set(messageId, left); else this.writers.delete(messageId);

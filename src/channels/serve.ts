@@ -41,7 +41,7 @@ export async function prepareChannels(o: { readonly config: Config; readonly cp:
       ...(token ? { token } : {}), ...(signingSecret ? { signingSecret } : {}), ...(appToken ? { appToken } : {}),
       ...(spec.mode ? { mode: spec.mode } : {}), ...(spec.apiRoot ? { apiRoot: spec.apiRoot } : {}),
       ...(spec.callbackUrl ? { callbackUrl: spec.callbackUrl } : {}), ...(spec.publicUrl ? { publicUrl: spec.publicUrl } : {}),
-      onRejected: (why) => daemon?.note('channel_rejected', { channel: spec.name, why }),
+      onRejected: rejectedNotes(spec.name, () => daemon),
     });
     adapters.push({ adapter, spec });
   }
@@ -53,5 +53,20 @@ export async function prepareChannels(o: { readonly config: Config; readonly cp:
       const router = new ChannelRouter({ daemon: d, store, channels, adapters, say: o.say, memory: memory ?? d.memory });
       return { router, channels };
     },
+  };
+}
+
+/** At most one channel_rejected event per channel every 10 s, with how many were refused since:
+ *  a stranger posting forgeries must not grow the store with each one. */
+export function rejectedNotes(channel: string, daemon: () => Daemon | undefined): (why: string) => void {
+  let last = 0;
+  let since = 0;
+  return (why) => {
+    since++;
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    daemon()?.note('channel_rejected', { channel, why, refused: since });
+    last = now;
+    since = 0;
   };
 }

@@ -10,6 +10,7 @@
 import { WebClient, WebClientEvent } from '@slack/web-api';
 import { ClawpodError } from '../errors.js';
 import { isAuthError, lineLogger, platformError } from './slack-api.js';
+import { readCapped } from './http.js';
 import { isRevocation, isSlashCommand, signatureProblem, slashToInbound, toInbound, type SlackEventCallback } from './slack-events.js';
 import type { SlackSocket } from './slack-socket.js';
 import type { AdapterInit, ChannelAdapter, ChannelSink, SentRef } from './types.js';
@@ -235,20 +236,6 @@ class SlackAdapter implements ChannelAdapter {
 }
 
 /** The body as text, or undefined past `max` bytes (read no further: the sender is not verified yet). */
-async function readCapped(req: Request, max: number): Promise<string | undefined> {
-  if (Number(req.headers.get('content-length') ?? 0) > max || !req.body) return req.body ? undefined : '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) { await reader.cancel(); return undefined; }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 const REINSTALL = 'check the channel\'s bot token (xoxb-…); if the app was uninstalled or the token revoked, reinstall the Slack app to the workspace and store its new bot token';
 

@@ -65,8 +65,8 @@ export class ChannelStore {
 
   /** The channels' own recent events (daemon.note: channel_up, _down, _unbound, _rate_limited, _rejected), newest first. */
   events(channel: string, limit = 20): { type: string; data: Record<string, unknown>; ts: string }[] {
-    const rows = this.db.prepare("SELECT type, data, ts FROM events WHERE message_id IS NULL AND session_id IS NULL AND type LIKE 'channel\\_%' ESCAPE '\\' ORDER BY seq DESC LIMIT 1000").all() as { type: string; data: string; ts: string }[];
-    return rows.map((r) => ({ type: r.type, data: JSON.parse(r.data) as Record<string, unknown>, ts: r.ts })).filter((e) => e.data.channel === channel).slice(0, limit);
+    const rows = this.db.prepare("SELECT type, data, ts FROM events WHERE message_id IS NULL AND session_id IS NULL AND type LIKE 'channel\\_%' ESCAPE '\\' AND json_extract(data, '$.channel') = ? ORDER BY seq DESC LIMIT ?").all(channel, limit) as { type: string; data: string; ts: string }[];
+    return rows.map((r) => ({ type: r.type, data: JSON.parse(r.data) as Record<string, unknown>, ts: r.ts }));
   }
 
   addReply(r: { message_id: string; channel: string; chat: string; thread?: string | undefined }): void {

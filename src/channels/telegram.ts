@@ -3,6 +3,7 @@
 // polling advances its offset past an update only once sink.receive resolved for it (grammY's
 // bot.start() does not promise that: it confirms the update it was handling when stopped), and the
 // webhook answers 200 only then, so a crash in between means Telegram delivers it again.
+import { readCapped } from './http.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InputFile } from 'grammy';
 import { ClawpodError } from '../errors.js';
@@ -39,7 +40,8 @@ export function createTelegram(init: AdapterInit): ChannelAdapter {
     const f = await call('getFile', () => api.getFile(fileId));
     if (!f.file_path) throw new ClawpodError('CHANNEL_UNAVAILABLE', `Telegram channel "${init.name}": getFile gave no file_path for a file of ${f.file_size ?? '?'} bytes`, { hint: 'the Bot API serves files up to 20 MB; a self-hosted Bot API server (apiRoot) serves larger ones' });
     const url = `${init.apiRoot ?? DEFAULT_API_ROOT}/file/bot${token}/${f.file_path}`;
-    const res = await fetch(url).catch((e: unknown) => { throw fail('file download', e); });
+    // a stalled download would hold the poll loop, and with it every chat of the channel
+    const res = await fetch(url, { signal: AbortSignal.timeout(60_000) }).catch((e: unknown) => { throw fail('file download', e); });
     if (!res.ok) throw fail('file download', new Error(`HTTP ${res.status}`));
     return Buffer.from(await res.arrayBuffer());
   }
@@ -148,10 +150,15 @@ export function createTelegram(init: AdapterInit): ChannelAdapter {
     async handle(req) {
       const s = sink;
       if (mode !== 'webhook' || !s) return text(503, 'channel not started'); // Telegram tries again later
-      if (!sameSecret(req.headers.get('x-telegram-bot-api-secret-token') ?? '', hookSecret)) return text(401, 'wrong secret token');
+      if (!sameSecret(req.headers.get('x-telegram-bot-api-secret-token') ?? '', hookSecret)) {
+        init.onRejected?.('X-Telegram-Bot-Api-Secret-Token is missing or wrong');
+        return text(401, 'wrong secret token');
+      }
       if (req.method !== 'POST') return text(405, 'POST only');
+      const raw = await readCapped(req, 1024 * 1024);
+      if (raw === undefined) return text(413, 'an Update is never this large');
       let u: unknown;
-      try { u = await req.json(); } catch { return text(400, 'expected a JSON Update'); }
+      try { u = JSON.parse(raw); } catch { return text(400, 'expected a JSON Update'); }
       if (typeof u !== 'object' || u === null || typeof (u as TgUpdate).update_id !== 'number') return text(400, 'expected a JSON Update');
       const m = inbound(u as TgUpdate);
       try {

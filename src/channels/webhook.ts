@@ -6,6 +6,7 @@
 // captured request cannot be replayed later, and the id in the body makes a resend harmless.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ClawpodError, messageOf } from '../errors.js';
+import { readCapped } from './http.js';
 import type { AdapterInit, ChannelAdapter, ChannelSink, SentRef } from './types.js';
 
 const MAX_SKEW_S = 300;
@@ -60,7 +61,7 @@ export function createWebhook(init: AdapterInit, fetchImpl: typeof fetch = fetch
       } catch (e) { why = messageOf(e); }
       const retryable = !res || res.status === 429 || res.status >= 500;
       if (!retryable || attempt >= 5) {
-        throw new ClawpodError('CHANNEL_UNAVAILABLE', `channel ${init.name}: the callback ${init.callbackUrl} answered ${why}`, { hint: 'check that the receiver is up and accepts the signed POSTs (docs/channels.md)' });
+        throw new ClawpodError('CHANNEL_UNAVAILABLE', `channel ${init.name}: the callback at ${new URL(init.callbackUrl).origin} answered ${why}`, { hint: 'check that the receiver is up and accepts the signed POSTs (docs/channels.md)' });
       }
       const after = Number(res?.headers.get('retry-after'));
       await new Promise((r) => setTimeout(r, Number.isFinite(after) && after > 0 ? after * 1000 : 500 * 2 ** (attempt - 1)));
@@ -83,8 +84,8 @@ export function createWebhook(init: AdapterInit, fetchImpl: typeof fetch = fetch
     async sendFile(chat, name, bytes) { await post({ type: 'file', chat, name, data: bytes.toString('base64') }); },
     async handle(req) {
       if (req.method !== 'POST') return json(405, { error: { code: 'USAGE', message: 'POST a signed JSON message here', hint: 'docs/channels.md' } });
-      if (Number(req.headers.get('content-length') ?? 0) > MAX_BODY) return json(413, { error: { code: 'TOO_LARGE', message: `the body is larger than ${MAX_BODY} bytes` } });
-      const raw = await req.text();
+      const raw = await readCapped(req, MAX_BODY);
+      if (raw === undefined) return json(413, { error: { code: 'TOO_LARGE', message: `the body is larger than ${MAX_BODY} bytes` } });
       const problem = webhookProblem(secret, req.headers.get('x-clawpod-timestamp'), req.headers.get('x-clawpod-signature'), raw);
       if (problem) {
         init.onRejected?.(problem);

@@ -94,7 +94,9 @@ export function finalAnswer(events: readonly { readonly type: string; readonly d
   let all = '';
   let last = '';
   for (const e of events) {
-    if (e.type === 'tool_call' || e.type === 'tool_result') last = '';
+    // a retried message (after a crash) starts its answer again: the cut-off attempt is not part of it
+    if (e.type === 'delivered') { all = ''; last = ''; }
+    else if (e.type === 'tool_call' || e.type === 'tool_result') last = '';
     else if (e.type === 'text' && typeof e.delta === 'string') { all += e.delta; last += e.delta; }
   }
   return (last.trim() ? last : all).trim();

@@ -43,8 +43,11 @@ export class MemoryStore {
     return this.db.prepare('SELECT * FROM memory_turns WHERE group_name = ? AND seq > ? ORDER BY seq').all(group, seq) as TurnRow[];
   }
 
-  addSummary(s: Omit<SummaryRow, 'at'>): void {
-    this.db.prepare('INSERT OR REPLACE INTO memory_summaries (group_name, upto_seq, turns, text, at) VALUES (?, ?, ?, ?, ?)').run(s.group_name, s.upto_seq, s.turns, s.text, now());
+  /** Stored only while the last turn it covers still is: a forget() during the summary call wins. */
+  addSummary(s: Omit<SummaryRow, 'at'>): boolean {
+    return this.db.prepare(`INSERT OR REPLACE INTO memory_summaries (group_name, upto_seq, turns, text, at)
+      SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM memory_turns WHERE group_name = ? AND seq = ?)`)
+      .run(s.group_name, s.upto_seq, s.turns, s.text, now(), s.group_name, s.upto_seq).changes > 0;
   }
 
   /** The newest summary covering turns after `seq` (one made before a fresh mark covers none of them). */

@@ -61,7 +61,7 @@ export class Memory {
   remember(messageId: string): boolean {
     const m = this.d.store.message(messageId);
     if (!m || m.status !== 'done') return false;
-    const events = this.d.store.eventsForMessage(messageId).filter((e) => e.type === 'text' || e.type === 'tool_call' || e.type === 'tool_result')
+    const events = this.d.store.eventsForMessage(messageId).filter((e) => e.type === 'text' || e.type === 'tool_call' || e.type === 'tool_result' || e.type === 'delivered')
       .map((e) => ({ type: e.type, ...(e.type === 'text' ? { delta: (JSON.parse(e.data) as { delta?: string }).delta ?? '' } : {}) }));
     return this.db.addTurn({
       group_name: m.group_name, message_id: m.id, session_id: m.session_id,
@@ -117,7 +117,8 @@ export class Memory {
       if (!this.d.summarize) throw new Error('no model to summarize with');
       const text = redactor.redact(await this.d.summarize(group, summaryRequest(plan.summary, plan.overflow, plan.summaryTokens)));
       const covered = (plan.summary ? this.db.summaries(group).find((s) => s.upto_seq === plan.summary!.uptoSeq)?.turns ?? 0 : 0) + plan.overflow.length;
-      this.db.addSummary({ group_name: group, upto_seq: uptoSeq, turns: covered, text });
+      // the group's memory was forgotten while the model summarized it: nothing of it comes back
+      if (!this.db.addSummary({ group_name: group, upto_seq: uptoSeq, turns: covered, text })) return undefined;
       this.d.record(sessionId, messageId, 'memory_compacted', { turns: plan.overflow.length, uptoSeq, tokens: estimateTokens(text) });
       return { uptoSeq, text };
     } catch (e) {

@@ -129,6 +129,11 @@ export class Store {
       this.db.prepare('DELETE FROM sessions WHERE group_name = ?').run(name);
       this.db.prepare('DELETE FROM gateway_tokens WHERE group_name = ?').run(name);
       this.db.prepare('DELETE FROM usage WHERE group_name = ?').run(name);
+      // what other modules keep of the group (their tables exist once they ran): a chat bound to it or a
+      // schedule of it must not reach a later group of the same name
+      for (const table of ['channel_bindings', 'schedules']) {
+        if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table)) this.db.prepare(`DELETE FROM ${table} WHERE group_name = ?`).run(name);
+      }
       this.db.prepare('DELETE FROM groups WHERE name = ?').run(name);
     })();
   }

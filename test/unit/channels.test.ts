@@ -38,9 +38,11 @@ describe('ChatRateLimit', () => {
 });
 
 describe('parseCommand', () => {
-  it('knows the chat commands, with Telegram\'s @bot suffix and an argument; other text is a message', () => {
+  it('knows the chat commands and an argument; another bot\'s command and other text are messages', () => {
     expect(parseCommand('/new')).toEqual({ kind: 'new' });
-    expect(parseCommand(' /status@MyBot ')).toEqual({ kind: 'status' });
+    expect(parseCommand(' /status ')).toEqual({ kind: 'status' });
+    // addressed to another bot in the same chat (the Telegram adapter strips ours)
+    expect(parseCommand('/new@SomeOtherBot')).toBeUndefined();
     expect(parseCommand('/model gpt')).toEqual({ kind: 'model', name: 'gpt' });
     expect(parseCommand('/model')).toEqual({ kind: 'model', name: undefined });
     expect(parseCommand('/start')).toEqual({ kind: 'help' });

@@ -92,6 +92,8 @@ describe('what the runner gets', () => {
   it('finalAnswer: the text after the last tool call, or all of it when that is empty', () => {
     expect(finalAnswer([{ type: 'text', delta: 'let me look' }, { type: 'tool_call' }, { type: 'tool_result' }, { type: 'text', delta: 'it is ' }, { type: 'text', delta: '42' }])).toBe('it is 42');
     expect(finalAnswer([{ type: 'text', delta: 'only this' }, { type: 'tool_call' }, { type: 'tool_result' }])).toBe('only this');
+    // a retried message: the cut-off first attempt is not part of its answer
+    expect(finalAnswer([{ type: 'delivered' }, { type: 'text', delta: 'The answer is fo' }, { type: 'delivered' }, { type: 'text', delta: 'The answer is 42.' }])).toBe('The answer is 42.');
   });
 
   it('summaryRequest: the previous summary and the overflow, newest kept when too long', () => {
@@ -171,6 +173,21 @@ describe('Memory on a real store', () => {
     expect(asks[1]).toContain('the user is Ada; her cat is Rex');
     expect(second[0]!.text).toBe(`${SUMMARY_PREFIX}Ada, Rex, and more`);
     expect(m.history('g').summaries).toHaveLength(2);
+  });
+
+  it('forget during a summary call wins: the summary of forgotten turns is not stored or handed over', async () => {
+    const m = memory(200);
+    for (let i = 1; i <= 8; i++) answered(m, 'g', `m${i}`, `secret fact ${i} ${'q'.repeat(200)}`, `answer ${i} ${'a'.repeat(200)}`);
+    let release: (v: string) => void = () => undefined;
+    answer = () => new Promise<string>((r) => { release = r; });
+    const pending = m.forSession('g', 's2', 'x');
+    await new Promise((r) => setTimeout(r, 10));
+    m.forget('g');
+    release('SUMMARY OF secret facts');
+    const h = await pending;
+    expect(JSON.stringify(h)).not.toContain('SUMMARY OF secret facts');
+    expect(m.history('g').summaries).toEqual([]);
+    expect(JSON.stringify(await m.forSession('g', 's3', 'y'))).not.toContain('secret fact');
   });
 
   it('a failing summary drops the oldest turns, records why, and never fails the start', async () => {
