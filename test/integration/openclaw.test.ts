@@ -56,6 +56,13 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once container `name` runs, or once `pending` (the command making it) has ended. */
+async function runningOrDone(name: string, pending: Promise<unknown>): Promise<void> {
+  let done = false;
+  pending.then(() => { done = true; }, () => { done = true; });
+  while (!done && podman(['inspect', '--format', '{{.State.Running}}', name]).stdout.trim() !== 'true') await new Promise((r) => setTimeout(r, 200));
+}
+
 beforeAll(async () => {
   if (podman(['image', 'exists', IMAGE]).code !== 0) {
     const b = await clawpod(['image', 'build', '--profile', 'openclaw', '--version', VERSION], { timeoutMs: 1_200_000 });
@@ -74,8 +81,12 @@ afterAll(async () => {
 
 describe('clawpod run openclaw', () => {
   it('runs two isolated gateways side by side, healthy on ports 20 apart, with a token shown once', async () => {
-    for (const name of [A, B]) {
-      const r = await run(['run', 'openclaw', '--name', name]);
+    // B starts while A's gateway boots (most of a start): once A's container runs, B's run sees it
+    // and takes the next instance index, so the ports stay 20 apart as with one run after the other
+    const runA = run(['run', 'openclaw', '--name', A]);
+    await runningOrDone(A, runA);
+    const [ra, rb] = await Promise.all([runA, run(['run', 'openclaw', '--name', B])]);
+    for (const [name, r] of [[A, ra], [B, rb]] as const) {
       const s = started(name, r);
       expect(s.token, r.stdout).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(r.stderr).toContain('/healthz ok');
@@ -187,18 +198,21 @@ describe('clawpod run openclaw', () => {
   it('upgrades on the same volume and port, and rolls a broken version back', async () => {
     // a "new version": the same bits under another tag
     expect(podman(['tag', IMAGE, `localhost/clawpod-openclaw:${VERSION}-next`]).code).toBe(0);
-    const up = await run(['upgrade', A, '--version', `${VERSION}-next`]);
+    // and a broken one: Node refuses to start
+    const ctx = join(tmpDir(), 'broken');
+    mkdirSync(ctx);
+    writeFileSync(join(ctx, 'Containerfile'), `FROM ${IMAGE}\nENV NODE_OPTIONS=--no-such-node-flag\n`);
+    expect(podman(['build', '-q', '-t', `localhost/clawpod-openclaw:0.0.0-broken`, ctx]).code).toBe(0);
+    // A's upgrade and B's broken one touch nothing in common: both at once (each is mostly a gateway start)
+    const [up, bad] = await Promise.all([
+      run(['upgrade', A, '--version', `${VERSION}-next`]),
+      run(['upgrade', B, '--version', '0.0.0-broken', '--timeout', '90s']),
+    ]);
     expect(up.code, up.stderr).toBe(0);
     expect(JSON.parse(podman(['inspect', A]).stdout)[0].ImageName).toContain(`${VERSION}-next`);
     expect(sh(A, 'cat /home/agent/.openclaw/workspace/marker.txt').stdout.trim()).toBe('kept');
     expect((await chat(A, 'after upgrade')).status).toBe(200);
 
-    // a broken one: Node refuses to start
-    const ctx = join(tmpDir(), 'broken');
-    mkdirSync(ctx);
-    writeFileSync(join(ctx, 'Containerfile'), `FROM ${IMAGE}\nENV NODE_OPTIONS=--no-such-node-flag\n`);
-    expect(podman(['build', '-q', '-t', `localhost/clawpod-openclaw:0.0.0-broken`, ctx]).code).toBe(0);
-    const bad = await run(['upgrade', B, '--version', '0.0.0-broken', '--timeout', '90s']);
     expect(bad.code, bad.stderr).toBe(7);
     expect(bad.stderr).toContain('rolling back');
     expect(bad.stderr).toContain('no-such-node-flag'); // the new version's last output
