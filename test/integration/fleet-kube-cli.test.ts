@@ -1,7 +1,7 @@
 // The fleet verbs against the harness cluster (real kube-apiserver, scheduler, kubelet on
 // containerd), as a user types them: a plan and 20 runner tenants from one file in one command,
 // `tenant ls --kube`, a fleet upgrade whose canary is alive but cannot chat (rolled back, the
-// rollout halted), the good upgrade 5 at a time, and a delete that takes the tenant's namespace.
+// rollout halted), the good upgrade 10 at a time, and a delete that takes the tenant's namespace.
 // The model path is real: each Pod holds a token clawpod's control plane issued for its tenant's
 // group, and calls the gateway on this machine, which calls a scripted model.
 import { spawnSync } from 'node:child_process';
@@ -78,7 +78,7 @@ describe('fleet verbs on the harness cluster', () => {
   it('applies a plan and 20 tenants from one file; tenant ls --kube shows them Ready', async (t) => {
     if (skip) return missing(t, skip);
     const t0 = Date.now();
-    const r = ok(await cli(['tenant', 'apply', '-f', join(dir, 'fleet.yaml'), '--concurrency', '6', ...kubeFlags()]));
+    const r = ok(await cli(['tenant', 'apply', '-f', join(dir, 'fleet.yaml'), '--concurrency', '10', ...kubeFlags()]));
     console.log(`${N} tenants applied and Ready through the CLI in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(r.stdout).toContain(`${N} tenants: ${N} ready, 0 failed`);
     const ls = JSON.parse(ok(await cli(['--json', 'tenant', 'ls', '--kube'])).stdout) as { name: string; phase: string; version: string }[];
