@@ -40,8 +40,10 @@ export function createTelegram(init: AdapterInit): ChannelAdapter {
     const f = await call('getFile', () => api.getFile(fileId));
     if (!f.file_path) throw new ClawpodError('CHANNEL_UNAVAILABLE', `Telegram channel "${init.name}": getFile gave no file_path for a file of ${f.file_size ?? '?'} bytes`, { hint: 'the Bot API serves files up to 20 MB; a self-hosted Bot API server (apiRoot) serves larger ones' });
     const url = `${init.apiRoot ?? DEFAULT_API_ROOT}/file/bot${token}/${f.file_path}`;
-    // a stalled download would hold the poll loop, and with it every chat of the channel
-    const res = await fetch(url, { signal: AbortSignal.timeout(60_000) }).catch((e: unknown) => { throw fail('file download', e); });
+    // a stalled download would hold the poll loop, and with it every chat of the channel. Not the bare
+    // identifier AbortSignal: in the bundle it would make esbuild rename grammY's bundled polyfill class
+    // to AbortSignal2, and node-fetch (which grammY calls) checks constructor.name === 'AbortSignal'
+    const res = await fetch(url, { signal: globalThis.AbortSignal.timeout(60_000) }).catch((e: unknown) => { throw fail('file download', e); });
     if (!res.ok) throw fail('file download', new Error(`HTTP ${res.status}`));
     return Buffer.from(await res.arrayBuffer());
   }

@@ -217,6 +217,11 @@ export class Session {
   }
 
   private event(e: RunnerEvent): void {
+    // a runner speaks for the messages it was given, never for another group's (whose ids it may learn)
+    if (e.type !== 'span' && 'messageId' in e && typeof e.messageId === 'string' && !this.inflight.has(e.messageId)) {
+      this.hooks.onBadOutput(this, 'malformed', `a ${e.type} frame for message ${e.messageId}, which this session is not working on`);
+      return;
+    }
     if (e.type === 'end') {
       this.inflight.delete(e.messageId);
       if (this.inflight.size === 0 && this.phase === 'busy') {

@@ -134,3 +134,24 @@ describe('examples/channels.yaml', () => {
     expect(config.spec.schedules[0]?.tz).toBe('Europe/Berlin');
   });
 });
+
+describe('ReplyWriter when the platform fails', () => {
+  it('finish reports the failure; retry sends only what the chat lacks', async () => {
+    let fail = true;
+    const sent: string[] = [];
+    const adapter = {
+      name: 'flaky', kind: 'webhook' as const, caps: { maxText: 100, canEdit: true },
+      start: async () => undefined, stop: async () => undefined, typing: async () => undefined, sendFile: async () => undefined,
+      send: async (chat: string, text: string) => { if (fail) throw new Error('network down'); sent.push(text); return { chat, id: String(sent.length) }; },
+      edit: async () => undefined,
+    };
+    const w = new ReplyWriter(adapter, { chat: 'c' }, [], () => undefined, () => undefined, 10);
+    w.append('the answer');
+    expect(await w.finish()).toBe(false);
+    expect(sent).toEqual([]);
+    fail = false;
+    expect(await w.retry()).toBe(true);
+    expect(await w.retry()).toBe(true);
+    expect(sent).toEqual(['the answer']);
+  });
+});

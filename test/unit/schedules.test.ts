@@ -263,13 +263,28 @@ describe('Scheduler', () => {
     expect(s.list().map((r) => r.name)).toEqual(['filed']);
   });
 
-  it('a run for a group that is gone is a schedule_failed event, and the schedule moves on', async () => {
+  it('a deleted group takes its schedules with it: nothing runs for a later group of the same name', async () => {
     const p = await plane(join(dir, `s${n++}.db`));
     const clock = { t: at('2026-01-05T08:00:00Z') };
     const s = scheduler(p, clock);
     s.start();
     const row = s.add({ group: 'dev', cron: '0 9 * * *', prompt: 'x' });
     p.store.deleteGroup('dev');
+    expect(s.get(row.id)).toBeUndefined();
+    p.store.upsertGroup('dev', 'm', null);
+    clock.t = at('2026-01-05T09:00:00Z');
+    s.tick();
+    expect(p.events.filter((e) => e.type.startsWith('schedule_'))).toEqual([]);
+  });
+
+  it('a run for a group that is gone is a schedule_failed event, and the schedule moves on', async () => {
+    const p = await plane(join(dir, `s${n++}.db`));
+    const clock = { t: at('2026-01-05T08:00:00Z') };
+    const s = scheduler(p, clock);
+    s.start();
+    const row = s.add({ group: 'dev', cron: '0 9 * * *', prompt: 'x' });
+    // gone behind the store's back (deleteGroup would take the schedule too)
+    p.store.db.prepare('DELETE FROM groups WHERE name = ?').run('dev');
     clock.t = at('2026-01-05T09:00:00Z');
     s.tick();
     expect(p.events.find((e) => e.type === 'schedule_failed')?.data).toMatchObject({ schedule: row.id, group: 'dev', code: 'NOT_FOUND' });
