@@ -76,11 +76,14 @@ export function sandboxMcpServer(ep: Endpoint): McpServer {
     // a client that asked for progress sees the output as it comes
     const token = extra._meta?.progressToken;
     let n = 0;
-    const progress = token === undefined ? undefined : (chunk: string) => { void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++n, message: chunk } }); };
+    // the result waits for every notification: sent out of order, the last chunk could reach the client after it
+    const sent: Promise<void>[] = [];
+    const progress = token === undefined ? undefined : (chunk: string) => { sent.push(extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++n, message: chunk } }).catch(() => undefined)); };
     const r = await sb.exec(a.cmd, {
       ...(a.cwd ? { cwd: a.cwd } : {}), ...(a.env ? { env: a.env } : {}), ...(a.stdin !== undefined ? { stdin: a.stdin } : {}), ...(a.timeoutMs ? { timeoutMs: a.timeoutMs } : {}),
       ...(progress ? { onStdout: progress, onStderr: progress } : {}),
     });
+    await Promise.all(sent);
     const stdout = cap(r.stdout);
     const stderr = cap(r.stderr);
     const head = `exit code ${r.exitCode}${r.timedOut ? ' (timed out, killed)' : ''} after ${r.durationMs} ms`;
