@@ -28,6 +28,11 @@ command -v runc >/dev/null || need+=(runc)
 command -v catatonit >/dev/null || [[ -x /usr/libexec/podman/catatonit ]] || need+=(catatonit)
 # runsc: the gVisor isolation tier (`isolation: gvisor`), registered with Podman below.
 command -v runsc >/dev/null || need+=(runsc)
+# the microVM tier (`isolation: microvm`): QEMU, a Debian kernel with 9p modules, socat (gateway socket forwarding), cpio (its initramfs)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+compgen -G '/lib/modules/*/kernel/fs/9p/9p.ko*' >/dev/null || need+=(linux-image-amd64)
+command -v socat >/dev/null || need+=(socat)
+command -v cpio >/dev/null || need+=(cpio)
 # chromium: OpenClaw's control UI is tested in a real browser (playwright-core drives Debian's build).
 command -v chromium >/dev/null || need+=(chromium)
 # the Kubernetes harness: etcd for the API server; containerd, the CNI plugins and iptables for its node
@@ -69,6 +74,13 @@ CGROUP_FS=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)
     chmod +x .clawpod/runsc
     echo '[engine.runtimes]'
     echo "runsc = [\"$ROOT/.clawpod/runsc\"]"
+  fi
+  # the microVM tier: its VM (kernel, initramfs, QEMU's jail) and the OCI runtime that boots it (docs/runtimes.md)
+  if bash scripts/microvm/build.sh "$ROOT/.clawpod/microvm" >&2; then
+    printf '#!/bin/sh\nCLAWPOD_RUNC=%s CLAWPOD_MICROVM_JAIL=%s exec %s %s "$@"\n' "$(command -v runc)" "$ROOT/.clawpod/microvm/jail" "$(command -v node)" "$ROOT/dist/src/runtime/microvm/shim.js" > .clawpod/clawpod-microvm
+    chmod +x .clawpod/clawpod-microvm
+    command -v runsc >/dev/null || echo '[engine.runtimes]'
+    echo "clawpod-microvm = [\"$ROOT/.clawpod/clawpod-microvm\"]"
   fi
 } > "$CONF.new"
 mv "$CONF.new" "$CONF"

@@ -105,7 +105,7 @@ program.command('doctor').description('check the container runtime setup and say
 program.command('bench').description('time to first reply on this machine: clawpod against the raw engine, for each isolation tier that works here and each path (cold run, wake from pause and from stop, warm-pool claim)')
   .option('--rounds <n>', 'timed rounds of each path (default 10)')
   .option('--paths <list>', 'cold, wake, warm, comma-separated (default all)')
-  .option('--tiers <list>', 'runc, gvisor, comma-separated (default: those that work here)')
+  .option('--tiers <list>', 'runc, gvisor, microvm, comma-separated (default: those that work here)')
   .option('--json <file>', 'also write the report as JSON to this file')
   .action(verb(() => import('./bench.js'), { connect: true }));
 

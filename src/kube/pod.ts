@@ -11,6 +11,11 @@ import type { IContainer, IEnvVar, IPodSpec, IVolume, IVolumeMount } from './typ
 
 export type Target = 'kubernetes' | 'podman';
 
+/** The RuntimeClass a tier asks the cluster for: gVisor's, or Kata Containers' (a VM per Pod) for microvm. */
+export function runtimeClass(tier: Agent['spec']['isolation']): { runtimeClassName?: string } {
+  return tier === 'runc' ? {} : { runtimeClassName: tier === 'gvisor' ? 'gvisor' : 'kata' };
+}
+
 /** A volume the Pod needs from a PersistentVolumeClaim: a PVC object, or a StatefulSet claim template. */
 export interface ClaimWanted {
   readonly volume: string;
@@ -136,7 +141,7 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
     enableServiceLinks: false,
     terminationGracePeriodSeconds: DEFAULTS.stopTimeoutSeconds,
     securityContext: podSecurityContext(s.user, opts.openshift),
-    ...(s.isolation === 'gvisor' ? { runtimeClassName: 'gvisor' } : {}),
+    ...runtimeClass(s.isolation),
     containers: [container],
     volumes,
   };

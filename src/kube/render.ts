@@ -68,10 +68,12 @@ export function renderNotes(agent: Agent, opts: RenderOptions & { target: 'kuber
     if (s.ports.some((p) => p.hostPort !== 'auto')) notes.push(`hostPort is a local setting: in the cluster the ports are Service ${n.service}:${s.ports.map((p) => p.containerPort).join(',')}`);
     for (const p of s.ports.filter((x) => x.protocol === 'udp' && !isLoopback(x.hostIP))) notes.push(`UDP port ${p.containerPort} is published locally but gets no ${opts.openshift ? 'Route' : 'Ingress'} (they carry HTTP): use a LoadBalancer Service`);
     if (s.isolation === 'gvisor') notes.push('isolation gvisor needs a RuntimeClass "gvisor" (handler runsc) on the cluster');
+    if (s.isolation === 'microvm') notes.push('isolation microvm needs a RuntimeClass "kata" (Kata Containers: a VM per Pod) on the cluster');
     if (opts.mode === 'persistent' && s.lifecycle.ttl !== undefined) notes.push(`lifecycle.ttl (${String(s.lifecycle.ttl)}) limits session Jobs only: a persistent StatefulSet does not expire`);
   } else {
     if (s.network === 'none') notes.push('a kube file cannot say "no network": play it with podman kube play --network none FILE');
     if (s.isolation === 'gvisor') notes.push('podman kube play has no runtime field: set runtime = "runsc" in the containers.conf it reads (CONTAINERS_CONF)');
+    if (s.isolation === 'microvm') notes.push('podman kube play has no runtime field: set runtime = "clawpod-microvm" in the containers.conf it reads (CONTAINERS_CONF)');
     notes.push('Podman 4.3 puts the emptyDir at /tmp on disk, not in memory');
   }
   return notes;

@@ -22,6 +22,9 @@ export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   // No engine user namespace: runsc's gofer then mounts volumes from inside it and cannot reach
   // Podman's root-only volume folders (measured: "stat .../_data: permission denied"). The sandbox's
   // host processes run as nobody anyway, and uid 1000 exists only inside gVisor's own kernel.
+  // The VMM (QEMU, in a jail container: src/runtime/microvm) runs as the agent's user in the engine's
+  // user namespace; the agent runs in the guest's own kernel (docs/runtimes.md, "microVM tier").
+  microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true },
   gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc'], request: 'runsc', userNamespace: false },
 };
 

@@ -36,6 +36,7 @@ export class PodmanDriver extends EngineDriver {
   }
 
   protected isolationHint(tier: IsolationTier): string {
+    if (tier === 'microvm') return 're-run ./scripts/setup.sh: it installs QEMU and a Debian kernel, builds the VM (scripts/microvm/build.sh) and registers clawpod-microvm in .clawpod/containers.conf; or use isolation: runc';
     return tier === 'gvisor'
       ? 'install gVisor (apt-get install -y runsc) and re-run ./scripts/setup.sh, which registers runsc in .clawpod/containers.conf and restarts the Podman service; or use isolation: runc'
       : 'check [engine] runtime in the containers.conf the Podman service reads';

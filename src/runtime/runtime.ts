@@ -3,7 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 
 /** The isolation tiers a spec can ask for (spec.isolation); src/runtime/isolation.ts says what each accepts. */
-export type IsolationTier = 'runc' | 'gvisor';
+export type IsolationTier = 'runc' | 'gvisor' | 'microvm';
 
 export type RuntimeKind = 'podman' | 'docker' | 'kubernetes';
 

@@ -64,7 +64,7 @@ function forbidden(field: string, value: string, limit: string, hint: string): C
 }
 
 /** Weakest first: a scoped token may ask for the default tier or a stronger one. */
-const ISOLATION_ORDER: readonly Agent['spec']['isolation'][] = ['runc', 'gvisor'];
+const ISOLATION_ORDER: readonly Agent['spec']['isolation'][] = ['runc', 'gvisor', 'microvm'];
 
 const WIDER = 'or ask an admin for a token made with larger limits (`clawpod token create --scope sandbox:OWNER --cpus X --memory Q --pids N`)';
 

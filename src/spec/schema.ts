@@ -141,7 +141,7 @@ export const AgentSpecBodySchema = z.strictObject({
     pids: z.number().int().min(16).max(1_000_000).default(DEFAULTS.pids),
   }).prefault({}),
   network: z.enum(['none', 'bridge']).default(DEFAULTS.network),
-  isolation: z.enum(['runc', 'gvisor']).default(DEFAULTS.isolation),
+  isolation: z.enum(['runc', 'gvisor', 'microvm']).default(DEFAULTS.isolation),
   lifecycle: z.strictObject({
     idleTimeout: quantity(parseDuration).default(DEFAULTS.idleTimeout),
     ...LifecyclePolicyFields,

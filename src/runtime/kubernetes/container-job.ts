@@ -7,7 +7,7 @@ import { DEFAULTS } from '../../spec/defaults.js';
 import { validatedDurationMs } from '../../spec/quantity.js';
 import type { ContainerSpec, MountPlan } from '../runtime.js';
 import { APP_NAME, CONTAINER_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY } from '../../kube/defaults.js';
-import { processFields } from '../../kube/pod.js';
+import { processFields, runtimeClass } from '../../kube/pod.js';
 import { containerSecurityContext, podSecurityContext } from '../../kube/security.js';
 import type { IJob, IVolume, IVolumeMount } from '../../kube/types.js';
 
@@ -82,7 +82,7 @@ export function jobForContainer(spec: ContainerSpec, opts: JobOptions): IJob {
           enableServiceLinks: false,
           terminationGracePeriodSeconds: DEFAULTS.stopTimeoutSeconds,
           securityContext: podSecurityContext(spec.user, false),
-          ...(spec.isolation === 'gvisor' ? { runtimeClassName: 'gvisor' } : {}),
+          ...runtimeClass(spec.isolation),
           containers: [{
             name: CONTAINER_NAME,
             ...processFields(spec.image, spec),
