@@ -3,6 +3,7 @@
 import { DEFAULTS } from '../spec/defaults.js';
 import { parseCpu, parseMemory } from '../spec/quantity.js';
 import type { AgentInput } from '../spec/schema.js';
+import { TIERS } from '../runtime/isolation.js';
 import { CONTAINER_NAME, KUBE_DEFAULTS } from './defaults.js';
 import type { Path, Tracked } from './tracked.js';
 
@@ -227,6 +228,9 @@ export function importPodSpec(t: Tracked, ctx: PodContext): SpecIn {
   const rc = t.str([...pp, 'runtimeClassName']);
   if (rc !== undefined && GVISOR.test(rc)) spec.isolation = 'gvisor';
   else if (rc !== undefined) ctx.warn([...pp, 'runtimeClassName'], `runtime class ${rc} dropped: clawpod isolates with runc or gvisor`);
+  // the tier's own supplementary groups (kube/security.ts tierGroups) come back with the isolation
+  const groups = TIERS[spec.isolation ?? 'runc'].groups;
+  if (groups) expect(t, [...pp, 'securityContext', 'supplementalGroups'], [...groups]);
 
   // what clawpod writes itself, or harmless: taken silently when it is the expected value
   expect(t, [...pp, 'automountServiceAccountToken'], false);

@@ -6,7 +6,7 @@ import type { Agent, PortSpec } from '../spec/schema.js';
 import { CONTAINER_NAME, KUBE_DEFAULTS, SECRETS_VOLUME, TMP_VOLUME, WORKSPACE_VOLUME } from './defaults.js';
 import { mountClaimName, mountVolumeName, objectNames } from './names.js';
 import { withPayload } from './payload.js';
-import { containerSecurityContext, podSecurityContext } from './security.js';
+import { containerSecurityContext, podSecurityContext, tierGroups } from './security.js';
 import type { IContainer, IEnvVar, IPodSpec, IVolume, IVolumeMount } from './types.js';
 
 export type Target = 'kubernetes' | 'podman';
@@ -140,7 +140,7 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
     // no NAME_SERVICE_HOST variables for every Service of the namespace
     enableServiceLinks: false,
     terminationGracePeriodSeconds: DEFAULTS.stopTimeoutSeconds,
-    securityContext: podSecurityContext(s.user, opts.openshift),
+    securityContext: { ...podSecurityContext(s.user, opts.openshift), ...tierGroups(s.isolation) },
     ...runtimeClass(s.isolation),
     containers: [container],
     volumes,

@@ -1,6 +1,8 @@
 // The hardened securityContext of every agent Pod: what `clawpod run` does locally (non-root,
 // no capabilities, no-new-privileges, read-only root) in Kubernetes' words, meeting the
 // "restricted" Pod Security Standard.
+import { TIERS } from '../runtime/isolation.js';
+import type { IsolationTier } from '../runtime/runtime.js';
 import type { IPodSpec } from './types.js';
 
 type PodSecurityContext = NonNullable<IPodSpec['securityContext']>;
@@ -39,4 +41,10 @@ export function containerSecurityContext(): ContainerSecurityContext {
     readOnlyRootFilesystem: true,
     capabilities: { drop: ['ALL'] },
   };
+}
+
+/** The supplementary groups an isolation tier gives the agent (src/runtime/isolation.ts: under gVisor it must be able to read node). */
+export function tierGroups(tier: IsolationTier): Pick<PodSecurityContext, 'supplementalGroups'> {
+  const groups = TIERS[tier].groups;
+  return groups ? { supplementalGroups: [...groups] } : {};
 }

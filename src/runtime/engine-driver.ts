@@ -184,6 +184,7 @@ export abstract class EngineDriver implements Runtime {
         NanoCpus: Math.round(spec.resources.cpus * 1e9),
         PidsLimit: spec.resources.pids,
         ...(runtime ? { Runtime: runtime } : {}),
+        ...(TIERS[spec.isolation].groups ? { GroupAdd: TIERS[spec.isolation].groups!.map(String) } : {}),
       },
     };
   }

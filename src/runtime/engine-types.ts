@@ -27,6 +27,7 @@ export interface EngineCreateBody {
     MemorySwap: number;
     NanoCpus: number;
     PidsLimit: number;
+    GroupAdd?: string[];
     Runtime?: string;
   };
 }

@@ -15,7 +15,18 @@ export interface TierDef {
   readonly request?: string;
   /** The engine may put the container in a user namespace of its own (ContainerSpec.security.userNamespace). */
   readonly userNamespace: boolean;
+  /** Supplementary group ids the container's user gets in this tier (Podman groups, Docker GroupAdd, a Pod's supplementalGroups). */
+  readonly groups?: readonly number[];
 }
+
+/**
+ * The group that may read the agent image's `node` (root:NODE_READ_GID 0751, images/agent/Containerfile).
+ * Under runc the agent is not in it: an unreadable binary makes Linux mark the runner non-dumpable, so its
+ * tools cannot read its memory. gVisor (release 2022-12) cannot exec a binary its user cannot read
+ * (its loader opens it for reading: "failed to load /usr/local/bin/node: permission denied"), so a
+ * gVisor agent gets this group; inside gVisor the runner is then dumpable to its own tools (docs/runtimes.md).
+ */
+export const NODE_READ_GID = 1990;
 
 export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   runc: { what: 'namespaces on the host kernel', runtimes: ['runc', 'crun'], userNamespace: true },
@@ -25,7 +36,7 @@ export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   // The VMM (QEMU, in a jail container: src/runtime/microvm) runs as the agent's user in the engine's
   // user namespace; the agent runs in the guest's own kernel (docs/runtimes.md, "microVM tier").
   microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true },
-  gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc'], request: 'runsc', userNamespace: false },
+  gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc'], request: 'runsc', userNamespace: false, groups: [NODE_READ_GID] },
 };
 
 /** The runtime the engine reports, by name: a registered path (/x/runsc) counts by its file name. */

@@ -29,6 +29,7 @@ export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined):
     ...(spec.args ? { command: [...spec.args] } : {}),
     env: { ...spec.env },
     user: spec.user,
+    ...(TIERS[spec.isolation].groups ? { groups: TIERS[spec.isolation].groups!.map(String) } : {}),
     ...(spec.workingDir ? { work_dir: spec.workingDir } : {}),
     ...(spec.hostname ? { hostname: spec.hostname } : {}),
     labels: { ...spec.labels },

@@ -279,7 +279,8 @@ describe('render: OpenShift', () => {
 
   it('leaves runAsUser, runAsGroup and fsGroup to the SCC and keeps the rest of the hardening', () => {
     const pod = find(objects, 'StatefulSet')!.spec!.template.spec!;
-    expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    // supplementalGroups: the gVisor tier's group that may read node (src/runtime/isolation.ts); the restricted SCC allows any
+    expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' }, supplementalGroups: [1990] });
     expect(pod.containers[0]!.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
   });
 

@@ -8,7 +8,7 @@ import { validatedDurationMs } from '../../spec/quantity.js';
 import type { ContainerSpec, MountPlan } from '../runtime.js';
 import { APP_NAME, CONTAINER_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY } from '../../kube/defaults.js';
 import { processFields, runtimeClass } from '../../kube/pod.js';
-import { containerSecurityContext, podSecurityContext } from '../../kube/security.js';
+import { containerSecurityContext, podSecurityContext, tierGroups } from '../../kube/security.js';
 import type { IJob, IVolume, IVolumeMount } from '../../kube/types.js';
 
 /** Every label of the ContainerSpec, as JSON: label values may hold what Kubernetes labels cannot (a timestamp, the spec). */
@@ -81,7 +81,7 @@ export function jobForContainer(spec: ContainerSpec, opts: JobOptions): IJob {
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: DEFAULTS.stopTimeoutSeconds,
-          securityContext: podSecurityContext(spec.user, false),
+          securityContext: { ...podSecurityContext(spec.user, false), ...tierGroups(spec.isolation) },
           ...runtimeClass(spec.isolation),
           containers: [{
             name: CONTAINER_NAME,
