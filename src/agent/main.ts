@@ -37,6 +37,7 @@ import { builtinTools } from './tools/builtin.js';
 import { startMcp } from './tools/mcp.js';
 import { ToolBox } from './tools/toolbox.js';
 import { Workspace } from './tools/workspace.js';
+import { browserTools } from './tools/browser.js';
 
 declare const __CLAWPOD_RUNNER_VERSION__: string | undefined;
 const VERSION = typeof __CLAWPOD_RUNNER_VERSION__ === 'string' ? __CLAWPOD_RUNNER_VERSION__ : 'dev';
@@ -73,6 +74,9 @@ function boot(line: string, stdout: Write): Running {
     ...(doc.system ? { system: doc.system } : {}),
     ...(doc.history ? { history: doc.history } : {}),
   });
+  // spec.browser: clawpod's sidecar on this container's loopback (docs/browser.md)
+  const cdpUrl = process.env.CLAWPOD_BROWSER_CDP;
+  if (cdpUrl) for (const t of browserTools({ cdpUrl, maxOutputBytes })) tools.add(t);
   emit({ type: 'ready', runner: 'clawpod-agent', version: VERSION });
   session.push({ type: 'message', id: doc.message.id, text: doc.message.text, ...(doc.traceparent ? { traceparent: doc.traceparent } : {}), ...(doc.message.files ? { files: doc.message.files } : {}) });
 

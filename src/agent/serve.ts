@@ -20,6 +20,7 @@ import { runTurns } from './loop.js';
 import { parseBaseUrl, RUNNER_DEFAULTS } from './protocol.js';
 import { HttpTransport, modelClient, type Part, type Turn, type Usage } from './providers/index.js';
 import { builtinTools } from './tools/builtin.js';
+import { browserTools } from './tools/browser.js';
 import { ToolBox } from './tools/toolbox.js';
 import { Workspace } from './tools/workspace.js';
 
@@ -229,6 +230,8 @@ export function serve(version: string): void {
   const tools = new ToolBox();
   const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, WORKSPACE: cfg.workspace };
   for (const t of builtinTools({ workspace, env, maxOutputBytes: RUNNER_DEFAULTS.bashMaxOutputBytes, bashTimeoutMs: RUNNER_DEFAULTS.bashTimeoutMs })) tools.add(t);
+  // spec.browser: clawpod's sidecar on this container's loopback (docs/browser.md)
+  if (process.env.CLAWPOD_BROWSER_CDP) for (const t of browserTools({ cdpUrl: process.env.CLAWPOD_BROWSER_CDP, maxOutputBytes: RUNNER_DEFAULTS.bashMaxOutputBytes })) tools.add(t);
   const specs = tools.specs();
   const lock = new KeyedLock();
   const inflight = new Set<AbortController>();

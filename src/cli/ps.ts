@@ -2,6 +2,7 @@ import type { Ctx } from './context.js';
 import { table } from './context.js';
 import { LABELS } from '../spec/defaults.js';
 import { agentNameOf } from '../ops/claims.js';
+import { sidecarStates } from '../browser/run.js';
 import { ControlClient } from '../control/client.js';
 import type { AgentStatus } from '../lifecycle/manager.js';
 
@@ -13,6 +14,7 @@ export default async function ps(ctx: Ctx, opts: { all?: boolean }): Promise<voi
     .sort((a, b) => a.name.localeCompare(b.name));
   const now = Date.now();
   const life = new Map((await daemonView(ctx)).map((a) => [a.name, a]));
+  const browsers = await sidecarStates(rt);
   const rows = list.map((c) => {
     const exp = c.labels[LABELS.expiresAt];
     const l = life.get(c.name);
@@ -21,12 +23,15 @@ export default async function ps(ctx: Ctx, opts: { all?: boolean }): Promise<voi
       ports: c.ports.map((p) => `${p.hostIP}:${p.hostPort}->${p.containerPort}/${p.protocol}`),
       created: c.createdAt, expiresAt: l?.expiresAt ?? exp ?? null, expired: exp ? Date.parse(exp) <= now : false,
       next: l?.next ?? null, idleSeconds: l?.idleSeconds ?? null,
+      browser: browsers.get(c.name) ?? null,
     };
   });
   if (ctx.json) { ctx.printJson(rows); return; }
+  // the BROWSER column only when some agent has a browser sidecar (spec.browser)
+  const withBrowser = rows.some((r) => r.browser);
   ctx.print(table([
-    ['NAME', 'AGENT', 'STATE', 'IMAGE', 'PORTS', 'NEXT', 'EXPIRES'],
-    ...rows.map((r) => [r.name, r.agent, r.state, r.image, r.ports.join(',') || '-', r.next ? `${r.next.action} in ${human(r.next.inSeconds)}` : '-', r.expiresAt ? (r.expired ? 'expired (clawpod gc)' : r.expiresAt) : '-']),
+    ['NAME', 'AGENT', 'STATE', 'IMAGE', 'PORTS', 'NEXT', 'EXPIRES', ...(withBrowser ? ['BROWSER'] : [])],
+    ...rows.map((r) => [r.name, r.agent, r.state, r.image, r.ports.join(',') || '-', r.next ? `${r.next.action} in ${human(r.next.inSeconds)}` : '-', r.expiresAt ? (r.expired ? 'expired (clawpod gc)' : r.expiresAt) : '-', ...(withBrowser ? [r.browser ?? '-'] : [])]),
   ]));
 }
 

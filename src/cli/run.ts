@@ -4,7 +4,7 @@ import { ClawpodError } from '../errors.js';
 import { checkAgentName } from '../spec/names.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { loadAgents, loadProfileAgent } from '../spec/load.js';
-import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
+import { createAgent, startSidecarOf, undoCreate, type RunResult } from '../ops/run.js';
 import type { Profile } from '../profiles/types.js';
 import { traceCommand, type CommandTrace } from '../otel/command.js';
 
@@ -94,6 +94,7 @@ async function runAgent(ctx: Ctx, profileName: string | undefined, opts: Opts, t
     attached = await t.phase('container.start', async () => {
       attached = await rt.attach(r.id);
       await rt.startContainer(r.id);
+      await startSidecarOf(rt, r);
       return attached;
     });
   } catch (e) { attached?.close(); await undoCreate(rt, ctx.config, r); throw e; }

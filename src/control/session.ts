@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
 import { decodeLine, LineSplitter, PROTOCOL_VERSION, type HistoryTurn, type Inbound, type InboundFile, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
 import { FILE_FRAME_CHARS } from '../agent/file-names.js';
-import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
+import { createAgent, startSidecarOf, undoCreate, type RunResult } from '../ops/run.js';
 import type { Attached, Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
@@ -113,6 +113,7 @@ export class Session {
       this.attached = await this.rt.attach(this.run.id);
       this.exited = this.pump(this.attached);
       await this.rt.startContainer(this.run.id);
+      await startSidecarOf(this.rt, this.run);
     } catch (e) {
       this.attached?.close();
       await undoCreate(this.rt, this.config, this.run);

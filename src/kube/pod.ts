@@ -6,6 +6,7 @@ import type { Agent, PortSpec } from '../spec/schema.js';
 import { CONTAINER_NAME, KUBE_DEFAULTS, SECRETS_VOLUME, TMP_VOLUME, WORKSPACE_VOLUME } from './defaults.js';
 import { mountClaimName, mountVolumeName, objectNames } from './names.js';
 import { withPayload } from './payload.js';
+import { withBrowser } from '../browser/kube.js';
 import { containerSecurityContext, podSecurityContext, tierGroups } from './security.js';
 import type { IContainer, IEnvVar, IPodSpec, IVolume, IVolumeMount } from './types.js';
 
@@ -147,5 +148,5 @@ export function buildPod(agent: Agent, opts: { target: Target; openshift: boolea
   };
   // a payload profile's probes and config seeding (src/kube/payload.ts)
   const portOf = (n: number) => { const p = s.ports.find((x) => x.containerPort === n); return p ? portName(p) : undefined; };
-  return { spec: withPayload(agent, spec, portOf), claims };
+  return { spec: withPayload(agent, withBrowser(agent, spec, opts.target), portOf), claims };
 }

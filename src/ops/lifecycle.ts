@@ -37,10 +37,13 @@ export async function startAgent(rt: Runtime, config: Config, name: string): Pro
   await recheckMounts(rt, config, d);
   await redeliverSecrets(config, d);
   await rt.startContainer(d.id);
+  // a browser sidecar joins the agent's new network namespace
+  await (await import('../browser/run.js')).restartSidecar(rt, d.name);
 }
 
 export async function stopAgent(rt: Runtime, name: string, timeoutSeconds: number = DEFAULTS.stopTimeoutSeconds): Promise<void> {
   const d = await findAgent(rt, name);
+  await (await import('../browser/run.js')).stopSidecar(rt, d.name, timeoutSeconds);
   await rt.stopContainer(d.id, timeoutSeconds);
 }
 
@@ -66,6 +69,7 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   if (others.length) throw inUse(volume, others, inUseHint(volume));
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
+  if (trustedSpec(config, d)?.agent.spec.egress) await (await import('../egress/local.js')).removeEgressOf(rt, config, d.name);
   await removeRuntimeSecrets(rt, d.name, trustedSpec(config, d)?.agent);
   forgetClaim(config, d.name);
   forgetInstance(config, d.name);

@@ -69,8 +69,12 @@ export interface RunResult {
   readonly runtimeSecrets?: readonly string[];
   /** Secrets a profile generated for this new instance: shown once. */
   readonly generated?: readonly { label: string; vaultName: string; value: string }[];
+  /** An egress proxy and its network were made for it (spec.egress). */
+  readonly egress?: boolean;
   /** Settles the payload's tokens: commit once the agent is up; undoCreate rolls back. */
   readonly finish?: PayloadFinish;
+  /** The browser sidecar (spec.browser), made by startSidecarOf once the agent runs. */
+  readonly sidecar?: ContainerSpec;
 }
 
 /**
@@ -136,6 +140,8 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
   // the name reaches container, volume and secret-folder names: checked before anything exists
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
   const mounts = await checkedMounts(rt, loaded, config, opts.say);
+  // the browser's image is built (once per Chromium version) before anything of the agent exists
+  const browserImage = loaded.agent.spec.browser?.enabled ? await (await import('../browser/run.js')).prepareBrowser(rt, loaded.agent, opts.say) : undefined;
   const index = opts.keep?.index ?? opts.index ?? (await nextIndex(rt, loaded.agent.metadata.name));
   const name = opts.name ?? instanceName(loaded.agent.metadata.name, index);
   // before a profile issues tokens for the name: a running instance of that name must keep its own
@@ -176,12 +182,20 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       ...(volume && volume !== workspaceVolumeName(name) ? { volume } : {}),
     });
     const x = opts.extra;
-    const spec: ContainerSpec = {
+    const unproxied: ContainerSpec = {
       ...planned,
       ...(x ? { mounts: [...planned.mounts, ...(x.mounts ?? [])], labels: { ...planned.labels, ...x.labels }, openStdin: x.openStdin ?? false } : {}),
       ...(x?.network && planned.network === 'bridge' ? { networkName: x.network } : {}),
       ...(runtimeSecrets.length ? { runtimeSecrets } : {}),
     };
+    // spec.egress: the agent's own internal network, whose only way out is its proxy (src/egress/local.ts)
+    let spec = unproxied;
+    if (agent.spec.egress) {
+      const eg = await import('../egress/local.js');
+      undo.push(() => eg.removeEgressOf(rt, config, name));
+      spec = (await eg.startEgress(rt, config, agent, name, { specDir: loaded.dir, ...(x?.network ? { outNetwork: x.network } : {}), say: opts.say })).wrap(unproxied);
+    }
+    const sidecar = browserImage ? (await import('../browser/run.js')).sidecarOf(agent, spec, browserImage) : undefined;
     // The image and the name are checked by the engine itself (404, 409): one round trip less.
     const phase = opts.phase ?? untraced;
     let id: string;
@@ -209,11 +223,18 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),
       ...(prep.created.length ? { generated: prep.created } : {}),
       finish: prep.finish,
+      ...(agent.spec.egress ? { egress: true } : {}),
+      ...(sidecar ? { sidecar } : {}),
     };
   } catch (e) {
     for (const u of undo.reverse()) await u().catch(() => undefined);
     throw e;
   }
+}
+
+/** After the agent started: its browser sidecar, when the spec has one (it joins the agent's network namespace, which exists only now). */
+export async function startSidecarOf(rt: Runtime, r: RunResult): Promise<void> {
+  if (r.sidecar) await (await import('../browser/run.js')).startSidecar(rt, r.sidecar);
 }
 
 /** Podman secrets are named per container and secret, so removing an agent finds them again. */
@@ -251,4 +272,5 @@ export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Pro
   forgetInstance(config, r.name);
   if (r.runtimeSecrets) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);
   if (r.volumeCreated && r.volume) await removeOwnedVolume(rt, config, r.volume).catch(() => undefined);
+  if (r.egress) await (await import('../egress/local.js')).removeEgressOf(rt, config, r.name).catch(() => undefined);
 }

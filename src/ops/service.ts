@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { waitForService } from './health.js';
-import { createAgent, undoCreate, type RunExtra, type Started } from './run.js';
+import { createAgent, startSidecarOf, undoCreate, type RunExtra, type Started } from './run.js';
 import { checkAgentName } from '../spec/names.js';
 import { untraced, type Phase } from '../otel/phases.js';
 
@@ -20,6 +20,7 @@ export async function startService(
   const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(extra ? { extra } : {}), ...(opts.index !== undefined ? { index: opts.index } : {}), phase });
   try {
     await phase('container.start', () => rt.startContainer(run.id));
+    await startSidecarOf(rt, run);
     const url = await phase('health', () => waitForService(rt, loaded, run, opts.say, opts.budgetMs));
     await run.finish?.commit();
     return { run, url, seconds: (Date.now() - t0) / 1000 };

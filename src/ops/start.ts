@@ -9,7 +9,7 @@ import { checkAgentName } from '../spec/names.js';
 import { instanceName } from '../plan/plan.js';
 import { untraced, type Phase } from '../otel/phases.js';
 import { poolRecord } from './pool-records.js';
-import { createAgent, nextIndex, undoCreate, type RunExtra, type Started } from './run.js';
+import { createAgent, nextIndex, startSidecarOf, undoCreate, type RunExtra, type Started } from './run.js';
 
 // the claim's and the services' code (payloads, the vault, probes) is loaded only when a pool or a profile asks for it
 export interface StartOptions {
@@ -28,7 +28,10 @@ export async function startCold(rt: Runtime, config: Config, loaded: LoadedAgent
   }
   const t0 = Date.now();
   const run = await createAgent(rt, config, loaded, { ...(opts.name ? { name: opts.name } : {}), say: opts.say, ...(opts.extra ? { extra: opts.extra } : {}), phase });
-  try { await phase('container.start', () => rt.startContainer(run.id)); } catch (e) { await undoCreate(rt, config, run); throw e; }
+  try {
+    await phase('container.start', () => rt.startContainer(run.id));
+    await startSidecarOf(rt, run);
+  } catch (e) { await undoCreate(rt, config, run); throw e; }
   await run.finish?.commit();
   return { run, url: undefined, seconds: (Date.now() - t0) / 1000 };
 }

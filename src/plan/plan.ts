@@ -5,6 +5,7 @@ import { parseCpu, parseDuration, parseMemory } from '../spec/quantity.js';
 import type { Agent } from '../spec/schema.js';
 import type { ContainerSpec, MountPlan, PortBinding } from '../runtime/runtime.js';
 import type { CheckedMount } from '../security/mount-allowlist.js';
+import { BROWSER_ENV, CDP_URL } from '../browser/sidecar.js';
 
 export interface PlanInputs {
   readonly instanceName: string;
@@ -61,6 +62,7 @@ export function planContainer(agent: Agent, inp: PlanInputs): ContainerSpec {
   const env: Record<string, string> = {};
   if (s.workspace.enabled) env.WORKSPACE = s.workspace.mountPath;
   for (const e of s.env) env[e.name] = e.value;
+  if (s.browser?.enabled) env[BROWSER_ENV] = CDP_URL;
   Object.assign(env, inp.secretEnv);
 
   const labels: Record<string, string> = {

@@ -7,6 +7,7 @@ import { reference } from './reference.js';
 import { runner } from './runner.js';
 import type { Profile, RenderContext } from './types.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
+import { CDP_URL } from '../browser/sidecar.js';
 
 // no prototype: a profile named "toString" or "constructor" must miss, not find Object's method
 export const PROFILES: Readonly<Record<string, Profile>> = Object.freeze(Object.assign(Object.create(null) as Record<string, Profile>, { reference, openclaw, runner }));
@@ -23,7 +24,8 @@ export function vaultFileSecret(name: string, vaultName: string): SecretSpec {
 
 /** The profile's config file for an agent: what the profile renders, with spec.config.values over it. */
 export function renderConfig(profile: Profile, agent: Agent, ctx: RenderContext): Record<string, unknown> | undefined {
-  return profile.config ? deepMerge(profile.config.render(ctx), agent.spec.config?.values ?? {}) : undefined;
+  const withBrowser = agent.spec.browser?.enabled ? { ...ctx, browserCdpUrl: CDP_URL } : ctx;
+  return profile.config ? deepMerge(profile.config.render(withBrowser), agent.spec.config?.values ?? {}) : undefined;
 }
 
 export function profileNamed(name: string): Profile {

@@ -39,6 +39,15 @@ function browserOrigins(published: RenderContext['published']): string[] {
   return [...out];
 }
 
+/**
+ * spec.browser: OpenClaw's browser tool drives clawpod's sidecar as a remote CDP profile. attachOnly:
+ * a loopback CDP URL without it is taken for a browser OpenClaw launches itself (docs.openclaw.ai,
+ * tools/browser/remote), and this image has none to launch.
+ */
+function sidecarBrowser(cdpUrl: string): Record<string, unknown> {
+  return { enabled: true, attachOnly: true, defaultProfile: 'clawpod', profiles: { clawpod: { cdpUrl, color: '#2E7D32' } } };
+}
+
 export const openclaw: Profile = {
   name: 'openclaw',
   summary: 'an OpenClaw gateway (npm openclaw), persistent, with its model behind clawpod\'s LLM gateway',
@@ -102,6 +111,7 @@ export const openclaw: Profile = {
       ...(ctx.llm ? {
         agents: { defaults: { model: { primary: `clawpod/${ctx.llm.model}` } } },
       } : {}),
+      ...(ctx.browserCdpUrl ? { browser: sidecarBrowser(ctx.browserCdpUrl) } : {}),
     }),
   },
   bundleDir: '.openclaw/workspace',

@@ -53,6 +53,8 @@ export interface RenderContext {
    * allocated): a payload's browser UI must accept these origins. Undefined in a cluster.
    */
   readonly published?: readonly { readonly containerPort: number; readonly hostPort: number; readonly hostIP: string }[];
+  /** spec.browser: the sidecar's DevTools endpoint on the agent's loopback (docs/browser.md), for the payload's browser tool. */
+  readonly browserCdpUrl?: string;
 }
 
 /** A secret clawpod generates per instance, keeps in the vault and delivers as a file. */

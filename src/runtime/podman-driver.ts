@@ -63,6 +63,17 @@ export class PodmanDriver extends EngineDriver {
     } catch (e) { this.fail(`create the Podman secret ${name}`, e); }
   }
 
+  /**
+   * Podman refuses to remove a container another joined the network namespace of (a browser
+   * sidecar, src/browser); Docker removes it regardless. Same here: the dependents go with it.
+   */
+  override async removeContainer(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    try { await super.removeContainer(id, opts); } catch (e) {
+      if (!/has dependent containers/.test(messageOf(e))) throw e;
+      try { await this.libpod.call('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: opts.force ?? false, depend: true }, accept: [404] }); } catch (e2) { this.fail(`remove container ${id} and the containers joined to it`, e2); }
+    }
+  }
+
   override async removeSecret(name: string): Promise<void> {
     try { await this.libpod.call('DELETE', `/secrets/${encodeURIComponent(name)}`, { accept: [404] }); } catch (e) { this.fail(`remove the Podman secret ${name}`, e); }
   }

@@ -50,8 +50,9 @@ export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined):
     cap_drop: spec.security.dropAllCapabilities ? ['ALL'] : [],
     no_new_privileges: spec.security.noNewPrivileges,
     read_only_filesystem: spec.security.readOnlyRootfs,
-    netns: { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
-    ...(spec.network === 'bridge' && spec.networkName ? { Networks: { [spec.networkName]: {} } } : {}),
+    netns: spec.networkOf ? { nsmode: 'container', value: spec.networkOf } : { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
+    ...(spec.network === 'bridge' && spec.networkName && !spec.networkOf ? { Networks: { [spec.networkName]: {} } } : {}),
+    ...(spec.restart ? { restart_policy: spec.restart } : {}),
     ...(userns ? USERNS_MAPPED : {}),
     // ignored by Podman 4.3 (the runtime comes from the service's default: podman-runtime-service.ts), honoured by later ones
     ...(runtime ? { oci_runtime: runtime } : {}),

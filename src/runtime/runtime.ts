@@ -43,6 +43,10 @@ export interface ContainerSpec {
   readonly network: 'none' | 'bridge';
   /** With network bridge: this network (a tenant's own, made with createNetwork) instead of the engine's default bridge. */
   readonly networkName?: string;
+  /** Join this container's network namespace instead (a browser sidecar on its agent's loopback): `network` and ports are ignored. */
+  readonly networkOf?: string;
+  /** The engine restarts the container when it exits (a sidecar that crashed); default never. */
+  readonly restart?: 'always';
   /** Checked after create against the engine's own inspect (src/runtime/isolation.ts): a mismatch is refused. */
   readonly isolation: IsolationTier;
   readonly security: {

@@ -166,6 +166,16 @@ export const AgentSpecBodySchema = z.strictObject({
     api: z.enum(['anthropic', 'openai']).optional(),
     model: z.string().min(1).optional(),
   })]).optional(),
+  /** A headless Chromium beside the agent, its DevTools endpoint on the agent's own loopback (docs/browser.md). */
+  browser: z.strictObject({
+    enabled: z.boolean().default(false),
+    /** The browser's own limits: it runs in a container of its own, beside the agent's. */
+    memory: quantity(parseMemory).default('1Gi'),
+    pids: z.number().int().min(64).max(1_000_000).default(512),
+    /** The sidecar's image. Locally the default is built from the host's Chromium (localhost/clawpod-browser:HASH);
+     *  on a cluster the default is localhost/clawpod-browser:latest, so push one and name it here. */
+    image: z.string().min(1).optional(),
+  }).optional(),
 });
 
 export const AgentSchema = z.strictObject({
@@ -192,6 +202,8 @@ export const AgentSchema = z.strictObject({
   }
   if (a.spec.ports.length > 0 && a.spec.network === 'none')
     ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.ports is set: a container without a network cannot publish ports' });
+  if (a.spec.browser?.enabled && a.spec.isolation !== 'runc')
+    ctx.addIssue({ code: 'custom', path: ['spec', 'browser', 'enabled'], message: `expected isolation: runc with a browser: the sidecar shares the agent's loopback, which a ${a.spec.isolation} agent keeps inside its own kernel` });
   const targets = new Set<string>();
   a.spec.mounts.forEach((m, i) => {
     if (targets.has(m.containerPath) || (a.spec.workspace.enabled && m.containerPath === a.spec.workspace.mountPath))
