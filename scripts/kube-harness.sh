@@ -10,6 +10,11 @@
 #                                         --nodes: + kube-scheduler, containerd and a kubelet, so
 #                                         Pods really run), wait for /readyz (and the node), write
 #                                         DIR/kubeconfig and DIR/env
+#   scripts/kube-harness.sh start DIR --nodes --netpol
+#                                         + NetworkPolicies enforced on the node (kube-router,
+#                                         firewall only; built once from its Go module)
+#   scripts/kube-harness.sh netpol DIR start|stop
+#                                         turn that enforcement on or off on DIR's running node
 #   scripts/kube-harness.sh stop DIR      stop them and remove what start wrote into DIR
 #   scripts/kube-harness.sh import DIR IMAGE...
 #                                         import images from Podman into DIR's running node (those
@@ -35,6 +40,8 @@
 #   CLAWPOD_KUBE_KEEP_GOCACHE=1  keep the Go build cache after a build (default: removed, ~GBs)
 #   CLAWPOD_KUBE_CONTROLLER_MANAGER=1  `start` also runs kube-controller-manager (Jobs get Pods)
 #   CLAWPOD_KUBE_NODES=1     `start` also runs a node (as --nodes; root, containerd, Podman's images)
+#   CLAWPOD_KUBE_NETPOL=1    `start` also enforces NetworkPolicies on the node (as --netpol)
+#   CLAWPOD_KUBE_NETPOL_VERSION  kube-router release built for that (default v2.1.0)
 #   CLAWPOD_KUBE_NODE_IMAGES images imported from Podman into the node (default localhost/clawpod-agent:latest)
 #   CLAWPOD_KUBE_READY_TIMEOUT  seconds `start` waits for /readyz (default 120)
 #   CLAWPOD_KUBE_NO_APT=1    never apt-get install etcd-server; fail instead
@@ -61,6 +68,8 @@ HARNESS=kube-harness
 source "$HERE/harness-lib.sh"
 # shellcheck source=kube-harness-node.sh
 source "$HERE/kube-harness-node.sh"
+# shellcheck source=kube-harness-netpol.sh
+source "$HERE/kube-harness-netpol.sh"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,15 +312,18 @@ wait_ready() { # url token pid log timeout
 
 cmd_start() {
   local dir=${1:?usage: kube-harness.sh start DIR}
-  local with_kcm=${CLAWPOD_KUBE_CONTROLLER_MANAGER:-0} with_nodes=${CLAWPOD_KUBE_NODES:-0} a
+  local with_kcm=${CLAWPOD_KUBE_CONTROLLER_MANAGER:-0} with_nodes=${CLAWPOD_KUBE_NODES:-0} with_netpol=${CLAWPOD_KUBE_NETPOL:-0} a
   shift
   for a in "$@"; do
     case $a in
       --controller-manager) with_kcm=1 ;;
       --nodes) with_nodes=1 ;;
+      --netpol) with_netpol=1 ;;
       *) die "start: unknown option $a" ;;
     esac
   done
+  # policies are enforced on a node
+  [[ $with_netpol == 1 ]] && with_nodes=1
   # Pods of Jobs and StatefulSets need their controllers
   [[ $with_nodes == 1 ]] && with_kcm=1
   [[ -f "$dir/apiserver.pid" ]] && die "$dir already has a running harness; stop it first"
@@ -324,6 +336,7 @@ cmd_start() {
   for c in $needed; do [[ -x "$BIN/$c" ]] || COMPONENTS=${CLAWPOD_KUBE_COMPONENTS:-$ALL_COMPONENTS}; done
   if [[ $with_nodes == 1 ]]; then node_packages; fi
   cmd_build
+  if [[ $with_netpol == 1 ]]; then netpol_packages; netpol_build; fi
   cmd_etcd
   command -v openssl >/dev/null || unavailable "openssl is needed for the test CA"
   command -v curl >/dev/null || unavailable "curl is needed to wait for /readyz"
@@ -415,6 +428,7 @@ CLAWPOD_KUBE_CONTROLLER_MANAGER=$with_kcm
 EOF
   if [[ -f "$dir/env.node" ]]; then cat "$dir/env.node" >>"$dir/env"; fi
   chmod 600 "$dir/env"
+  if [[ $with_netpol == 1 ]]; then netpol_start "$dir"; fi
   trap - EXIT
   say "kube-apiserver $VERSION ready at $server in $((SECONDS - t0))s (kubeconfig: $dir/kubeconfig)"
 }
@@ -424,6 +438,7 @@ cmd_stop_procs() {
   # (kube-apiserver's graceful shutdown would otherwise take several seconds).
   local dir=$1 f pids=()
   # the node first: its Pods are deleted through the API server, which must still run
+  netpol_stop "$dir"
   node_stop "$dir"
   for f in "$dir/controller-manager.pid" "$dir/apiserver.pid" "$dir/etcd.pid"; do
     [[ -f "$f" ]] || continue
@@ -470,6 +485,7 @@ cmd_paths() {
     echo "$c=$BIN/$c$([[ -x $BIN/$c ]] || echo ' (not built)')"
   done
   echo "etcd=$(etcd_bin)"
+  echo "kube-router=$NETPOL_BIN$([[ -x $NETPOL_BIN ]] || echo ' (not built)')"
 }
 
 # The harness's kubectl (same release as the API server): its path, built with the rest when missing.
@@ -493,5 +509,12 @@ case "${1:-}" in
   paths) cmd_paths ;;
   kubectl) cmd_kubectl ;;
   go) ensure_go; echo "$GO" ;;
-  *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  netpol)
+    case "${3:-}" in
+      start) netpol_start "${2:?usage: kube-harness.sh netpol DIR start|stop}" ;;
+      stop) netpol_stop "${2:?usage: kube-harness.sh netpol DIR start|stop}" ;;
+      build) netpol_build ;;
+      *) die "usage: kube-harness.sh netpol DIR start|stop (or: netpol - build)" ;;
+    esac ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

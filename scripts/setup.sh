@@ -40,6 +40,8 @@ command -v etcd >/dev/null || need+=(etcd-server)
 command -v containerd >/dev/null || need+=(containerd)
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
+# ipset: the harness node's NetworkPolicy enforcer (kube-router, firewall only) runs it
+command -v ipset >/dev/null || need+=(ipset)
 if ((${#need[@]})); then
   say "installing ${need[*]} from Debian"
   apt-get update -qq

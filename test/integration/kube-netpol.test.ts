@@ -1,0 +1,141 @@
+// NetworkPolicies really enforced on the harness node (kube-router, firewall only: scripts/
+// kube-harness-netpol.sh, docs/kubernetes-harness.md "NetworkPolicy enforcement"). The policies are
+// clawpod's own: two tenants rendered by renderTenant (src/fleet/kube-render.ts: default-deny,
+// DNS, the gateway, HTTPS to public addresses, ingress from the ingress and gateway namespaces),
+// applied with Pods carrying the payload's labels. A tenant's egress to a server on this machine
+// fails while its egress to the gateway works; one tenant cannot reach the other; the gateway's
+// namespace reaches both. The same connections are tried first without the enforcer (they
+// succeed: the policies are only objects then), and a "control" Pod under no policy shows the
+// targets still answer once it runs.
+//
+// Uses the run's shared node (test/helpers/kube.ts) and turns enforcement on for this file only.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFleet } from '../../src/fleet/load.js';
+import { renderTenant, type TenantObject } from '../../src/fleet/kube-render.js';
+import { GATEWAY } from '../../src/kube/network.js';
+import type { INetworkPolicy } from '../../src/kube/types.js';
+import { kubectlBin, startKubeIn, type Kube } from '../helpers/kube.js';
+import { buildEnforcer, enforcePolicies, eventually, fetchFrom, probePod, serveScript } from '../helpers/kube-netpol.js';
+
+const id = process.pid.toString(36);
+const GW_NS = `cpnp-gw-${id}`;
+const TENANTS = [`np${id}a`, `np${id}b`];
+const FLEET = `apiVersion: clawpod.dev/v1alpha1
+kind: Plan
+metadata: {name: basic}
+spec: {}
+${TENANTS.map((t) => `---
+apiVersion: clawpod.dev/v1alpha1
+kind: Tenant
+metadata: {name: ${t}}
+spec: {plan: basic, profile: {name: openclaw, version: "2026.9.6"}}
+`).join('')}`;
+
+let kube: Kube | undefined;
+let skip = '';
+let relax: (() => Promise<void>) | undefined;
+let host: Server | undefined;
+let hostUrl = '';
+const rendered = new Map<string, TenantObject[]>();
+const podIp = new Map<string, string>();
+let payloadPort = 0;
+
+function kubectl(args: string[], input?: string) {
+  const r = spawnSync(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+const apply = (objs: readonly unknown[]) => {
+  const r = kubectl(['apply', '-f', '-'], objs.map((o) => JSON.stringify(o)).join('\n'));
+  expect(r.code, r.stderr).toBe(0);
+};
+
+beforeAll(async () => {
+  const built = await buildEnforcer();
+  if (built.code === 3) { skip = built.stderr.trim().split('\n').pop() ?? 'no enforcer'; return; }
+  expect(built.code, built.stderr.slice(-2000)).toBe(0);
+  ({ kube, skip } = await startKubeIn(GW_NS, { nodes: true }));
+  if (!kube) return;
+  if (!kube.nodeIp) { skip = 'no node IP from the harness'; return; }
+  host = createServer((_q, s) => s.end('host')).listen(0, '0.0.0.0');
+  await new Promise((r) => host!.once('listening', r));
+  hostUrl = `http://${kube.nodeIp}:${(host.address() as AddressInfo).port}/`;
+
+  const fleet = parseFleet(FLEET, 'fleet.yaml');
+  const plan = fleet.plans[0]!;
+  const opts = { gateway: { namespace: GW_NS, podLabels: { ...GATEWAY.pods }, port: GATEWAY.port } };
+  for (const t of fleet.tenants) {
+    const objs = renderTenant(t, plan, opts);
+    rendered.set(t.metadata.name, objs);
+    // the namespace and clawpod's policies as rendered; the payload itself replaced by a small server
+    apply(objs.filter((o) => o.kind === 'Namespace' || o.kind === 'NetworkPolicy'));
+  }
+  const ingress = rendered.get(TENANTS[0]!)!.find((o): o is INetworkPolicy => o.kind === 'NetworkPolicy' && o.metadata?.name === 'allow-ingress')!;
+  payloadPort = Number(ingress.spec!.ingress![0]!.ports![0]!.port);
+  const pods = [
+    ...TENANTS.map((t) => {
+      const sts = rendered.get(t)!.find((o) => o.kind === 'StatefulSet') as { spec: { template: { metadata: { labels: Record<string, string> } } } };
+      return probePod(`tenant-${t}`, 'payload', sts.spec.template.metadata.labels, serveScript(t, [payloadPort]));
+    }),
+    probePod(GW_NS, 'gateway', { ...GATEWAY.pods }, serveScript('gateway', [GATEWAY.port])),
+  ];
+  apply(pods);
+  for (const p of pods as { metadata: { name: string; namespace: string } }[]) {
+    const w = kubectl(['-n', p.metadata.namespace, 'wait', '--for=condition=Ready', `pod/${p.metadata.name}`, '--timeout=120s']);
+    expect(w.code, w.stderr).toBe(0);
+    podIp.set(p.metadata.namespace, kubectl(['-n', p.metadata.namespace, 'get', 'pod', p.metadata.name, '-o', 'jsonpath={.status.podIP}']).stdout.trim());
+  }
+}, 45 * 60_000);
+
+afterAll(async () => {
+  if (kube) kubectl(['delete', 'namespace', '--ignore-not-found', '--wait=false', ...TENANTS.map((t) => `tenant-${t}`)]);
+  await relax?.();
+  await kube?.stop();
+  host?.close();
+}, 180_000);
+
+const ns = (i: number) => `tenant-${TENANTS[i]}`;
+const url = (namespace: string, port: number) => `http://${podIp.get(namespace)}:${port}/`;
+
+describe('clawpod\'s tenant NetworkPolicies, enforced', () => {
+  it('without the enforcer they are only objects: a tenant reaches this machine and the other tenant', async (t) => {
+    if (skip) return t.skip(skip);
+    expect(await fetchFrom(kube!, ns(0), 'payload', hostUrl)).toBe('host');
+    expect(await fetchFrom(kube!, ns(1), 'payload', url(ns(0), payloadPort))).toBe(TENANTS[0]);
+    const t0 = Date.now();
+    relax = await enforcePolicies(kube!);
+    console.log(`kube-router on the shared node: ${Date.now() - t0} ms`);
+  });
+
+  it('the control: under no policy, the gateway\'s Pod reaches this machine and both tenants', async (t) => {
+    if (skip) return t.skip(skip);
+    expect(await fetchFrom(kube!, GW_NS, 'gateway', hostUrl)).toBe('host');
+    // ingress from the gateway's namespace is allowed by allow-ingress
+    expect(await fetchFrom(kube!, GW_NS, 'gateway', url(ns(0), payloadPort))).toBe(TENANTS[0]);
+    expect(await fetchFrom(kube!, GW_NS, 'gateway', url(ns(1), payloadPort))).toBe(TENANTS[1]);
+  });
+
+  it('a tenant\'s egress: the gateway answers, a server on this machine does not', async (t) => {
+    if (skip) return t.skip(skip);
+    expect(await fetchFrom(kube!, ns(0), 'payload', url(GW_NS, GATEWAY.port))).toBe('gateway');
+    const t0 = Date.now();
+    // the policy takes effect once kube-router has synced the Pod: a moment after it is Ready
+    const denied = await eventually(() => fetchFrom(kube!, ns(0), 'payload', hostUrl), (s) => s !== 'host');
+    console.log(`tenant → this machine: ${denied} (denied ${Date.now() - t0} ms after the first try)`);
+    expect(denied).toMatch(/^(ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH)$/);
+    // and it stays denied, while allowed egress keeps working
+    expect(await fetchFrom(kube!, ns(0), 'payload', hostUrl, 1500)).not.toBe('host');
+    expect(await fetchFrom(kube!, ns(0), 'payload', url(GW_NS, GATEWAY.port))).toBe('gateway');
+  });
+
+  it('one tenant cannot reach another tenant\'s Pod, either way', async (t) => {
+    if (skip) return t.skip(skip);
+    const ab = await eventually(() => fetchFrom(kube!, ns(1), 'payload', url(ns(0), payloadPort)), (s) => s !== TENANTS[0]);
+    expect(ab).toMatch(/^(ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH)$/);
+    expect(await fetchFrom(kube!, ns(0), 'payload', url(ns(1), payloadPort), 1500)).toMatch(/^(ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH)$/);
+    // the same Pods still answer the gateway's namespace
+    expect(await fetchFrom(kube!, GW_NS, 'gateway', url(ns(0), payloadPort))).toBe(TENANTS[0]);
+  });
+});
