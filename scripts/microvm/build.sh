@@ -3,7 +3,7 @@
 #   DIR/jail/           the VMM's root inside the container: QEMU, socat and busybox with their
 #                       libraries, nothing else of the host. Read-only, shared by every VM.
 #   DIR/jail/vm/vmlinuz Debian's kernel (linux-image-amd64: its 9p and virtio drivers are modules)
-#   DIR/jail/vm/initrd  busybox, socat, those modules and the guest init (images/microvm/init)
+#   DIR/jail/vm/initrd  busybox, socat, those modules, the guest init and its exec server (images/microvm/)
 # Usage: scripts/microvm/build.sh DIR   (idempotent: rebuilds when an input changed)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +18,7 @@ KVER=$(for m in /lib/modules/*/kernel/fs/9p/9p.ko*; do [[ -e $m ]] && basename "
 [[ -n $KVER && -f /boot/vmlinuz-$KVER ]] || { echo "microvm: no Debian kernel with 9p modules in /lib/modules (apt-get install -y linux-image-amd64)" >&2; exit 1; }
 
 # Rebuilt only when an input changed: the kernel, the tools, the guest init and this script.
-STAMP=$(cat "$HERE/build.sh" "$ROOT/images/microvm/init" "$ROOT/images/microvm/launch" | sha256sum | cut -c1-16)-$KVER-$(stat -c %Y "$QEMU" "$SOCAT" | tr "\n" -)
+STAMP=$(cat "$HERE/build.sh" "$ROOT"/images/microvm/* | sha256sum | cut -c1-16)-$KVER-$(stat -c %Y "$QEMU" "$SOCAT" | tr "\n" -)
 if [[ -f $DIR/jail/vm/stamp && $(cat "$DIR/jail/vm/stamp") == "$STAMP" ]]; then exit 0; fi
 
 mkdir -p "$(dirname "$DIR")"
@@ -48,6 +48,7 @@ mkdir -p "$JAIL/usr/share/qemu"
 for f in bios-microvm.bin qboot.rom linuxboot_dma.bin; do cp /usr/share/qemu/$f "$JAIL/usr/share/qemu/" 2>/dev/null || true; done
 echo 'root:x:0:0::/:/bin/sh' > "$JAIL/etc/passwd"
 install -m 0755 "$ROOT/images/microvm/launch" "$JAIL/vm/launch"
+install -m 0755 "$ROOT/images/microvm/exec" "$JAIL/vm/exec"
 cp "/boot/vmlinuz-$KVER" "$JAIL/vm/vmlinuz"
 
 # --- the initramfs: busybox, socat, the modules for virtio-mmio, its console, 9p and net
@@ -56,6 +57,7 @@ install -m 0755 "$BUSYBOX" "$INITRD/bin/busybox"
 ln -s busybox "$INITRD/bin/sh"
 copy_bin "$INITRD" "$SOCAT"
 install -m 0755 "$ROOT/images/microvm/init" "$INITRD/init"
+install -m 0755 "$ROOT/images/microvm/exec-handler" "$INITRD/exec-handler"
 MODDIR=/lib/modules/$KVER
 : > "$INITRD/lib/modules/order"
 # each wanted module after what it depends on (modules.dep lists dependencies, nearest first)

@@ -1,14 +1,15 @@
 // clawpod-microvm: the OCI runtime Podman calls (through conmon) for `isolation: microvm`. It
 // rewrites the bundle on `create` so the container's process boots a microVM (vm-config.ts), then
 // hands every verb to runc unchanged: state, start, kill, pause, delete and the engine's own
-// bookkeeping stay runc's. `exec` is refused: it would run in the VMM's jail, not in the agent's
-// kernel (docs/runtimes.md says why it is missing). Registered by scripts/setup.sh with
+// bookkeeping stay runc's. `exec` is routed into the guest: its process.json becomes a client in
+// the jail that hands the process to the guest's exec server. Registered by scripts/setup.sh with
 // CLAWPOD_RUNC (the runc to delegate to) and CLAWPOD_MICROVM_JAIL (scripts/microvm/build.sh).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MICROVM_ANNOTATION, vmBundle, type OciConfig, type SourceFacts } from './vm-config.js';
+import { execProcess, MICROVM_ANNOTATION, vmBundle, type OciConfig, type SourceFacts } from './vm-config.js';
 
 /** runc's global options that take a value (the verb is the first word after them). */
 const VALUED = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
@@ -62,7 +63,7 @@ function prepare(bundle: string, jail: string): string {
   mkdirSync(ctlDir, { mode: 0o700 });
   const kvmNode = join(ctlDir, 'kvm');
   const accel = readFileSync(join(jail, 'vm', 'accel'), 'utf8').trim() === 'kvm' ? 'kvm' : 'tcg';
-  const vm = vmBundle(cfg, { jail, ctlDir: join(ctlDir, 'ctl'), kvmNode, hostCpus: availableParallelism(), accel }, facts);
+  const vm = vmBundle(cfg, { jail, ctlDir: join(ctlDir, 'ctl'), kvmNode, hostCpus: availableParallelism(), accel, execToken: randomBytes(24).toString('hex') }, facts);
   // the VMM runs as the container's user: it alone may open its /dev/kvm and read its control files
   chownSync(ctlDir, vm.owner.uid, vm.owner.gid);
   const ctl = join(ctlDir, 'ctl');
@@ -89,6 +90,24 @@ function withoutBundle(args: readonly string[]): string[] {
   return out;
 }
 
+/** Rewrites the exec's process.json (--process F) to run in the guest; the container's user is read from its VM bundle. */
+function routeExec(runc: string, globals: readonly string[], rest: readonly string[]): void {
+  let file: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--process' || rest[i] === '-p') file = rest[i + 1];
+    else if (rest[i]!.startsWith('--process=')) file = rest[i]!.slice('--process='.length);
+  }
+  if (!file) throw new Error('only `exec --process FILE` is supported (the form the engine uses)');
+  const id = rest.at(-1)!;
+  const st = spawnSync(runc, [...globals, 'state', id], { encoding: 'utf8' });
+  if (st.status !== 0) throw new Error(`${runc} state ${id}: ${st.stderr.trim()}`);
+  const bundle = (JSON.parse(st.stdout) as { bundle: string }).bundle;
+  const cfg = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as OciConfig;
+  if (!cfg.annotations?.[MICROVM_ANNOTATION]) throw new Error(`${id} is not a microVM container`);
+  const proc = JSON.parse(readFileSync(file, 'utf8')) as OciConfig['process'];
+  writeFileSync(file, JSON.stringify(execProcess(proc, cfg.process.user)));
+}
+
 function main(argv: readonly string[]): number {
   let args = argv;
   const runc = process.env.CLAWPOD_RUNC ?? 'runc';
@@ -109,8 +128,10 @@ function main(argv: readonly string[]): number {
     }
   }
   if (verb === 'exec') {
-    process.stderr.write('clawpod-microvm: exec into a microVM agent is not supported yet: it would run in the VMM\'s jail, not in the agent\'s kernel (docs/runtimes.md, microVM tier)\n');
-    return 1;
+    try { routeExec(runc, args.slice(0, at), args.slice(at + 1)); } catch (e) {
+      process.stderr.write(`clawpod-microvm: exec: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
   }
   const r = spawnSync(runc, args, { stdio: 'inherit' });
   if (r.error) { process.stderr.write(`clawpod-microvm: ${runc}: ${r.error.message}\n`); return 1; }

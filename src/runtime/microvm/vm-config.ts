@@ -45,12 +45,14 @@ export interface VmOptions {
    * scripts/microvm/build.sh probes it and records the answer in the jail (vm/accel).
    */
   readonly accel: 'kvm' | 'tcg';
+  /** A random secret the guest's exec server asks of every exec (the agent in the guest cannot read it). */
+  readonly execToken: string;
 }
 
 export interface VmBundle {
   readonly config: OciConfig;
   /** Files for ctlDir. */
-  readonly files: { readonly plan: string; readonly run: string; readonly vmm: string };
+  readonly files: { readonly plan: string; readonly run: string; readonly vmm: string; readonly token: string };
   /** The host uid/gid that must own ctlDir and the kvm node: the container user's, through the id maps. */
   readonly owner: { readonly uid: number; readonly gid: number };
 }
@@ -61,6 +63,8 @@ const KVM = { major: 10, minor: 232 };
 const SYSTEM = /^\/(proc|sys|dev)(\/|$)/;
 /** QEMU user networking's guestfwd address for the forwarded sockets (ports 6000+i). */
 const FWD_BASE_PORT = 6000;
+/** The guest's exec server, forwarded to the container's own loopback (its network namespace: nobody else's). */
+const EXEC_PORT = 2222;
 
 /** POSIX shell single-quoting. */
 export function sq(s: string): string {
@@ -169,13 +173,7 @@ export function vmBundle(cfg: OciConfig, o: VmOptions, facts: SourceFacts): VmBu
     '',
   ].join('\n');
 
-  const p = cfg.process;
-  const env = (p.env ?? []).map(sq).join(' ');
-  const run = [
-    `cd ${sq(p.cwd ?? '/')} || exit 127`,
-    `exec /proc/1/root/bin/busybox env -i ${env} /proc/1/root/bin/busybox nsenter -S ${uid} -G ${gid} -- ${(p.args ?? []).map(sq).join(' ')}`,
-    '',
-  ].join('\n');
+  const run = processScript(cfg.process);
 
   const mem = guestMemoryMiB(cfg.linux?.resources?.memory?.limit);
   const cpus = guestCpus(cfg.linux?.resources?.cpu?.quota, cfg.linux?.resources?.cpu?.period, o.hostCpus);
@@ -200,8 +198,32 @@ export function vmBundle(cfg: OciConfig, o: VmOptions, facts: SourceFacts): VmBu
       '-fsdev', `local,id=fs${i},path=${qemuOpt(e.jailPath)},security_model=none,multidevs=remap${e.ro ? ',readonly=on' : ''}`,
       '-device', `virtio-9p-device,fsdev=fs${i},mount_tag=${e.tag}`,
     ]),
-    '-netdev', `user,id=n0${net === 'none' ? ',restrict=on' : ''}${fwd}`, '-device', 'virtio-net-device,netdev=n0',
+    '-netdev', `user,id=n0${net === 'none' ? ',restrict=on' : ''},hostfwd=tcp:127.0.0.1:${EXEC_PORT}-:${EXEC_PORT}${fwd}`, '-device', 'virtio-net-device,netdev=n0',
   ];
   const vmm = `set -- ${argv.map(sq).join(' ')}\n`;
-  return { config, files: { plan, run, vmm }, owner };
+  return { config, files: { plan, run, vmm, token: `${o.execToken}\n` }, owner };
+}
+
+/**
+ * A process (the container's, or an exec's) as the script the guest runs inside the agent's root
+ * (chrooted; /proc/1/root is the init's, where busybox is): its cwd, only its env, its ids.
+ */
+export function processScript(p: OciConfig['process']): string {
+  const env = (p.env ?? []).map(sq).join(' ');
+  return [
+    `cd ${sq(p.cwd ?? '/')} || exit 127`,
+    `exec /proc/1/root/bin/busybox env -i ${env} /proc/1/root/bin/busybox nsenter -S ${p.user?.uid ?? 0} -G ${p.user?.gid ?? 0} -- ${(p.args ?? []).map(sq).join(' ')}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * `exec` into the VM: the engine's process.json becomes a client in the jail (/vm/exec) that hands
+ * the process to the guest's exec server; it runs as the container's user (who can read the token).
+ */
+export function execProcess(p: OciConfig['process'], containerUser: { uid?: number; gid?: number } | undefined): OciConfig['process'] {
+  return {
+    ...p, args: ['/bin/sh', '/vm/exec', Buffer.from(processScript(p)).toString('base64')],
+    env: ['PATH=/bin'], cwd: '/vm/run', user: { uid: containerUser?.uid ?? 0, gid: containerUser?.gid ?? 0 },
+  };
 }
