@@ -35,7 +35,9 @@ export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   // host processes run as nobody anyway, and uid 1000 exists only inside gVisor's own kernel.
   // The VMM (QEMU, in a jail container: src/runtime/microvm) runs as the agent's user in the engine's
   // user namespace; the agent runs in the guest's own kernel (docs/runtimes.md, "microVM tier").
-  microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true },
+  // QEMU serves the guest's files as its own user: it must read the image's node (NODE_READ_GID); the
+  // agent in the guest is not in that group (the guest init sets its ids alone), so stays non-dumpable.
+  microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true, groups: [NODE_READ_GID] },
   gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc'], request: 'runsc', userNamespace: false, groups: [NODE_READ_GID] },
 };
 
