@@ -60,7 +60,11 @@ await build({
   format: 'esm',
   outfile: 'dist/agent/clawpod-agent.mjs',
   logLevel: 'warning',
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
+  // ssh2's optional native speed-ups (cpu-features, its sshcrypto.node) stay out: the image has no
+  // node_modules, each require sits in a try/catch, and ssh2 falls back to Node's own crypto
+  external: ['cpu-features', '*.node'],
+  // __dirname/__filename: CommonJS code in it (ssh2) uses them at load time, which an ES module lacks
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __clawpodRequire } from 'node:module'; import { fileURLToPath as __clawpodPath } from 'node:url'; const require = __clawpodRequire(import.meta.url); const __filename = __clawpodPath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));" },
 });
 
 // The web dashboard (src/control/dashboard/assets: HTML, ES modules, CSS; no build step of its

@@ -21,6 +21,7 @@
 //         edit_file, list_files (confined to `workspace`), and mcp__SERVER__TOOL from
 //         tools.mcpConfig when that file exists and tools.mcpServers (stdio or HTTP servers;
 //         an HTTP one's bearer token is read from its tokenFile, never from stdin or env).
+//         With tools.shell.ssh, bash runs on that host over SSH (src/agent/tools/ssh.ts).
 // serve   `clawpod-agent serve` is a different mode: a long-running HTTP chat service configured
 //         by a file instead of stdin (src/agent/serve.ts, the `runner` payload profile).
 import { workspaceAttachments } from './attachments.js';
@@ -35,6 +36,7 @@ import { AgentSession } from './session.js';
 import { BadInput, parseInbound, parseStartDoc } from './start-doc.js';
 import { builtinTools } from './tools/builtin.js';
 import { startMcp } from './tools/mcp.js';
+import { SshShell, sshBashTool } from './tools/ssh.js';
 import { ToolBox } from './tools/toolbox.js';
 import { Workspace } from './tools/workspace.js';
 import { browserTools } from './tools/browser.js';
@@ -67,7 +69,12 @@ function boot(line: string, stdout: Write): Running {
   const maxOutputBytes = doc.tools?.bash?.maxOutputBytes ?? RUNNER_DEFAULTS.bashMaxOutputBytes;
   // the tools' whole environment: nothing of the runner's own env beyond these
   const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', WORKSPACE: doc.workspace };
-  for (const t of builtinTools({ workspace, env, maxOutputBytes, bashTimeoutMs: doc.tools?.bash?.timeoutMs ?? RUNNER_DEFAULTS.bashTimeoutMs })) tools.add(t);
+  const bashTimeoutMs = doc.tools?.bash?.timeoutMs ?? RUNNER_DEFAULTS.bashTimeoutMs;
+  for (const t of builtinTools({ workspace, env, maxOutputBytes, bashTimeoutMs })) tools.add(t);
+  // tools.shell.ssh: bash runs on that host instead (same name: it replaces the local one)
+  const sshTarget = doc.tools?.shell?.ssh;
+  const ssh = sshTarget ? new SshShell(sshTarget) : undefined;
+  if (ssh) tools.add(sshBashTool(ssh, { timeoutMs: bashTimeoutMs, maxOutputBytes, workdir: sshTarget?.workdir }));
   const session = new AgentSession({
     client: modelClient(doc.model, transport), tools, emit, emitMany: framesWriter(doc.nonce, stdout), redact, log,
     maxTurns: doc.maxTurns ?? RUNNER_DEFAULTS.maxTurns, attachments: workspaceAttachments(workspace.root, doc.workspace, emit, log),
@@ -97,6 +104,7 @@ function boot(line: string, stdout: Write): Running {
     await session.run(tools.specs());
     inbox?.stop();
     await mcp.close();
+    ssh?.close();
     transport.close();
     // stdin may still be open (dir mode): exit explicitly once stdout has taken the last frame
     stdout('', () => process.exit(0));

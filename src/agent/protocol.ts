@@ -39,6 +39,20 @@ export type McpServerEntry =
   | { readonly command: string; readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> }
   | { readonly url: string; readonly socketPath?: string; readonly tokenFile?: string };
 
+/** Where bash runs when it runs over SSH. The key and known_hosts are files (tmpfs secrets), never their contents. */
+export interface SshTarget {
+  readonly host: string;
+  /** Default 22. */
+  readonly port?: number;
+  readonly user: string;
+  /** The private key (unencrypted OpenSSH/PEM), e.g. /run/secrets/ssh-key. */
+  readonly keyFile: string;
+  /** OpenSSH known_hosts lines; the host's key must be there (strict checking). */
+  readonly knownHostsFile: string;
+  /** Remote folder commands run in; default the user's home. */
+  readonly workdir?: string;
+}
+
 /** One side of an earlier exchange, as text only (tool calls are not carried over). */
 export interface HistoryTurn { readonly role: 'user' | 'assistant'; readonly text: string }
 
@@ -61,6 +75,8 @@ export interface StartDoc {
     readonly mcpConfig?: string;
     /** More servers in the same shape, from the host (clawpod's own, for nested sandboxes); they win over the file's by name. */
     readonly mcpServers?: Readonly<Record<string, McpServerEntry>>;
+    /** bash on a remote host over SSH instead of in the container (src/agent/tools/ssh.ts); the file tools stay local. */
+    readonly shell?: { readonly ssh?: SshTarget };
   };
   /** Model↔tool round trips per message before the runner stops with stopReason "max_turns". */
   readonly maxTurns?: number;

@@ -59,11 +59,12 @@ export function parseStartDoc(line: string): StartDoc {
   need(optStr(doc.traceparent), 'traceparent', doc.traceparent, 'a W3C traceparent string');
   const tools = doc.tools;
   if (tools !== undefined) {
-    if (!isObj(tools)) need(false, 'tools', tools, '{ bash?, mcpConfig?, mcpServers? }');
+    if (!isObj(tools)) need(false, 'tools', tools, '{ bash?, mcpConfig?, mcpServers?, shell? }');
     else {
       need(optStr(tools.mcpConfig), 'tools.mcpConfig', tools.mcpConfig, 'a path');
       // each entry is checked where it is used (src/agent/tools/mcp.ts): a bad one costs its server, not the session
       need(tools.mcpServers === undefined || isObj(tools.mcpServers), 'tools.mcpServers', tools.mcpServers, '{ NAME: { command, … } | { url, … } }');
+      checkShell(tools.shell, need);
       const bash = tools.bash;
       if (bash !== undefined && !isObj(bash)) need(false, 'tools.bash', bash, '{ timeoutMs?, maxOutputBytes? }');
       if (isObj(bash)) {
@@ -101,3 +102,21 @@ export function parseInbound(text: string, where: string): Inbound {
 const FILES_EXPECTED = `a list of at most ${FILE_LIMITS.maxFiles} { name: string, data: base64 of at most ${FILE_LIMITS.maxFileBytes} bytes }`;
 
 function str(v: unknown): boolean { return typeof v === 'string' && v.length > 0; }
+
+type Need = (ok: boolean, path: string, value: unknown, expected: string) => void;
+
+/** tools.shell.ssh: where bash runs instead of the container (src/agent/tools/ssh.ts). */
+function checkShell(shell: unknown, need: Need): void {
+  if (shell === undefined) return;
+  if (!isObj(shell)) { need(false, 'tools.shell', shell, '{ ssh? }'); return; }
+  const ssh = shell.ssh;
+  if (ssh === undefined) return;
+  if (!isObj(ssh)) { need(false, 'tools.shell.ssh', ssh, '{ host, port?, user, keyFile, knownHostsFile, workdir? }'); return; }
+  const abs = (v: unknown): boolean => typeof v === 'string' && v.startsWith('/');
+  need(str(ssh.host), 'tools.shell.ssh.host', ssh.host, 'a host name or address');
+  need(ssh.port === undefined || (Number.isInteger(ssh.port) && (ssh.port as number) >= 1 && (ssh.port as number) <= 65535), 'tools.shell.ssh.port', ssh.port, 'a port 1-65535');
+  need(str(ssh.user), 'tools.shell.ssh.user', ssh.user, 'a user name');
+  need(abs(ssh.keyFile), 'tools.shell.ssh.keyFile', ssh.keyFile, 'the absolute path of the private key file (a /run/secrets file)');
+  need(abs(ssh.knownHostsFile), 'tools.shell.ssh.knownHostsFile', ssh.knownHostsFile, 'the absolute path of a known_hosts file');
+  need(ssh.workdir === undefined || abs(ssh.workdir), 'tools.shell.ssh.workdir', ssh.workdir, 'an absolute path on the remote host');
+}

@@ -14,6 +14,13 @@ import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { setDirMode, writeNewFile } from '../security/safe-fs.js';
 import type { SessionPhase } from './queue.js';
+import { runnerShell } from '../profiles/reference.js';
+
+/** spec.tools.shell (SSH) as the StartDoc carries it, when the spec has one. */
+const withShell = (spec: LoadedAgent['agent']['spec']): { shell?: NonNullable<StartDoc['tools']>['shell'] } => {
+  const shell = runnerShell(spec);
+  return shell ? { shell } : {};
+};
 
 export type FollowupMode = 'dir' | 'stdin' | 'poll';
 
@@ -127,7 +134,7 @@ export class Session {
       ...(earlier.length ? { history: earlier } : {}),
       ...(first.traceparent ? { traceparent: first.traceparent } : {}),
       workspace: o.agent.agent.spec.workspace.mountPath, maxTurns: o.maxTurns,
-      tools: { mcpConfig: '/opt/clawpod/mcp/servers.json', ...(o.sandboxes ? { mcpServers: o.sandboxes.mcpServers } : {}) },
+      tools: { mcpConfig: '/opt/clawpod/mcp/servers.json', ...(o.sandboxes ? { mcpServers: o.sandboxes.mcpServers } : {}), ...withShell(o.agent.agent.spec) },
       input: o.followups === 'stdin' ? { mode: 'stdin' } : { mode: 'dir', path: CONTROL_DEFAULTS.ipcMountPath, ...(o.followups === 'poll' ? { pollMs: CONTROL_DEFAULTS.pollMs } : {}) },
     };
     this.attached.stdin.write(`${JSON.stringify(doc)}\n`);

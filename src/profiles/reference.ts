@@ -1,6 +1,8 @@
 // clawpod's own reference runner (src/agent) in the agent image (images/agent): the default payload.
 import { join } from 'node:path';
+import type { StartDoc } from '../agent/protocol.js';
 import { DEFAULTS } from '../spec/defaults.js';
+import type { Agent } from '../spec/schema.js';
 import type { Profile } from './types.js';
 
 export const reference: Profile = {
@@ -18,3 +20,14 @@ export const reference: Profile = {
   specDefaults: (v) => ({ image: reference.image.tag(v) }),
   portStep: DEFAULTS.portStep,
 };
+
+/**
+ * StartDoc `tools.shell` for a spec with spec.tools.shell.ssh: the runner gets the files its key and
+ * known_hosts secrets are delivered to (/run/secrets/NAME), never their contents.
+ */
+export function runnerShell(spec: Agent['spec']): NonNullable<StartDoc['tools']>['shell'] | undefined {
+  const ssh = spec.tools?.shell?.ssh;
+  if (!ssh) return undefined;
+  const file = (name: string): string => `${DEFAULTS.secretsMountPath}/${name}`;
+  return { ssh: { host: ssh.host, port: ssh.port, user: ssh.user, keyFile: file(ssh.key), knownHostsFile: file(ssh.knownHosts), ...(ssh.workdir ? { workdir: ssh.workdir } : {}) } };
+}

@@ -119,6 +119,19 @@ export const ProfileRefSchema = z.preprocess(
 
 export const CONFIG_MODES = ['seedOnly', 'merge', 'overwrite'] as const;
 
+/** The reference runner's bash on a remote host (docs/runner.md "SSH"); key and knownHosts name spec.secrets entries delivered as files. */
+export const SshShellSchema = z.strictObject({
+  host: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$/, 'expected a host name or IP address, e.g. "build.example.com" or "10.0.0.5"'),
+  port: z.number().int().min(1).max(65535).default(22),
+  user: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, 'expected a user name on the remote host'),
+  /** The private key: the name of a spec.secrets entry delivered as a file (unencrypted OpenSSH or PEM key). */
+  key: z.string().regex(FILE_NAME, 'expected the name of a spec.secrets entry holding the private key'),
+  /** OpenSSH known_hosts lines for the host: the name of a spec.secrets entry delivered as a file. */
+  knownHosts: z.string().regex(FILE_NAME, 'expected the name of a spec.secrets entry holding known_hosts lines'),
+  /** Remote folder commands run in (default the user's home). */
+  workdir: z.string().startsWith('/', 'expected an absolute path on the remote host').optional(),
+});
+
 export const AgentSpecBodySchema = z.strictObject({
   image: z.string().min(1).default(DEFAULTS.image),
   command: z.array(z.string()).min(1).optional(),
@@ -156,6 +169,8 @@ export const AgentSpecBodySchema = z.strictObject({
   }).optional(),
   /** A host folder (AGENTS.md, skills/, MCP config...) copied into the workspace at each run. */
   bundle: z.string().min(1).optional(),
+  /** Reference runner tools: `shell.ssh` runs its bash on a remote host instead of in the container. */
+  tools: z.strictObject({ shell: z.strictObject({ ssh: SshShellSchema.optional() }).optional() }).optional(),
   /** Model calls through clawpod's LLM gateway (`clawpod serve` with spec.gateway.listen): the group whose
    *  model, allowlist and budget apply (default: the instance name). false: never wire a model. */
   llm: z.union([z.literal(false), z.strictObject({
@@ -204,6 +219,7 @@ export const AgentSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.ports is set: a container without a network cannot publish ports' });
   if (a.spec.browser?.enabled && a.spec.isolation !== 'runc')
     ctx.addIssue({ code: 'custom', path: ['spec', 'browser', 'enabled'], message: `expected isolation: runc with a browser: the sidecar shares the agent's loopback, which a ${a.spec.isolation} agent keeps inside its own kernel` });
+  checkSshShell(a.spec, ctx);
   const targets = new Set<string>();
   a.spec.mounts.forEach((m, i) => {
     if (targets.has(m.containerPath) || (a.spec.workspace.enabled && m.containerPath === a.spec.workspace.mountPath))
@@ -217,6 +233,19 @@ export const AgentSchema = z.strictObject({
     ports.add(k);
   });
 });
+
+/** spec.tools.shell.ssh needs a network to reach its host, and its key and known_hosts as file secrets (never env). */
+function checkSshShell(spec: z.output<typeof AgentSpecBodySchema>, ctx: z.RefinementCtx): void {
+  const ssh = spec.tools?.shell?.ssh;
+  if (!ssh) return;
+  if (spec.network === 'none')
+    ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: `expected "bridge" when spec.tools.shell.ssh is set: the agent reaches ${ssh.host}:${ssh.port} over the network (set network: bridge)` });
+  for (const field of ['key', 'knownHosts'] as const) {
+    const s = spec.secrets.find((x) => x.name === ssh[field]);
+    if (!s) ctx.addIssue({ code: 'custom', path: ['spec', 'tools', 'shell', 'ssh', field], message: `expected the name of a spec.secrets entry; add { name: ${ssh[field]}, source: …, secretRef: … } to spec.secrets` });
+    else if (s.exposeAs === 'env') ctx.addIssue({ code: 'custom', path: ['spec', 'tools', 'shell', 'ssh', field], message: `expected a secret delivered as a file: spec.secrets entry ${s.name} has exposeAs: env, which inspect shows (use exposeAs: file)` });
+  }
+}
 
 export type Agent = z.output<typeof AgentSchema>;
 export type AgentInput = z.input<typeof AgentSchema>;
