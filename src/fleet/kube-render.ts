@@ -10,12 +10,13 @@ import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role'
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { ClawpodError } from '../errors.js';
 import { CONTAINER_NAME, K8S_LABELS, MANAGED_BY } from '../kube/defaults.js';
+import { EGRESS_PROXY, egressOf, toProxy } from '../kube/egress.js';
 import { labelsFor, objectNames, selectorLabels } from '../kube/names.js';
 import { DNS } from '../kube/network.js';
 import { profileOf } from '../kube/payload.js';
 import { portName } from '../kube/pod.js';
 import { renderAgent } from '../kube/render.js';
-import type { IIngress, INetworkPolicy, IPodSpec, IService, IServiceAccount, IStatefulSet, KubeObject, Route } from '../kube/types.js';
+import type { IDeployment, IIngress, INetworkPolicy, IPodSpec, IService, IServiceAccount, IStatefulSet, KubeObject, Route } from '../kube/types.js';
 import type { KubeRoute } from '../lifecycle/kube-routes.js';
 import type { Agent } from '../spec/schema.js';
 import { formatBytes, parseCpu, validatedBytes } from '../spec/quantity.js';
@@ -73,15 +74,16 @@ export function podRequests(spec: IPodSpec): Res {
   return (spec.initContainers ?? []).map(of).reduce((a, b) => ({ cpu: Math.max(a.cpu, b.cpu), memory: Math.max(a.memory, b.memory) }), sum);
 }
 
-function quota(plan: Plan, pod: Res, meta: Meta): IResourceQuota {
+/** `extra`: Pods beside the instances (the namespace's egress proxy), counted once. */
+function quota(plan: Plan, pod: Res, meta: Meta, extra: Res & { pods: number } = { cpu: 0, memory: 0, pods: 0 }): IResourceQuota {
   const q = plan.spec.quota;
   const n = q.instances;
-  const cpu = q.cpu !== undefined ? String(q.cpu) : milli(pod.cpu * n);
-  const memory = q.memory !== undefined ? String(q.memory) : formatBytes(pod.memory * n);
+  const cpu = q.cpu !== undefined ? String(q.cpu) : milli(pod.cpu * n + extra.cpu);
+  const memory = q.memory !== undefined ? String(q.memory) : formatBytes(pod.memory * n + extra.memory);
   const storage = q.storage !== undefined ? String(q.storage) : formatBytes((memOf(plan.spec.volumes.state) + memOf(plan.spec.volumes.appData)) * n);
   return {
     apiVersion: 'v1', kind: 'ResourceQuota', metadata: meta('tenant-quota'),
-    spec: { hard: { 'requests.cpu': cpu, 'limits.cpu': cpu, 'requests.memory': memory, 'limits.memory': memory, 'requests.storage': storage, pods: String(q.pods ?? n), persistentvolumeclaims: String(2 * n) } },
+    spec: { hard: { 'requests.cpu': cpu, 'limits.cpu': cpu, 'requests.memory': memory, 'limits.memory': memory, 'requests.storage': storage, pods: String(q.pods ?? n + extra.pods), persistentvolumeclaims: String(2 * n) } },
   };
 }
 
@@ -108,7 +110,10 @@ function policies(agent: Agent, ports: number[], opts: TenantRenderOptions, meta
     np('default-deny', { ...all, policyTypes: ['Ingress', 'Egress'] }),
     np('allow-dns', { ...all, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { [NS_NAME]: dns.namespace } }, podSelector: { matchLabels: { ...dns.pods } } }], ports: [{ protocol: 'UDP', port: dns.port }, { protocol: 'TCP', port: dns.port }] }] }),
     ...(gw ? [np('allow-gateway', { ...all, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchLabels: { [NS_NAME]: gw.namespace } }, podSelector: { matchLabels: { ...gw.podLabels } } }], ports: [{ protocol: 'TCP', port: gw.port }] }] })] : []),
-    np('allow-https', { ...all, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...PRIVATE_RANGES] } }], ports: [{ protocol: 'TCP', port: 443 }] }] }),
+    // spec.egress: out only through the namespace's proxy (its own policy lets it go out), no direct HTTPS
+    egressOf(agent)
+      ? np('allow-egress-proxy', { ...all, policyTypes: ['Egress'], egress: [toProxy()] })
+      : np('allow-https', { ...all, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...PRIVATE_RANGES] } }], ports: [{ protocol: 'TCP', port: 443 }] }] }),
     np('allow-ingress', { podSelector: { matchLabels: selectorLabels(agent) }, policyTypes: ['Ingress'], ingress: [{ from, ports: ports.map((port) => ({ protocol: 'TCP', port })) }] }),
   ];
 }
@@ -252,16 +257,18 @@ export function renderTenant(tenant: Tenant, plan: Plan, opts: TenantRenderOptio
   const rendered = renderAgent(agent, { mode: 'persistent', namespace, ...(plan.spec.storageClass ? { storageClass: plan.spec.storageClass } : {}), openshift: opts.openshift ?? false });
   const withLabels = <T extends KubeObject>(o: T): T => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata?.labels, ...labels } } });
   const payload = rendered.objects
-    .filter((o) => o.kind !== 'NetworkPolicy' && o.kind !== 'Ingress' && o.kind !== 'Route')
+    // renderAgent's own policy goes (policies() replaces it); the egress proxy's stays
+    .filter((o) => (o.kind !== 'NetworkPolicy' || o.metadata?.name === EGRESS_PROXY.name) && o.kind !== 'Ingress' && o.kind !== 'Route')
     .map((o) => withLabels(o.kind === 'StatefulSet' ? tenantStatefulSet(o, agent, plan, tenant) : o));
   const sts = payload.find((o): o is IStatefulSet => o.kind === 'StatefulSet')!;
+  const proxyPod = payload.find((o): o is IDeployment => o.kind === 'Deployment' && o.metadata?.name === EGRESS_PROXY.name)?.spec?.template.spec;
   const ports = agent.spec.ports.filter((p) => p.protocol === 'tcp');
   const main = ports.find((p) => p.containerPort === profileOf(agent)?.probes?.port) ?? ports[0];
   const s = agent.spec.resources;
   const limits: ILimitRange = { apiVersion: 'v1', kind: 'LimitRange', metadata: meta('tenant-limits'), spec: { limits: [{ type: 'Container', default: { cpu: String(s.cpu), memory: String(s.memory) }, defaultRequest: { cpu: String(s.cpu), memory: String(s.memory) } }] } };
   return [
     tenantNamespace(tenant, plan),
-    quota(plan, podRequests(sts.spec!.template.spec!), meta),
+    quota(plan, podRequests(sts.spec!.template.spec!), meta, proxyPod ? { ...podRequests(proxyPod), pods: 1 } : undefined),
     limits,
     ...policies(agent, ports.map((p) => p.containerPort), opts, meta),
     ...viewer(`${namespace}-viewer`, meta),

@@ -6,9 +6,10 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { agentProxyEnv, EGRESS_DEFAULTS, egressCommand, egressConfig, egressFiles } from '../egress/config.js';
 import type { EgressSpec } from '../spec/egress.js';
-import { K8S_LABELS, MANAGED_BY } from './defaults.js';
+import type { Agent } from '../spec/schema.js';
+import { CONTAINER_NAME, K8S_LABELS, MANAGED_BY } from './defaults.js';
 import { containerSecurityContext, podSecurityContext } from './security.js';
-import type { IConfigMap, IEnvVar, INetworkPolicy, IService, IVolume, IVolumeMount } from './types.js';
+import type { IConfigMap, IEnvVar, INetworkPolicy, IPodSpec, IService, IVolume, IVolumeMount } from './types.js';
 
 export const EGRESS_PROXY = Object.freeze({
   /** The Deployment, Service, ConfigMap, Secret and NetworkPolicy of a namespace's proxy. */
@@ -46,6 +47,11 @@ function meta(opts: EgressRenderOptions): Meta {
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     labels: { ...opts.labels, ...EGRESS_PROXY.pods, [K8S_LABELS.managedBy]: MANAGED_BY },
   };
+}
+
+/** spec.egress of an agent, when it has one (the agent then reaches out only through the proxy). */
+export function egressOf(agent: Agent): EgressSpec | undefined {
+  return (agent.spec as { egress?: EgressSpec }).egress;
 }
 
 /** The proxy's config.json as the ConfigMap holds it: secrets only named by their file paths. */
@@ -175,4 +181,20 @@ function configHash(s: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
   return h.toString(16).padStart(8, '0');
+}
+
+/** The agent's Pod with the proxy environment on its agent container and, with credentials, the CA certificate mounted. */
+export function withEgress(pod: IPodSpec, egress: EgressSpec): IPodSpec {
+  const ca = agentCaVolume(egress);
+  const env = agentEgressEnv(egress);
+  const names = new Set(env.map((e) => e.name));
+  return {
+    ...pod,
+    containers: pod.containers.map((c) => (c.name !== CONTAINER_NAME ? c : {
+      ...c,
+      env: [...(c.env ?? []).filter((e) => !names.has(e.name)), ...env],
+      ...(ca ? { volumeMounts: [...(c.volumeMounts ?? []), ca.mount] } : {}),
+    })),
+    ...(ca ? { volumes: [...(pod.volumes ?? []), ca.volume] } : {}),
+  };
 }

@@ -10,6 +10,7 @@ import { API_VERSION, KIND_AGENT, RESERVED_LABEL_PREFIXES } from '../spec/defaul
 import { APP_NAME, K8S_LABELS, KUBE_DEFAULTS, MANAGED_BY, SPEC_ANNOTATION, SPEC_CONFIGMAP_ANNOTATION, SPEC_CONFIGMAP_KEY } from './defaults.js';
 import { importPodSpec } from './import-pod.js';
 import { dnsName } from './names.js';
+import { EGRESS_PROXY } from './egress.js';
 import { buildPod } from './pod.js';
 import { formatPath, Tracked, type Path } from './tracked.js';
 
@@ -260,8 +261,10 @@ export function importManifests(text: string, file = '<input>'): Imported {
     const kind = str(d.kind) ?? '(no kind)';
     const name = str((d.metadata as Doc | undefined)?.name) ?? '?';
     const shape = WORKLOADS[kind];
-    if (shape && d.apiVersion === shape.apiVersion) { agents.push(importWorkload(d, { claimSizes, policies, configMaps }, warnings)); continue; }
     const labels = record((d.metadata as Doc | undefined)?.labels);
+    // the namespace's egress proxy (src/kube/egress.ts): no agent, derived again from spec.egress
+    if (labels[K8S_LABELS.name] === EGRESS_PROXY.name && labels[K8S_LABELS.managedBy] === MANAGED_BY) continue;
+    if (shape && d.apiVersion === shape.apiVersion) { agents.push(importWorkload(d, { claimSizes, policies, configMaps }, warnings)); continue; }
     if ((COMPANIONS.has(kind) || kind === 'ConfigMap') && labels[K8S_LABELS.managedBy] === MANAGED_BY) continue; // clawpod derives it again
     if (kind === 'Secret') warnings.push(`Secret/${name}: not imported: clawpod never reads secret values from manifests (spec.secrets refers to them)`);
     else if (COMPANIONS.has(kind)) warnings.push(`${kind}/${name}: not imported (${kind === 'PersistentVolumeClaim' ? 'its size is used for the workspace it backs' : kind === 'NetworkPolicy' ? 'it decides spec.network' : 'clawpod derives it from spec.ports'})`);

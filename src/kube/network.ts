@@ -2,6 +2,7 @@
 // published beyond this machine, an Ingress (Kubernetes) or Route (OpenShift).
 import type { Agent, PortSpec } from '../spec/schema.js';
 import { K8S_LABELS } from './defaults.js';
+import { egressOf, toProxy } from './egress.js';
 import { labelsFor, objectNames, selectorLabels } from './names.js';
 import { profileOf } from './payload.js';
 import { portName, protocolOf } from './pod.js';
@@ -55,6 +56,8 @@ type Egress = NonNullable<NonNullable<INetworkPolicy['spec']>['egress']>;
  * that recurses to the internet carries data out in the names it is asked for. With
  * `gatewayNamespace` a none agent may reach the gateway port of the control plane's Pods there,
  * and DNS, because the gateway is addressed by its Service name (http://clawpod.NS.svc:7879).
+ * spec.egress → only the namespace's egress proxy (src/kube/egress.ts), DNS (the proxy too is
+ * addressed by its Service name) and the gateway: whatever else it reaches, it reaches through the proxy.
  * A Pod always has a network in Kubernetes: this policy is what makes "none" mean something
  * there, and only where the cluster's network plugin enforces policies.
  */
@@ -66,13 +69,16 @@ export function networkPolicy(agent: Agent, opts: RenderOptions, meta: Meta): IN
   const gateway: Egress = opts.gatewayNamespace
     ? [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': opts.gatewayNamespace } }, podSelector: { matchLabels: { ...GATEWAY.pods } } }], ports: [{ protocol: 'TCP', port: GATEWAY.port }] }]
     : [];
-  const dnsRule: Egress = httpsOnly || gateway.length > 0
+  const proxied = egressOf(agent) !== undefined;
+  const dnsRule: Egress = httpsOnly || gateway.length > 0 || proxied
     ? [{
         to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': dns.namespace } }, podSelector: { matchLabels: { ...dns.pods } } }],
         ports: [{ protocol: 'UDP', port: dns.port }, { protocol: 'TCP', port: dns.port }],
       }]
     : [];
-  const egress: Egress = bridge && !httpsOnly
+  const egress: Egress = proxied
+    ? [...dnsRule, ...gateway, toProxy()]
+    : bridge && !httpsOnly
     ? [{}]
     : [...dnsRule, ...gateway, ...(httpsOnly ? [{ ports: [{ protocol: 'TCP' as const, port: 443 }] }] : [])];
   return {

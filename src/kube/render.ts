@@ -7,6 +7,7 @@ import { validatedDurationMs } from '../spec/quantity.js';
 import type { Agent } from '../spec/schema.js';
 import { withSafeAnnotations } from './annotations.js';
 import { KUBE_DEFAULTS, SPEC_ANNOTATION } from './defaults.js';
+import { egressNotes, egressOf, renderEgressProxy, withEgress } from './egress.js';
 import { labelsFor, mountClaimName, mountVolumeName, objectNames, selectorLabels, type Component } from './names.js';
 import { ingresses, isLoopback, isPublished, networkPolicy, routes, service } from './network.js';
 import { configMap, withPayloadSecrets } from './payload.js';
@@ -87,7 +88,10 @@ export function renderAgent(given: Agent, opts: RenderOptions): Rendered {
   const agent = withPayloadSecrets(spec);
   const meta = metaFn(agent, opts);
   const names = objectNames(agent);
-  const { spec: pod, claims } = buildPod(agent, { target: 'kubernetes', openshift: opts.openshift ?? false });
+  const { spec: built, claims } = buildPod(agent, { target: 'kubernetes', openshift: opts.openshift ?? false });
+  // spec.egress: the namespace's proxy, and the agent pointed at it (its policy: network.ts)
+  const egress = egressOf(agent);
+  const pod = egress ? withEgress(built, egress) : built;
   const template = { metadata: { labels: labelsFor(agent, 'agent'), annotations: annotations(spec) } };
   const objects: KubeObject[] = [];
 
@@ -95,6 +99,7 @@ export function renderAgent(given: Agent, opts: RenderOptions): Rendered {
   objects.push(sa);
   const cm = configMap(agent, (name) => meta(name, 'config'));
   if (cm) objects.push(cm);
+  if (egress) objects.push(...renderEgressProxy(egress, { agent: agent.metadata.name, image: agent.spec.image, ...(opts.namespace ? { namespace: opts.namespace } : {}), openshift: opts.openshift ?? false }));
   if (opts.mode === 'session') {
     objects.push(...claims.map((c) => pvc(agent, c, meta, opts.storageClass)));
     const svc = service(agent, 'session', meta);
@@ -134,5 +139,5 @@ export function renderAgent(given: Agent, opts: RenderOptions): Rendered {
     objects.push(sts);
   }
   if (agent.spec.ports.some(isPublished)) objects.push(...(opts.openshift ? routes(agent, meta) : ingresses(agent, meta)));
-  return { objects, notes: renderNotes(agent, { ...opts, target: 'kubernetes' }), warnings };
+  return { objects, notes: [...renderNotes(agent, { ...opts, target: 'kubernetes' }), ...(egress ? egressNotes(egress) : [])], warnings };
 }

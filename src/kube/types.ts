@@ -1,5 +1,6 @@
 // The shapes the renderers produce: Kubernetes object types from kubernetes-models (types only,
 // so nothing of it is loaded at run time), plus OpenShift's Route, which that package lacks.
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IIngress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
@@ -17,7 +18,7 @@ export type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 export type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 export type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 export type { IPersistentVolumeClaimTemplate } from 'kubernetes-models/v1/PersistentVolumeClaimTemplate';
-export type { IConfigMap, IJob, IStatefulSet, IIngress, INetworkPolicy, IPersistentVolumeClaim, IPod, IService, IServiceAccount };
+export type { IConfigMap, IDeployment, IJob, IStatefulSet, IIngress, INetworkPolicy, IPersistentVolumeClaim, IPod, IService, IServiceAccount };
 
 /** route.openshift.io/v1 Route, the fields clawpod writes. */
 export interface Route {
@@ -31,7 +32,7 @@ export interface Route {
   };
 }
 
-export type KubeObject = IJob | IStatefulSet | IPod | IService | IServiceAccount | IPersistentVolumeClaim | IConfigMap | INetworkPolicy | IIngress | Route;
+export type KubeObject = IJob | IStatefulSet | IDeployment | IPod | IService | IServiceAccount | IPersistentVolumeClaim | IConfigMap | INetworkPolicy | IIngress | Route;
 
 /** Session agents run to completion as a Job; persistent agents stay up as a one-replica StatefulSet. */
 export type RenderMode = 'session' | 'persistent';
