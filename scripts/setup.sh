@@ -40,6 +40,8 @@ command -v etcd >/dev/null || need+=(etcd-server)
 command -v containerd >/dev/null || need+=(containerd)
 [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || need+=(containernetworking-plugins)
 command -v iptables >/dev/null || need+=(iptables)
+# openssh-server: the SSH sandbox tests run the host's sshd in a container (test/helpers/sshd.ts); no system sshd is left running
+[[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
 # ipset: the harness node's NetworkPolicy enforcer (kube-router, firewall only) runs it
 command -v ipset >/dev/null || need+=(ipset)
 if ((${#need[@]})); then
@@ -48,6 +50,11 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   # Debian's etcd-server and containerd start system services; the harness runs its own on free ports.
   if command -v systemctl >/dev/null; then systemctl disable --now etcd containerd >/dev/null 2>&1 || true; fi
+  # and openssh-server starts sshd; Debian's units and init script skip it while this file exists
+  if [[ -x /usr/sbin/sshd && -d /etc/ssh ]]; then
+    touch /etc/ssh/sshd_not_to_be_run
+    if command -v systemctl >/dev/null; then systemctl disable --now ssh >/dev/null 2>&1 || true; fi
+  fi
 fi
 
 # 2b. A Go toolchain for the harness build (kube-apiserver, kubelet, kubectl... from k8s.io/kubernetes).
