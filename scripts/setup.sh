@@ -78,11 +78,16 @@ CGROUP_FS=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)
     echo 'cgroup_manager = "cgroupfs"'
   fi
   if command -v runsc >/dev/null; then
-    # gVisor cannot manage cgroups v1 here nor set up its own netstack; see docs/runtimes.md.
-    printf '#!/bin/sh\nexec %s --ignore-cgroups --network=none "$@"\n' "$(command -v runsc)" > .clawpod/runsc
-    chmod +x .clawpod/runsc
+    # gVisor cannot manage cgroups v1 here nor set up its own netstack (runsc 2022-12 takes every
+    # netns of a 6.x kernel for the host's); --host-uds=open lets it connect to the gateway's mounted
+    # socket. runsc-net: for networked gVisor agents, the host kernel's network stack inside the
+    # container's own network namespace. See docs/runtimes.md (gVisor).
+    printf '#!/bin/sh\nexec %s --ignore-cgroups --network=none --host-uds=open "$@"\n' "$(command -v runsc)" > .clawpod/runsc
+    printf '#!/bin/sh\nexec %s --ignore-cgroups --network=host --host-uds=open "$@"\n' "$(command -v runsc)" > .clawpod/runsc-net
+    chmod +x .clawpod/runsc .clawpod/runsc-net
     echo '[engine.runtimes]'
     echo "runsc = [\"$ROOT/.clawpod/runsc\"]"
+    echo "runsc-net = [\"$ROOT/.clawpod/runsc-net\"]"
   fi
   # the microVM tier: its VM (kernel, initramfs, QEMU's jail) and the OCI runtime that boots it (docs/runtimes.md)
   if bash scripts/microvm/build.sh "$ROOT/.clawpod/microvm" >&2; then

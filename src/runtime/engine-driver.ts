@@ -79,8 +79,11 @@ export abstract class EngineDriver implements Runtime {
       throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} needs the ${want} runtime, and ${this.kind} at ${this.endpoint} has none (usable: ${usable.join(', ') || 'none listed'})`, { hint: this.isolationHint(spec.isolation) });
     }
     if (spec.network !== 'none' && withoutNetwork(info.ociRuntimes[want]!)) {
+      // its networked twin, when registered beside it (setup.sh: runsc-net, docs/runtimes.md)
+      const net = TIERS[spec.isolation].networkedRequest;
+      if (net && this.usableRuntime(info, net) && !withoutNetwork(info.ociRuntimes[net]!)) return net;
       throw new ClawpodError('ISOLATION_UNAVAILABLE', `isolation: ${spec.isolation} with network: ${spec.network}: the ${want} registered with ${this.kind} (${info.ociRuntimes[want]}) runs with --network=none, so the agent would have no network`, {
-        hint: `use network: none with isolation: ${spec.isolation} (ports need a network too), or isolation: runc for a networked agent; see docs/runtimes.md`,
+        hint: `use network: none with isolation: ${spec.isolation} (ports need a network too); for a networked agent register ${TIERS[spec.isolation].networkedRequest ?? 'a networked runtime'} (./scripts/setup.sh does) or use isolation: runc; see docs/runtimes.md`,
       });
     }
     return want;

@@ -15,6 +15,8 @@ export interface TierDef {
   readonly request?: string;
   /** The engine may put the container in a user namespace of its own (ContainerSpec.security.userNamespace). */
   readonly userNamespace: boolean;
+  /** The runtime asked for instead of `request` when the agent has a network and `request` is registered without one. */
+  readonly networkedRequest?: string;
   /** Supplementary group ids the container's user gets in this tier (Podman groups, Docker GroupAdd, a Pod's supplementalGroups). */
   readonly groups?: readonly number[];
 }
@@ -38,7 +40,9 @@ export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   // QEMU serves the guest's files as its own user: it must read the image's node (NODE_READ_GID); the
   // agent in the guest is not in that group (the guest init sets its ids alone), so stays non-dumpable.
   microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true, groups: [NODE_READ_GID] },
-  gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc'], request: 'runsc', userNamespace: false, groups: [NODE_READ_GID] },
+  // runsc-net: gVisor on the host kernel's network stack inside the container's own namespace (runsc
+  // 2022-12 cannot build its own netstack on a 6.x kernel): the one way to a networked gVisor agent here.
+  gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc', 'runsc-net'], request: 'runsc', networkedRequest: 'runsc-net', userNamespace: false, groups: [NODE_READ_GID] },
 };
 
 /** The runtime the engine reports, by name: a registered path (/x/runsc) counts by its file name. */
