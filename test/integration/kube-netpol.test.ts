@@ -72,7 +72,12 @@ const apply = (objs: readonly unknown[]) => {
 
 beforeAll(async () => {
   const built = await buildEnforcer();
-  if (built.code === 3) { skip = built.stderr.trim().split('\n').pop() ?? 'no enforcer'; return; }
+  if (built.code === 3) {
+    const why = built.stderr.trim().split('\n').pop() ?? 'no enforcer';
+    if (IN_CI) throw new Error(`prerequisite missing in CI: the NetworkPolicy enforcer (${why})`);
+    skip = why;
+    return;
+  }
   expect(built.code, built.stderr.slice(-2000)).toBe(0);
   ({ kube, skip } = await startKubeIn(GW_NS, { nodes: true, images: [...new Set([AGENT_IMAGE, EGRESS_IMAGE])] }));
   if (!kube) return;
@@ -223,5 +228,14 @@ spec: {image: ${EGRESS_IMAGE}, network: bridge, command: [node, -e, 'setInterval
     expect(direct).toMatch(/^(ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH)$/);
     // the proxy itself may go out: the same server answers it
     expect(await fetchFrom(kube!, EG_NS, kubectl(['-n', EG_NS, 'get', 'pods', '-l', `app.kubernetes.io/name=${EGRESS_PROXY.name}`, '-o', 'jsonpath={.items[0].metadata.name}']).stdout.trim(), hostUrl)).toBe('host');
+  });
+
+  it('a Pod of another namespace cannot borrow this namespace\'s proxy (and its allow list)', async (t) => {
+    if (skip || eskip) return t.skip(skip || eskip);
+    // the gateway's Pod is under no policy of its own: only the proxy's ingress rule stands in the way
+    const js = `const r = require('http').get({ host: ${JSON.stringify(proxyIp)}, port: ${EGRESS_PROXY_PORT}, path: 'http://allowed.clawpod.test:${port}/', headers: { host: 'allowed.clawpod.test:${port}' } }, (s) => { s.resume(); console.log(s.statusCode); });
+r.setTimeout(2500, () => { console.log('ETIMEDOUT'); process.exit(0); }); r.on('error', (e) => console.log(e.code));`;
+    const got = await new Promise<string>((resolve, reject) => execFile(kubectlBin(), ['--kubeconfig', kube!.kubeconfig, '-n', GW_NS, 'exec', 'gateway', '--', 'node', '-e', js], { encoding: 'utf8', timeout: 30_000 }, (err, out, e) => (err ? reject(new Error(e || err.message)) : resolve(out.trim()))));
+    expect(got).toMatch(/^(ETIMEDOUT|ECONNREFUSED|EHOSTUNREACH)$/);
   });
 });
