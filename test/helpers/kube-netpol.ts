@@ -2,7 +2,7 @@
 // firewall only) and the probes the enforcement tests run inside Pods. The shared node runs
 // without enforcement (other files reach this machine's gateway from agents whose policies would
 // forbid it); a file that tests policies turns it on for its own run and off again at the end.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { kubectlBin, KUBE_HARNESS, type Kube } from './kube.js';
 import { runScript } from './harness.js';
 
@@ -14,8 +14,15 @@ export async function enforcePolicies(kube: Kube): Promise<() => Promise<void>> 
   return async () => { await runScript(KUBE_HARNESS, ['netpol', kube.dir, 'stop'], process.env, false); };
 }
 
-/** Builds the enforcer ahead (one-time, minutes), so that no single hook's time-out covers both it and a node start. */
+/**
+ * Builds the enforcer ahead (one-time, minutes), so that no single hook's time-out covers both it
+ * and a node start. With CLAWPOD_KUBE_BUILD=0 nothing is built: exit code 3 ("unavailable") then.
+ */
 export async function buildEnforcer(): Promise<{ code: number; stderr: string }> {
+  if (process.env.CLAWPOD_KUBE_BUILD === '0') {
+    const paths = spawnSync('bash', [KUBE_HARNESS, 'paths'], { encoding: 'utf8' }).stdout ?? '';
+    if (!/^kube-router=\S+$/m.test(paths)) return { code: 3, stderr: 'kube-router not built and CLAWPOD_KUBE_BUILD=0; run scripts/kube-harness.sh netpol - build' };
+  }
   return runScript(KUBE_HARNESS, ['netpol', '-', 'build'], process.env, true);
 }
 
