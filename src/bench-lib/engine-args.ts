@@ -34,10 +34,11 @@ export function engineRunArgs(spec: ContainerSpec, engine: Engine, opts: { label
     const map = `0:${AGENT_HOST_ID_BASE}:65536`;
     a.push('--uidmap', map, '--gidmap', map);
   }
-  if (tier.request) a.push('--runtime', tier.request);
+  // docker run takes --runtime; Podman 4.3 only as a global option, before the verb ("unknown flag" after it)
+  if (tier.request && engine === 'docker') a.push('--runtime', tier.request);
   // Entrypoint [command[0]] + Cmd [rest]: the process argv is the same, and both engines accept it
   const argv = [...(spec.command ?? []), ...(spec.args ?? [])];
   if (spec.command?.length) a.push('--entrypoint', spec.command[0]!);
   a.push(spec.image, ...(spec.command?.length ? argv.slice(1) : argv));
-  return a;
+  return tier.request && engine === 'podman' ? ['--runtime', tier.request, ...a] : a;
 }
