@@ -150,9 +150,23 @@ export function toProxy(): EgressRule {
   };
 }
 
+/**
+ * Hosts the agent reaches without the proxy (NO_PROXY): the LLM gateway, which its policy lets it
+ * reach directly and which the proxy's allow list does not name — its spec.llm.url's host and, with
+ * a gateway namespace, the gateway Service's names there.
+ */
+export function proxyBypass(agent: Agent, gatewayNamespace?: string): string[] {
+  const hosts = new Set<string>();
+  const url = agent.spec.llm ? agent.spec.llm.url : undefined;
+  if (url) { try { hosts.add(new URL(url).hostname); } catch { /* the schema checked it; nothing to add */ } }
+  if (gatewayNamespace) for (const h of [`clawpod.${gatewayNamespace}.svc`, `clawpod.${gatewayNamespace}.svc.cluster.local`]) hosts.add(h);
+  return [...hosts];
+}
+
 /** The agent container's proxy environment (the Service's name) and, with credentials, the CA it must trust. */
-export function agentEgressEnv(egress: EgressSpec): IEnvVar[] {
-  const env = Object.entries(agentProxyEnv(EGRESS_PROXY.name)).map(([name, value]) => ({ name, value }));
+export function agentEgressEnv(egress: EgressSpec, bypass: readonly string[] = []): IEnvVar[] {
+  const noProxy = bypass.join(',');
+  const env = Object.entries({ ...agentProxyEnv(EGRESS_PROXY.name), NO_PROXY: noProxy, no_proxy: noProxy }).map(([name, value]) => ({ name, value }));
   if (egress.credentials.length === 0) return env;
   return [...env, { name: 'NODE_EXTRA_CA_CERTS', value: `${EGRESS_PROXY.agentCaDir}/${egressFiles.caCert}` }];
 }
@@ -184,9 +198,9 @@ function configHash(s: string): string {
 }
 
 /** The agent's Pod with the proxy environment on its agent container and, with credentials, the CA certificate mounted. */
-export function withEgress(pod: IPodSpec, egress: EgressSpec): IPodSpec {
+export function withEgress(pod: IPodSpec, egress: EgressSpec, bypass: readonly string[] = []): IPodSpec {
   const ca = agentCaVolume(egress);
-  const env = agentEgressEnv(egress);
+  const env = agentEgressEnv(egress, bypass);
   const names = new Set(env.map((e) => e.name));
   return {
     ...pod,

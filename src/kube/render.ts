@@ -7,7 +7,7 @@ import { validatedDurationMs } from '../spec/quantity.js';
 import type { Agent } from '../spec/schema.js';
 import { withSafeAnnotations } from './annotations.js';
 import { KUBE_DEFAULTS, SPEC_ANNOTATION } from './defaults.js';
-import { egressNotes, egressOf, renderEgressProxy, withEgress } from './egress.js';
+import { egressNotes, egressOf, proxyBypass, renderEgressProxy, withEgress } from './egress.js';
 import { labelsFor, mountClaimName, mountVolumeName, objectNames, selectorLabels, type Component } from './names.js';
 import { ingresses, isLoopback, isPublished, networkPolicy, routes, service } from './network.js';
 import { configMap, withPayloadSecrets } from './payload.js';
@@ -91,7 +91,7 @@ export function renderAgent(given: Agent, opts: RenderOptions): Rendered {
   const { spec: built, claims } = buildPod(agent, { target: 'kubernetes', openshift: opts.openshift ?? false });
   // spec.egress: the namespace's proxy, and the agent pointed at it (its policy: network.ts)
   const egress = egressOf(agent);
-  const pod = egress ? withEgress(built, egress) : built;
+  const pod = egress ? withEgress(built, egress, proxyBypass(agent, opts.gatewayNamespace)) : built;
   const template = { metadata: { labels: labelsFor(agent, 'agent'), annotations: annotations(spec) } };
   const objects: KubeObject[] = [];
 

@@ -49,6 +49,15 @@ describe('renderAgent with spec.egress', () => {
     expect(env).toEqual(expect.arrayContaining([{ name: 'HTTPS_PROXY', value: 'http://clawpod-egress:3128' }, { name: 'https_proxy', value: 'http://clawpod-egress:3128' }]));
   });
 
+  it('the LLM gateway is reached directly (NO_PROXY): the policy allows it, the proxy\'s list does not name it', () => {
+    const a = withEgress(base('bridge'), ['api.github.com:443']);
+    const wired = { ...a, spec: { ...a.spec, llm: { url: 'http://clawpod.cp.svc:7879' } } } as Agent;
+    const r = renderAgent(wired, { mode: 'persistent', gatewayNamespace: 'cp' });
+    const env = r.objects.find((o): o is IStatefulSet => o.kind === 'StatefulSet')!.spec!.template.spec!.containers[0]!.env ?? [];
+    expect(env).toContainEqual({ name: 'NO_PROXY', value: 'clawpod.cp.svc,clawpod.cp.svc.cluster.local' });
+    expect(env).toContainEqual({ name: 'no_proxy', value: 'clawpod.cp.svc,clawpod.cp.svc.cluster.local' });
+  });
+
   it('without spec.egress nothing changes: no proxy, network bridge still reaches everything', () => {
     const r = renderAgent(base('bridge'), { mode: 'session' });
     expect(r.objects.some((o) => o.metadata!.name === 'clawpod-egress')).toBe(false);
