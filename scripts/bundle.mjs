@@ -67,6 +67,20 @@ await build({
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __clawpodRequire } from 'node:module'; import { fileURLToPath as __clawpodPath } from 'node:url'; const require = __clawpodRequire(import.meta.url); const __filename = __clawpodPath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));" },
 });
 
+// The egress proxy `clawpod-egress` (src/egress/main.ts), one file the agent image carries as
+// /opt/clawpod/bin/clawpod-egress: the same image runs it locally and on Kubernetes (docs/egress.md).
+rmSync('dist/egress', { recursive: true, force: true });
+await build({
+  entryPoints: ['dist/src/egress/main.js'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  outfile: 'dist/egress/clawpod-egress.mjs',
+  logLevel: 'warning',
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
+});
+
 // The web dashboard (src/control/dashboard/assets: HTML, ES modules, CSS; no build step of its
 // own) next to the bundle, where src/control/dashboard/serve.ts looks for it first.
 rmSync('dist/dashboard', { recursive: true, force: true });

@@ -15,7 +15,11 @@ export const reference: Profile = {
     tag: (v) => (v === 'latest' ? DEFAULTS.image : DEFAULTS.image.replace(/:latest$/, `:${v}`)),
     buildArgs: () => ({}),
     // the reference runner is built (npm run build), not checked in; COPY keeps the mode (`--chmod` needs BuildKit)
-    contextFiles: (root) => [{ to: 'clawpod-agent.mjs', candidates: [join(root, 'dist', 'agent', 'clawpod-agent.mjs')], hint: `run npm run build in ${root}, then build the image again`, mode: 0o755 }],
+    contextFiles: (root) => [
+      { to: 'clawpod-agent.mjs', candidates: [join(root, 'dist', 'agent', 'clawpod-agent.mjs')], hint: `run npm run build in ${root}, then build the image again`, mode: 0o755 },
+      // the egress proxy (docs/egress.md) runs from the same image
+      { to: 'clawpod-egress.mjs', candidates: [join(root, 'dist', 'egress', 'clawpod-egress.mjs')], hint: `run npm run build in ${root}, then build the image again`, mode: 0o755 },
+    ],
   },
   specDefaults: (v) => ({ image: reference.image.tag(v) }),
   portStep: DEFAULTS.portStep,

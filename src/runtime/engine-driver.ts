@@ -12,6 +12,7 @@ import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ContainerState, ExecOptions, ExecResult,
   ImageInfo, IsolationTier, OutputChunk, PortBinding, Runtime, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
   NetworkInfo,
+  NetworkOptions,
 } from './runtime.js';
 
 const statusOf = (e: unknown): number | undefined => (e instanceof EngineHttpError ? e.statusCode : undefined);
@@ -144,6 +145,8 @@ export abstract class EngineDriver implements Runtime {
   }
 
   protected async createBody(spec: ContainerSpec): Promise<EngineCreateBody> {
+    // Docker's create takes one network; more need a connect each, which nothing here does yet
+    if (spec.extraNetworks?.length) throw new ClawpodError('RUNTIME_ERROR', `${spec.name}: joining several networks (an egress proxy) is implemented for Podman only`, { hint: 'use Podman (docs/egress.md), or drop spec.egress' });
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of spec.ports) {
@@ -186,6 +189,8 @@ export abstract class EngineDriver implements Runtime {
         MemorySwap: spec.resources.memoryBytes,
         NanoCpus: Math.round(spec.resources.cpus * 1e9),
         PidsLimit: spec.resources.pids,
+        ...(spec.dns?.length ? { Dns: [...spec.dns] } : {}),
+        ...(spec.sysctls ? { Sysctls: { ...spec.sysctls } } : {}),
         ...(runtime ? { Runtime: runtime } : {}),
         ...(TIERS[spec.isolation].groups ? { GroupAdd: TIERS[spec.isolation].groups!.map(String) } : {}),
       },
@@ -290,6 +295,7 @@ export abstract class EngineDriver implements Runtime {
       pidsLimit: hc.PidsLimit ?? 0,
       nanoCpus: hc.NanoCpus ?? 0,
       networkMode: hc.NetworkMode ?? '',
+      networks: Object.fromEntries(Object.entries(d.NetworkSettings?.Networks ?? {}).map(([n, v]) => [n, { ip: v.IPAddress ?? '' }])),
       ociRuntime: hc.Runtime ?? '',
       mounts: [
         // tmpfs mounts are not in Mounts, only in HostConfig.Tmpfs
@@ -420,8 +426,8 @@ export abstract class EngineDriver implements Runtime {
     } catch (e) { this.fail('list volumes', e); }
   }
 
-  async createNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
-    try { await this.api.call('POST', '/networks/create', { json: { Name: name, Labels: { ...labels }, CheckDuplicate: true, Driver: 'bridge' } }); } catch (e) { this.fail(`create network ${name}`, e); }
+  async createNetwork(name: string, labels: Readonly<Record<string, string>>, opts: NetworkOptions = {}): Promise<void> {
+    try { await this.api.call('POST', '/networks/create', { json: { Name: name, Labels: { ...labels }, CheckDuplicate: true, Driver: 'bridge', ...(opts.internal ? { Internal: true } : {}) } }); } catch (e) { this.fail(`create network ${name}`, e); }
   }
 
   async removeNetwork(name: string): Promise<void> {

@@ -27,6 +27,8 @@ export interface EngineCreateBody {
     MemorySwap: number;
     NanoCpus: number;
     PidsLimit: number;
+    Dns?: string[];
+    Sysctls?: Record<string, string>;
     GroupAdd?: string[];
     Runtime?: string;
   };
@@ -63,6 +65,7 @@ export interface EngineContainer {
     Tmpfs?: Record<string, string> | null;
   };
   Mounts?: { Type: string; Name?: string; Source: string; Destination: string; RW: boolean }[];
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
 
 export interface EngineVolume { Name: string; Labels?: Record<string, string> | null; Mountpoint?: string; CreatedAt?: string }

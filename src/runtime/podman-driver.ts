@@ -10,7 +10,7 @@ import { EngineDriver } from './engine-driver.js';
 import { EngineClient, EngineHttpError } from './engine-client.js';
 import type { PodmanLocal } from './podman-runtime-service.js';
 import { podmanSpecgen } from './podman-specgen.js';
-import type { ContainerDetails, ContainerSpec, IsolationTier, RuntimeCapabilities } from './runtime.js';
+import type { ContainerDetails, ContainerSpec, IsolationTier, NetworkOptions, RuntimeCapabilities } from './runtime.js';
 
 const LIBPOD = '/v4.0.0/libpod';
 
@@ -26,9 +26,11 @@ export class PodmanDriver extends EngineDriver {
   }
 
   /** Through libpod: the compat API does not know Podman's isolate option. */
-  override async createNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
+  override async createNetwork(name: string, labels: Readonly<Record<string, string>>, opts: NetworkOptions = {}): Promise<void> {
     try {
-      await this.libpod.call('POST', '/networks/create', { json: { name, labels: { ...labels }, driver: 'bridge', options: { isolate: 'true' } } });
+      // internal: no aardvark-dns either, which would answer (and forward) any name the agent asks
+      const internal = opts.internal ? { internal: true, dns_enabled: false } : {};
+      await this.libpod.call('POST', '/networks/create', { json: { name, labels: { ...labels }, driver: 'bridge', options: { isolate: 'true' }, ...internal } });
     } catch (e) {
       if (e instanceof EngineHttpError && e.statusCode === 409) throw new ClawpodError('NAME_TAKEN', `a network named ${name} already exists`, { hint: `podman network rm ${name} if nothing uses it` });
       throw new ClawpodError('RUNTIME_ERROR', `podman: create network ${name}: ${messageOf(e)}`, { cause: e });

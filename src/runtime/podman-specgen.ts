@@ -53,6 +53,10 @@ export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined):
     netns: spec.networkOf ? { nsmode: 'container', value: spec.networkOf } : { nsmode: spec.network === 'none' ? 'none' : 'bridge' },
     ...(spec.network === 'bridge' && spec.networkName && !spec.networkOf ? { Networks: { [spec.networkName]: {} } } : {}),
     ...(spec.restart ? { restart_policy: spec.restart } : {}),
+    // networks beyond networkName (the egress proxy joins its agent's internal network and a bridge out)
+    ...(spec.network === 'bridge' && spec.extraNetworks?.length ? { Networks: Object.fromEntries([spec.networkName, ...spec.extraNetworks].flatMap((n) => (n ? [[n, {}]] : []))) } : {}),
+    ...(spec.dns?.length ? { dns_server: [...spec.dns] } : {}),
+    ...(spec.sysctls ? { sysctl: { ...spec.sysctls } } : {}),
     ...(userns ? USERNS_MAPPED : {}),
     // ignored by Podman 4.3 (the runtime comes from the service's default: podman-runtime-service.ts), honoured by later ones
     ...(runtime ? { oci_runtime: runtime } : {}),

@@ -43,6 +43,12 @@ export interface ContainerSpec {
   readonly network: 'none' | 'bridge';
   /** With network bridge: this network (a tenant's own, made with createNetwork) instead of the engine's default bridge. */
   readonly networkName?: string;
+  /** With network bridge: more networks joined besides networkName (the egress proxy: its agent's internal network and a bridge out). */
+  readonly extraNetworks?: readonly string[];
+  /** The container's DNS servers (an agent behind an egress proxy asks only the proxy). */
+  readonly dns?: readonly string[];
+  /** Namespaced sysctls, e.g. net.ipv4.ip_unprivileged_port_start (the egress proxy serves DNS on 53 as a non-root user). */
+  readonly sysctls?: Readonly<Record<string, string>>;
   /** Join this container's network namespace instead (a browser sidecar on its agent's loopback): `network` and ports are ignored. */
   readonly networkOf?: string;
   /** The engine restarts the container when it exits (a sidecar that crashed); default never. */
@@ -86,6 +92,8 @@ export interface ContainerDetails extends ContainerInfo {
   readonly pidsLimit: number;
   readonly nanoCpus: number;
   readonly networkMode: string;
+  /** The networks it is attached to, by name, with its address on each (engine runtimes; undefined where not known). */
+  readonly networks?: Readonly<Record<string, { readonly ip: string }>>;
   /** The OCI runtime the engine says the container runs under (Podman: OCIRuntime; Docker: HostConfig.Runtime). */
   readonly ociRuntime: string;
   readonly mounts: readonly { readonly type: string; readonly source: string; readonly target: string; readonly readOnly: boolean }[];
@@ -170,12 +178,17 @@ export interface RuntimeCapabilities {
   readonly secrets: boolean;
 }
 
+export interface NetworkOptions {
+  /** No route out of the network (Podman/Docker --internal) and no engine DNS on it: its containers reach only each other. */
+  readonly internal?: boolean;
+}
+
 export interface NetworkInfo { readonly name: string; readonly labels: Readonly<Record<string, string>> }
 
 /** Named bridge networks (Podman and Docker): a tenant's own, which no other tenant's can reach. */
 export interface Networks {
   /** isolate: no traffic to or from other isolated networks (Podman's isolate option; Docker's user bridges are so by default). */
-  createNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  createNetwork(name: string, labels: Readonly<Record<string, string>>, opts?: NetworkOptions): Promise<void>;
   /** Idempotent: a missing network is not an error. */
   removeNetwork(name: string): Promise<void>;
   inspectNetwork(name: string): Promise<NetworkInfo | undefined>;

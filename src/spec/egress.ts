@@ -65,6 +65,9 @@ export const EgressSchema = z.strictObject({
   /** Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) are refused unless this is true. Loopback,
    *  link-local and cloud metadata addresses are refused always. */
   allowPrivate: z.boolean().default(false),
+  /** A PEM file (relative to the spec's folder) of CAs the proxy also trusts when it re-originates TLS to a
+   *  credential host (a company CA); Node's roots and the host's bundle are trusted anyway. */
+  caFile: z.string().min(1).optional(),
 }).superRefine((e, ctx) => {
   const rules = e.allow.map((p) => parseAllowPattern(p)).flatMap((r) => (r.ok ? [r.rule] : []));
   e.credentials.forEach((c, i) => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { API_VERSION, DEFAULTS, KIND_AGENT, RESERVED_LABEL_PREFIXES } from './defaults.js';
 import { parseCpu, parseDuration, parseMemory } from './quantity.js';
 import { AGENT_NAME_MAX, AGENT_NAME_MESSAGES, DNS_LABEL } from './names.js';
+import { EgressSchema } from './egress.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LABEL_NAME = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -154,6 +155,8 @@ export const AgentSpecBodySchema = z.strictObject({
     pids: z.number().int().min(16).max(1_000_000).default(DEFAULTS.pids),
   }).prefault({}),
   network: z.enum(['none', 'bridge']).default(DEFAULTS.network),
+  /** Only these hosts, through a per-agent egress proxy that can add credentials (docs/egress.md). Needs network: bridge. */
+  egress: EgressSchema.optional(),
   isolation: z.enum(['runc', 'gvisor', 'microvm']).default(DEFAULTS.isolation),
   lifecycle: z.strictObject({
     idleTimeout: quantity(parseDuration).default(DEFAULTS.idleTimeout),
@@ -215,6 +218,8 @@ export const AgentSchema = z.strictObject({
     const i = a.spec.secrets.findIndex((s) => s.exposeAs === 'podman');
     ctx.addIssue({ code: 'custom', path: ['spec', 'secrets', i, 'exposeAs'], message: 'expected one file delivery per agent: "file" and "podman" both use /run/secrets, so use one of them for all file secrets' });
   }
+  if (a.spec.egress && a.spec.network !== 'bridge')
+    ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.egress is set: the agent reaches its allowed hosts through a proxy on a network of its own (set network: bridge)' });
   if (a.spec.ports.length > 0 && a.spec.network === 'none')
     ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.ports is set: a container without a network cannot publish ports' });
   if (a.spec.browser?.enabled && a.spec.isolation !== 'runc')

@@ -1,0 +1,69 @@
+// clawpod-egress: the per-agent egress proxy (docs/egress.md). Bundled into
+// dist/egress/clawpod-egress.mjs and carried by the agent image as /opt/clawpod/bin/clawpod-egress.
+// Contract: `clawpod-egress --config FILE` where FILE is an EgressConfig (src/egress/config.ts).
+// It listens for HTTP proxy requests, DNS queries and metrics; events go to stdout as JSON lines
+// prefixed "clawpod-egress ". Secrets (credential values, the CA key) are read from files once.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { rootCertificates } from 'node:tls';
+import { issueLeaf } from './ca.js';
+import { EgressConfigSchema, type EgressConfig } from './config.js';
+import { serveDns, dnsAnswerer } from './dns.js';
+import { EgressRecorder } from './events.js';
+import { AllowList } from './policy.js';
+import { createProxy } from './proxy.js';
+import { credentialTerminator, type CredentialRoute } from './terminate.js';
+
+function loadConfig(argv: readonly string[]): EgressConfig {
+  const i = argv.indexOf('--config');
+  const file = i >= 0 ? argv[i + 1] : undefined;
+  if (!file) throw new Error('usage: clawpod-egress --config FILE');
+  const r = EgressConfigSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+  return r.data;
+}
+
+function listen(server: { listen(port: number, host: string, cb: () => void): unknown; once(e: 'error', cb: (e: Error) => void): unknown }, port: number, host: string): Promise<void> {
+  return new Promise((res, rej) => { server.once('error', rej); server.listen(port, host, res); });
+}
+
+async function main(): Promise<void> {
+  const cfg = loadConfig(process.argv);
+  const rec = new EgressRecorder(cfg.agent, cfg.events);
+  const allow = new AllowList(cfg.allow);
+  const resolver = { hosts: cfg.hosts, allowPrivate: cfg.allowPrivate };
+  const credentials = new Map<string, CredentialRoute>(cfg.credentials.map((c) => {
+    const secret = readFileSync(c.valueFile, 'utf8').replace(/\r?\n$/, '');
+    return [`${c.host}:${c.port}`, { host: c.host, port: c.port, header: c.header, value: c.format.replace('{}', secret) }];
+  }));
+  let terminator;
+  if (cfg.ca && credentials.size > 0) {
+    const ca = { certPem: readFileSync(cfg.ca.certFile, 'utf8'), keyPem: readFileSync(cfg.ca.keyFile, 'utf8') };
+    const leaves = new Map([...new Set(cfg.credentials.map((c) => c.host))].map((h) => [h, issueLeaf(ca, h)]));
+    // an explicit bundle replaces Node's default store, so the roots and the image's extra CAs go with it
+    const extra = process.env.NODE_EXTRA_CA_CERTS;
+    const upstreamCa = cfg.upstreamCaFile
+      ? [...rootCertificates, readFileSync(cfg.upstreamCaFile, 'utf8'), ...(extra ? [readFileSync(extra, 'utf8')] : [])]
+      : undefined;
+    terminator = credentialTerminator(ca, leaves, upstreamCa, rec);
+  }
+  const proxy = createProxy({ allow, resolver, rec, credentials, ...(terminator ? { terminator } : {}) });
+  await listen(proxy, cfg.listen.httpPort, cfg.listen.host);
+  if (cfg.listen.dnsPort > 0) await serveDns(dnsAnswerer(allow, resolver, rec), cfg.listen.host, cfg.listen.dnsPort);
+  if (cfg.listen.metricsPort > 0) {
+    const metrics = createServer((req, res) => {
+      if (req.url === '/healthz') { res.end('ok\n'); return; }
+      if (req.url !== '/metrics') { res.writeHead(404).end(); return; }
+      rec.registry.metrics().then((m) => res.writeHead(200, { 'content-type': rec.registry.contentType }).end(m), () => res.writeHead(500).end());
+    });
+    await listen(metrics, cfg.listen.metricsPort, cfg.listen.host);
+  }
+  rec.started(`http :${cfg.listen.httpPort}, dns :${cfg.listen.dnsPort}, metrics :${cfg.listen.metricsPort}; ${cfg.allow.length} allowed, ${credentials.size} credential hosts`);
+  // the proxy holds no state worth a graceful drain: a stop ends it at once
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => process.exit(0));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`clawpod-egress: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

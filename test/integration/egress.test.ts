@@ -1,0 +1,90 @@
+// spec.egress with real containers: an agent behind its egress proxy reaches an allowed host (an
+// HTTPS server this test runs on the host, its names pinned with spec.egress.hosts to the Podman
+// bridge's gateway), and not a denied host, a raw IP, a metadata address or a denied DNS name;
+// refusals are events and counted; rm takes the proxy and its network. Credentials are in
+// test/security/egress.test.ts.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentYaml, cleanup, clawpod, IDLE_COMMAND, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { bridgeGateway, inAgent, podmanAsync, proxyEvents, upstream, type Upstream } from '../helpers/egress.js';
+
+const P = uniquePrefix('eg');
+const NAME = `${P}a`;
+let up: Upstream;
+let gw: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const b = await clawpod(['image', 'build'], { timeoutMs: 300_000 });
+  expect(b.code, b.stderr).toBe(0);
+  up = await upstream(['allowed.egress.test', 'denied.egress.test']);
+  gw = await bridgeGateway();
+  const dir = tmpDir();
+  writeFileSync(join(dir, 'upstream-ca.pem'), up.caPem);
+  env = scratchEnv();
+  const spec = writeSpec(dir, 'agent.yaml', agentYaml(NAME, `${IDLE_COMMAND}
+network: bridge
+egress:
+  allow: ["allowed.egress.test:${up.port}", "meta.egress.test:${up.port}"]
+  # the test server is on the host: its names are pinned to the bridge gateway, a private address
+  hosts: {allowed.egress.test: "${gw}", denied.egress.test: "${gw}", meta.egress.test: "169.254.169.254"}
+  allowPrivate: true
+  caFile: upstream-ca.pem`));
+  const r = await clawpod(['run', '-d', '-f', spec], { env, timeoutMs: 120_000 });
+  expect(r.code, r.stderr).toBe(0);
+}, 400_000);
+
+afterAll(async () => {
+  cleanup(P);
+  await podmanAsync(['rm', '-f', '-t', '0', `clawpod-egress-${NAME}`]);
+  await podmanAsync(['network', 'rm', '-f', `clawpod-egress-${NAME}`]);
+  await up?.close();
+});
+
+describe('egress allowlist (local, Podman)', () => {
+  it('an allowed host answers through the proxy; denied host, raw IP, metadata and a denied DNS name fail', async () => {
+    const ok = await inAgent(NAME, up.caPem, 'connect', `allowed.egress.test:${up.port}`, 'allowed.egress.test', '/');
+    expect(ok, JSON.stringify(ok)).toMatchObject({ ok: true, status: 200 });
+    expect(ok.body).toContain('hello from upstream');
+
+    const [denied, rawIp, meta, metaByName, dnsDenied, dnsAllowed, wrongPort] = await Promise.all([
+      inAgent(NAME, up.caPem, 'connect', `denied.egress.test:${up.port}`, 'denied.egress.test', '/'),
+      inAgent(NAME, up.caPem, 'connect', `${gw}:${up.port}`, 'allowed.egress.test', '/'),
+      inAgent(NAME, up.caPem, 'http', 'http://169.254.169.254/latest/meta-data/'),
+      inAgent(NAME, up.caPem, 'connect', `meta.egress.test:${up.port}`, 'meta.egress.test', '/'),
+      inAgent(NAME, up.caPem, 'dns', 'denied.egress.test'),
+      inAgent(NAME, up.caPem, 'dns', 'allowed.egress.test'),
+      inAgent(NAME, up.caPem, 'connect', 'allowed.egress.test:443', 'allowed.egress.test', '/'),
+    ]);
+    expect(denied).toMatchObject({ ok: false, status: 403 });
+    expect(rawIp).toMatchObject({ ok: false, status: 403 });
+    expect(meta).toMatchObject({ status: 403 });
+    expect(metaByName).toMatchObject({ ok: false, status: 403 });
+    expect(dnsDenied).toMatchObject({ ok: false, error: 'ENOTFOUND' });
+    expect(dnsAllowed).toMatchObject({ ok: true, addrs: [{ address: gw, family: 4 }] });
+    expect(wrongPort).toMatchObject({ ok: false, status: 403 });
+    // nothing but the allowed request reached the server
+    expect(up.seen.map((s) => s.host)).toEqual(['allowed.egress.test']);
+  }, 60_000);
+
+  it('every refusal is an event and a counter', async () => {
+    const events = await proxyEvents(NAME);
+    const reasons = events.filter((e) => e.type === 'egress.refused').map((e) => `${e.reason} ${e.target}`);
+    expect(reasons).toEqual(expect.arrayContaining([
+      `not-allowed denied.egress.test:${up.port}`, `ip-literal ${gw}:${up.port}`, 'metadata-address 169.254.169.254:80',
+      `metadata-address meta.egress.test:${up.port}`, 'dns-denied denied.egress.test', 'not-allowed allowed.egress.test:443',
+    ]));
+    // the metrics endpoint, read from inside the proxy's own network namespace
+    const m = await podmanAsync(['exec', `clawpod-egress-${NAME}`, 'node', '-e', "fetch('http://127.0.0.1:9153/metrics').then((r) => r.text()).then((t) => console.log(t))"]);
+    expect(m.stdout, m.stdout).toMatch(/clawpod_egress_refused_total\{reason="not-allowed",via="CONNECT"\} 2/);
+    expect(m.stdout).toMatch(/clawpod_egress_refused_total\{reason="dns-denied",via="DNS"\} [1-9]/);
+  }, 30_000);
+
+  it('rm removes the proxy and its network', async () => {
+    const r = await clawpod(['rm', '-f', NAME], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await podmanAsync(['container', 'exists', `clawpod-egress-${NAME}`])).code).toBe(1);
+    expect((await podmanAsync(['network', 'exists', `clawpod-egress-${NAME}`])).code).toBe(1);
+  }, 30_000);
+});
