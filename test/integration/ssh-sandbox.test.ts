@@ -54,6 +54,12 @@ describe('the SSH sandbox', () => {
     expect(sshd.logs().match(/Accepted publickey for agent/g)).toHaveLength(1);
   });
 
+  it('closes the connection when the session ends', async () => {
+    await sp.close();
+    // ssh2's end(): an SSH disconnect message (reason 11, by application), not a dropped TCP connection
+    await waitFor('sshd to see the client disconnect', () => /Received disconnect from [\d.]+ port \d+:11/.test(sshd.logs()), 20_000);
+  });
+
   it('the SSH shell itself: the time limit kills the remote command, output is capped', async () => {
     // SshShell from the host against the same sshd: the runner's default 30 s limit is too long for a test
     const dir = mkdtempSync(join(tmpdir(), `${P}-keys-`));

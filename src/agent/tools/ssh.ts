@@ -26,7 +26,8 @@ export interface SshRunOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
-// after the exit status, the server may still be sending output: wait this long for the channel's close
+// After the exit status the channel's close normally follows once all output is in. A background
+// job holding the output open keeps it from coming: stop reading after this long without output.
 const DRAIN_MS = 200;
 
 /** POSIX single quotes: safe for any login shell the remote user has (sh, bash, dash, zsh). */
@@ -61,10 +62,13 @@ export class SshShell {
       let exitCode: number | null = null;
       let done = false;
       let channel: ClientChannel | undefined;
+      let drain: NodeJS.Timeout | undefined;
+      const drainLater = (): void => { clearTimeout(drain); drain = setTimeout(() => finish(), DRAIN_MS); drain.unref(); };
       const finish = (spawnError?: string): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        clearTimeout(drain);
         o.signal.removeEventListener('abort', onAbort);
         channel?.removeAllListeners('data');
         channel?.stderr.removeAllListeners('data');
@@ -75,13 +79,14 @@ export class SshShell {
       const stop = (): void => {
         try { channel?.signal('KILL'); } catch { /* already closed */ }
         try { channel?.close(); } catch { /* already closed */ }
-        setTimeout(() => finish(), DRAIN_MS).unref();
+        drainLater();
       };
       const onAbort = (): void => { interrupted = true; stop(); };
       const timer = setTimeout(() => { timedOut = true; stop(); }, o.timeoutMs);
       const onData = (d: Buffer): void => {
         total += d.length;
         if (kept < o.maxOutputBytes) { chunks.push(d); kept += d.length; }
+        if (drain) drainLater();
       };
       client.exec(remoteCommand(command, this.t.workdir), (err, ch) => {
         if (err) { finish(`${this.where} refused to run it: ${err.message}`); return; }
@@ -91,7 +96,7 @@ export class SshShell {
         ch.stderr.on('data', onData);
         ch.on('exit', (code: number | null) => {
           exitCode = typeof code === 'number' ? code : null;
-          setTimeout(() => finish(), DRAIN_MS).unref();
+          drainLater();
         });
         ch.on('close', () => finish());
       });
