@@ -3,6 +3,7 @@
 import { DEFAULTS } from '../spec/defaults.js';
 import { isClawpodError, messageOf } from '../errors.js';
 import type { Endpoint } from '../runtime/discovery.js';
+import { TIERS } from '../runtime/isolation.js';
 import type { IsolationTier, RuntimeInfo } from '../runtime/runtime.js';
 import { hostUidOf, PROBE_LIMITS, type TierProbe } from './isolation-probe.js';
 
@@ -75,13 +76,14 @@ export async function runDoctor(p: DoctorProbes): Promise<Check[]> {
     if (!img) {
       checks.push({ name: 'isolation', status: 'warn', detail: 'not tried: the probe container uses the agent image', fix: 'clawpod image build, then clawpod doctor' });
     } else {
-      // both probes at once: a gVisor sandbox takes seconds to boot on a busy 2-core machine
-      const [runc, gvisor] = await Promise.all([p.probeTier(endpoint, 'runc'), usable.includes('runsc') ? p.probeTier(endpoint, 'gvisor') : undefined]);
+      // every registered tier's probe at once: a gVisor sandbox or a VM takes seconds to boot on a busy 2-core machine
+      const tiers = Object.keys(TIERS) as IsolationTier[];
+      const runnable = (t: IsolationTier) => { const want = TIERS[t].request; return !want || usable.includes(want); };
+      const probes = await Promise.all(tiers.map((t) => (runnable(t) ? p.probeTier(endpoint!, t) : Promise.resolve(undefined))));
+      const runc = probes[tiers.indexOf('runc')]!;
       checks.push(usernsCheck(endpoint.kind, runc));
       if (!('error' in runc)) checks.push(limitsCheck(runc));
-      checks.push(gvisor
-        ? gvisorCheck(gvisor, p.hostKernel)
-        : { name: 'gvisor', status: 'warn', detail: 'runsc not available: isolation: gvisor will be refused', fix: 'apt-get install -y runsc, then ./scripts/setup.sh (registers it with Podman)' });
+      tiers.forEach((t, i) => checks.push(tierCheck(t, probes[i], p.hostKernel, usable)));
     }
   }
   return checks;
@@ -101,12 +103,34 @@ function usernsCheck(kind: string, r: TierProbe | { error: string }): Check {
   return { name: 'user namespace', status: 'ok', detail: `agents run in a user namespace of their own: uid ${AGENT_UID} inside is host uid ${host ?? 'unmapped'} (runtime ${r.runtime})` };
 }
 
-/** gVisor proven from inside: its kernel release is its own, not the host's. */
-export function gvisorCheck(r: TierProbe | { error: string }, hostKernel: string): Check {
-  if ('error' in r) return { name: 'gvisor', status: 'fail', detail: `runsc is registered but a container under it failed: ${r.error}`, fix: 'see docs/runtimes.md (gVisor); or remove runsc from [engine.runtimes] so isolation: gvisor is refused up front' };
+/** How to get a tier that is not registered; a tier without an entry gets the generic text. */
+const TIER_INSTALL: Partial<Record<IsolationTier, string>> = {
+  gvisor: 'apt-get install -y runsc, then ./scripts/setup.sh (registers runsc and runsc-net with Podman)',
+  microvm: './scripts/setup.sh (builds the microVM and registers clawpod-microvm; docs/runtimes.md)',
+};
+
+/**
+ * One isolation tier, proven by a probe container (undefined: its runtime is not registered, so
+ * `isolation: TIER` is refused up front). runc counts when the probe ran; every other tier must
+ * show a kernel of its own from inside, not the host's.
+ */
+export function tierCheck(tier: IsolationTier, r: TierProbe | { error: string } | undefined, hostKernel: string, usable: readonly string[] = []): Check {
+  const def = TIERS[tier];
+  const name = `tier ${tier}`;
+  const runtime = def.request ?? def.runtimes.join('/');
+  if (!r) return { name, status: 'warn', detail: `not available: ${runtime} is not registered with the engine, so isolation: ${tier} is refused`, fix: TIER_INSTALL[tier] ?? `register ${runtime} with the engine` };
+  if ('error' in r) return { name, status: 'fail', detail: `${runtime} is registered but a container under it failed: ${r.error}`, fix: `see docs/runtimes.md; or remove ${runtime} from the engine's runtimes so isolation: ${tier} is refused up front` };
+  if (!def.request) return { name, status: 'ok', detail: `isolation: ${tier} works: ${def.what}, runtime ${r.runtime}, kernel ${r.kernel}` };
+  // a networked twin (gVisor's runsc-net) says whether the tier can have a network here
+  const net = def.networkedRequest ? `; network: bridge ${usable.includes(def.networkedRequest) ? `through ${def.networkedRequest}` : `refused (${def.networkedRequest} not registered)`}` : '';
   return r.kernel && r.kernel !== hostKernel
-    ? { name: 'gvisor', status: 'ok', detail: `isolation: gvisor works: a container under ${r.runtime} reports kernel ${r.kernel} (the host: ${hostKernel})` }
-    : { name: 'gvisor', status: 'fail', detail: `a container asked to run under runsc reports the host's kernel ${r.kernel}: it is not gVisor`, fix: 'check the runsc registration in the engine (containers.conf [engine.runtimes] / daemon.json)' };
+    ? { name, status: 'ok', detail: `isolation: ${tier} works: a container under ${r.runtime} reports kernel ${r.kernel} (the host: ${hostKernel})${net}` }
+    : { name, status: 'fail', detail: `a container asked to run under ${runtime} reports the host's kernel ${r.kernel}: it is not ${def.what}`, fix: `check the ${runtime} registration in the engine (containers.conf [engine.runtimes] / daemon.json)` };
+}
+
+/** gVisor proven from inside (bench's gate): tierCheck of the gvisor tier. */
+export function gvisorCheck(r: TierProbe | { error: string }, hostKernel: string): Check {
+  return tierCheck('gvisor', r, hostKernel);
 }
 
 /** The limits a container was given, read back from inside through whichever cgroup layout it has. */

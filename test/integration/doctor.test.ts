@@ -10,7 +10,11 @@ describe('clawpod doctor', () => {
     const checks = JSON.parse(r.stdout).checks as { name: string; status: string; detail: string }[];
     expect(checks.find((c) => c.name === 'runtime')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^podman .* at unix:\/\//) });
     expect(checks.find((c) => c.name === 'agent image')?.status).toBe('ok');
-  });
+    // every isolation tier is reported; setup.sh registers runsc (and runsc-net), so gVisor must be proven here
+    expect(checks.find((c) => c.name === 'tier runc')).toMatchObject({ status: 'ok', detail: expect.stringContaining('runtime runc') });
+    expect(checks.find((c) => c.name === 'tier gvisor')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/kernel 4\.4\.0.*network: bridge through runsc-net/) });
+    expect(checks.some((c) => c.name === 'tier microvm')).toBe(true);
+  }, 120_000);
 
   it('on a machine without Podman, says exactly what to install', () => {
     const r = podman(['run', '--rm', '--network', 'none', '-v', `${join(ROOT, 'dist/bundle')}:/clawpod:ro`,

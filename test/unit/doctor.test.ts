@@ -24,8 +24,20 @@ const byName = async (p: DoctorProbes) => Object.fromEntries((await runDoctor(p)
 describe('doctor isolation checks', () => {
   it('fails gVisor when the runsc container runs on the host kernel, passes it on gVisor\'s own', async () => {
     const fake = (kernel: string) => probes('podman', (t) => ({ kernel: t === 'gvisor' ? kernel : HOST, uidMap: '0 2147483647 65536', runtime: t === 'gvisor' ? 'runsc' : 'runc', limits: LIMITS }));
-    expect((await byName(fake(HOST))).gvisor).toMatchObject({ status: 'fail', detail: expect.stringContaining('not gVisor') });
-    expect((await byName(fake('4.4.0'))).gvisor).toMatchObject({ status: 'ok', detail: expect.stringContaining('kernel 4.4.0') });
+    expect((await byName(fake(HOST)))['tier gvisor']).toMatchObject({ status: 'fail', detail: expect.stringContaining('not the gVisor user-space kernel') });
+    expect((await byName(fake('4.4.0')))['tier gvisor']).toMatchObject({ status: 'ok', detail: expect.stringContaining('kernel 4.4.0') });
+  });
+
+  it('reports every tier: runc ok with its runtime, gvisor with whether it can have a network, an unregistered tier refused with its fix', async () => {
+    const p = probes('podman', (t) => ({ kernel: t === 'runc' ? HOST : '4.4.0', uidMap: '0 2147483647 65536', runtime: t === 'runc' ? 'runc' : 'runsc', limits: LIMITS }));
+    const r = await byName(p);
+    expect(r['tier runc']).toMatchObject({ status: 'ok', detail: expect.stringContaining('runtime runc') });
+    expect(r['tier gvisor']).toMatchObject({ status: 'ok', detail: expect.stringContaining('network: bridge refused (runsc-net not registered)') });
+    expect(r['tier microvm']).toMatchObject({ status: 'warn', detail: expect.stringContaining('clawpod-microvm is not registered'), fix: expect.stringContaining('setup.sh') });
+    const net = await byName({ ...p, info: async () => ({ kind: 'podman', version: '4.3.1', apiVersion: '1.41', ociRuntimes: { runc: '', runsc: '', 'runsc-net': '' } }) });
+    expect(net['tier gvisor']!.detail).toContain('network: bridge through runsc-net');
+    const broken = await byName(probes('podman', (t) => (t === 'gvisor' ? { error: 'exit status 128' } : { kernel: HOST, uidMap: '0 2147483647 65536', runtime: 'runc', limits: LIMITS })));
+    expect(broken['tier gvisor']).toMatchObject({ status: 'fail', detail: expect.stringContaining('exit status 128') });
   });
 
   it('reports the user namespace from the uid map, and warns on Docker without userns-remap', async () => {
