@@ -7,6 +7,8 @@ import { containerSecurityContext } from '../kube/security.js';
 import type { IContainer, IPodSpec } from '../kube/types.js';
 import { BROWSER_ENV, CDP_URL, proxyOf, sidecarCommand } from './sidecar.js';
 import { BROWSER_IMAGE_REPO } from './image-ref.js';
+import { EGRESS_PROXY, egressOf } from '../kube/egress.js';
+import { agentProxyEnv } from '../egress/config.js';
 
 export const BROWSER_CONTAINER = 'browser';
 const BROWSER_TMP = 'browser-tmp';
@@ -15,7 +17,8 @@ export function withBrowser(agent: Agent, spec: IPodSpec, target: 'kubernetes' |
   const b = agent.spec.browser;
   if (!b?.enabled) return spec;
   const image = b.image ?? `${BROWSER_IMAGE_REPO}:latest`;
-  const env = Object.fromEntries(agent.spec.env.map((e) => [e.name, e.value]));
+  // spec.egress: the agent's proxy is the namespace's (src/kube/egress.ts sets the agent's env after this), and so is the browser's
+  const env = egressOf(agent) ? agentProxyEnv(EGRESS_PROXY.name) : Object.fromEntries(agent.spec.env.map((e) => [e.name, e.value]));
   const limits = { cpu: String(agent.spec.resources.cpu), memory: String(b.memory) };
   const browser: IContainer = {
     name: BROWSER_CONTAINER,

@@ -9,6 +9,7 @@ import { planSidecar, chromiumArgs } from '../../src/browser/sidecar.js';
 import { contentHash } from '../../src/browser/files.js';
 import { renderAgent } from '../../src/kube/render.js';
 import { renderPodman } from '../../src/kube/podman.js';
+import { withBrowser } from '../../src/browser/kube.js';
 import { renderConfig } from '../../src/profiles/index.js';
 import { openclaw } from '../../src/profiles/openclaw.js';
 import { checkUrl } from '../../src/agent/tools/browser.js';
@@ -90,6 +91,14 @@ describe('browser sidecar on Kubernetes', () => {
     expect(b.ports).toBeUndefined(); // nothing published: CDP stays on the Pod's loopback
     expect(b.command).toContain('--no-sandbox');
     expect(pod.volumes).toContainEqual({ name: 'browser-tmp', emptyDir: { medium: 'Memory', sizeLimit: '256Mi' } });
+  });
+
+  it('with spec.egress the browser uses the namespace\'s egress proxy, as the agent does', () => {
+    const a = agent('browser: { enabled: true }');
+    const withEgress = { ...a, spec: { ...a.spec, egress: { allow: ['example.com:443'], credentials: [] } } } as Agent;
+    const pod = withBrowser(withEgress, { containers: [{ name: 'agent' }] }, 'kubernetes');
+    expect(pod.initContainers![0]!.command).toContain('--proxy-server=http://clawpod-egress:3128');
+    expect(withBrowser(a, { containers: [{ name: 'agent' }] }, 'kubernetes').initContainers![0]!.command!.some((x) => x.startsWith('--proxy-server'))).toBe(false);
   });
 
   it('podman kube play: a plain second container (Podman 4.3 knows no native sidecars); the default image is localhost/clawpod-browser:latest', () => {
