@@ -40,6 +40,53 @@ pause_image() {
   echo "$img"
 }
 
+runsc_runtime() { # containerd-dir: the RuntimeClass gvisor's handler, when runsc is installed
+  # Debian's runsc ships no containerd-shim-runsc-v1, so runc's own shim drives runsc through the
+  # runc CLI it implements (as Docker does with a runtime in daemon.json). That shim cannot follow
+  # runsc's Pod sandbox (a container CRI marks as a Pod's joins its pause container's sandbox, and
+  # StartContainer then hangs), so the wrapper hides CRI's container-type annotation: one gVisor
+  # sandbox per container, all in the Pod's network namespace. runsc says "sandbox is not running"
+  # where runc says "container not running", the words runc's shim takes for "already finished"
+  # (else a Pod whose process ended stays Terminating): the wrapper says it runc's way. The flags are local's
+  # (scripts/setup.sh): --network=host is that namespace's stack (runsc 2022-12 refuses its own
+  # netstack on a 6.x kernel; docs/runtimes.md).
+  local runsc
+  runsc=$(command -v runsc) || return 0
+  cat >"$1/runsc" <<EOF
+#!/bin/sh
+prev=
+for a in "\$@"; do
+  if [ "\$prev" = --bundle ] && [ -f "\$a/config.json" ]; then
+    sed -i 's/"io\\.kubernetes\\.cri\\.container-type"/"clawpod.harness.cri-container-type"/' "\$a/config.json"
+  fi
+  prev=\$a
+done
+case " \$* " in
+  *" kill "*)
+    # a sandbox that already ended: say it the way runc does, so runc's shim takes it as finished
+    out=\$($runsc --ignore-cgroups --network=host "\$@" 2>&1) && exit 0
+    rc=\$?
+    case \$out in *"is not running"*) echo "container not running (\$out)" >&2 ;; *) echo "\$out" >&2 ;; esac
+    exit \$rc ;;
+esac
+exec $runsc --ignore-cgroups --network=host "\$@"
+EOF
+  chmod +x "$1/runsc"
+  cat <<EOF
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc.options]
+        BinaryName = "$1/runsc"
+        Root = "$1/runsc-root"
+EOF
+}
+
+make_runtime_class() { # RuntimeClass gvisor (handler runsc), as a cluster with gVisor has it
+  command -v runsc >/dev/null || return 0
+  printf 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: gvisor}\nhandler: runsc\n' |
+    kube apply -f - >/dev/null || die "creating the RuntimeClass gvisor failed"
+}
+
 write_containerd_config() { # dir pause-image bridge subnet
   local d=$1/containerd
   mkdir -p "$d" "$1/cni/net.d" "$1/cni/ipam"
@@ -66,6 +113,7 @@ state = "$d/state"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "$d/runc"
+$(runsc_runtime "$d")
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$1/cni/net.d"
@@ -213,14 +261,15 @@ node_start() {
   wait_for 90 "node localhost Ready" "$NODE_DIR/kubelet.pid" \
     bash -c "kubectl --kubeconfig '$NODE_DIR/kubeconfig' get node localhost -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
   make_storage
+  make_runtime_class
   printf 'CLAWPOD_KUBE_NODE_IP=%s\nCLAWPOD_KUBE_CONTAINERD=%s\nCLAWPOD_KUBE_NODES=1\n' "$nip" "$sock" >>"$NODE_DIR/env.node"
   say "node localhost Ready in $((SECONDS - t0))s (node IP $nip, Pod subnet $subnet, sandbox $pause)"
 }
 
-pids_of_shims() { # the runc shims of our containerd (they outlive it): found by our socket path, killed by pid
-  local sock=$1 p
+pids_of_shims() { # the runc shims of our containerd (they outlive it), and gVisor's sandboxes and gofers under our runsc root: by pid
+  local sock=$1 root=${1%/*}/runsc-root p
   for p in /proc/[0-9]*; do
-    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "-address $sock " && echo "${p#/proc/}"
+    { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -e "-address $sock " -e "--root=$root/" && echo "${p#/proc/}"
   done
 }
 

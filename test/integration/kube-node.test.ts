@@ -6,6 +6,7 @@
 // message and a follow-up over attach stdin, its runner calling the gateway over TCP.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +110,30 @@ describe('a real node: Pods run', () => {
     expect(none.code).toBe(6);
     expect(none.stderr).toContain('no clawpod agent named nope');
   });
+
+  it('isolation: gvisor applied to the node runs under RuntimeClass gvisor (containerd\'s runsc) and sees gVisor\'s kernel', async (t) => {
+    if (skip) return t.skip(skip);
+    if (kubectl('get', 'runtimeclass', 'gvisor').code !== 0) return missing(t, 'RuntimeClass gvisor on the harness node (runsc installed)', 'apt-get install -y runsc (./scripts/setup.sh)');
+    const spec = writeSpec(dir, 'gv.yaml', agentYaml('gv', [
+      'isolation: gvisor',
+      `command: [sh, -c, 'echo "kernel $(uname -r)"; dmesg | head -1; node -e "console.log(\\"node ok\\")"; exec sleep 600']`,
+      'resources: {cpu: 250m, memory: 256Mi}',
+      'workspace: {enabled: false}',
+    ].join('\n')));
+    const t0 = Date.now();
+    const r = await cli(['apply', '-f', spec, '-n', ns, '--timeout', '2m']);
+    expect(r.code, r.stderr).toBe(0);
+    console.log(`gVisor agent apply → Ready: ${Date.now() - t0} ms`);
+    const pod = JSON.parse(kubectl('-n', ns, 'get', 'pods', '-l', 'app.kubernetes.io/instance=gv', '-o', 'json').stdout).items[0];
+    expect(pod.spec.runtimeClassName).toBe('gvisor');
+    const logs = await cli(['logs', 'gv', '-n', ns]);
+    expect(logs.stdout).toMatch(/Starting gVisor/);
+    expect(logs.stdout).toContain('node ok');
+    const kernel = /^kernel (\S+)$/m.exec(logs.stdout)?.[1];
+    expect(kernel).toBeDefined();
+    expect(kernel).not.toBe(release());
+    expect((await cli(['delete', 'gv', '-n', ns, '--volumes'])).code).toBe(0);
+  }, 180_000);
 
   it('an image that cannot be pulled fails the wait at once, naming Pod, container, image and reason', async (t) => {
     if (skip) return t.skip(skip);
