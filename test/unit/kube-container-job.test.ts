@@ -32,6 +32,15 @@ describe('jobForContainer', () => {
     ]);
   });
 
+  it('isolation gvisor: RuntimeClass gvisor and the group that may read node (runc: neither)', () => {
+    const pod = jobForContainer({ ...spec, isolation: 'gvisor' }, { serviceAccount: 'clawpod-session' }).spec!.template.spec!;
+    expect(pod.runtimeClassName).toBe('gvisor');
+    expect(pod.securityContext).toMatchObject({ runAsUser: 1000, supplementalGroups: [1990] });
+    const runc = jobForContainer(spec, { serviceAccount: 'clawpod-session' }).spec!.template.spec!;
+    expect(runc.runtimeClassName).toBeUndefined();
+    expect(runc.securityContext!.supplementalGroups).toBeUndefined();
+  });
+
   it('labels Kubernetes refuses (a timestamp, the encoded spec) stay in the annotation only', () => {
     const job = jobForContainer(spec, { serviceAccount: 'default' });
     expect(job.metadata!.labels).toMatchObject({ 'dev.clawpod.role': 'session', 'app.kubernetes.io/instance': 'clawpod-grp-demo', 'app.kubernetes.io/managed-by': 'clawpod' });

@@ -206,7 +206,8 @@ describe('render: gvisor, secrets, published ports, data mount', () => {
 
   it('runs under the gvisor RuntimeClass as the spec user', () => {
     expect(pod.runtimeClassName).toBe('gvisor');
-    expect(pod.securityContext).toMatchObject({ runAsUser: 1234, runAsGroup: 5678, fsGroup: 5678 });
+    // 1990: gVisor cannot exec the image's node without reading it (src/runtime/isolation.ts NODE_READ_GID)
+    expect(pod.securityContext).toMatchObject({ runAsUser: 1234, runAsGroup: 5678, fsGroup: 5678, supplementalGroups: [1990] });
     expect(c.command).toEqual(['node']);
     expect(c.args).toEqual(['/opt/app.mjs', '--flag']);
     expect(c.workingDir).toBe('/srv');
