@@ -26,6 +26,7 @@ beforeAll(async () => { model = await modelServer(); });
 afterAll(async () => {
   await plane?.stop();
   for (const n of podman(['ps', '-a', '--filter', `label=dev.clawpod.group=${P}s`, '--format', '{{.Names}}']).stdout.split('\n').filter(Boolean)) podman(['rm', '-f', n]);
+  podman(['volume', 'rm', '-f', `clawpod-clawpod-grp-${P}s-workspace`]); // the group's workspace, kept between sessions
   cleanup(P);
   await model?.close();
 });
