@@ -46,8 +46,9 @@ export async function launch(rt: Runtime, config: Config, loaded: LoadedAgent, o
   const pool = opts.pool ?? agent.metadata.name;
   const x = opts.extra;
   const plain = !x || Object.entries(x).every(([k, v]) => k === 'labels' || v === undefined);
-  // no pool, no listing: a cold start pays one stat for pools existing at all
-  if (plain && poolRecord(config, pool)) {
+  // no pool, no listing: a cold start pays one stat for pools existing at all. A browser sidecar is
+  // named and labelled after its member, so an agent with one always starts cold (docs/browser.md)
+  if (plain && !agent.spec.browser?.enabled && poolRecord(config, pool)) {
     if (opts.name !== undefined) checkAgentName(opts.name, '--name');
     const phase = opts.phase ?? untraced;
     const name = opts.name ?? instanceName(agent.metadata.name, await nextIndex(rt, agent.metadata.name));
