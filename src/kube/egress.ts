@@ -51,7 +51,7 @@ function meta(opts: EgressRenderOptions): Meta {
 
 /** spec.egress of an agent, when it has one (the agent then reaches out only through the proxy). */
 export function egressOf(agent: Agent): EgressSpec | undefined {
-  return (agent.spec as { egress?: EgressSpec }).egress;
+  return agent.spec.egress;
 }
 
 /** The proxy's config.json as the ConfigMap holds it: secrets only named by their file paths. */
