@@ -210,6 +210,11 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
       ? new ClawpodError('PORT_TAKEN', `${listen} is already in use`, { hint: 'stop the other `clawpod serve`, or pass --listen 127.0.0.1:OTHER_PORT' })
       : e));
   });
+  // Clients (undici's fetch) keep idle connections 4 s; Node's server closes them after 5 s. On a
+  // loaded machine a client's timer runs late, reuses a connection the server is just closing, and
+  // its POST fails with "other side closed" (seen in the SSH sandbox test). The server now waits longer.
+  (server as Server).keepAliveTimeout = 65_000;
+  (server as Server).headersTimeout = 66_000;
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   writeFileSync(join(dir, 'serve.json'), `${JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() })}\n`, { mode: 0o600 });
