@@ -42,9 +42,14 @@ export const EgressConfigSchema = z.strictObject({
     format: z.string().default('{}'),
     /** A file holding the secret; read once at start. */
     valueFile: z.string().min(1),
+    /** The host's certificate and key, issued by the per-agent CA (src/egress/ca.ts issueLeaf) where the CA key is;
+     *  without them the proxy issues one itself with ca.keyFile. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
   })).default([]),
-  /** The per-agent CA that signs the certificates of credential hosts; needed when credentials is not empty. */
-  ca: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** The per-agent CA. Its key only when some credential has no certFile (the local wiring issues every leaf host-side,
+   *  so the CA key never enters the proxy). */
+  ca: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1).optional() }).optional(),
   /** PEM bundle the proxy verifies credential hosts' real certificates against, in addition to Node's own roots. */
   upstreamCaFile: z.string().min(1).optional(),
   /** Pinned addresses (spec.egress.hosts): used instead of DNS, and checked like resolved addresses. */
@@ -54,7 +59,10 @@ export const EgressConfigSchema = z.strictObject({
   /** Events as JSON lines: "stdout" (default; the engine's log of the proxy container) or a file path. */
   events: z.string().default('stdout'),
 }).superRefine((c, ctx) => {
-  if (c.credentials.length > 0 && !c.ca) ctx.addIssue({ code: 'custom', path: ['ca'], message: 'expected ca.certFile and ca.keyFile: credentials need TLS termination with the per-agent CA' });
+  c.credentials.forEach((cred, i) => {
+    if (!(cred.certFile && cred.keyFile) && !c.ca?.keyFile)
+      ctx.addIssue({ code: 'custom', path: ['credentials', i], message: 'expected certFile and keyFile, or ca.keyFile to issue them: credentials need TLS termination with the per-agent CA' });
+  });
 });
 
 export type EgressConfig = z.output<typeof EgressConfigSchema>;
@@ -66,6 +74,8 @@ export const egressFiles = {
   caCert: 'ca.crt',
   caKey: 'ca.key',
   credential: (i: number) => `credential-${i}`,
+  leafCert: (i: number) => `leaf-${i}.crt`,
+  leafKey: (i: number) => `leaf-${i}.key`,
 };
 
 export interface EgressConfigOptions {
@@ -76,12 +86,15 @@ export interface EgressConfigOptions {
   readonly secretsDir?: string;
   readonly upstreamCaFile?: string;
   readonly listen?: Partial<EgressConfig['listen']>;
+  /** The proxy issues its leaf certificates itself from ca.key (default false: the caller writes leaf-N.crt/.key). */
+  readonly caKeyInProxy?: boolean;
 }
 
 /**
- * spec.egress → the proxy's config. Pure: the caller writes config.json into `dir`, and the CA
- * (ca.crt, ca.key: src/egress/ca.ts) and each resolved credential into `secretsDir` as
- * egressFiles names them (credential-0, credential-1... in the order of spec.egress.credentials).
+ * spec.egress → the proxy's config. Pure: the caller writes config.json into `dir`, and into
+ * `secretsDir` as egressFiles names them: ca.crt, each resolved credential (credential-0, ... in the
+ * order of spec.egress.credentials) and its host's certificate and key (leaf-0.crt, leaf-0.key: issueLeaf
+ * of src/egress/ca.ts). The CA key stays with the caller unless `caKeyInProxy` (then ca.key too).
  */
 export function egressConfig(egress: EgressSpec, opts: EgressConfigOptions): EgressConfig {
   const secrets = opts.secretsDir ?? opts.dir ?? EGRESS_DEFAULTS.dir;
@@ -90,8 +103,11 @@ export function egressConfig(egress: EgressSpec, opts: EgressConfigOptions): Egr
     agent: opts.agent,
     listen: { ...opts.listen },
     allow: [...egress.allow],
-    credentials: egress.credentials.map((c, i) => ({ host: c.host, port: c.port, header: c.header, format: c.format, valueFile: `${secrets}/${egressFiles.credential(i)}` })),
-    ...(egress.credentials.length > 0 ? { ca: { certFile: `${secrets}/${egressFiles.caCert}`, keyFile: `${secrets}/${egressFiles.caKey}` } } : {}),
+    credentials: egress.credentials.map((c, i) => ({
+      host: c.host, port: c.port, header: c.header, format: c.format, valueFile: `${secrets}/${egressFiles.credential(i)}`,
+      ...(opts.caKeyInProxy ? {} : { certFile: `${secrets}/${egressFiles.leafCert(i)}`, keyFile: `${secrets}/${egressFiles.leafKey(i)}` }),
+    })),
+    ...(egress.credentials.length > 0 ? { ca: { certFile: `${secrets}/${egressFiles.caCert}`, ...(opts.caKeyInProxy ? { keyFile: `${secrets}/${egressFiles.caKey}` } : {}) } } : {}),
     ...(opts.upstreamCaFile ? { upstreamCaFile: opts.upstreamCaFile } : {}),
     hosts: Object.fromEntries(Object.entries(egress.hosts).map(([k, v]) => [k.toLowerCase(), [v]])),
     allowPrivate: egress.allowPrivate,
@@ -106,5 +122,5 @@ export function egressCommand(dir: string = EGRESS_DEFAULTS.dir): string[] {
 /** Environment for the agent: both spellings (curl reads the lower-case ones, many SDKs the upper-case). */
 export function agentProxyEnv(proxyHost: string, httpPort: number = EGRESS_DEFAULTS.httpPort): Record<string, string> {
   const url = `http://${proxyHost}:${httpPort}`;
-  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: '', no_proxy: '' };
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url };
 }

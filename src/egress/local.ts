@@ -12,7 +12,7 @@ import { hasNetworks, type ContainerSpec, type Runtime } from '../runtime/runtim
 import { resolveRef } from '../secrets/resolve.js';
 import { secretsFolder } from '../secrets/deliver.js';
 import { setDirMode, writeNewFile } from '../security/safe-fs.js';
-import { createAgentCa } from './ca.js';
+import { createAgentCa, issueLeaf } from './ca.js';
 import { agentProxyEnv, EGRESS_DEFAULTS, egressCommand, egressConfig, egressFiles } from './config.js';
 import { EVENT_PREFIX } from './events.js';
 
@@ -21,7 +21,8 @@ export const EGRESS_LABEL = 'dev.clawpod.egress-of';
 /** Where the agent sees the CA bundle it trusts: the per-agent CA plus the host's bundle. */
 export const AGENT_TRUST_DIR = '/etc/clawpod/egress';
 const PROXY_USER = '1000:1000';
-const READY_TIMEOUT_MS = 15_000;
+// a loaded 2-core machine took 17 s to start a proxy that issued its certificates itself
+const READY_TIMEOUT_MS = 30_000;
 
 export const egressNames = (instance: string) => ({ container: `clawpod-egress-${instance}`, network: `clawpod-egress-${instance}`, folder: `${instance}.egress`, trust: `${instance}.egress-trust` });
 
@@ -91,7 +92,9 @@ export async function startEgress(rt: Runtime, config: Config, agent: Agent, ins
     undo.push(async () => { for (const f of [n.folder, n.trust]) { const d = secretsFolder(config.secretsDir, f, false); if (d) rmSync(d, { recursive: true, force: true }); } });
     const dir = writeFolder(config, n.folder, {
       [egressFiles.config]: JSON.stringify(cfg, null, 2), ...creds,
-      ...(ca ? { [egressFiles.caCert]: ca.certPem, [egressFiles.caKey]: ca.keyPem } : {}),
+      // the leaves are issued here: the CA key never enters the proxy (nor anything else: it is not kept)
+      ...(ca ? { [egressFiles.caCert]: ca.certPem } : {}),
+      ...Object.fromEntries(ca ? egress.credentials.flatMap((c, i) => { const l = issueLeaf(ca, c.host); return [[egressFiles.leafCert(i), l.certPem], [egressFiles.leafKey(i), l.keyPem]]; }) : []),
       ...(caFile ? { 'upstream-ca.crt': readFileSync(caFile, 'utf8') } : {}),
     }, 0o400);
     const trust = ca ? writeFolder(config, n.trust, { 'ca-bundle.crt': `${ca.certPem}${config.caBundle && existsSync(config.caBundle) ? readFileSync(config.caBundle, 'utf8') : ''}` }, 0o444) : undefined;
@@ -111,7 +114,7 @@ export async function startEgress(rt: Runtime, config: Config, agent: Agent, ins
         { kind: 'bind', source: dir, target: EGRESS_DEFAULTS.dir, readOnly: true, agentOwned: true },
       ],
       ports: [],
-      resources: { cpus: 0.5, memoryBytes: 128 * 1024 * 1024, pids: 128 },
+      resources: { cpus: 1, memoryBytes: 128 * 1024 * 1024, pids: 128 },
       network: 'bridge',
       networkName: n.network,
       extraNetworks: [opts.outNetwork ?? 'podman'],
@@ -136,7 +139,8 @@ export async function startEgress(rt: Runtime, config: Config, agent: Agent, ins
           ...spec.env, ...agentProxyEnv(ip, cfg.listen.httpPort),
           ...(trust ? { NODE_EXTRA_CA_CERTS: `${AGENT_TRUST_DIR}/ca-bundle.crt`, SSL_CERT_FILE: `${AGENT_TRUST_DIR}/ca-bundle.crt`, REQUESTS_CA_BUNDLE: `${AGENT_TRUST_DIR}/ca-bundle.crt` } : {}),
         },
-        mounts: [...spec.mounts, ...(trust ? [{ kind: 'bind' as const, source: trust, target: AGENT_TRUST_DIR, readOnly: true }] : [])],
+        // agentOwned: in its user namespace the agent's uid is no host account, so the folder is handed to it
+        mounts: [...spec.mounts, ...(trust ? [{ kind: 'bind' as const, source: trust, target: AGENT_TRUST_DIR, readOnly: true, agentOwned: true }] : [])],
       }),
     };
   } catch (e) {

@@ -75,14 +75,14 @@ function tlsGet(s, sni, request) {
   const t = tls.connect({ socket: s, servername: sni, ...(process.env.TEST_CA ? { ca: [...tls.rootCertificates, process.env.TEST_CA] } : {}) });
   t.on('error', (e) => out({ ok: false, error: e.code || e.message }));
   t.on('secureConnect', () => t.write(request));
-  let resp = ''; t.on('data', (x) => { resp += x; }); t.on('end', () => { const [h, ...body] = resp.split('\r\n\r\n'); out({ ok: true, status: Number(h.split(' ')[1]), body: body.join('\r\n\r\n') }); });
+  let resp = ''; t.on('data', (x) => { resp += x; }); t.on('end', () => { const [h, ...body] = resp.split('\r\n\r\n'); out({ ok: resp.length > 0, status: Number(h.split(' ')[1]), body: body.join('\r\n\r\n') }); });
   t.on('close', () => { if (!resp) out({ ok: false, error: 'closed' }); });
 }
 if (mode === 'connect') tunnel(a, (s) => { const host = a.split(':')[0]; const extra = d ? Object.entries(JSON.parse(d)).map(([k, v]) => k + ': ' + v + '\r\n').join('') : '';
   tlsGet(s, b, 'GET ' + c + ' HTTP/1.1\r\nHost: ' + host + '\r\n' + extra + 'Connection: close\r\n\r\n'); });
 else if (mode === 'raw') tunnel(a, (s) => tlsGet(s, a.split(':')[0], b.replace(/\\r\\n/g, '\r\n')));
 else if (mode === 'plain') tunnel(a, (s) => { s.write(b); let r = ''; s.on('data', (x) => { r += x; }); s.on('close', () => out({ ok: r.length > 0, body: r })); });
-else if (mode === 'http') { const s = net.connect(Number(proxy.port), proxy.hostname); s.on('error', (e) => out({ ok: false, error: e.code })); s.write('GET ' + a + ' HTTP/1.1\r\nHost: ' + new URL(a).host + '\r\nConnection: close\r\n\r\n'); let r = ''; s.on('data', (x) => { r += x; }); s.on('close', () => out({ ok: true, status: Number(r.split(' ')[1]), body: r.split('\r\n\r\n').slice(1).join('') })); }
+else if (mode === 'http') { const s = net.connect(Number(proxy.port), proxy.hostname); s.on('error', (e) => out({ ok: false, error: e.code })); s.write('GET ' + a + ' HTTP/1.1\r\nHost: ' + new URL(a).host + '\r\nConnection: close\r\n\r\n'); let r = ''; s.on('data', (x) => { r += x; }); s.on('close', () => out({ ok: r.length > 0, status: Number(r.split(' ')[1]), body: r.split('\r\n\r\n').slice(1).join('') })); }
 else if (mode === 'direct') { const [h, p] = a.split(':'); const s = net.connect(Number(p), h); s.setTimeout(3000, () => out({ ok: false, error: 'timeout' })); s.on('connect', () => out({ ok: true })); s.on('error', (e) => out({ ok: false, error: e.code })); }
 else if (mode === 'dns') dns.lookup(a, { all: true }, (e, addrs) => out(e ? { ok: false, error: e.code } : { ok: true, addrs }));
 `;
