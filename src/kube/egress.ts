@@ -64,10 +64,20 @@ export function proxyConfig(egress: EgressSpec, agent: string) {
   });
 }
 
-/** Keys the Secret `clawpod-egress` must hold (none without credentials: then it is not mounted). */
+/**
+ * Keys the Secret `clawpod-egress` must hold: every file the config names in the secrets folder
+ * (the CA, each credential, whatever else the proxy's config asks for), none without credentials
+ * (then it is not mounted). Read from the config itself, so the Secret and the config cannot disagree.
+ */
 export function proxySecretKeys(egress: EgressSpec): string[] {
-  if (egress.credentials.length === 0) return [];
-  return [egressFiles.caCert, egressFiles.caKey, ...egress.credentials.map((_, i) => egressFiles.credential(i))];
+  const keys = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string' && v.startsWith(`${EGRESS_PROXY.secretsDir}/`)) keys.add(v.slice(EGRESS_PROXY.secretsDir.length + 1));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(proxyConfig(egress, 'keys'));
+  return [...keys].sort();
 }
 
 /** ConfigMap, Deployment, Service and the proxy's own NetworkPolicy; apply order. */
@@ -186,7 +196,7 @@ export function egressNotes(egress: EgressSpec): string[] {
   if (keys.length === 0) return [`egress: the namespace's proxy Deployment ${EGRESS_PROXY.name} allows ${egress.allow.join(', ') || 'nothing'}; one proxy per namespace, its list is the last applied agent's`];
   const creds = egress.credentials.map((c, i) => `${egressFiles.credential(i)} (${c.header} for ${c.host})`).join(', ');
   return [
-    `egress: Secret ${EGRESS_PROXY.name} must hold ca.crt and ca.key (a CA of this agent's own: openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=clawpod-egress -days 365 -keyout ca.key -out ca.crt) and ${creds} before the proxy starts: kubectl create secret generic ${EGRESS_PROXY.name} ${keys.map((k) => `--from-file=${k}=PATH`).join(' ')}`,
+    `egress: Secret ${EGRESS_PROXY.name} must hold ${keys.join(', ')} before the proxy starts (ca.*: a CA of this agent's own, docs/egress.md; ${creds}): kubectl create secret generic ${EGRESS_PROXY.name} ${keys.map((k) => `--from-file=${k}=PATH`).join(' ')}`,
   ];
 }
 

@@ -55,12 +55,16 @@ describe('renderEgressProxy', () => {
   it('with credentials: the Secret\'s CA and values as files (a tmpfs Secret volume), named by path in the config, never by value', () => {
     const [cm, dep] = renderEgressProxy(withCreds, opts);
     const config = EgressConfigSchema.parse(JSON.parse(cm.data!['config.json']!));
-    expect(config.credentials).toEqual([{ host: 'api.github.com', port: 443, header: 'Authorization', format: 'Bearer {}', valueFile: '/run/clawpod-egress-secrets/credential-0' }]);
-    expect(config.ca).toEqual({ certFile: '/run/clawpod-egress-secrets/ca.crt', keyFile: '/run/clawpod-egress-secrets/ca.key' });
+    expect(config.credentials).toMatchObject([{ host: 'api.github.com', port: 443, header: 'Authorization', format: 'Bearer {}', valueFile: '/run/clawpod-egress-secrets/credential-0' }]);
+    expect(config.ca).toMatchObject({ certFile: '/run/clawpod-egress-secrets/ca.crt' });
+    // every file the config names is a key of the mounted Secret, and nothing else is
+    const named = JSON.stringify(config).match(/\/run\/clawpod-egress-secrets\/[^"]+/g)!.map((f) => f.replace('/run/clawpod-egress-secrets/', '')).sort();
     const vol = dep.spec!.template.spec!.volumes!.find((v) => v.name === 'secrets')!;
     expect(vol.secret).toMatchObject({ secretName: 'clawpod-egress', defaultMode: 0o440 });
-    expect(vol.secret!.items!.map((i) => i.key)).toEqual(['ca.crt', 'ca.key', 'credential-0']);
-    expect(egressNotes(withCreds)[0]).toContain('kubectl create secret generic clawpod-egress --from-file=ca.crt=PATH --from-file=ca.key=PATH --from-file=credential-0=PATH');
+    expect(vol.secret!.items!.map((i) => i.key)).toEqual([...new Set(named)]);
+    expect(named).toEqual(expect.arrayContaining(['ca.crt', 'credential-0']));
+    expect(egressNotes(withCreds)[0]).toContain(`kubectl create secret generic clawpod-egress ${[...new Set(named)].map((k) => `--from-file=${k}=PATH`).join(' ')}`);
+    expect(JSON.stringify(config)).not.toContain('ghp_');
   });
 
   it('a changed allowlist changes the Pod template (the proxy reads its config once)', () => {
