@@ -40,7 +40,7 @@ export async function bridgeGateway(): Promise<string> {
 
 export function podmanAsync(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('podman', args, { env: { ...process.env, CONTAINERS_CONF: CONF } });
+    const p = spawn('podman', args, { env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? CONF } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
