@@ -71,8 +71,6 @@ export interface RunResult {
   readonly generated?: readonly { label: string; vaultName: string; value: string }[];
   /** An egress proxy and its network were made for it (spec.egress). */
   readonly egress?: boolean;
-  /** An egress proxy and its network were made for it (spec.egress). */
-  readonly egress?: boolean;
   /** Settles the payload's tokens: commit once the agent is up; undoCreate rolls back. */
   readonly finish?: PayloadFinish;
   /** The browser sidecar (spec.browser), made by startSidecarOf once the agent runs. */
@@ -197,13 +195,6 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       undo.push(() => eg.removeEgressOf(rt, config, name));
       spec = (await eg.startEgress(rt, config, agent, name, { specDir: loaded.dir, ...(x?.network ? { outNetwork: x.network } : {}), say: opts.say })).wrap(unproxied);
     }
-    // spec.egress: the agent's own internal network, whose only way out is its proxy (src/egress/local.ts)
-    let spec = unproxied;
-    if (agent.spec.egress) {
-      const eg = await import('../egress/local.js');
-      undo.push(() => eg.removeEgressOf(rt, config, name));
-      spec = (await eg.startEgress(rt, config, agent, name, { specDir: loaded.dir, ...(x?.network ? { outNetwork: x.network } : {}), say: opts.say })).wrap(unproxied);
-    }
     const sidecar = browserImage ? (await import('../browser/run.js')).sidecarOf(agent, spec, browserImage) : undefined;
     // The image and the name are checked by the engine itself (404, 409): one round trip less.
     const phase = opts.phase ?? untraced;
@@ -232,7 +223,6 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
       ...(runtimeSecrets.length ? { runtimeSecrets: runtimeSecrets.map((s) => s.source) } : {}),
       ...(prep.created.length ? { generated: prep.created } : {}),
       finish: prep.finish,
-      ...(agent.spec.egress ? { egress: true } : {}),
       ...(agent.spec.egress ? { egress: true } : {}),
       ...(sidecar ? { sidecar } : {}),
     };
