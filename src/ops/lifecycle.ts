@@ -70,7 +70,6 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
   if (trustedSpec(config, d)?.agent.spec.egress) await (await import('../egress/local.js')).removeEgressOf(rt, config, d.name);
-  if (trustedSpec(config, d)?.agent.spec.egress) await (await import('../egress/local.js')).removeEgressOf(rt, config, d.name);
   await removeRuntimeSecrets(rt, d.name, trustedSpec(config, d)?.agent);
   forgetClaim(config, d.name);
   forgetInstance(config, d.name);
