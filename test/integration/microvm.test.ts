@@ -29,7 +29,7 @@ afterAll(async () => {
   await model?.close();
   cleanup(P);
   for (const n of podman(['ps', '-a', '--format', '{{.Names}}']).stdout.split('\n').filter((l) => l.includes(`clawpod-grp-${P}`))) podman(['rm', '-f', n]);
-  podman(['volume', 'rm', '-f', `clawpod-${P}a-workspace`]);
+  for (const v of [`clawpod-${P}a-workspace`, `clawpod-clawpod-grp-${P}g-workspace`]) podman(['volume', 'rm', '-f', v]);
 });
 
 run('isolation: microvm', () => {
