@@ -4,6 +4,7 @@
 import { LABELS } from '../spec/defaults.js';
 import { messageOf } from '../errors.js';
 import { CGROUP_READ_SCRIPT, cgroupLimits, readerFrom, type CgroupLimits } from '../runtime/cgroup.js';
+import { TIERS } from '../runtime/isolation.js';
 import type { IsolationTier, Runtime } from '../runtime/runtime.js';
 
 /** What the probe container is given, so doctor can say the limits hold. */
@@ -28,7 +29,7 @@ export async function probeTier(rt: Runtime, image: string, tier: IsolationTier,
     id = await rt.createContainer({
       name, image, command: ['/bin/sh', '-c', `uname -r; echo ---; cat /proc/self/uid_map; echo ---; ${CGROUP_READ_SCRIPT}`], env: {}, user,
       labels: { [LABELS.managed]: 'true', [LABELS.role]: 'doctor' }, mounts: [], ports: [],
-      resources: { cpus: 1, ...PROBE_LIMITS }, network: 'none', isolation: tier,
+      resources: { cpus: 1, ...PROBE_LIMITS, memoryBytes: Math.max(PROBE_LIMITS.memoryBytes, TIERS[tier].minMemoryBytes ?? 0) }, network: 'none', isolation: tier,
       security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true, userNamespace: true },
     });
     const runtime = (await rt.inspectContainer(id))?.ociRuntime ?? '';

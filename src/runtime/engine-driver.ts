@@ -72,6 +72,12 @@ export abstract class EngineDriver implements Runtime {
 
   /** The OCI runtime name to ask the engine for, undefined for its default; throws when the tier cannot run here. */
   protected async runtimeFor(spec: ContainerSpec): Promise<string | undefined> {
+    const min = TIERS[spec.isolation].minMemoryBytes;
+    if (min && spec.resources.memoryBytes > 0 && spec.resources.memoryBytes < min) {
+      throw new ClawpodError('SPEC_INVALID', `isolation: ${spec.isolation} needs a memory limit of at least ${min / 2 ** 20} MiB (${TIERS[spec.isolation].what} shares it), and ${spec.name} has ${Math.round(spec.resources.memoryBytes / 2 ** 20)} MiB`, {
+        hint: `set spec.resources.memory to ${min / 2 ** 20}Mi or more, or use isolation: runc or gvisor`,
+      });
+    }
     const want = TIERS[spec.isolation].request;
     if (!want) return undefined;
     const info = await this.runtimes();

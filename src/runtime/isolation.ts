@@ -19,6 +19,8 @@ export interface TierDef {
   readonly networkedRequest?: string;
   /** Supplementary group ids the container's user gets in this tier (Podman groups, Docker GroupAdd, a Pod's supplementalGroups). */
   readonly groups?: readonly number[];
+  /** The least memory limit a container of this tier can start with (a VMM and its guest share the limit). */
+  readonly minMemoryBytes?: number;
 }
 
 /**
@@ -30,6 +32,9 @@ export interface TierDef {
  */
 export const NODE_READ_GID = 1990;
 
+/** QEMU and a 128 MiB guest: at a 128 MiB limit the engine OOM-killed QEMU before the guest booted (exit 137, measured); 256 MiB booted. */
+export const MICROVM_MIN_MEMORY = 256 * 2 ** 20;
+
 export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   runc: { what: 'namespaces on the host kernel', runtimes: ['runc', 'crun'], userNamespace: true },
   // No engine user namespace: runsc's gofer then mounts volumes from inside it and cannot reach
@@ -39,7 +44,7 @@ export const TIERS: Readonly<Record<IsolationTier, TierDef>> = {
   // user namespace; the agent runs in the guest's own kernel (docs/runtimes.md, "microVM tier").
   // QEMU serves the guest's files as its own user: it must read the image's node (NODE_READ_GID); the
   // agent in the guest is not in that group (the guest init sets its ids alone), so stays non-dumpable.
-  microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true, groups: [NODE_READ_GID] },
+  microvm: { what: 'a microVM with its own Linux kernel (QEMU)', runtimes: ['clawpod-microvm'], request: 'clawpod-microvm', userNamespace: true, groups: [NODE_READ_GID], minMemoryBytes: MICROVM_MIN_MEMORY },
   // runsc-net: gVisor on the host kernel's network stack inside the container's own namespace (runsc
   // 2022-12 cannot build its own netstack on a 6.x kernel): the one way to a networked gVisor agent here.
   gvisor: { what: 'the gVisor user-space kernel', runtimes: ['runsc', 'runsc-net'], request: 'runsc', networkedRequest: 'runsc-net', userNamespace: false, groups: [NODE_READ_GID] },

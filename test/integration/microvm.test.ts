@@ -54,6 +54,15 @@ run('isolation: microvm', () => {
     expect(after.stdout).toBe(`written-in-the-vm\n${release()}\n`);
   }, 300_000);
 
+  it('a memory limit too small for QEMU and its guest is refused before anything is created', async () => {
+    const spec = writeSpec(dir, 'small.yaml', agentYaml(`${P}m`, 'isolation: microvm\nnetwork: none\nresources: {cpu: "1", memory: 128Mi, pids: 64}\ncommand: ["true"]'));
+    const r = await clawpod(['run', '--rm', '-f', spec], { env: scratchEnv(hostEnv) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/isolation: microvm needs a memory limit of at least 256 MiB.*128 MiB/);
+    expect(r.stderr).toMatch(/set spec\.resources\.memory to 256Mi or more/);
+    expect(podman(['ps', '-a', '--format', '{{.Names}}']).stdout).not.toContain(`${P}m`);
+  }, 60_000);
+
   it('a control-plane session answers a first message and a follow-up from inside the VM', async () => {
     const agentFile = `${dir}/session-agent.yaml`;
     writeFileSync(agentFile, agentYaml(`${P}s`, 'command: [clawpod-agent]\nisolation: microvm\nresources: {cpu: "1", memory: 768Mi, pids: 256}'));
