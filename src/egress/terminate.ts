@@ -19,14 +19,24 @@ export interface CredentialRoute {
 /** Hop-by-hop headers (RFC 9110 7.6.1) and the proxy's own: never forwarded. */
 const HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
+/** Never dropped because `Connection:` names them: the request's own framing, its target and the set header. */
+const PINNED = ['content-length', 'transfer-encoding', 'host'];
+
+/**
+ * The headers sent upstream. Framing is the agent's request's own (a chunked body is sent chunked, a
+ * Content-Length kept): a body sent unframed (`Connection: content-length`, or a chunked GET Node would
+ * send raw) reached the upstream as a second request, and the proxy's next request on the pooled
+ * connection — the credential in its headers — became that request's body (a reviewer's finding).
+ */
 export function forwardHeaders(inbound: IncomingHttpHeaders, route: CredentialRoute): Record<string, string | string[]> {
-  const listed = String(inbound.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const listed = String(inbound.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h && !PINNED.includes(h));
   const out: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(inbound)) {
     const key = k.toLowerCase();
     if (v === undefined || HOP.includes(key) || listed.includes(key) || key === 'host' || key === route.header.toLowerCase()) continue;
     out[key] = v;
   }
+  if (inbound['transfer-encoding'] !== undefined) out['transfer-encoding'] = 'chunked';
   out.host = route.port === 443 ? route.host : `${route.host}:${route.port}`;
   out[route.header.toLowerCase()] = route.value;
   return out;

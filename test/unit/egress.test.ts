@@ -106,6 +106,14 @@ describe('proxy config', () => {
     const h = forwardHeaders({ authorization: 'Bearer agent', host: 'evil.com', connection: 'x-drop, keep-alive', 'x-drop': '1', 'x-keep': '2' }, { host: 'api.github.com', port: 443, header: 'Authorization', value: 'Bearer T' });
     expect(h).toEqual({ host: 'api.github.com', authorization: 'Bearer T', 'x-keep': '2' });
   });
+
+  it('keeps the request\'s framing, so a body cannot reach the upstream as a request of its own', () => {
+    const route = { host: 'api.github.com', port: 443, header: 'Authorization', value: 'Bearer T' };
+    expect(forwardHeaders({ 'content-length': '400', connection: 'content-length, host, authorization' }, route))
+      .toEqual({ 'content-length': '400', host: 'api.github.com', authorization: 'Bearer T' });
+    expect(forwardHeaders({ 'transfer-encoding': 'chunked', connection: 'transfer-encoding' }, route))
+      .toEqual({ 'transfer-encoding': 'chunked', host: 'api.github.com', authorization: 'Bearer T' });
+  });
 });
 
 describe('parseAllowPattern', () => {
