@@ -32,6 +32,9 @@ export const EgressConfigSchema = z.strictObject({
     httpPort: z.number().int().min(1).max(65535).default(EGRESS_DEFAULTS.httpPort),
     dnsPort: z.number().int().min(0).max(65535).default(EGRESS_DEFAULTS.dnsPort),
     metricsPort: z.number().int().min(0).max(65535).default(EGRESS_DEFAULTS.metricsPort),
+    /** The agents' network (IPv4 CIDR): the proxy then listens only on its own address there, so a container on
+     *  a network it goes out by (the default bridge, a tenant's) cannot use its allow list or credentials. */
+    subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/).optional(),
   }).prefault({}),
   /** "host:port" / "*.suffix:port" patterns, as spec.egress.allow writes them (src/spec/egress.ts parses them). */
   allow: z.array(z.string().refine((p) => parseAllowPattern(p).ok, 'expected "host:port" or "*.suffix:port"')),

@@ -88,7 +88,13 @@ export async function startEgress(rt: Runtime, config: Config, agent: Agent, ins
     const ca = egress.credentials.length > 0 ? createAgentCa(instance) : undefined;
     const caFile = egress.caFile ? (isAbsolute(egress.caFile) ? egress.caFile : resolve(opts.specDir, egress.caFile)) : undefined;
     if (caFile && !existsSync(caFile)) throw new ClawpodError('SPEC_INVALID', `spec.egress.caFile: ${caFile} does not exist`, { hint: 'name a PEM file, relative to the spec file' });
-    const cfg = egressConfig(egress, { agent: instance, ...(caFile ? { upstreamCaFile: `${EGRESS_DEFAULTS.dir}/upstream-ca.crt` } : {}) });
+    await rt.removeNetwork(n.network); // a leftover of a crashed run (idempotent; fails if something still uses it)
+    await rt.createNetwork(n.network, labels, { internal: true });
+    undo.push(() => rt.removeNetwork(n.network));
+    // the proxy listens on its address in this network only: other containers on the networks it goes out by cannot use it
+    const subnet = (await rt.inspectNetwork(n.network))?.subnets?.find((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c));
+    if (!subnet) throw new ClawpodError('RUNTIME_ERROR', `the egress network ${n.network} has no IPv4 subnet`, { hint: `podman network inspect ${n.network}` });
+    const cfg = egressConfig(egress, { agent: instance, listen: { subnet }, ...(caFile ? { upstreamCaFile: `${EGRESS_DEFAULTS.dir}/upstream-ca.crt` } : {}) });
     undo.push(async () => { for (const f of [n.folder, n.trust]) { const d = secretsFolder(config.secretsDir, f, false); if (d) rmSync(d, { recursive: true, force: true }); } });
     const dir = writeFolder(config, n.folder, {
       [egressFiles.config]: JSON.stringify(cfg, null, 2), ...creds,
@@ -99,9 +105,6 @@ export async function startEgress(rt: Runtime, config: Config, agent: Agent, ins
     }, 0o400);
     const trust = ca ? writeFolder(config, n.trust, { 'ca-bundle.crt': `${ca.certPem}${config.caBundle && existsSync(config.caBundle) ? readFileSync(config.caBundle, 'utf8') : ''}` }, 0o444) : undefined;
 
-    await rt.removeNetwork(n.network); // a leftover of a crashed run (idempotent; fails if something still uses it)
-    await rt.createNetwork(n.network, labels, { internal: true });
-    undo.push(() => rt.removeNetwork(n.network));
     const proxy: ContainerSpec = {
       name: n.container,
       image: DEFAULTS.image,

@@ -5,6 +5,7 @@
 // prefixed "clawpod-egress ". Secrets (credential values, the CA key) are read from files once.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import type { PemPair } from './ca.js';
 import { EgressConfigSchema, type EgressConfig } from './config.js';
@@ -27,8 +28,29 @@ function listen(server: { listen(port: number, host: string, cb: () => void): un
   return new Promise((res, rej) => { server.once('error', rej); server.listen(port, host, res); });
 }
 
+function v4(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** The address this container has in `subnet` (an IPv4 CIDR): the one the proxy listens on. */
+function addressIn(subnet: string, addresses: readonly string[]): string | undefined {
+  const [base = '', bits = '32'] = subnet.split('/');
+  const size = 2 ** (32 - Number(bits));
+  const start = v4(base) - (v4(base) % size);
+  return addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a) && v4(a) >= start && v4(a) < start + size);
+}
+
+function listenHost(cfg: EgressConfig): string {
+  if (!cfg.listen.subnet) return cfg.listen.host;
+  const own = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address));
+  const host = addressIn(cfg.listen.subnet, own);
+  if (!host) throw new Error(`no address of this container is in the agents' network ${cfg.listen.subnet} (it has ${own.join(', ')})`);
+  return host;
+}
+
 async function main(): Promise<void> {
   const cfg = loadConfig(process.argv);
+  const host = listenHost(cfg);
   const rec = new EgressRecorder(cfg.agent, cfg.events);
   const allow = new AllowList(cfg.allow);
   const resolver = { hosts: cfg.hosts, allowPrivate: cfg.allowPrivate };
@@ -55,15 +77,15 @@ async function main(): Promise<void> {
     terminator = credentialTerminator(ca, leaves, upstreamCa, rec);
   }
   const proxy = createProxy({ allow, resolver, rec, credentials, ...(terminator ? { terminator } : {}) });
-  await listen(proxy, cfg.listen.httpPort, cfg.listen.host);
-  if (cfg.listen.dnsPort > 0) await serveDns(dnsAnswerer(allow, resolver, rec), cfg.listen.host, cfg.listen.dnsPort);
+  await listen(proxy, cfg.listen.httpPort, host);
+  if (cfg.listen.dnsPort > 0) await serveDns(dnsAnswerer(allow, resolver, rec), host, cfg.listen.dnsPort);
   if (cfg.listen.metricsPort > 0) {
     const metrics = createServer((req, res) => {
       if (req.url === '/healthz') { res.end('ok\n'); return; }
       if (req.url !== '/metrics') { res.writeHead(404).end(); return; }
       rec.registry.metrics().then((m) => res.writeHead(200, { 'content-type': rec.registry.contentType }).end(m), () => res.writeHead(500).end());
     });
-    await listen(metrics, cfg.listen.metricsPort, cfg.listen.host);
+    await listen(metrics, cfg.listen.metricsPort, host);
   }
   rec.started(`http :${cfg.listen.httpPort}, dns :${cfg.listen.dnsPort}, metrics :${cfg.listen.metricsPort}; ${cfg.allow.length} allowed, ${credentials.size} credential hosts`);
   // the proxy holds no state worth a graceful drain: a stop ends it at once

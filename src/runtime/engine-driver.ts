@@ -442,8 +442,8 @@ export abstract class EngineDriver implements Runtime {
 
   async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
     try {
-      const n = await this.api.call<{ Name: string; Labels?: Record<string, string> | null }>('GET', `/networks/${enc(name)}`, { accept: [404] });
-      return n ? { name: n.Name, labels: n.Labels ?? {} } : undefined;
+      const n = await this.api.call<{ Name: string; Labels?: Record<string, string> | null; IPAM?: { Config?: { Subnet?: string }[] | null } }>('GET', `/networks/${enc(name)}`, { accept: [404] });
+      return n ? { name: n.Name, labels: n.Labels ?? {}, subnets: (n.IPAM?.Config ?? []).flatMap((c) => (c.Subnet ? [c.Subnet] : [])) } : undefined;
     } catch (e) { this.fail(`inspect network ${name}`, e); }
   }
 

@@ -183,7 +183,12 @@ export interface NetworkOptions {
   readonly internal?: boolean;
 }
 
-export interface NetworkInfo { readonly name: string; readonly labels: Readonly<Record<string, string>> }
+export interface NetworkInfo {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Its subnets (CIDR), where the engine says. */
+  readonly subnets?: readonly string[];
+}
 
 /** Named bridge networks (Podman and Docker): a tenant's own, which no other tenant's can reach. */
 export interface Networks {

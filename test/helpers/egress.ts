@@ -96,6 +96,13 @@ export async function inAgent(container: string, trust: string | undefined, ...a
   try { return JSON.parse(line) as ClientResult; } catch { throw new Error(`client in ${container}: ${r.stdout} ${r.stderr}`); }
 }
 
+/** The same client in a container of its own on `network` (not an egress agent), with HTTPS_PROXY pointed at `proxyUrl`. */
+export async function inStranger(network: string, proxyUrl: string, ...args: string[]): Promise<ClientResult> {
+  const r = await podmanAsync(['run', '--rm', '--network', network, '-e', `HTTPS_PROXY=${proxyUrl}`, 'localhost/clawpod-agent:latest', 'node', '-e', CLIENT, ...args]);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try { return JSON.parse(line) as ClientResult; } catch { throw new Error(`client on ${network}: ${r.stdout} ${r.stderr}`); }
+}
+
 /** The proxy's events (JSON lines after "clawpod-egress ") from its log. */
 export async function proxyEvents(instance: string): Promise<{ type: string; reason?: string; target?: string; via?: string }[]> {
   const r = await podmanAsync(['logs', `clawpod-egress-${instance}`]);

@@ -75,8 +75,9 @@ describe('egress allowlist (local, Podman)', () => {
       `not-allowed denied.egress.test:${up.port}`, `ip-literal ${gw}:${up.port}`, 'metadata-address 169.254.169.254:80',
       `metadata-address meta.egress.test:${up.port}`, 'dns-denied denied.egress.test', 'not-allowed allowed.egress.test:443',
     ]));
-    // the metrics endpoint, read from inside the proxy's own network namespace
-    const m = await podmanAsync(['exec', `clawpod-egress-${NAME}`, 'node', '-e', "fetch('http://127.0.0.1:9153/metrics').then((r) => r.text()).then((t) => console.log(t))"]);
+    // the metrics endpoint, on the proxy's address in the agent's network (the only one it listens on)
+    const ip = (await podmanAsync(['inspect', `clawpod-egress-${NAME}`, '--format', `{{(index .NetworkSettings.Networks "clawpod-egress-${NAME}").IPAddress}}`])).stdout.trim();
+    const m = await podmanAsync(['exec', `clawpod-egress-${NAME}`, 'node', '-e', `fetch('http://${ip}:9153/metrics').then((r) => r.text()).then((t) => console.log(t))`]);
     expect(m.stdout, m.stdout).toMatch(/clawpod_egress_refused_total\{reason="not-allowed",via="CONNECT"\} 2/);
     expect(m.stdout).toMatch(/clawpod_egress_refused_total\{reason="dns-denied",via="DNS"\} [1-9]/);
   }, 30_000);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentYaml, cleanup, clawpod, IDLE_COMMAND, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
-import { bridgeGateway, inAgent, podmanAsync, proxyEvents, upstream, type Upstream } from '../helpers/egress.js';
+import { bridgeGateway, inAgent, inStranger, podmanAsync, proxyEvents, upstream, type Upstream } from '../helpers/egress.js';
 
 const CANARY = `ghp_${randomBytes(18).toString('hex')}`;
 const P = uniquePrefix('egs');
@@ -85,6 +85,15 @@ describe('egress proxy under attack', () => {
     expect(internet.ok, JSON.stringify(internet)).toBe(false);
     expect(dns).toMatchObject({ ok: false, error: 'ENOTFOUND' });
   }, 30_000);
+
+  it('a container on the network the proxy goes out by cannot use it (its allow list, its credential)', async () => {
+    const ip = (await podmanAsync(['inspect', `clawpod-egress-${NAME}`, '--format', '{{(index .NetworkSettings.Networks "podman").IPAddress}}'])).stdout.trim();
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const before = up.seen.length;
+    const r = await inStranger('podman', `http://${ip}:3128`, 'connect', `cred.egress.test:${up.port}`, 'cred.egress.test', '/stranger');
+    expect(r, JSON.stringify(r)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
+    expect(up.seen.slice(before)).toEqual([]);
+  }, 60_000);
 
   it('request smuggling toward the credential host is refused, and nothing reaches it with the key', async () => {
     const before = up.seen.length;
