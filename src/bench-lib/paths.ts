@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { startAgent, removeAgent } from '../ops/lifecycle.js';
 import { createAgent } from '../ops/run.js';
-import type { IsolationTier, Runtime } from '../runtime/runtime.js';
+import type { EngineRuntime, IsolationTier, Runtime } from '../runtime/runtime.js';
 import { loadAgents } from '../spec/load.js';
 import type { Cleanup } from './cleanup.js';
 import { engineRunArgs, type Engine } from './engine-args.js';
@@ -30,7 +30,7 @@ export interface Pair {
 }
 
 export interface BenchEnv {
-  readonly rt: Runtime;
+  readonly rt: EngineRuntime;
   readonly raw: RawEngine;
   readonly config: Config;
   readonly engine: { readonly kind: Engine; readonly bin: string; readonly env: NodeJS.ProcessEnv };

@@ -1,7 +1,7 @@
 // What every verb receives: config, a lazily connected runtime, and the output contract
 // (human text or one JSON object on stdout; progress and logs on stderr).
 import { loadConfig, type Config } from '../config.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { EngineRuntime } from '../runtime/runtime.js';
 import { enableTrace, trace } from '../trace.js';
 
 export interface GlobalOptions { host?: string; json?: boolean }
@@ -9,7 +9,8 @@ export interface GlobalOptions { host?: string; json?: boolean }
 export interface Ctx {
   readonly config: Config;
   readonly json: boolean;
-  runtime(): Promise<Runtime>;
+  /** The local engine (Podman or Docker), with every engine facet. */
+  runtime(): Promise<EngineRuntime>;
   /** Progress for humans, on stderr (quiet under --json). */
   say(line: string): void;
   print(line: string): void;
@@ -20,7 +21,7 @@ export function makeCtx(g: GlobalOptions): Ctx {
   const config = loadConfig();
   enableTrace(config.trace);
   trace('config loaded');
-  let rt: Promise<Runtime> | undefined;
+  let rt: Promise<EngineRuntime> | undefined;
   const json = g.json ?? false;
   return {
     config,

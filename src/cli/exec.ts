@@ -4,6 +4,7 @@ import { ClawpodError } from '../errors.js';
 import { findAgent } from '../ops/find.js';
 import { keepActive, wakeIfAsleep } from '../lifecycle/wake-client.js';
 import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
+import { unpauseIfPaused } from '../runtime/facets.js';
 import { learnAgentSecrets, redactingWriter } from '../ops/redacted-output.js';
 
 export default async function exec(ctx: Ctx, name: string, command: string[], opts: { interactive?: boolean } & ClusterTarget): Promise<number> {
@@ -32,7 +33,7 @@ export default async function exec(ctx: Ctx, name: string, command: string[], op
 async function wakeForExec(ctx: Ctx, rt: Runtime, d: ContainerDetails): Promise<ContainerDetails> {
   const woke = await wakeIfAsleep(ctx.config, d.name, ctx.say);
   // no daemon: nothing would pause it again, and nothing else needs telling
-  if (woke !== 'woken' && d.state === 'paused') await rt.unpauseContainer(d.id);
+  if (woke !== 'woken' && d.state === 'paused') await unpauseIfPaused(rt, d);
   else if (woke !== 'woken') return d;
   return (await rt.inspectContainer(d.id)) ?? d;
 }

@@ -2,7 +2,7 @@ import type { Ctx } from './context.js';
 import { trace } from '../trace.js';
 import { ClawpodError } from '../errors.js';
 import { checkAgentName } from '../spec/names.js';
-import type { Attached, Runtime } from '../runtime/runtime.js';
+import type { Attached } from '../runtime/runtime.js';
 import { loadAgents, loadProfileAgent } from '../spec/load.js';
 import { createAgent, startSidecarOf, undoCreate, type RunResult } from '../ops/run.js';
 import type { Profile } from '../profiles/types.js';
@@ -23,20 +23,6 @@ function openUrl(profile: Profile, r: RunResult, url: string | undefined): strin
     if (shown) return `${url}#${g.urlFragment}=${encodeURIComponent(shown.value)}`;
   }
   return url;
-}
-
-/**
- * The attach stream ends when the agent exits. Podman's wait endpoint answers a few hundred ms
- * later (it polls); inspect already shows the exit code, so poll that briefly, then fall back to wait.
- */
-async function exitCodeAfterOutput(rt: Runtime, id: string): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const d = await rt.inspectContainer(id);
-    if (!d) return 0;
-    if (d.state !== 'running' && d.state !== 'created' && d.exitCode !== undefined) return d.exitCode;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  return rt.waitContainer(id);
 }
 
 /** Traced as `clawpod run` when an OTLP endpoint is set (docs/tracing.md). */
@@ -110,7 +96,8 @@ async function runAgent(ctx: Ctx, profileName: string | undefined, opts: Opts, t
       (chunk.stream === 'stdout' ? process.stdout : process.stderr).write(chunk.data);
     }
     attached?.close();
-    return exitCodeAfterOutput(rt, r.id);
+    // the attach stream ends when the agent exits: the driver may answer faster than its wait
+    return rt.waitContainer(r.id, { exited: true });
   });
   t.set({ 'clawpod.exit_code': code });
   process.off('SIGINT', onSignal);

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { performance } from 'node:perf_hooks';
 import type { ModelConfig, RunnerEvent } from '../agent/protocol.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { hasPausing, type Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { validatedDurationMs } from '../spec/quantity.js';
@@ -206,8 +206,8 @@ export class Daemon {
       id, group, controlId: this.controlId, agent: this.o.agent, model, system: g.system ?? undefined,
       followups: followupMode(this.o.cp.spec.followups, this.o.rt, this.o.agent), maxTurns: sess.maxTurns,
       ipcRoot: this.ipcRoot, idleTimeoutMs: ms(sess.idleTimeout), deadlineMs: ms(sess.deadline), graceMs: ms(sess.grace),
-      // a Pod cannot be frozen: on Kubernetes an idle session only ends (docs/lifecycle.md)
-      ...(sess.pauseAfter !== undefined && this.o.rt.kind !== 'kubernetes' ? { pauseAfterMs: ms(sess.pauseAfter) } : {}),
+      // a Pod cannot be frozen: on a runtime without pausing (Kubernetes) an idle session only ends (docs/lifecycle.md)
+      ...(sess.pauseAfter !== undefined && hasPausing(this.o.rt) ? { pauseAfterMs: ms(sess.pauseAfter) } : {}),
       gatewayDir: this.o.gatewayUrl ? undefined : this.o.gatewayDir,
       ...(nested ? { sandboxes: nested } : {}),
       history: () => this.memory.forSession(group, id, first.id),

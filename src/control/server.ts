@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from '../config.js';
 import { ClawpodError, messageOf } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { hasRenaming, type Runtime } from '../runtime/runtime.js';
 import { API_VERSION } from '../spec/defaults.js';
 import { validatedBytes } from '../spec/quantity.js';
 import { loadAgents } from '../spec/load.js';
@@ -197,8 +197,8 @@ export async function startControlPlane(config: Config, rt: Runtime, loaded: Loa
   const listen = listenOverride ?? spec.listen;
   const { hostname, port } = hostPort(listen);
   for (const line of await life.start()) say(line);
-  // local runtimes only: a warm member is a running container claimed by renaming it
-  const pools = rt.kind === 'kubernetes' ? undefined : new PoolKeeper({ config, rt, pools: spec.pools, dir: loaded.dir, say, event: (pool, type, data) => life.lifecycle.event(pool, type, data) });
+  // runtimes that rename only (local engines): a warm member is a running container claimed by renaming it
+  const pools = !hasRenaming(rt) ? undefined : new PoolKeeper({ config, rt, pools: spec.pools, dir: loaded.dir, say, event: (pool, type, data) => life.lifecycle.event(pool, type, data) });
   if (spec.pools.length && !pools) say('spec.pools: warm pools are kept on a local runtime only; ignored with runtime kubernetes');
   const api = buildApi(daemon, store, token, { metrics, agents: { rt, config }, models: modelInfos(spec.models), sandboxes, schedules: scheduler, channels: chats });
   app = api;

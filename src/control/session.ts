@@ -9,7 +9,7 @@ import { messageOf } from '../errors.js';
 import { decodeLine, LineSplitter, PROTOCOL_VERSION, type HistoryTurn, type Inbound, type InboundFile, type McpServerEntry, type ModelConfig, type RunnerEvent, type StartDoc } from '../agent/protocol.js';
 import { FILE_FRAME_CHARS } from '../agent/file-names.js';
 import { createAgent, startSidecarOf, undoCreate, type RunResult } from '../ops/run.js';
-import type { Attached, Runtime } from '../runtime/runtime.js';
+import { hasPausing, type Attached, type Runtime } from '../runtime/runtime.js';
 import { CONTROL_DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
 import { setDirMode, writeNewFile } from '../security/safe-fs.js';
@@ -168,12 +168,13 @@ export class Session {
   private async thaw(): Promise<void> {
     const run = this.run;
     this.paused = false;
-    if (run) await this.rt.unpauseContainer(run.id);
+    if (run && hasPausing(this.rt)) await this.rt.unpauseContainer(run.id);
   }
 
   private async freeze(): Promise<void> {
     const run = this.run;
-    if (!run || this.phase !== 'idle' || this.paused) return;
+    // only a runtime with pausing is given pauseAfterMs (daemon.ts)
+    if (!run || this.phase !== 'idle' || this.paused || !hasPausing(this.rt)) return;
     this.paused = true;
     try { await this.rt.pauseContainer(run.id); } catch (e) {
       this.paused = false;

@@ -7,6 +7,7 @@ import { startAgent } from '../ops/lifecycle.js';
 import { recoverUpgrade, upgradeAgent } from '../ops/upgrade.js';
 import { waitForService } from '../ops/health.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { unpauseIfPaused } from '../runtime/facets.js';
 import { chatPayload } from './chat.js';
 import { tenantAgent, tenantNames } from './derive.js';
 import { tenantEndpoint, tenantExtra } from './local.js';
@@ -51,7 +52,7 @@ export function localUpgrader(rt: Runtime, config: Config, say: (s: string) => v
       const name = tenantNames(t.metadata.name).agent;
       const back = await recoverUpgrade(rt, config, name, say);
       const d = await rt.inspectContainer(name);
-      if (d?.state === 'paused') await rt.unpauseContainer(d.id); // a replay killed while it copied the state
+      if (d?.state === 'paused') await unpauseIfPaused(rt, d); // a replay killed while it copied the state
       else if (d && d.state !== 'running') await startAgent(rt, config, name);
       if (back && d) {
         // up again before anything asks it (the precheck's round trip)

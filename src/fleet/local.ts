@@ -7,6 +7,7 @@ import { ControlClient } from '../control/client.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { openVault } from '../secrets/vault.js';
 import { hasNetworks, type MountPlan, type Runtime } from '../runtime/runtime.js';
+import { unpauseIfPaused } from '../runtime/facets.js';
 import { payloadVaultNames } from '../ops/payload.js';
 import { removeAgent, startAgent } from '../ops/lifecycle.js';
 import { publishedUrl, waitForService } from '../ops/health.js';
@@ -121,7 +122,7 @@ async function ensureRunning(rt: Runtime, config: Config, agent: Agent, tenant: 
     existing = undefined;
   }
   if (existing) {
-    if (existing.state === 'paused') await rt.unpauseContainer(existing.id); // a replay killed while it copied
+    if (existing.state === 'paused') await unpauseIfPaused(rt, existing); // a replay killed while it copied
     else if (existing.state !== 'running') await startAgent(rt, config, n.agent);
     await waitForService(rt, loaded, { id: existing.id, name: n.agent, ports: existing.ports }, opts.say, opts.budgetMs);
     return;

@@ -11,6 +11,7 @@ import { ownedBy } from '../ops/backup.js';
 import { removeAgent } from '../ops/lifecycle.js';
 import { createAgent } from '../ops/run.js';
 import { waitForService } from '../ops/health.js';
+import { requireFacet } from '../runtime/facets.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { chatPayload, divergence, type AnswerShape } from './chat.js';
 import { tenantAgent, tenantEngineLabels, tenantNames } from './derive.js';
@@ -48,11 +49,14 @@ export async function replayOnCopy(rt: Runtime, config: Config, rec: TenantRecor
   try {
     const home = agent.spec.workspace.mountPath;
     // paused while read: a consistent copy, and the canary keeps its memory
-    await rt.pauseContainer(canary.id);
+    const what = `copying ${n.agent}'s state for a replay`;
+    const freezer = requireFacet(rt, 'pausing', what);
+    const files = requireFacet(rt, 'archives', what);
+    await freezer.pauseContainer(canary.id);
     try {
-      const tar = await rt.getArchive(canary.id, home);
-      if (tar) await rt.putArchive(r.id, dirname(home), ownedBy(tar, agent.spec.user));
-    } finally { await rt.unpauseContainer(canary.id); }
+      const tar = await files.getArchive(canary.id, home);
+      if (tar) await files.putArchive(r.id, dirname(home), ownedBy(tar, agent.spec.user));
+    } finally { await freezer.unpauseContainer(canary.id); }
     await rt.startContainer(r.id);
     await waitForService(rt, loaded, { id: r.id, name, ports: r.ports }, () => undefined);
     const ep = await tenantEndpoint(rt, config, tenant, name);

@@ -3,7 +3,7 @@
 // the host's own when its major version fits, else the official build from the npm registry.
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Images } from '../runtime/runtime.js';
 import { isClawpodError, messageOf } from '../errors.js';
 import { buildHostBase } from './host-base.js';
 import { cachedNodeVersions, latestNodeVersion, nodeBinary } from './node-dist.js';
@@ -27,7 +27,7 @@ export interface BaseChoice {
 
 const majorOf = (v: string) => Number(v.split('.')[0]);
 
-export async function resolveBase(runtime: Runtime, config: Config, opts: { base?: string; nodeMajor?: number; say: (s: string) => void }): Promise<BaseChoice> {
+export async function resolveBase(runtime: Images, config: Config, opts: { base?: string; nodeMajor?: number; say: (s: string) => void }): Promise<BaseChoice> {
   const major = opts.nodeMajor ?? DEFAULT_NODE_MAJOR;
   const hostFits = majorOf(process.versions.node) === major;
   // CLAWPOD_BASE_IMAGE names the reference runner's base; other Node lines need --base

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { closest } from '../spec/suggest.js';
 import { walkUnblocked } from '../security/blocked.js';
-import type { ImageInfo, Runtime } from '../runtime/runtime.js';
+import type { ImageInfo, Images } from '../runtime/runtime.js';
 import { resolveBase } from './base.js';
 import type { Profile } from '../profiles/types.js';
 import { reference } from '../profiles/reference.js';
@@ -20,7 +20,7 @@ export const LAYER_ENTRIES = ['skills', 'tools', 'mcp', 'bin'] as const;
 export interface BuildReport { readonly image: ImageInfo; readonly tag: string; readonly base?: string; readonly seconds: number }
 
 /** Builds a profile's image (images/<profile.image.dir>) for one payload version. */
-export async function buildProfileImage(runtime: Runtime, config: Config, profile: Profile, opts: { version?: string; tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
+export async function buildProfileImage(runtime: Images, config: Config, profile: Profile, opts: { version?: string; tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
   const t0 = Date.now();
   const version = opts.version ?? profile.defaultVersion;
   const tag = opts.tag ?? profile.image.tag(version);
@@ -54,7 +54,7 @@ export async function buildProfileImage(runtime: Runtime, config: Config, profil
 }
 
 /** The reference runner's agent image (images/agent). */
-export function buildAgentImage(runtime: Runtime, config: Config, opts: { tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
+export function buildAgentImage(runtime: Images, config: Config, opts: { tag?: string; base?: string; say: (s: string) => void }): Promise<BuildReport> {
   return buildProfileImage(runtime, config, reference, opts);
 }
 
@@ -84,7 +84,7 @@ export function checkLayerDir(dir: string, configDir: string): string {
 }
 
 export async function buildLayeredImage(
-  runtime: Runtime,
+  runtime: Images,
   config: Config,
   opts: { from: string; add: readonly string[]; tag: string; say: (s: string) => void },
 ): Promise<BuildReport> {

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pack } from 'tar-fs';
 import { ClawpodError, messageOf } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Images } from '../runtime/runtime.js';
 
 export interface HostBaseOptions {
   readonly nodeBin: string;
@@ -35,7 +35,7 @@ function place(root: string, hostPath: string, inImage = hostPath, mode?: number
   if (mode !== undefined) chmodSync(dest, mode);
 }
 
-export async function buildHostBase(runtime: Runtime, opts: HostBaseOptions): Promise<void> {
+export async function buildHostBase(runtime: Images, opts: HostBaseOptions): Promise<void> {
   if (!existsSync(opts.busybox)) {
     throw new ClawpodError('IMAGE_BUILD_FAILED', `building a base image from the host needs busybox at ${opts.busybox}`, {
       hint: 'apt-get install -y busybox-static (or pass --base IMAGE to use an image you already have)',

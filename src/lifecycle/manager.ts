@@ -13,6 +13,7 @@ import { publishedUrl, waitHealthy } from '../ops/health.js';
 import { bornAt, trustedSpec, warmMember } from '../ops/instance-record.js';
 import { startAgent } from '../ops/lifecycle.js';
 import { profileOf } from '../profiles/index.js';
+import { requireFacet, unpauseIfPaused } from '../runtime/facets.js';
 import type { ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { DEFAULTS, LABELS } from '../spec/defaults.js';
 import type { Clock } from './clock.js';
@@ -193,7 +194,7 @@ export class Lifecycle extends Traffic {
 
   private async doPause(m: Managed, why: string): Promise<void> {
     this.endpoints.delete(m.name);
-    await this.d.rt.pauseContainer(m.id);
+    await requireFacet(this.d.rt, 'pausing', `pausing idle agent ${m.name}`).pauseContainer(m.id);
     this.d.store.set(m.name, { state: 'paused', since: new Date().toISOString() });
     this.lastState.set(m.name, 'paused');
     this.event(m.name, 'paused', { reason: why });
@@ -207,7 +208,7 @@ export class Lifecycle extends Traffic {
   private async doSuspend(m: Pick<Managed, 'name' | 'id' | 'state'>, why: string): Promise<void> {
     this.endpoints.delete(m.name);
     // a frozen process cannot take its stop signal
-    if (m.state === 'paused') await this.d.rt.unpauseContainer(m.id);
+    await unpauseIfPaused(this.d.rt, m);
     await this.d.rt.stopContainer(m.id, DEFAULTS.stopTimeoutSeconds);
     this.d.store.set(m.name, { state: 'suspended', since: new Date().toISOString() });
     this.lastState.set(m.name, 'stopped');
@@ -304,7 +305,7 @@ export class Lifecycle extends Traffic {
     }
     const t0 = performance.now();
     this.touch(name);
-    if (from === 'paused') await this.d.rt.unpauseContainer(d.id);
+    if (from === 'paused') await unpauseIfPaused(this.d.rt, d);
     else if (from === 'stopped') {
       try { await startAgent(this.d.rt, this.d.config, name); } catch (e) {
         throw isClawpodError(e) ? e : new ClawpodError('RUNTIME_ERROR', `agent ${name} could not be started: ${messageOf(e)}`, { hint: `\`clawpod logs ${name}\` shows its last output; \`clawpod inspect ${name}\` its image` });

@@ -8,7 +8,7 @@ import { extract, pack } from 'tar-stream';
 import type { Config } from '../config.js';
 import { ClawpodError, messageOf } from '../errors.js';
 import { volumeOfContainer } from '../plan/plan.js';
-import type { ContainerDetails, Runtime } from '../runtime/runtime.js';
+import type { Archives, ContainerDetails, Pausing, Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import type { Agent } from '../spec/schema.js';
 import { findAgent } from './find.js';
@@ -79,7 +79,7 @@ function relativeTo(top: string, input: Readable, owner: (h: Header) => Header):
   });
 }
 
-export async function backupAgent(rt: Runtime, config: Config, name: string, file: string, say: (s: string) => void): Promise<{ file: string; bytes: number }> {
+export async function backupAgent(rt: Runtime & Pausing & Archives, config: Config, name: string, file: string, say: (s: string) => void): Promise<{ file: string; bytes: number }> {
   const d = await findAgent(rt, name);
   const { mountPath, agent } = stateOf(config, d);
   const tmp = `${file}.part`;
@@ -99,7 +99,7 @@ export async function backupAgent(rt: Runtime, config: Config, name: string, fil
   return { file, bytes: statSync(file).size };
 }
 
-export async function restoreAgent(rt: Runtime, config: Config, name: string, file: string, opts: { say: (s: string) => void; budgetMs?: number }): Promise<void> {
+export async function restoreAgent(rt: Runtime & Archives, config: Config, name: string, file: string, opts: { say: (s: string) => void; budgetMs?: number }): Promise<void> {
   if (!existsSync(file)) throw new ClawpodError('FILE_NOT_FOUND', `no backup archive at ${file}`, { hint: 'give the file `clawpod backup NAME -o FILE` wrote' });
   const d = await findAgent(rt, name);
   const st = stateOf(config, d);
@@ -146,7 +146,7 @@ async function checkArchive(file: string): Promise<number> {
   return n;
 }
 
-async function replaceContent(rt: Runtime, d: ContainerDetails, st: ReturnType<typeof stateOf>, file: string, name: string): Promise<void> {
+async function replaceContent(rt: Runtime & Archives, d: ContainerDetails, st: ReturnType<typeof stateOf>, file: string, name: string): Promise<void> {
   // empty the volume first (a helper container on the instance's own image), so the result is the archive
   const [uid] = st.agent.spec.user.split(':');
   const helper = await rt.createContainer({

@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract, pack } from 'tar-stream';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Archives } from '../runtime/runtime.js';
 
 export interface FileEntry {
   /** Path relative to the target folder. */
@@ -14,7 +14,7 @@ export interface FileEntry {
 }
 
 /** Writes files (and their parent folders) under `dir`, owned by uid:gid. */
-export async function putFiles(rt: Runtime, id: string, dir: string, files: readonly FileEntry[], owner: { uid: number; gid: number }): Promise<void> {
+export async function putFiles(rt: Archives, id: string, dir: string, files: readonly FileEntry[], owner: { uid: number; gid: number }): Promise<void> {
   const p = pack();
   const dirs = new Set<string>();
   for (const f of files) {
@@ -30,7 +30,7 @@ export async function putFiles(rt: Runtime, id: string, dir: string, files: read
 }
 
 /** The content of one file in a container, or undefined when it does not exist. */
-export async function readFile(rt: Runtime, id: string, path: string, maxBytes = 4 << 20): Promise<Buffer | undefined> {
+export async function readFile(rt: Archives, id: string, path: string, maxBytes = 4 << 20): Promise<Buffer | undefined> {
   const tar = await rt.getArchive(id, path);
   if (!tar) return undefined;
   const ex = extract();

@@ -11,6 +11,7 @@ import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { deepMerge } from '../profiles/merge.js';
 import { profileOf, renderConfig, vaultFileSecret } from '../profiles/index.js';
 import type { Profile, RenderContext } from '../profiles/types.js';
+import { requireFacet } from '../runtime/facets.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { walkUnblocked } from '../security/blocked.js';
 import { clawpodPaths, protectedHit } from '../security/protected-paths.js';
@@ -220,20 +221,21 @@ export async function seedPayload(rt: Runtime, id: string, prep: Prepared, opts:
   const home = agent.spec.workspace.mountPath;
   const [uid, gid] = agent.spec.user.split(':').map(Number) as [number, number];
   const owner = { uid, gid: gid ?? uid };
+  const files = () => requireFacet(rt, 'archives', `seeding ${profile.name}'s config and bundle into ${agent.metadata.name}`);
   if (profile.config) {
     const path = `${home}/${profile.config.file}`;
     const rendered = renderConfig(profile, agent, render)!;
-    const existing = (await readFile(rt, id, path))?.toString('utf8');
+    const existing = (await readFile(files(), id, path))?.toString('utf8');
     const r = seedContent(existing, rendered, agent.spec.config?.mode ?? 'merge', path);
     if (r.text !== undefined && r.text !== existing) {
-      await putFiles(rt, id, home, [{ path: profile.config.file, content: r.text }], owner);
+      await putFiles(files(), id, home, [{ path: profile.config.file, content: r.text }], owner);
       configChanged = true;
     }
     opts.say(`${profile.config.file}: ${r.action}${r.action === 'kept' ? ' (mode seedOnly)' : ''}`);
   }
   if (prep.bundle) {
     const into = profile.bundleDir ? `${home}/${profile.bundleDir}` : home;
-    await putFiles(rt, id, into, prep.bundle, owner);
+    await putFiles(files(), id, into, prep.bundle, owner);
     opts.say(`bundle ${agent.spec.bundle}: ${prep.bundle.length} file${prep.bundle.length === 1 ? '' : 's'} copied to ${into}`);
   }
   return { configChanged };

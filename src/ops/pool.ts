@@ -10,6 +10,7 @@ import { ClawpodError, isClawpodError } from '../errors.js';
 import { volumeOfContainer, workspaceVolumeName } from '../plan/plan.js';
 import { profileOf } from '../profiles/index.js';
 import type { Profile } from '../profiles/types.js';
+import { requireFacet } from '../runtime/facets.js';
 import type { ContainerDetails, ContainerInfo, Runtime } from '../runtime/runtime.js';
 import { addSecretFile, removeDeliveredSecrets, secretsFolder } from '../secrets/deliver.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
@@ -127,7 +128,8 @@ async function renameOne(rt: Runtime, config: Config, pool: PoolRecord, name: st
     const release = takeMemberLock(config, n);
     if (!release) continue;
     try {
-      try { await rt.renameContainer(n, name); } catch (e) {
+      const renamer = requireFacet(rt, 'renaming', `claiming warm member ${n} as ${name}`);
+      try { await renamer.renameContainer(n, name); } catch (e) {
         if (isClawpodError(e) && e.code === 'NAME_TAKEN' && (await rt.inspectContainer(name))) throw e;
         if (!isClawpodError(e) || (e.code !== 'NOT_FOUND' && e.code !== 'NAME_TAKEN')) throw e;
         continue; // taken by another claim, or gone
@@ -135,7 +137,7 @@ async function renameOne(rt: Runtime, config: Config, pool: PoolRecord, name: st
       const d = await rt.inspectContainer(name);
       if (!d) continue;
       // a container that took a lost member's name is not ours to hand out
-      if (d.id !== rec.id) { await rt.renameContainer(name, n).catch(() => undefined); continue; }
+      if (d.id !== rec.id) { await renamer.renameContainer(name, n).catch(() => undefined); continue; }
       const member = { id: d.id, name: n, labels: d.labels };
       if (d.state === 'running') return { member, d };
       stopped++;

@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { LABELS } from '../spec/defaults.js';
 import type { LoadedAgent } from '../spec/parse.js';
-import type { ContainerSpec, MountPlan, PortBinding, Runtime } from '../runtime/runtime.js';
+import { requireFacet } from '../runtime/facets.js';
+import { hasRuntimeSecrets, type ContainerSpec, type MountPlan, type PortBinding, type Runtime } from '../runtime/runtime.js';
 import type { CheckedMount } from '../security/mount-allowlist.js';
 import { resolveSecrets, type ResolvedSecret } from '../secrets/resolve.js';
 import type { Agent } from '../spec/schema.js';
@@ -110,8 +111,9 @@ async function pullMissing(rt: Runtime, image: string, say: (s: string) => void)
         : `build it (\`clawpod image build --tag ${image} ...\`) or fix spec.image`,
     });
   }
+  const images = requireFacet(rt, 'images', `pulling ${image} ahead of time`);
   say(`pulling ${image}`);
-  await rt.pullImage(image, { timeoutMs: 120_000, onProgress: (l) => say(`  ${l}`) });
+  await images.pullImage(image, { timeoutMs: 120_000, onProgress: (l) => say(`  ${l}`) });
 }
 
 /**
@@ -244,16 +246,14 @@ export function runtimeSecretName(container: string, secret: string): string {
 
 async function createRuntimeSecrets(rt: Runtime, container: string, user: string, secrets: readonly ResolvedSecret[], undo: (() => Promise<void>)[]): Promise<NonNullable<ContainerSpec['runtimeSecrets']>> {
   if (secrets.length === 0) return [];
-  if (!rt.capabilities.secrets) {
-    throw new ClawpodError('USAGE', `spec.secrets ${secrets.map((s) => s.spec.name).join(', ')}: exposeAs: podman needs Podman, and this runtime is ${rt.kind}`, { hint: 'use exposeAs: file (the default) on this runtime' });
-  }
+  const store = requireFacet(rt, 'secrets', `spec.secrets ${secrets.map((s) => s.spec.name).join(', ')} with exposeAs: podman`);
   const [uid, gid] = user.split(':').map(Number);
   const out: NonNullable<ContainerSpec['runtimeSecrets']>[number][] = [];
   for (const s of secrets) {
     const name = runtimeSecretName(container, s.spec.name);
-    await rt.removeSecret(name); // a leftover of a crashed run would make create fail
-    await rt.createSecret(name, s.value);
-    undo.push(() => rt.removeSecret(name));
+    await store.removeSecret(name); // a leftover of a crashed run would make create fail
+    await store.createSecret(name, s.value);
+    undo.push(() => store.removeSecret(name));
     out.push({ source: name, target: s.spec.name, uid: uid!, gid: gid ?? uid!, mode: 0o400 });
   }
   return out;
@@ -261,6 +261,8 @@ async function createRuntimeSecrets(rt: Runtime, container: string, user: string
 
 /** Removes the Podman secrets an agent's spec asked for (the spec clawpod recorded, never a label's). */
 export async function removeRuntimeSecrets(rt: Runtime, container: string, agent: Agent | undefined): Promise<void> {
+  // a runtime without its own secrets never made any
+  if (!hasRuntimeSecrets(rt)) return;
   for (const s of agent?.spec.secrets ?? []) if (s.exposeAs === 'podman') await rt.removeSecret(runtimeSecretName(container, s.name));
 }
 
@@ -270,7 +272,7 @@ export async function undoCreate(rt: Runtime, config: Config, r: RunResult): Pro
   await rt.removeContainer(r.id, { force: true }).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, r.name);
   forgetInstance(config, r.name);
-  if (r.runtimeSecrets) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);
+  if (r.runtimeSecrets && hasRuntimeSecrets(rt)) for (const n of r.runtimeSecrets) await rt.removeSecret(n).catch(() => undefined);
   if (r.volumeCreated && r.volume) await removeOwnedVolume(rt, config, r.volume).catch(() => undefined);
   if (r.egress) await (await import('../egress/local.js')).removeEgressOf(rt, config, r.name).catch(() => undefined);
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
 import { buildProfileImage } from '../images/build.js';
 import { volumeOfContainer } from '../plan/plan.js';
+import { requireFacet } from '../runtime/facets.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { LABELS } from '../spec/defaults.js';
 import { PAYLOAD_VERSION, type Agent } from '../spec/schema.js';
@@ -55,10 +56,13 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   const version = opts.version ?? decoded.agent.spec.profile?.version ?? profile.defaultVersion;
   const image = opts.image ?? profile.image.tag(version);
   if (image === old.image && opts.version === decoded.agent.spec.profile?.version) opts.say(`${name} already runs ${image}; re-creating it on the same image`);
-  if (!(await rt.inspectImage(image))) {
+  // the old container is set aside under another name until the new one is healthy, on this host's image store
+  const renamer = requireFacet(rt, 'renaming', `upgrading ${name}`);
+  const images = requireFacet(rt, 'images', `upgrading ${name} to ${image}`);
+  if (!(await images.inspectImage(image))) {
     if (opts.image) throw new ClawpodError('IMAGE_NOT_FOUND', `--image ${image}: no such image`, { hint: `build it first, or use --version with clawpod image build --profile ${profile.name}` });
     opts.say(`${image} is not built yet; building it`);
-    await buildProfileImage(rt, config, profile, { version, say: opts.say });
+    await buildProfileImage(images, config, profile, { version, say: opts.say });
   }
   const base = opts.agent ?? decoded.agent;
   const agent: Agent = { ...base, spec: { ...base.spec, image, profile: { name: profile.name, version } } };
@@ -73,7 +77,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
   opts.say(`stopping ${name} (${old.image}); it is kept as ${previousName(name)} until ${image} is healthy`);
   const down = Date.now();
   await rt.stopContainer(old.id);
-  try { await rt.renameContainer(old.id, previousName(name)); } catch (e) { await rt.startContainer(old.id).catch(() => undefined); throw e; }
+  try { await renamer.renameContainer(old.id, previousName(name)); } catch (e) { await rt.startContainer(old.id).catch(() => undefined); throw e; }
   // so a killed upgrade can put the old one back (recoverUpgrade): the new run's record replaces NAME's
   if (record) recordInstance(config, previousName(name), record);
   const oldSecrets = secretsFolderOf(config, old);
@@ -101,7 +105,7 @@ export async function upgradeAgent(rt: Runtime, config: Config, name: string, op
     removeDeliveredSecrets(config.secretsDir, oldSecrets);
     if (record) recordInstance(config, name, record); // the new run's record went with it
     forgetInstance(config, previousName(name));
-    await rt.renameContainer(old.id, name);
+    await renamer.renameContainer(old.id, name);
     await startAgent(rt, config, name);
     await waitForService(rt, { agent: decoded.agent, file: '', dir: decoded.specDir }, { id: old.id, name, ports: old.ports }, opts.say, opts.budgetMs);
     const details = isClawpodError(e) ? e.details : [];
@@ -125,13 +129,14 @@ export async function recoverUpgrade(rt: Runtime, config: Config, name: string, 
   if (name !== agentName && !name.startsWith(`${agentName}-`)) {
     throw new ClawpodError('NAME_TAKEN', `${previousName(name)} is agent ${agentName}'s container, not one an upgrade of ${name} set aside`, { hint: `rename or remove ${previousName(name)}; clawpod leaves it alone` });
   }
+  const renamer = requireFacet(rt, 'renaming', `putting ${previousName(name)} back as ${name}`);
   const half = await rt.inspectContainer(name);
   if (half) {
     say(`${name}: an interrupted upgrade left ${half.image} next to ${previousName(name)}; removing the new one`);
     await rt.removeContainer(half.id, { force: true });
     removeDeliveredSecrets(config.secretsDir, name);
   }
-  await rt.renameContainer(prev.id, name);
+  await renamer.renameContainer(prev.id, name);
   recordInstance(config, name, rec);
   forgetInstance(config, previousName(name));
   say(`${name}: ${prev.image} is back (stopped) after an interrupted upgrade`);

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { ClawpodError } from '../errors.js';
 import { discover, type DiscoveryEnv, type Endpoint } from './discovery.js';
 import { probeSocket, type ProbeResult } from './probe.js';
-import type { Runtime } from './runtime.js';
+import type { EngineRuntime, Runtime } from './runtime.js';
 import { traced } from '../trace.js';
 
 export function which(bin: string, pathVar: string): string | undefined {
@@ -61,7 +61,7 @@ function podmanEnv(config: Config): Record<string, string> {
 }
 
 /** `config`: lets the Podman driver run the podman CLI (needed for isolation tiers other than the default). */
-export async function driverFor(endpoint: Endpoint, config?: Config): Promise<Runtime> {
+export async function driverFor(endpoint: Endpoint, config?: Config): Promise<EngineRuntime> {
   const url = `unix://${endpoint.socketPath}`;
   if (endpoint.kind === 'podman') {
     const { PodmanDriver } = await import('./podman-driver.js');
@@ -93,7 +93,7 @@ export function targetRuntime(config: Config, t: ClusterTarget, local: () => Pro
 }
 
 /** Discover and connect: the usual way a command gets its Runtime. */
-export async function connectRuntime(config: Config, explicitHost?: string): Promise<Runtime> {
+export async function connectRuntime(config: Config, explicitHost?: string): Promise<EngineRuntime> {
   const endpoint = await traced('discovery', () => discover(discoveryEnv(config, explicitHost)));
   return traced('driver loaded', () => driverFor(endpoint, config));
 }

@@ -10,9 +10,8 @@ import { isolationMismatch, TIERS } from './isolation.js';
 import type { EngineContainer, EngineCreateBody, EngineImage, EngineListed, EngineVolume } from './engine-types.js';
 import type {
   Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ContainerState, ExecOptions, ExecResult,
-  ImageInfo, IsolationTier, OutputChunk, PortBinding, Runtime, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
-  NetworkInfo,
-  NetworkOptions,
+  ImageInfo, IsolationTier, OutputChunk, PortBinding, RuntimeCapabilities, RuntimeInfo, RuntimeKind, VolumeInfo,
+  NetworkInfo, NetworkOptions, EngineRuntime,
 } from './runtime.js';
 
 const statusOf = (e: unknown): number | undefined => (e instanceof EngineHttpError ? e.statusCode : undefined);
@@ -58,9 +57,9 @@ export function withoutNetwork(path: string): boolean {
   } catch { return false; }
 }
 
-export abstract class EngineDriver implements Runtime {
+export abstract class EngineDriver implements EngineRuntime {
   abstract readonly kind: RuntimeKind;
-  readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true, secrets: false };
+  readonly capabilities: RuntimeCapabilities = { hostPorts: true };
   protected readonly api: EngineClient;
 
   constructor(readonly endpoint: string, readonly socketPath: string) {
@@ -403,12 +402,6 @@ export abstract class EngineDriver implements Runtime {
   async renameContainer(id: string, newName: string): Promise<void> {
     try { await this.api.call('POST', `/containers/${enc(id)}/rename`, { query: { name: newName } }); } catch (e) { this.fail(`rename container ${id} to ${newName}`, e); }
   }
-
-  async createSecret(name: string, _value: string): Promise<void> {
-    throw new ClawpodError('USAGE', `exposeAs: podman (secret ${name}) needs Podman; ${this.kind} keeps no secrets outside swarm mode`, { hint: 'use exposeAs: file (the default) on this runtime' });
-  }
-
-  async removeSecret(_name: string): Promise<void> { /* nothing is ever created */ }
 
   async createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void> {
     try { await this.api.call('POST', '/volumes/create', { json: { Name: name, Labels: { ...labels } } }); } catch (e) { this.fail(`create volume ${name}`, e); }

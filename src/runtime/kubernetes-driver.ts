@@ -2,9 +2,9 @@
 // a container is a suspended Job (src/runtime/kubernetes/container-job.ts) started by unsuspending it, a
 // volume is a PersistentVolumeClaim, follow-ups and frames travel over attach, output after
 // the end comes from the Pod's log. Agents applied with `clawpod apply` are found too, so
-// `clawpod logs`/`exec` work on them. What a cluster has no notion of (host ports, building or
-// importing images on "the host", runtime secrets) throws a ClawpodError with the way to do it.
-import type { Readable } from 'node:stream';
+// `clawpod logs`/`exec` work on them. What a cluster has no notion of (host ports, an image store on
+// "the host", runtime secrets, archives, pause, rename) it simply does not implement: those facets are
+// missing, and src/runtime/facets.ts tells a caller who needs one the way to do it on a cluster.
 import { ClawpodError } from '../errors.js';
 import { apiError, httpCode, openCluster, type Cluster, type ClusterOptions, type ObjectRef } from '../kube/cluster.js';
 import { jobForContainer, kubeLabels, LABELS_ANNOTATION } from './kubernetes/container-job.js';
@@ -14,7 +14,7 @@ import { checkStorageClass } from '../kube/storage.js';
 import { lastWarning, podState } from '../kube/wait.js';
 import { agentStatus, details, findWorkload, info, newestPod, workloadPath, type Found, type Workload } from './kubernetes/workloads.js';
 import type {
-  Attached, BuildOptions, ContainerDetails, ContainerInfo, ContainerSpec, ExecOptions, ExecResult, ImageInfo, OutputChunk,
+  Attached, ContainerDetails, ContainerInfo, ContainerSpec, ExecOptions, ExecResult, OutputChunk,
   Runtime, RuntimeCapabilities, RuntimeInfo, VolumeInfo,
 } from './runtime.js';
 
@@ -34,7 +34,7 @@ const matches = (labels: Readonly<Record<string, string>>, want: Selector) => Ob
 export class KubernetesDriver implements Runtime {
   readonly kind = 'kubernetes' as const;
   readonly endpoint: string;
-  readonly capabilities: RuntimeCapabilities = { hostPorts: false, build: false, secrets: false };
+  readonly capabilities: RuntimeCapabilities = { hostPorts: false };
   readonly cluster: Cluster;
   private storageChecked = false;
 
@@ -43,12 +43,9 @@ export class KubernetesDriver implements Runtime {
     this.endpoint = `${this.cluster.server} (context ${this.cluster.context}, namespace ${this.cluster.namespace})`;
   }
 
+  get namespace(): string { return this.cluster.namespace; }
   private get c(): Cluster { return this.cluster; }
   private fail(action: string, object: string, e: unknown): never { throw e instanceof ClawpodError ? e : apiError(e, this.c, { action, object }); }
-
-  private unsupported(what: string, hint: string): never {
-    throw new ClawpodError('USAGE', `${what} is not something a Kubernetes cluster does through clawpod`, { hint });
-  }
 
   async info(): Promise<RuntimeInfo> {
     try {
@@ -206,44 +203,5 @@ export class KubernetesDriver implements Runtime {
       const items = (await this.c.api.getPath<{ items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] }>(this.claimPath(), selector ? { labelSelector: selector } : {})).items ?? [];
       return items.map((v) => ({ name: v.metadata?.name ?? '', labels: v.metadata?.labels ?? {} }));
     } catch (e) { this.fail('list', 'persistentvolumeclaims', e); }
-  }
-
-  // ---- what a cluster does not do through clawpod
-
-  async createSecret(name: string): Promise<void> {
-    this.unsupported(`a runtime secret (${name}, exposeAs: podman)`, 'use exposeAs: file or env; on Kubernetes create the Secret NAME-secrets with kubectl (docs/kubernetes.md)');
-  }
-  async removeSecret(): Promise<void> { /* none are ever made: nothing to remove */ }
-
-  async inspectImage(ref: string): Promise<ImageInfo | undefined> {
-    // the nodes' images are not visible through the API: the kubelet pulls, and the Pod's state says when it cannot
-    return { id: ref, tags: [ref], labels: {}, sizeBytes: 0 };
-  }
-  async buildImage(opts: BuildOptions): Promise<ImageInfo> {
-    this.unsupported(`building ${opts.tag}`, 'build it locally (clawpod image build) and push it to a registry the nodes reach');
-  }
-  async importImage(_rootfs: Readable, ref: string): Promise<void> {
-    this.unsupported(`importing ${ref}`, 'build it locally and push it to a registry, or load it into the nodes (kind load docker-image)');
-  }
-  async pullImage(ref: string): Promise<void> {
-    this.unsupported(`pulling ${ref} ahead of time`, 'the kubelet pulls images itself when the Pod starts');
-  }
-  async putArchive(id: string, dir: string): Promise<void> {
-    this.unsupported(`copying files into ${id}:${dir}`, `kubectl -n ${this.c.namespace} cp FILE POD:${dir} (the Pod of ${id})`);
-  }
-  async getArchive(id: string, path: string): Promise<Readable | undefined> {
-    this.unsupported(`copying ${id}:${path} out`, `kubectl -n ${this.c.namespace} cp POD:${path} DEST (the Pod of ${id})`);
-  }
-  async renameContainer(id: string, newName: string): Promise<void> {
-    this.unsupported(`renaming ${id} to ${newName}`, 'Kubernetes objects cannot be renamed: delete and apply again under the new name');
-  }
-  async pauseContainer(id: string): Promise<void> {
-    this.unsupported(`pausing ${id}`, 'a Pod cannot be frozen through the API; scale the workload down or delete the Pod');
-  }
-  async unpauseContainer(id: string): Promise<void> {
-    this.unsupported(`unpausing ${id}`, 'a Pod cannot be frozen through the API');
-  }
-  async removeImage(ref: string): Promise<void> {
-    this.unsupported(`removing ${ref}`, "the kubelet's image garbage collection removes unused images on each node");
   }
 }

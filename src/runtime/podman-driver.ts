@@ -5,18 +5,18 @@
 // is created through a service whose default runtime it is (podman-runtime-service.ts), and every
 // container's OCIRuntime is read back and checked (isolation.ts).
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClawpodError, messageOf } from '../errors.js';
 import { EngineDriver } from './engine-driver.js';
 import { EngineClient, EngineHttpError } from './engine-client.js';
 import type { PodmanLocal } from './podman-runtime-service.js';
 import { podmanSpecgen } from './podman-specgen.js';
-import type { ContainerDetails, ContainerSpec, IsolationTier, NetworkOptions, RuntimeCapabilities } from './runtime.js';
+import type { ContainerDetails, ContainerSpec, IsolationTier, NetworkOptions, RuntimeSecrets } from './runtime.js';
 
 const LIBPOD = '/v4.0.0/libpod';
 
-export class PodmanDriver extends EngineDriver {
+export class PodmanDriver extends EngineDriver implements RuntimeSecrets {
   readonly kind = 'podman' as const;
-  override readonly capabilities: RuntimeCapabilities = { hostPorts: true, build: true, secrets: true };
   private readonly libpod: EngineClient;
 
   /** `local`: how to run the podman CLI here; without it only the engine's default runtime (runc) can be created. */
@@ -59,7 +59,7 @@ export class PodmanDriver extends EngineDriver {
     return { ...d, ociRuntime: (await runtime) ?? d.ociRuntime };
   }
 
-  override async createSecret(name: string, value: string): Promise<void> {
+  async createSecret(name: string, value: string): Promise<void> {
     try {
       await this.libpod.call('POST', '/secrets/create', { query: { name }, body: Readable.from([Buffer.from(value)]) });
     } catch (e) { this.fail(`create the Podman secret ${name}`, e); }
@@ -76,8 +76,22 @@ export class PodmanDriver extends EngineDriver {
     }
   }
 
-  override async removeSecret(name: string): Promise<void> {
+  async removeSecret(name: string): Promise<void> {
     try { await this.libpod.call('DELETE', `/secrets/${encodeURIComponent(name)}`, { accept: [404] }); } catch (e) { this.fail(`remove the Podman secret ${name}`, e); }
+  }
+
+  /**
+   * Podman's wait answers a few hundred ms after the exit (it polls); its inspect already has the
+   * exit code, so a caller whose attach stream just ended is answered from that, briefly, then from wait.
+   */
+  override async waitContainer(id: string, opts: { exited?: boolean } = {}): Promise<number> {
+    for (let i = 0; opts.exited && i < 50; i++) {
+      const d = await super.inspectContainer(id);
+      if (!d) return 0;
+      if (d.state !== 'running' && d.state !== 'created' && d.exitCode !== undefined) return d.exitCode;
+      await sleep(10);
+    }
+    return super.waitContainer(id);
   }
 
   protected override async createOnly(spec: ContainerSpec): Promise<string> {

@@ -63,7 +63,7 @@ export interface ContainerSpec {
   };
   /** Keep stdin open so `attach` can write to the agent. */
   readonly openStdin?: boolean;
-  /** Runtime-held secrets (Podman secrets) mounted as files under /run/secrets; needs capabilities.secrets. */
+  /** Runtime-held secrets (Podman secrets) mounted as files under /run/secrets; needs the secrets facet. */
   readonly runtimeSecrets?: readonly { readonly source: string; readonly target: string; readonly uid: number; readonly gid: number; readonly mode: number }[];
 }
 
@@ -168,14 +168,10 @@ export interface RuntimeInfo {
   readonly defaultRuntime?: string;
 }
 
-/** What a driver can do, so callers branch on capabilities rather than on `kind`. */
+/** What a driver does differently that is no method of its own: callers branch on these (and on facets), never on `kind`. */
 export interface RuntimeCapabilities {
   /** Host ports are published on the host's interfaces (false on Kubernetes). */
   readonly hostPorts: boolean;
-  /** Images can be built by the runtime itself. */
-  readonly build: boolean;
-  /** The runtime stores secrets itself (createSecret) and mounts them (ContainerSpec.runtimeSecrets). */
-  readonly secrets: boolean;
 }
 
 export interface NetworkOptions {
@@ -190,6 +186,10 @@ export interface NetworkInfo {
   readonly subnets?: readonly string[];
 }
 
+// ---- facets: what some runtimes do and others cannot. A driver implements a facet or has none of
+// its methods; callers narrow with hasFacet/requireFacet (src/runtime/facets.ts says what to do
+// instead where a facet is missing), so a call a runtime cannot make is a type error, not a stub.
+
 /** Named bridge networks (Podman and Docker): a tenant's own, which no other tenant's can reach. */
 export interface Networks {
   /** isolate: no traffic to or from other isolated networks (Podman's isolate option; Docker's user bridges are so by default). */
@@ -200,14 +200,87 @@ export interface Networks {
   listNetworks(filter?: { labels?: Readonly<Record<string, string>> }): Promise<NetworkInfo[]>;
 }
 
-export function hasNetworks(rt: Runtime): rt is Runtime & Networks {
-  return typeof (rt as Partial<Networks>).createNetwork === 'function';
+/** Files in and out of a container through the engine, volumes included (Podman and Docker). */
+export interface Archives {
+  /** Unpacks a tar stream into a directory of a container (created, running or stopped), volumes included. */
+  putArchive(id: string, dir: string, tar: Readable): Promise<void>;
+  /** A tar stream of a path inside a container; undefined when the path does not exist. */
+  getArchive(id: string, path: string): Promise<Readable | undefined>;
 }
 
+/** An image store on this host that clawpod builds into and pulls into (Podman and Docker). */
+export interface Images {
+  inspectImage(ref: string): Promise<ImageInfo | undefined>;
+  buildImage(opts: BuildOptions): Promise<ImageInfo>;
+  /** Turns a root filesystem tar into an image. */
+  importImage(rootfs: Readable, ref: string, opts?: { changes?: readonly string[] }): Promise<void>;
+  pullImage(ref: string, opts?: { timeoutMs?: number; onProgress?: (line: string) => void }): Promise<void>;
+  removeImage(ref: string): Promise<void>;
+}
+
+/** Secrets the runtime stores itself and mounts (ContainerSpec.runtimeSecrets): Podman only. */
+export interface RuntimeSecrets {
+  createSecret(name: string, value: string): Promise<void>;
+  /** Idempotent: a missing secret is not an error. */
+  removeSecret(name: string): Promise<void>;
+}
+
+/** Freezes a running container's processes (a consistent backup, an idle session), and thaws them. */
+export interface Pausing {
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+}
+
+export interface Renaming {
+  renameContainer(id: string, newName: string): Promise<void>;
+}
+
+export interface Facets {
+  readonly networks: Networks;
+  readonly archives: Archives;
+  readonly images: Images;
+  readonly secrets: RuntimeSecrets;
+  readonly pausing: Pausing;
+  readonly renaming: Renaming;
+}
+export type Facet = keyof Facets;
+
+/** Every method of each facet: a driver has a facet when it has all of them. */
+export const FACET_METHODS: { readonly [F in Facet]: readonly (keyof Facets[F])[] } = {
+  networks: ['createNetwork', 'removeNetwork', 'inspectNetwork', 'listNetworks'],
+  archives: ['putArchive', 'getArchive'],
+  images: ['inspectImage', 'buildImage', 'importImage', 'pullImage', 'removeImage'],
+  secrets: ['createSecret', 'removeSecret'],
+  pausing: ['pauseContainer', 'unpauseContainer'],
+  renaming: ['renameContainer'],
+};
+
+export function hasFacet<F extends Facet>(rt: Runtime, facet: F): rt is Runtime & Facets[F] {
+  return FACET_METHODS[facet].every((m) => typeof (rt as unknown as Record<PropertyKey, unknown>)[m] === 'function');
+}
+
+/** The facets a driver has, in FACET_METHODS' order. */
+export function facetsOf(rt: Runtime): Facet[] {
+  return (Object.keys(FACET_METHODS) as Facet[]).filter((f) => hasFacet(rt, f));
+}
+
+export const hasNetworks = (rt: Runtime): rt is Runtime & Networks => hasFacet(rt, 'networks');
+export const hasArchives = (rt: Runtime): rt is Runtime & Archives => hasFacet(rt, 'archives');
+export const hasImages = (rt: Runtime): rt is Runtime & Images => hasFacet(rt, 'images');
+export const hasRuntimeSecrets = (rt: Runtime): rt is Runtime & RuntimeSecrets => hasFacet(rt, 'secrets');
+export const hasPausing = (rt: Runtime): rt is Runtime & Pausing => hasFacet(rt, 'pausing');
+export const hasRenaming = (rt: Runtime): rt is Runtime & Renaming => hasFacet(rt, 'renaming');
+
+/** What every engine (Podman, Docker) does: the core and every facet but runtime secrets (Podman adds those). */
+export type EngineRuntime = Runtime & Networks & Archives & Images & Pausing & Renaming;
+
+/** The core every driver implements: one container's life, its I/O, and volumes (a workspace is on every runtime). */
 export interface Runtime {
   readonly kind: RuntimeKind;
   /** Where the runtime was found, e.g. unix:///run/podman/podman.sock. */
   readonly endpoint: string;
+  /** Kubernetes: the namespace its objects live in (for hints); undefined on an engine. */
+  readonly namespace?: string;
   readonly capabilities: RuntimeCapabilities;
 
   info(): Promise<RuntimeInfo>;
@@ -216,8 +289,11 @@ export interface Runtime {
   startContainer(id: string): Promise<void>;
   stopContainer(id: string, timeoutSeconds?: number): Promise<void>;
   removeContainer(id: string, opts?: { force?: boolean }): Promise<void>;
-  /** Resolves with the exit code once the container stops. */
-  waitContainer(id: string): Promise<number>;
+  /**
+   * Resolves with the exit code once the container stops. `exited`: the caller knows it has just
+   * exited (its attach stream ended), so the driver may answer from a faster source than its wait.
+   */
+  waitContainer(id: string, opts?: { exited?: boolean }): Promise<number>;
   /** `name`: only containers whose name contains it, where the runtime can filter by name (the caller checks exact names). */
   listContainers(filter?: { labels?: Readonly<Record<string, string>>; all?: boolean; name?: string }): Promise<ContainerInfo[]>;
   /** undefined when no such container exists. */
@@ -225,28 +301,9 @@ export interface Runtime {
   logs(id: string, opts?: { follow?: boolean; tail?: number; signal?: AbortSignal }): AsyncIterable<OutputChunk>;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   attach(id: string): Promise<Attached>;
-  /** Unpacks a tar stream into a directory of a container (created, running or stopped), volumes included. */
-  putArchive(id: string, dir: string, tar: Readable): Promise<void>;
-  /** A tar stream of a path inside a container; undefined when the path does not exist. */
-  getArchive(id: string, path: string): Promise<Readable | undefined>;
-  renameContainer(id: string, newName: string): Promise<void>;
-  /** Freezes a running container's processes (a consistent backup), and thaws them. */
-  pauseContainer(id: string): Promise<void>;
-  unpauseContainer(id: string): Promise<void>;
-
-  createSecret(name: string, value: string): Promise<void>;
-  /** Idempotent: a missing secret is not an error. */
-  removeSecret(name: string): Promise<void>;
 
   createVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   removeVolume(name: string): Promise<void>;
   inspectVolume(name: string): Promise<VolumeInfo | undefined>;
   listVolumes(filter?: { labels?: Readonly<Record<string, string>> }): Promise<VolumeInfo[]>;
-
-  inspectImage(ref: string): Promise<ImageInfo | undefined>;
-  buildImage(opts: BuildOptions): Promise<ImageInfo>;
-  /** Turns a root filesystem tar into an image. */
-  importImage(rootfs: Readable, ref: string, opts?: { changes?: readonly string[] }): Promise<void>;
-  pullImage(ref: string, opts?: { timeoutMs?: number; onProgress?: (line: string) => void }): Promise<void>;
-  removeImage(ref: string): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { ClawpodError } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Archives, Runtime } from '../runtime/runtime.js';
 
 /** The largest file read or written in one call. */
 export const MAX_FILE_BYTES = 16 * 2 ** 20;
@@ -25,7 +25,7 @@ export function sandboxPath(p: string, what = 'path'): string {
 }
 
 /** Calls `each` for every entry of the archive of `path`; false from `each` stops the walk. Undefined when the path does not exist. */
-async function walk(rt: Runtime, id: string, path: string, each: (h: Header, body: AsyncIterable<Buffer>) => Promise<boolean>): Promise<true | undefined> {
+async function walk(rt: Archives, id: string, path: string, each: (h: Header, body: AsyncIterable<Buffer>) => Promise<boolean>): Promise<true | undefined> {
   const tar = await rt.getArchive(id, path);
   if (!tar) return undefined;
   const ex = extract();
@@ -46,7 +46,7 @@ async function walk(rt: Runtime, id: string, path: string, each: (h: Header, bod
 const typeOf = (t: Header['type']): FileInfo['type'] => (t === 'file' || t === 'contiguous-file' ? 'file' : t === 'directory' ? 'dir' : t === 'symlink' ? 'link' : 'other');
 
 /** The bytes of a regular file (a symlink is followed, inside the container). */
-export async function readIn(rt: Runtime, id: string, sandbox: string, path: string): Promise<Buffer> {
+export async function readIn(rt: Archives, id: string, sandbox: string, path: string): Promise<Buffer> {
   let out: Buffer | undefined;
   const found = await walk(rt, id, path, async (h, body) => {
     if (typeOf(h.type) !== 'file') throw new ClawpodError('USAGE', `${path} in sandbox ${sandbox} is a ${h.type === 'directory' ? 'folder' : h.type}, not a file`, { hint: `list a folder with GET /v1/sandboxes/${sandbox}/files/list?path=${path}` });
@@ -65,7 +65,7 @@ function tooLarge(path: string, sandbox: string, size: number): ClawpodError {
 }
 
 /** The entries of a folder (one level), sorted by name. */
-export async function listIn(rt: Runtime, id: string, sandbox: string, dir: string): Promise<FileInfo[]> {
+export async function listIn(rt: Archives, id: string, sandbox: string, dir: string): Promise<FileInfo[]> {
   const items: FileInfo[] = [];
   let base: string | undefined;
   let seen = 0;

@@ -13,6 +13,7 @@ import type { SandboxRow, Store } from '../control/store.js';
 import { removeAgent } from '../ops/lifecycle.js';
 import { createAgent, undoCreate, type RunResult } from '../ops/run.js';
 import type { ContainerDetails, ContainerInfo, ContainerState, Runtime } from '../runtime/runtime.js';
+import { unpauseIfPaused } from '../runtime/facets.js';
 import { LABELS } from '../spec/defaults.js';
 import { withKeeper } from './keeper.js';
 import { checkCount, DEFAULT_SANDBOX_LIMITS, withinLimits, type SandboxLimits } from './limits.js';
@@ -143,7 +144,7 @@ export class Sandboxes {
   /** A running sandbox to act in (a paused one is thawed); its use resets its idle clock. */
   async running(caller: Caller, name: string, what: string): Promise<ContainerDetails> {
     const { d } = await this.get(caller, name);
-    if (d.state === 'paused') await this.rt.unpauseContainer(d.id);
+    if (d.state === 'paused') await unpauseIfPaused(this.rt, d);
     else if (d.state !== 'running') throw new ClawpodError('USAGE', `sandbox ${name} is ${stateOf(d.state)}: ${what} needs it running`, { hint: 'its files can still be read; kill it (DELETE /v1/sandboxes/{id}) and create another to run commands' });
     this.hooks.touch?.(name);
     return d;
@@ -152,7 +153,7 @@ export class Sandboxes {
   async stop(caller: Caller, name: string): Promise<SandboxView> {
     const { d } = await this.get(caller, name);
     // a frozen container cannot take the stop signal until it is thawed
-    if (d.state === 'paused') await this.rt.unpauseContainer(d.id);
+    await unpauseIfPaused(this.rt, d);
     if (d.state === 'running' || d.state === 'paused') await this.rt.stopContainer(d.id);
     this.hooks.note?.(name, 'sandbox_stopped', {});
     return this.describe(caller, name);

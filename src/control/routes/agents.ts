@@ -19,6 +19,7 @@ import { launch } from '../../ops/start.js';
 import { checkAgentName } from '../../spec/names.js';
 import { parseAgents } from '../../spec/parse.js';
 import type { ContainerDetails, Runtime } from '../../runtime/runtime.js';
+import { unpauseIfPaused } from '../../runtime/facets.js';
 import { describe, type Principal } from '../auth.js';
 import type { Daemon } from '../daemon.js';
 import { adminOnly, errors, json, NameParam, notFound, routes, type App } from './common.js';
@@ -85,7 +86,7 @@ export function agentRoutes(daemon: Daemon, ops: AgentOps | undefined): App {
     const name = visibleAgent(p, c.req.valid('param').name);
     const d = await container(p, name);
     // a frozen container cannot take the stop signal until it is thawed
-    if (d.state === 'paused') await need().rt.unpauseContainer(d.id);
+    await unpauseIfPaused(need().rt, d);
     await stopAgent(need().rt, name);
     note(name, 'stopped_by_api', p);
     return c.json({ name, state: 'stopped' as const }, 200);

@@ -5,6 +5,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ClawpodError } from '../../errors.js';
+import { requireFacet } from '../../runtime/facets.js';
 import { learnAgentSecrets, redactingWriter } from '../../ops/redacted-output.js';
 import { redactor } from '../../secrets/redact.js';
 import { checkExec, execIn } from '../../sandbox/exec.js';
@@ -106,7 +107,8 @@ export function sandboxRoutes(sandboxes: Sandboxes | undefined): App {
     request: { params: IdParam, query: PathQuery }, responses: { 200: bytes('the file'), ...errors(400, 403, 404, 413, 503) } }), async (c) => {
     const id = c.req.valid('param').id;
     const { d } = await sb().get(who(c), id);
-    const data = await readIn(sb().rt, d.id, id, sandboxPath(c.req.valid('query').path));
+    const path = sandboxPath(c.req.valid('query').path);
+    const data = await readIn(requireFacet(sb().rt, 'archives', `reading ${path} of sandbox ${id}`), d.id, id, path);
     return c.body(new Uint8Array(data), 200, { 'content-type': 'application/octet-stream' }) as never;
   });
 
@@ -126,7 +128,8 @@ export function sandboxRoutes(sandboxes: Sandboxes | undefined): App {
     request: { params: IdParam, query: PathQuery }, responses: { 200: json(z.object({ items: z.array(FileInfo) }), 'the entries'), ...errors(400, 403, 404, 413, 503) } }), async (c) => {
     const id = c.req.valid('param').id;
     const { d } = await sb().get(who(c), id);
-    return c.json({ items: await listIn(sb().rt, d.id, id, sandboxPath(c.req.valid('query').path)) }, 200);
+    const path = sandboxPath(c.req.valid('query').path);
+    return c.json({ items: await listIn(requireFacet(sb().rt, 'archives', `listing ${path} of sandbox ${id}`), d.id, id, path) }, 200);
   });
 
   app.openapi(createRoute({ middleware: [sandboxScope] as const, method: 'delete', path: '/v1/sandboxes/{id}/files', tags: tag, summary: 'Remove a file, or a folder with recursive=true',
