@@ -14,8 +14,18 @@ const PLURAL: Record<WorkloadKind, string> = { job: 'jobs', statefulset: 'statef
 
 export interface Workload extends Obj {
   metadata?: Obj['metadata'] & { annotations?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
-  spec?: Obj['spec'] & { suspend?: boolean; template?: { spec?: { containers?: { name?: string; image?: string }[] } } };
+  spec?: Obj['spec'] & { suspend?: boolean; template?: { spec?: TemplateSpec } };
 }
+interface SecurityContext {
+  runAsUser?: number; runAsGroup?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+}
+interface TemplateSpec {
+  runtimeClassName?: string;
+  securityContext?: SecurityContext;
+  containers?: { name?: string; image?: string; securityContext?: SecurityContext }[];
+}
+
 export interface Found { readonly kind: WorkloadKind; readonly name: string; readonly workload: Workload; readonly pod: Obj | undefined }
 
 export function workloadPath(c: Cluster, kind: WorkloadKind, name?: string): string {
@@ -88,11 +98,23 @@ export function info(f: Found): ContainerInfo {
   };
 }
 
-/** What `clawpod inspect` can say of a cluster agent; the raw objects for the rest. */
+/**
+ * What `clawpod inspect` can say of a cluster agent, from its Pod template (what the kubelet enforces);
+ * the raw objects for the rest. ociRuntime is the RuntimeClass ('' = the node's default runtime).
+ */
 export function details(f: Found): ContainerDetails {
+  const t = f.workload.spec?.template?.spec;
+  const pod = t?.securityContext ?? {};
+  const c = t?.containers?.find((x) => x.name === CONTAINER_NAME)?.securityContext ?? {};
+  const uid = c.runAsUser ?? pod.runAsUser;
+  const gid = c.runAsGroup ?? pod.runAsGroup;
   return {
-    ...info(f), user: '', readOnlyRootfs: true, capDrop: ['ALL'], capAdd: [], securityOpt: ['no-new-privileges'],
-    memoryBytes: 0, pidsLimit: 0, nanoCpus: 0, networkMode: 'pod', ociRuntime: '', mounts: [],
+    ...info(f),
+    user: uid === undefined ? '' : `${uid}${gid === undefined ? '' : `:${gid}`}`,
+    readOnlyRootfs: c.readOnlyRootFilesystem ?? false,
+    capDrop: c.capabilities?.drop ?? [], capAdd: c.capabilities?.add ?? [],
+    securityOpt: c.allowPrivilegeEscalation === false ? ['no-new-privileges'] : [],
+    memoryBytes: 0, pidsLimit: 0, nanoCpus: 0, networkMode: 'pod', ociRuntime: t?.runtimeClassName ?? '', mounts: [],
     raw: { workload: f.workload, pod: f.pod },
   };
 }
