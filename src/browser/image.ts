@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { pack, type Pack } from 'tar-stream';
 import { ClawpodError, messageOf } from '../errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Images } from '../runtime/runtime.js';
 import { browserFiles, contentHash, type ImageFile } from './files.js';
 import { BROWSER_IMAGE_REPO } from './image-ref.js';
 
@@ -49,13 +49,10 @@ export function browserImageRef(hash: string): string {
 }
 
 /** The sidecar image for this host's Chromium: the cached one, or built now (with progress through `say`). */
-export async function ensureBrowserImage(rt: Runtime, say: (s: string) => void): Promise<string> {
+export async function ensureBrowserImage(rt: Images, say: (s: string) => void): Promise<string> {
   const files = browserFiles();
   const ref = browserImageRef(contentHash(files, BUILDER));
   if (await rt.inspectImage(ref)) return ref;
-  if (!rt.capabilities.build) {
-    throw new ClawpodError('IMAGE_NOT_FOUND', `the browser sidecar image ${ref} is not on this runtime, and ${rt.kind} cannot import one`, { hint: 'build it where Podman runs (`clawpod run` of a spec with browser.enabled does), then push it to your registry' });
-  }
   const total = files.reduce((n, f) => n + f.size, 0);
   const mb = (n: number) => (n / 1_048_576).toFixed(0);
   say(`building the browser sidecar image ${ref} from this host's Chromium (${files.length} files, ${mb(total)} MB; once per Chromium version)`);

@@ -5,6 +5,7 @@ import { ClawpodError } from '../errors.js';
 import { parseMemory } from '../spec/quantity.js';
 import type { Agent } from '../spec/schema.js';
 import { LABELS } from '../spec/defaults.js';
+import { requireFacet } from '../runtime/facets.js';
 import type { ContainerSpec, ContainerState, Runtime } from '../runtime/runtime.js';
 import { BROWSER_OF_LABEL, planSidecar, sidecarName } from './sidecar.js';
 
@@ -19,12 +20,13 @@ export async function prepareBrowser(rt: Runtime, agent: Agent, say: (s: string)
       hint: 'run this agent on Podman (CLAWPOD_RUNTIME=podman), or on Kubernetes with clawpod export/apply (a second container in its Pod)',
     });
   }
+  const images = requireFacet(rt, 'images', `the browser sidecar image of ${agent.metadata.name}`);
   // tar-stream and the file walk only for a spec with a browser
   if (agent.spec.browser.image) {
-    if (!(await rt.inspectImage(agent.spec.browser.image))) throw new ClawpodError('IMAGE_NOT_FOUND', `spec.browser.image ${agent.spec.browser.image} is not on this host`, { hint: 'leave spec.browser.image out to build the sidecar image from this host\'s Chromium, or load that image first' });
+    if (!(await images.inspectImage(agent.spec.browser.image))) throw new ClawpodError('IMAGE_NOT_FOUND', `spec.browser.image ${agent.spec.browser.image} is not on this host`, { hint: 'leave spec.browser.image out to build the sidecar image from this host\'s Chromium, or load that image first' });
     return agent.spec.browser.image;
   }
-  return (await import('./image.js')).ensureBrowserImage(rt, say);
+  return (await import('./image.js')).ensureBrowserImage(images, say);
 }
 
 /** The sidecar's container for a planned agent container whose spec asks for a browser. */
