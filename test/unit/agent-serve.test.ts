@@ -43,7 +43,9 @@ beforeAll(async () => {
   await build({
     entryPoints: [join(ROOT, 'src/agent/main.ts')], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile: bundle, logLevel: 'warning',
     define: { __CLAWPOD_RUNNER_VERSION__: JSON.stringify(VERSION) },
-    banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; const require = __clawpodRequire(import.meta.url);" },
+    // ssh2's optional native parts stay out, and its CommonJS needs __dirname (scripts/bundle.mjs says why)
+    external: ['cpu-features', '*.node'],
+    banner: { js: "import { createRequire as __clawpodRequire } from 'node:module'; import { fileURLToPath as __clawpodPath } from 'node:url'; const require = __clawpodRequire(import.meta.url); const __filename = __clawpodPath(import.meta.url); const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));" },
   });
   // 127.0.0.2: containerGatewayUrl refuses 127.0.0.1 (no container reaches it); Linux routes all of 127/8 to lo
   model = await startModelServer((req) => reply(req), { host: '127.0.0.2' });
