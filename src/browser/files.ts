@@ -1,11 +1,11 @@
 // Which host files make the browser sidecar's root filesystem: Debian's chromium, the shared
 // libraries ldd names for it and for what it loads at run time (GL, NSS), fonts, and tini.
 // No registry is needed: the image is the host's own browser (docs/browser.md).
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClawpodError } from '../errors.js';
+import { sharedLibraries } from '../images/host-base.js';
 import { CHROMIUM_BIN, CHROMIUM_DIR } from './image-ref.js';
 
 const TINI = '/usr/bin/tini-static';
@@ -19,16 +19,6 @@ const SKIPPED = /libVkLayer_khronos_validation|libVkICD_mock_icd|\.TOC$/;
 
 /** One file of the image: read from `host`, placed at `path`. */
 export interface ImageFile { readonly path: string; readonly host: string; readonly size: number; readonly mtimeMs: number; readonly mode: number }
-
-export function sharedLibraries(bin: string): string[] {
-  const out = execFileSync('ldd', [bin], { encoding: 'utf8' });
-  const libs: string[] = [];
-  for (const line of out.split('\n')) {
-    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
-    if (m?.[1]) libs.push(m[1]);
-  }
-  return libs;
-}
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];

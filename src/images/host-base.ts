@@ -18,7 +18,8 @@ export interface HostBaseOptions {
   readonly onProgress: (line: string) => void;
 }
 
-function sharedLibraries(bin: string): string[] {
+/** The shared libraries `bin` loads, as ldd lists them (absolute paths). */
+export function sharedLibraries(bin: string): string[] {
   const out = execFileSync('ldd', [bin], { encoding: 'utf8' });
   const libs: string[] = [];
   for (const line of out.split('\n')) {
