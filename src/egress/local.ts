@@ -138,6 +138,9 @@ export async function startEgress(rt: Runtime, config: Config, agent: Agent, ins
         ...spec,
         networkName: n.network,
         dns: [ip],
+        // the internal bridge has no IPv4 address on the host, but it has an IPv6 link-local one, and
+        // host services bound to :: answered the agent there (fe80::…%eth0): no IPv6 on its interface
+        noLinkIpv6: true,
         env: {
           ...spec.env, ...agentProxyEnv(ip, cfg.listen.httpPort),
           ...(trust ? { NODE_EXTRA_CA_CERTS: `${AGENT_TRUST_DIR}/ca-bundle.crt`, SSL_CERT_FILE: `${AGENT_TRUST_DIR}/ca-bundle.crt`, REQUESTS_CA_BUNDLE: `${AGENT_TRUST_DIR}/ca-bundle.crt` } : {}),

@@ -17,6 +17,14 @@ export const AGENT_HOST_ID_BASE = 0x70000000;
 const AGENT_ID_MAP = [{ container_id: 0, host_id: AGENT_HOST_ID_BASE, size: 65536 }];
 const USERNS_MAPPED = { userns: { nsmode: 'private' }, idmappings: { UIDMap: AGENT_ID_MAP, GIDMap: AGENT_ID_MAP } } as const;
 
+/**
+ * With a user namespace Podman attaches eth0 after the OCI runtime applied the sysctls (naming eth0
+ * fails: it is not there yet), and it inherits `default`; without one eth0 is there already.
+ */
+function noLinkIpv6(userns: boolean): Record<string, string> {
+  return { 'net.ipv6.conf.default.disable_ipv6': '1', ...(userns ? {} : { 'net.ipv6.conf.eth0.disable_ipv6': '1' }) };
+}
+
 export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined): Record<string, unknown> {
   const userns = spec.security.userNamespace === true && TIERS[spec.isolation].userNamespace;
   // `U`: Podman hands the folder to the container user's host ids at start (the agent could not
@@ -56,7 +64,7 @@ export function podmanSpecgen(spec: ContainerSpec, runtime: string | undefined):
     // networks beyond networkName (the egress proxy joins its agent's internal network and a bridge out)
     ...(spec.network === 'bridge' && spec.extraNetworks?.length ? { Networks: Object.fromEntries([spec.networkName, ...spec.extraNetworks].flatMap((n) => (n ? [[n, {}]] : []))) } : {}),
     ...(spec.dns?.length ? { dns_server: [...spec.dns] } : {}),
-    ...(spec.sysctls ? { sysctl: { ...spec.sysctls } } : {}),
+    ...(spec.sysctls || spec.noLinkIpv6 ? { sysctl: { ...spec.sysctls, ...(spec.noLinkIpv6 ? noLinkIpv6(userns) : {}) } } : {}),
     ...(userns ? USERNS_MAPPED : {}),
     // ignored by Podman 4.3 (the runtime comes from the service's default: podman-runtime-service.ts), honoured by later ones
     ...(runtime ? { oci_runtime: runtime } : {}),

@@ -49,6 +49,8 @@ export interface ContainerSpec {
   readonly dns?: readonly string[];
   /** Namespaced sysctls, e.g. net.ipv4.ip_unprivileged_port_start (the egress proxy serves DNS on 53 as a non-root user). */
   readonly sysctls?: Readonly<Record<string, string>>;
+  /** No IPv6 on the container's network interface (lo keeps ::1): an agent behind an egress proxy must not reach the host by its bridge's link-local address. */
+  readonly noLinkIpv6?: boolean;
   /** Join this container's network namespace instead (a browser sidecar on its agent's loopback): `network` and ports are ignored. */
   readonly networkOf?: string;
   /** The engine restarts the container when it exits (a sidecar that crashed); default never. */

@@ -53,7 +53,7 @@ export function podmanAsync(args: string[], timeoutMs = 60_000): Promise<{ code:
 /**
  * The client inside the agent. Modes: connect HOST:PORT SNI PATH [HEADERS-JSON] (CONNECT through
  * HTTPS_PROXY, then TLS with SNI, one GET); http URL (absolute-URI GET through the proxy); raw
- * HOST:PORT REQUEST (CONNECT, TLS, a hand-written request); direct HOST:PORT (TCP, no proxy); dns NAME.
+ * HOST:PORT REQUEST (CONNECT, TLS, a hand-written request); direct HOST:PORT (TCP, no proxy; [v6%if]:PORT too); dns NAME.
  * Prints one JSON line.
  */
 const CLIENT = String.raw`
@@ -83,7 +83,7 @@ if (mode === 'connect') tunnel(a, (s) => { const host = a.split(':')[0]; const e
 else if (mode === 'raw') tunnel(a, (s) => tlsGet(s, a.split(':')[0], b.replace(/\\r\\n/g, '\r\n')));
 else if (mode === 'plain') tunnel(a, (s) => { s.write(b); let r = ''; s.on('data', (x) => { r += x; }); s.on('close', () => out({ ok: r.length > 0, body: r })); });
 else if (mode === 'http') { const s = net.connect(Number(proxy.port), proxy.hostname); s.on('error', (e) => out({ ok: false, error: e.code })); s.write('GET ' + a + ' HTTP/1.1\r\nHost: ' + new URL(a).host + '\r\nConnection: close\r\n\r\n'); let r = ''; s.on('data', (x) => { r += x; }); s.on('close', () => out({ ok: r.length > 0, status: Number(r.split(' ')[1]), body: r.split('\r\n\r\n').slice(1).join('') })); }
-else if (mode === 'direct') { const [h, p] = a.split(':'); const s = net.connect(Number(p), h); s.setTimeout(3000, () => out({ ok: false, error: 'timeout' })); s.on('connect', () => out({ ok: true })); s.on('error', (e) => out({ ok: false, error: e.code })); }
+else if (mode === 'direct') { const i = a.lastIndexOf(':'); const s = net.connect(Number(a.slice(i + 1)), a.slice(0, i).replace(/^\[|\]$/g, '')); s.setTimeout(3000, () => out({ ok: false, error: 'timeout' })); s.on('connect', () => out({ ok: true })); s.on('error', (e) => out({ ok: false, error: e.code })); }
 else if (mode === 'dns') dns.lookup(a, { all: true }, (e, addrs) => out(e ? { ok: false, error: e.code } : { ok: true, addrs }));
 `;
 

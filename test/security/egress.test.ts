@@ -4,10 +4,16 @@
 // GitHub-style canary the proxy adds for its host only, found nowhere inside the agent.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentYaml, cleanup, clawpod, IDLE_COMMAND, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 import { bridgeGateway, inAgent, inStranger, podmanAsync, proxyEvents, upstream, type Upstream } from '../helpers/egress.js';
+
+const execFileP = promisify(execFile);
+const connects = (host: string, port: number) => new Promise<boolean>((r) => { const c = connect(port, host); c.on('connect', () => { c.destroy(); r(true); }); c.on('error', () => r(false)); });
 
 const CANARY = `ghp_${randomBytes(18).toString('hex')}`;
 const P = uniquePrefix('egs');
@@ -84,6 +90,27 @@ describe('egress proxy under attack', () => {
     expect(host.ok, JSON.stringify(host)).toBe(false);
     expect(internet.ok, JSON.stringify(internet)).toBe(false);
     expect(dns).toMatchObject({ ok: false, error: 'ENOTFOUND' });
+  }, 30_000);
+
+  it('no way to the host through the agent\'s own bridge: its IPv4 gateway, its IPv6 link-local address', async () => {
+    // a host service bound to :: (every address, IPv6 link-local included), as sshd or a dev server is
+    const server = createServer((s) => { s.on('error', () => undefined); s.end('host service\n'); });
+    await new Promise<void>((r) => server.listen(0, '::', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const net = `clawpod-egress-${NAME}`;
+      const iface = (await podmanAsync(['network', 'inspect', net, '--format', '{{.NetworkInterface}}'])).stdout.trim();
+      const subnet = (await podmanAsync(['network', 'inspect', net, '--format', '{{range .Subnets}}{{.Subnet}}{{end}}'])).stdout.trim();
+      const lls = (await execFileP('ip', ['-6', '-o', 'addr', 'show', 'dev', iface])).stdout.match(/fe80::[0-9a-f:]+/g) ?? [];
+      const v4gw = subnet.replace(/\.\d+\/\d+$/, '.1');
+      const tries = await Promise.all([v4gw, ...lls.map((a) => `[${a}%eth0]`)].map((h) => inAgent(NAME, undefined, 'direct', `${h}:${port}`)));
+      for (const t of tries) expect(t.ok, JSON.stringify(t)).toBe(false);
+      // the agent's interface carries no IPv6 at all (lo keeps ::1)
+      const inet6 = (await podmanAsync(['exec', NAME, 'cat', '/proc/net/if_inet6'])).stdout;
+      expect(inet6).not.toMatch(/\seth0$/m);
+      // the control: the same service answers on that link-local address from the host side
+      for (const a of lls) expect(await connects(`${a}%${iface}`, port), a).toBe(true);
+    } finally { server.close(); }
   }, 30_000);
 
   it('a container on the network the proxy goes out by cannot use it (its allow list, its credential)', async () => {
