@@ -38,6 +38,8 @@ program.command('ps').description('list clawpod agents')
 
 program.command('logs').description("print an agent's output")
   .argument('<name>').option('-f, --follow', 'keep streaming').option('--tail <n>', 'only the last n lines', (v) => Number(v))
+  .option('--egress', "its egress proxy's events instead (refusals: time, reason, via, target); spec.egress agents run locally")
+  .option('--json', 'with --egress: one JSON object per line')
   .option('--kube', "the agent is in the kubeconfig's cluster (clawpod apply); implied by --context/-n")
   .option('--context <name>', 'kubeconfig context of the cluster').option('-n, --namespace <ns>', "namespace in the cluster (default: the context's)")
   .action(verb(() => import('./logs.js'), { connect: true }));

@@ -33,6 +33,8 @@ export interface LifecycleDeps {
   readonly destroy: (name: string) => Promise<string[]>;
   /** Every recorded event, for streams and the channels that report them. */
   readonly onEvent?: (e: LifecycleEvent) => void;
+  /** Runs after each pass with what it saw (the egress proxies' refusals are copied then). */
+  readonly afterPass?: (agents: readonly Managed[]) => Promise<void>;
 }
 
 /** An agent the lifecycle looks after: a container clawpod made and keeps a record of. */
@@ -47,6 +49,8 @@ export interface Managed {
   readonly tenant: string | undefined;
   /** Its LLM gateway group: gateway calls with that group's tokens count as its activity. */
   readonly group: string | undefined;
+  /** It has spec.egress: a proxy whose refusals are copied into the events. */
+  readonly egress: boolean;
 }
 
 export interface AgentStatus {
@@ -127,6 +131,7 @@ export class Lifecycle extends Traffic {
       policy: policyOf(spec.agent.spec.lifecycle),
       tenant: isTenant ? tenant : undefined,
       group: llm === false || llm === undefined ? undefined : llm.group ?? c.name,
+      egress: spec.agent.spec.egress !== undefined,
     };
   }
 
@@ -155,7 +160,8 @@ export class Lifecycle extends Traffic {
       // at most once a minute: a destroy that keeps failing should not flood the event log
       if (Date.now() - (this.failedAt.get(row.name) ?? 0) >= 60_000) await this.destroy(row.name, 'tried again after it failed');
     }
-    for (const m of await this.managed()) {
+    const all = await this.managed();
+    for (const m of all) {
       if (m.state !== 'running') this.endpoints.delete(m.name);
       if (!m.policy || this.waking.has(m.name)) continue;
       if (this.open.has(m.name)) { this.touch(m.name); continue; }
@@ -178,6 +184,7 @@ export class Lifecycle extends Traffic {
         this.event(m.name, 'lifecycle_failed', { step: step.kind, error: messageOf(e) });
       }
     }
+    await this.d.afterPass?.(all);
   }
 
   /** A pause or stop under way: a wake waits for it to finish, then undoes it (never the other way round). */

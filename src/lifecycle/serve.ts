@@ -9,6 +9,7 @@ import type { Daemon } from '../control/daemon.js';
 import type { Store } from '../control/store.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { validatedDurationMs } from '../spec/quantity.js';
+import { EgressCollector } from '../egress/host-events.js';
 import { onBudgetExhausted } from './budget.js';
 import { trustedClock, type Clock } from './clock.js';
 import { destroyAgent } from './destroy.js';
@@ -25,8 +26,14 @@ export interface LifecycleParts {
 }
 
 export function lifecycleParts(o: { config: Config; rt: Runtime; cp: ControlPlane; store: Store; daemon: Daemon; say: (l: string) => void; clock?: Clock }): LifecycleParts {
-  const lifecycle = new Lifecycle({
-    rt: o.rt, config: o.config, store: new LifecycleStore(o.store.db), clock: o.clock ?? trustedClock(), say: o.say,
+  const store = new LifecycleStore(o.store.db);
+  const egress = new EgressCollector(o.rt, {
+    lastCopied: (agent) => { const e = store.last(agent, 'egress_refused'); return e ? (JSON.parse(e.data) as { time?: string }).time : undefined; },
+    record: (agent, type, data) => lifecycle.event(agent, type, data),
+  });
+  const lifecycle: Lifecycle = new Lifecycle({
+    rt: o.rt, config: o.config, store, clock: o.clock ?? trustedClock(), say: o.say,
+    afterPass: (agents) => egress.collect(agents.filter((a) => a.egress).map((a) => a.name)),
     destroy: (name) => destroyAgent({
       rt: o.rt, config: o.config, say: o.say,
       revokeToken: (t, why) => { o.daemon.groups.revokeToken(t, why); },

@@ -54,6 +54,11 @@ export class LifecycleStore {
     return { seq: Number(r.lastInsertRowid), agent, type, data: JSON.stringify(data), ts };
   }
 
+  /** The agent's newest event of this type. */
+  last(agent: string, type: string): LifecycleEvent | undefined {
+    return this.db.prepare('SELECT * FROM lifecycle_events WHERE agent = ? AND type = ? ORDER BY seq DESC LIMIT 1').get(agent, type) as LifecycleEvent | undefined;
+  }
+
   events(opts: { agent?: string; after?: number; limit?: number } = {}): LifecycleEvent[] {
     const limit = Math.min(opts.limit ?? 500, 5000);
     return (opts.agent

@@ -6,7 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentYaml, cleanup, clawpod, IDLE_COMMAND, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import type { ModelServer } from '../fixtures/model-server.js';
+import { agentYaml, cleanup, clawpod, IDLE_COMMAND, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { modelServer, planeYaml, startPlane, waitFor, type Plane } from '../helpers/control.js';
 import { bridgeGateway, inAgent, podmanAsync, proxyEvents, upstream, type Upstream } from '../helpers/egress.js';
 
 const P = uniquePrefix('eg');
@@ -14,6 +16,9 @@ const NAME = `${P}a`;
 let up: Upstream;
 let gw: string;
 let env: Record<string, string>;
+let model: ModelServer;
+// `clawpod serve` looks after the agent: it copies the proxy's refusals into its lifecycle events
+let plane: Plane;
 
 beforeAll(async () => {
   const b = await clawpod(['image', 'build'], { timeoutMs: 300_000 });
@@ -22,7 +27,9 @@ beforeAll(async () => {
   gw = await bridgeGateway();
   const dir = tmpDir();
   writeFileSync(join(dir, 'upstream-ca.pem'), up.caPem);
-  env = scratchEnv();
+  model = await modelServer();
+  plane = await startPlane(planeYaml(model, { groups: [`${P}-g`], extra: '  lifecycle: {interval: 250ms}' }));
+  env = plane.env;
   const spec = writeSpec(dir, 'agent.yaml', agentYaml(NAME, `${IDLE_COMMAND}
 network: bridge
 egress:
@@ -36,6 +43,8 @@ egress:
 }, 400_000);
 
 afterAll(async () => {
+  await plane?.stop();
+  await model?.close();
   cleanup(P);
   await podmanAsync(['rm', '-f', '-t', '0', `clawpod-egress-${NAME}`]);
   await podmanAsync(['network', 'rm', '-f', `clawpod-egress-${NAME}`]);
@@ -81,6 +90,29 @@ describe('egress allowlist (local, Podman)', () => {
     expect(m.stdout, m.stdout).toMatch(/clawpod_egress_refused_total\{reason="not-allowed",via="CONNECT"\} 2/);
     expect(m.stdout).toMatch(/clawpod_egress_refused_total\{reason="dns-denied",via="DNS"\} [1-9]/);
   }, 30_000);
+
+  it('refusals reach clawpod: `clawpod logs --egress` prints them, `clawpod serve` records each once as a lifecycle event', async () => {
+    const inLog = (await proxyEvents(NAME)).filter((e) => e.type === 'egress.refused');
+    const text = await clawpod(['logs', NAME, '--egress'], { env });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`refused {2}not-allowed {2}CONNECT {2}denied\\.egress\\.test:${up.port}`));
+    const json = await clawpod(['logs', NAME, '--egress', '--json'], { env });
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; agent: string });
+    expect(lines.filter((e) => e.type === 'egress.refused')).toHaveLength(inLog.length);
+    expect(new Set(lines.map((e) => e.agent))).toEqual(new Set([NAME]));
+    type Ev = { type: string; data: { reason?: string; target?: string } };
+    const recorded = async () => (await plane.client.call<Ev[]>('GET', `/v1/lifecycle/events?agent=${NAME}`)).filter((e) => e.type === 'egress_refused');
+    await waitFor('refusals in the lifecycle events', async () => (await recorded()).length >= inLog.length, 15_000);
+    // a few more passes copy nothing twice; a new refusal is copied once
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await recorded()).map((e) => `${e.data.reason} ${e.data.target}`).sort()).toEqual(inLog.map((e) => `${e.reason} ${e.target}`).sort());
+    expect(await inAgent(NAME, up.caPem, 'connect', `late.egress.test:${up.port}`, 'late.egress.test', '/')).toMatchObject({ status: 403 });
+    await waitFor('the new refusal', async () => (await recorded()).some((e) => e.data.target === `late.egress.test:${up.port}`), 15_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await recorded()).filter((e) => e.data.target === `late.egress.test:${up.port}`)).toHaveLength(1);
+    const none = await clawpod(['logs', `${P}nobody`, '--egress'], { env });
+    expect(none.code).not.toBe(0);
+  }, 60_000);
 
   it('rm removes the proxy and its network', async () => {
     const r = await clawpod(['rm', '-f', NAME], { env });
