@@ -3,7 +3,7 @@
 //
 // config  JSON at $CLAWPOD_RUNNER_CONFIG or $HOME/.clawpod/runner.json (clawpod seeds it onto the
 //         state volume): { port, gatewayTokenFile, llm?: { baseUrl, api, model, tokenFile },
-//         system?, workspace? ($HOME/workspace), maxTurns? }. Unusable: one line on stderr, exit 2.
+//         system?, workspace? ($HOME/workspace), maxTurns?, shell?: { ssh } }. Unusable: one line on stderr, exit 2.
 // http    0.0.0.0:port. GET /healthz, GET /readyz (503 until the model is wired), POST
 //         /v1/chat/completions (OpenAI-compatible subset, non-streaming, Bearer gateway token).
 // tokens  Both token files are re-read per request, so a rotation needs no restart; their
@@ -17,9 +17,11 @@ import { dirname, join } from 'node:path';
 import { Interrupted, messageOf, ProviderError, ProviderTimeout } from './errors.js';
 import { log, redactor, type Emit } from './frames.js';
 import { runTurns } from './loop.js';
-import { parseBaseUrl, RUNNER_DEFAULTS } from './protocol.js';
+import { parseBaseUrl, RUNNER_DEFAULTS, type SshTarget } from './protocol.js';
 import { HttpTransport, modelClient, type Part, type Turn, type Usage } from './providers/index.js';
+import { checkShell } from './start-doc.js';
 import { builtinTools } from './tools/builtin.js';
+import { SshShell, sshBashTool } from './tools/ssh.js';
 import { browserTools } from './tools/browser.js';
 import { ToolBox } from './tools/toolbox.js';
 import { Workspace } from './tools/workspace.js';
@@ -38,6 +40,8 @@ export interface ServeConfig {
   readonly system?: string;
   readonly workspace: string;
   readonly maxTurns: number;
+  /** spec.tools.shell.ssh (clawpod's runner profile writes it): bash runs on that host. */
+  readonly shell?: { readonly ssh?: SshTarget };
 }
 
 /** The config file is missing or wrong; its message says which field and what is expected. */
@@ -79,6 +83,7 @@ export function loadConfig(path: string, home: string): ServeConfig {
   need(c.system === undefined || typeof c.system === 'string', 'system', c.system, 'a string');
   need(c.workspace === undefined || (typeof c.workspace === 'string' && c.workspace.startsWith('/')), 'workspace', c.workspace, 'an absolute path');
   need(c.maxTurns === undefined || posInt(c.maxTurns), 'maxTurns', c.maxTurns, 'a positive integer');
+  checkShell(c.shell ?? undefined, (ok, field, value, expected) => need(ok, field.replace(/^tools\./, ''), value, expected));
   // null counts as absent: a config merge (spec.config.values) may blank the wiring out
   const llm = c.llm ?? undefined;
   if (llm !== undefined && !isObj(llm)) need(false, 'llm', llm, '{ baseUrl, api, model, tokenFile }');
@@ -98,6 +103,7 @@ export function loadConfig(path: string, home: string): ServeConfig {
     ...(c.system ? { system: c.system as string } : {}),
     workspace: (c.workspace as string | undefined) ?? join(home, 'workspace'),
     maxTurns: (c.maxTurns as number | undefined) ?? RUNNER_DEFAULTS.maxTurns,
+    ...(isObj(c.shell) ? { shell: c.shell as NonNullable<ServeConfig['shell']> } : {}),
   };
 }
 
@@ -230,6 +236,10 @@ export function serve(version: string): void {
   const tools = new ToolBox();
   const env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, WORKSPACE: cfg.workspace };
   for (const t of builtinTools({ workspace, env, maxOutputBytes: RUNNER_DEFAULTS.bashMaxOutputBytes, bashTimeoutMs: RUNNER_DEFAULTS.bashTimeoutMs })) tools.add(t);
+  // shell.ssh: bash runs on that host instead (same name: it replaces the local one); one connection for the process
+  const sshTarget = cfg.shell?.ssh;
+  const ssh = sshTarget ? new SshShell(sshTarget) : undefined;
+  if (ssh) tools.add(sshBashTool(ssh, { timeoutMs: RUNNER_DEFAULTS.bashTimeoutMs, maxOutputBytes: RUNNER_DEFAULTS.bashMaxOutputBytes, workdir: sshTarget?.workdir }));
   // spec.browser: clawpod's sidecar on this container's loopback (docs/browser.md)
   if (process.env.CLAWPOD_BROWSER_CDP) for (const t of browserTools({ cdpUrl: process.env.CLAWPOD_BROWSER_CDP, maxOutputBytes: RUNNER_DEFAULTS.bashMaxOutputBytes })) tools.add(t);
   const specs = tools.specs();
@@ -317,7 +327,7 @@ export function serve(version: string): void {
       stopping = true;
       log(`serve: received ${sig}; cancelling ${inflight.size} request(s) in flight and exiting`);
       for (const ac of inflight) ac.abort();
-      const exit = () => { transport.close(); process.exit(0); };
+      const exit = () => { transport.close(); ssh?.close(); process.exit(0); };
       server.close(exit);
       server.closeIdleConnections();
       setTimeout(exit, STOP_GRACE_MS).unref();

@@ -106,7 +106,7 @@ function str(v: unknown): boolean { return typeof v === 'string' && v.length > 0
 type Need = (ok: boolean, path: string, value: unknown, expected: string) => void;
 
 /** tools.shell.ssh: where bash runs instead of the container (src/agent/tools/ssh.ts). */
-function checkShell(shell: unknown, need: Need): void {
+export function checkShell(shell: unknown, need: Need): void {
   if (shell === undefined) return;
   if (!isObj(shell)) { need(false, 'tools.shell', shell, '{ ssh? }'); return; }
   const ssh = shell.ssh;

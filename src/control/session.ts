@@ -108,6 +108,7 @@ export class Session {
       say: () => undefined,
       extra: {
         openStdin: true,
+        startDoc: true,
         ...(o.sandboxes ? { secretFiles: o.sandboxes.secretFiles } : {}),
         labels: { [LABELS.role]: 'session', [LABELS.control]: o.controlId, [LABELS.session]: o.id, [LABELS.group]: o.group },
         mounts: [

@@ -33,6 +33,8 @@ export interface RunExtra {
   readonly secretFiles?: readonly { readonly name: string; readonly value: string }[];
   /** A warm-pool member (src/ops/pool.ts): recorded as one, with a secrets folder its claimer's files go into. */
   readonly member?: WarmMark;
+  /** The caller hands the reference runner a StartDoc (a control-plane session), which carries spec.tools.shell. */
+  readonly startDoc?: boolean;
 }
 
 export interface RunOptions {
@@ -96,6 +98,19 @@ async function preparePayload(config: Config, loaded: LoadedAgent, name: string,
   return (await import('./payload.js')).preparePayload(config, loaded.agent, name, { specDir: loaded.dir, say });
 }
 
+/**
+ * spec.tools.shell.ssh is read by clawpod's reference runner only: in serve's sessions and as the
+ * runner profile. Any other payload would run its shell in the container while the spec says it does not.
+ */
+function checkShellReader(loaded: LoadedAgent): void {
+  const spec = loaded.agent.spec;
+  if (!spec.tools?.shell?.ssh || spec.profile?.name === 'runner') return;
+  const what = spec.profile ? `profile ${spec.profile.name}` : `command ${JSON.stringify([...(spec.command ?? []), ...(spec.args ?? [])].join(' ') || '(the image\'s)')}`;
+  throw new ClawpodError('SPEC_INVALID', `spec.tools.shell.ssh: ${loaded.agent.metadata.name} runs ${what}, which does not read it (only clawpod's reference runner runs its bash over SSH)`, {
+    hint: 'run it as `profile: {name: runner}` (clawpod run runner -f SPEC), or as a group of `clawpod serve`; or remove spec.tools.shell',
+  });
+}
+
 function nameTaken(name: string, cause?: unknown): ClawpodError {
   return new ClawpodError('NAME_TAKEN', `a container named ${name} already exists`, {
     hint: `remove it with \`clawpod rm -f ${name}\` (its workspace volume is kept), or pass --name with another name`, cause,
@@ -141,6 +156,7 @@ export async function nextIndex(rt: Runtime, agentName: string): Promise<number>
 export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAgent, opts: RunOptions): Promise<RunResult> {
   // the name reaches container, volume and secret-folder names: checked before anything exists
   if (opts.name !== undefined) checkAgentName(opts.name, '--name');
+  if (!opts.extra?.startDoc) checkShellReader(loaded);
   const mounts = await checkedMounts(rt, loaded, config, opts.say);
   // the browser's image is built (once per Chromium version) before anything of the agent exists
   const browserImage = loaded.agent.spec.browser?.enabled ? await (await import('../browser/run.js')).prepareBrowser(rt, loaded.agent, opts.say) : undefined;

@@ -3,7 +3,7 @@ import { ClawpodError } from '../errors.js';
 import { closest } from '../spec/suggest.js';
 import { deepMerge, isPlainObject } from './merge.js';
 import { openclaw } from './openclaw.js';
-import { reference } from './reference.js';
+import { reference, runnerShell } from './reference.js';
 import { runner } from './runner.js';
 import type { Profile, RenderContext } from './types.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
@@ -24,8 +24,9 @@ export function vaultFileSecret(name: string, vaultName: string): SecretSpec {
 
 /** The profile's config file for an agent: what the profile renders, with spec.config.values over it. */
 export function renderConfig(profile: Profile, agent: Agent, ctx: RenderContext): Record<string, unknown> | undefined {
-  const withBrowser = agent.spec.browser?.enabled ? { ...ctx, browserCdpUrl: CDP_URL } : ctx;
-  return profile.config ? deepMerge(profile.config.render(withBrowser), agent.spec.config?.values ?? {}) : undefined;
+  const shell = runnerShell(agent.spec);
+  const full: RenderContext = { ...ctx, ...(agent.spec.browser?.enabled ? { browserCdpUrl: CDP_URL } : {}), ...(shell ? { shell } : {}) };
+  return profile.config ? deepMerge(profile.config.render(full), agent.spec.config?.values ?? {}) : undefined;
 }
 
 export function profileNamed(name: string): Profile {

@@ -41,11 +41,13 @@ export const runner: Profile = {
       port: PORT,
       gatewayTokenFile: `${ctx.secretsDir}/gateway-token`,
       ...(ctx.llm ? { llm: { baseUrl: ctx.llm.baseUrl, api: ctx.llm.api, model: ctx.llm.model, tokenFile: ctx.llm.tokenFile } } : {}),
+      ...(ctx.shell ? { shell: ctx.shell } : {}),
     }),
   },
   generatedSecrets: [{ name: 'gateway-token', vaultName: (i) => `runner-${i}-gateway-token`, label: 'gateway token' }],
   service: true,
   // the model endpoint, its token file and the service's own token and port: clawpod's to set
-  forcedConfig: ['llm', 'gatewayTokenFile', 'port'],
+  // shell: spec.tools.shell.ssh, so config.values cannot point bash at another host than the spec names
+  forcedConfig: ['llm', 'gatewayTokenFile', 'port', 'shell'],
   egress: 'https',
 };

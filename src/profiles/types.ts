@@ -1,6 +1,7 @@
 // A payload profile bundles what one kind of agent needs: image recipe, ports and their spacing,
 // probes, config rendering, where secrets go and where state lives. Profiles are data and pure
 // functions only; the machinery that builds, seeds, waits and upgrades is in src/images and src/ops.
+import type { StartDoc } from '../agent/protocol.js';
 import type { AgentInput } from '../spec/schema.js';
 
 export type SpecDefaults = NonNullable<AgentInput['spec']>;
@@ -55,6 +56,8 @@ export interface RenderContext {
   readonly published?: readonly { readonly containerPort: number; readonly hostPort: number; readonly hostIP: string }[];
   /** spec.browser: the sidecar's DevTools endpoint on the agent's loopback (docs/browser.md), for the payload's browser tool. */
   readonly browserCdpUrl?: string;
+  /** spec.tools.shell as the reference runner reads it (key and known_hosts as /run/secrets files). */
+  readonly shell?: NonNullable<StartDoc['tools']>['shell'];
 }
 
 /** A secret clawpod generates per instance, keeps in the vault and delivers as a file. */

@@ -32,7 +32,8 @@ export async function startSshPlane(group: string, sshd: Sshd, knownHosts: strin
     `    shell: {ssh: {host: "${sshd.ip}", port: ${SSHD_PORT}, user: ${SSHD_USER}, key: ssh-key, knownHosts: ssh-known-hosts, workdir: ${SSHD_WORKDIR}}}`,
     '',
   ].join('\n'));
-  const plane = await startPlane(planeYaml(model, { groups: [group], extra: `  agent: ${agent}` }), undefined, { [KEY_VAR]: sshd.clientKey, SSH_TEST_KNOWN_HOSTS: knownHosts });
+  // gateway.listen: a runner-profile instance (`clawpod run`) reaches the gateway over TCP
+  const plane = await startPlane(planeYaml(model, { groups: [group], extra: `  agent: ${agent}\n  gateway: {listen: "0.0.0.0:0"}` }), undefined, { [KEY_VAR]: sshd.clientKey, SSH_TEST_KNOWN_HOSTS: knownHosts });
   return { plane, model, close: async () => { await plane.stop(); await model.close(); } };
 }
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeBash } from '../../src/agent/tools/bash.js';
 import { SshShell } from '../../src/agent/tools/ssh.js';
-import { podman, uniquePrefix } from '../helpers/cli.js';
+import { cleanup, clawpod, podman, uniquePrefix } from '../helpers/cli.js';
 import { waitFor } from '../helpers/control.js';
-import { ask, startSshPlane, toolResult, type SshPlane } from '../helpers/sshd-plane.js';
+import { ask, KEY_VAR, startSshPlane, toolResult, type SshPlane } from '../helpers/sshd-plane.js';
 import { startSshd, SSHD_PORT, SSHD_USER, SSHD_WORKDIR, type Sshd } from '../helpers/sshd.js';
 
 const P = uniquePrefix('ssh');
@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sp?.close();
   sshd?.stop();
+  cleanup(P);
 });
 
 describe('the SSH sandbox', () => {
@@ -53,6 +54,46 @@ describe('the SSH sandbox', () => {
     // one login for both calls: the connection stays open between them
     expect(sshd.logs().match(/Accepted publickey for agent/g)).toHaveLength(1);
   });
+
+  it('the runner profile (clawpod run runner) runs its bash over SSH too; another payload with tools.shell.ssh is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), `${P}-spec-`));
+    const spec = (name: string, head: string) => {
+      const f = join(dir, `${name}.yaml`);
+      writeFileSync(f, [
+        'apiVersion: clawpod.dev/v1alpha1', 'kind: Agent', `metadata: {name: ${name}}`, 'spec:', head,
+        '  network: bridge',
+        '  secrets:',
+        `    - {name: ssh-key, source: env, secretRef: {name: ${KEY_VAR}}}`,
+        '    - {name: ssh-known-hosts, source: env, secretRef: {name: SSH_TEST_KNOWN_HOSTS}}',
+        `  tools: {shell: {ssh: {host: "${sshd.ip}", port: ${SSHD_PORT}, user: ${SSHD_USER}, key: ssh-key, knownHosts: ssh-known-hosts, workdir: ${SSHD_WORKDIR}}}}`, '',
+      ].join('\n'));
+      return f;
+    };
+    const run = (...a: string[]) => clawpod(a, { env: sp.plane.env, timeoutMs: 120_000 });
+    // a payload that is not the reference runner would run its shell in the container: refused, nothing made
+    const plain = await run('run', '-d', '-f', spec(`${P}plain`, '  command: [sleep, infinity]'));
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toContain('spec.tools.shell.ssh');
+    expect(plain.stderr).toContain('profile: {name: runner}');
+    expect(podman(['ps', '-a', '--format', '{{.Names}}']).stdout).not.toContain(`${P}plain`);
+
+    const r = await run('run', '-d', '-f', spec(`${P}svc`, `  profile: {name: runner}\n  llm: {group: ${G}}`));
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout + r.stderr;
+    const [, instance, token] = /gateway token of (\S+) \(shown once[^)]*\): (\S+)/.exec(out) ?? [];
+    const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    expect(token && url, out).toBeTruthy();
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'runner', messages: [{ role: 'user', content: 'run: hostname; cat only-here.txt' }] }),
+    });
+    const body = await res.text();
+    expect(res.status, body).toBe(200);
+    expect(body).toContain(sshd.hostname);
+    expect(body).toContain(sshd.marker);
+    const rm = await run('rm', '-f', '--volumes', instance!);
+    expect(rm.code, rm.stderr).toBe(0);
+  }, 180_000);
 
   it('closes the connection when the session ends', async () => {
     await sp.close();

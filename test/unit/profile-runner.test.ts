@@ -89,4 +89,15 @@ describe('the runner profile', () => {
       llm: { baseUrl: 'http://10.88.0.1:7879/v1', api: 'openai', model: 'claude-x', tokenFile: '/run/secrets/llm-token' },
     });
   });
+
+  it('carries spec.tools.shell.ssh into runner.json as files, and the serve mode checks it', () => {
+    const ssh = { host: 'build.example', port: 2222, user: 'agent', keyFile: '/run/secrets/k', knownHostsFile: '/run/secrets/kh', workdir: '/srv' };
+    const home = mkdtempSync(join(tmpdir(), 'profile-runner-'));
+    const file = join(home, 'runner.json');
+    writeFileSync(file, JSON.stringify(runner.config!.render({ instance: 't1', secretsDir: '/run/secrets', shell: { ssh } })));
+    expect(loadConfig(file, home).shell).toEqual({ ssh });
+    expect(runner.forcedConfig).toContain('shell');
+    writeFileSync(file, JSON.stringify({ port: 8080, gatewayTokenFile: '/x', shell: { ssh: { ...ssh, host: '', keyFile: 'relative' } } }));
+    expect(() => loadConfig(file, home)).toThrow(/shell\.ssh\.host: found "", expected a host name or address; shell\.ssh\.keyFile: found "relative"/);
+  });
 });
