@@ -24,6 +24,12 @@ const PROXY_USER = '1000:1000';
 // a loaded 2-core machine took 17 s to start a proxy that issued its certificates itself
 const READY_TIMEOUT_MS = 30_000;
 
+/**
+ * Whose proxy a container uses: the instance it was made as. A claimed warm-pool member keeps its
+ * member name in that label (the engine cannot relabel), and its proxy is named after it.
+ */
+export const egressKeyOf = (c: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): string => c.labels[LABELS.instance] ?? c.name;
+
 export const egressNames = (instance: string) => ({ container: `clawpod-egress-${instance}`, network: `clawpod-egress-${instance}`, folder: `${instance}.egress`, trust: `${instance}.egress-trust` });
 
 export interface EgressWiring {

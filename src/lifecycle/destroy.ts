@@ -77,6 +77,8 @@ export async function destroyAgent(d: DestroyDeps, name: string): Promise<string
 
 /** What a run made outside its container: Podman secrets, secret files, the record. Idempotent. */
 async function forgetRun(d: DestroyDeps, name: string, spec: Agent | undefined): Promise<void> {
+  // an agent already gone (a resumed destroy) left its proxy: removeAgent did not see it
+  if (spec?.spec.egress) await (await import('../egress/local.js')).removeEgressOf(d.rt, d.config, name).catch(() => undefined);
   await removeRuntimeSecrets(d.rt, name, spec).catch(() => undefined);
   removeDeliveredSecrets(d.config.secretsDir, name);
   forgetInstance(d.config, name);

@@ -69,7 +69,10 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   if (others.length) throw inUse(volume, others, inUseHint(volume));
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
-  if (trustedSpec(config, d)?.agent.spec.egress) await (await import('../egress/local.js')).removeEgressOf(rt, config, d.name);
+  if (trustedSpec(config, d)?.agent.spec.egress) {
+    const eg = await import('../egress/local.js');
+    await eg.removeEgressOf(rt, config, eg.egressKeyOf(d));
+  }
   await removeRuntimeSecrets(rt, d.name, trustedSpec(config, d)?.agent);
   forgetClaim(config, d.name);
   forgetInstance(config, d.name);

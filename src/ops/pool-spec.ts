@@ -50,6 +50,7 @@ export function differingFields(a: Agent, b: Agent): string[] {
 export function claimBlocker(agent: Agent): string | undefined {
   const s = agent.spec.secrets.find((x) => x.exposeAs !== 'file');
   if (s) return `spec.secrets ${s.name} is exposed as ${s.exposeAs}, which only a new container can be given`;
+  if (agent.spec.egress?.credentials.length) return 'spec.egress.credentials are read when the proxy starts, and a member\'s proxy would hold the filler\'s, not the claimer\'s';
   const profile = profileOf(agent);
   if (profile?.config && !profile.hotReload) return `${profile.name} reads its config only when it starts, and a claim would have to write the instance's`;
   return undefined;
@@ -60,7 +61,9 @@ export function checkPoolable(agent: Agent, where: string): void {
   const why = claimBlocker(agent);
   if (why) {
     throw new ClawpodError('USAGE', `${where}: cannot keep a warm pool of ${agent.metadata.name}: ${why}`, {
-      hint: why.startsWith('spec.secrets') ? 'deliver secrets as files (exposeAs: file, the default): a claim writes them into the member' : 'run it cold with `clawpod run`; a warm pool is for plain specs, the reference profile and hot-reloading payloads such as openclaw',
+      hint: why.startsWith('spec.secrets') ? 'deliver secrets as files (exposeAs: file, the default): a claim writes them into the member'
+        : why.startsWith('spec.egress') ? 'run it cold with `clawpod run` (each instance starts its own proxy with its own credentials), or pool a spec whose egress has no credentials'
+        : 'run it cold with `clawpod run`; a warm pool is for plain specs, the reference profile and hot-reloading payloads such as openclaw',
     });
   }
 }

@@ -233,6 +233,8 @@ export async function discardMember(rt: Runtime, config: Config, profile: Profil
   await rt.removeContainer(m.id, { force: true });
   await removeOwnedVolume(rt, config, volumeOfContainer(m.labels, own)).catch(() => undefined);
   removeDeliveredSecrets(config.secretsDir, own);
+  // its egress proxy, network and folders, if it had spec.egress (checked by their label: idempotent)
+  await (await import('../egress/local.js')).removeEgressOf(rt, config, own).catch(() => undefined);
   forgetInstance(config, own);
   if (!profile?.generatedSecrets?.length) return;
   const vault = (await import('../secrets/vault.js')).openVault(config);

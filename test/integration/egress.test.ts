@@ -46,8 +46,12 @@ afterAll(async () => {
   await plane?.stop();
   await model?.close();
   cleanup(P);
-  await podmanAsync(['rm', '-f', '-t', '0', `clawpod-egress-${NAME}`]);
-  await podmanAsync(['network', 'rm', '-f', `clawpod-egress-${NAME}`]);
+  // proxies and networks of the agent and of the pool's members, whatever a failed case left
+  const mine = (out: string) => out.split('\n').filter((n) => n.startsWith(`clawpod-egress-${P}`));
+  const proxies = mine((await podmanAsync(['ps', '-a', '--format', '{{.Names}}'])).stdout);
+  if (proxies.length) await podmanAsync(['rm', '-f', '-t', '0', ...proxies]);
+  const nets = mine((await podmanAsync(['network', 'ls', '--format', '{{.Name}}'])).stdout);
+  if (nets.length) await podmanAsync(['network', 'rm', '-f', ...nets]);
   await up?.close();
 });
 
@@ -113,6 +117,40 @@ describe('egress allowlist (local, Podman)', () => {
     const none = await clawpod(['logs', `${P}nobody`, '--egress'], { env });
     expect(none.code).not.toBe(0);
   }, 60_000);
+
+  it('a warm pool of an egress spec: the claimed instance keeps its member\'s proxy, rm and pool rm remove theirs; credentials cannot be pooled', async () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'upstream-ca.pem'), up.caPem);
+    const pool = `${P}p`;
+    const egress = `egress:\n  allow: ["allowed.egress.test:${up.port}"]\n  hosts: {allowed.egress.test: "${gw}"}\n  allowPrivate: true\n  caFile: upstream-ca.pem`;
+    const f = writeSpec(dir, 'pool.yaml', agentYaml(pool, `${IDLE_COMMAND}\nnetwork: bridge\n${egress}`));
+    const cli = (...a: string[]) => clawpod(a, { env, timeoutMs: 180_000 });
+    const proxies = async () => (await podmanAsync(['ps', '-a', '--filter', `label=dev.clawpod.egress-of`, '--format', '{{.Names}}'])).stdout.split('\n').filter((n) => n.startsWith(`clawpod-egress-${pool}`)).sort();
+    const fill = await cli('pool', 'fill', '--spec', f, '--size', '1');
+    expect(fill.code, fill.stderr).toBe(0);
+    const [member] = await proxies();
+    expect(member).toMatch(new RegExp(`^clawpod-egress-${pool}-pool-[0-9a-f]{6}$`));
+    const claim = await cli('--json', 'run', '-d', '-f', f);
+    expect(claim.code, claim.stderr).toBe(0);
+    expect(claim.stdout).toContain(member!.slice('clawpod-egress-'.length));
+    // the instance reaches the allowed host through the proxy it was made with
+    const via = await inAgent(pool, up.caPem, 'connect', `allowed.egress.test:${up.port}`, 'allowed.egress.test', '/');
+    expect(via, JSON.stringify(via)).toMatchObject({ ok: true, status: 200 });
+    const rm = await cli('rm', '-f', pool);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect((await podmanAsync(['container', 'exists', member!])).code).toBe(1);
+    expect((await podmanAsync(['network', 'exists', member!])).code).toBe(1);
+    // the refill's member and its proxy go with the pool
+    await waitFor('the refill', async () => ((await proxies()).length === 1 ? true : undefined), 60_000);
+    const prm = await cli('pool', 'rm', pool);
+    expect(prm.code, prm.stderr).toBe(0);
+    expect(await proxies()).toEqual([]);
+    const withCreds = writeSpec(dir, 'creds.yaml', agentYaml(`${P}c`, `${IDLE_COMMAND}\nnetwork: bridge\n${egress}\n  credentials: [{host: allowed.egress.test, header: Authorization, source: env, secretRef: {name: HOME}}]`));
+    const refused = await cli('pool', 'fill', '--spec', withCreds, '--size', '1');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('spec.egress.credentials');
+    expect(await proxies()).toEqual([]);
+  }, 150_000);
 
   it('rm removes the proxy and its network', async () => {
     const r = await clawpod(['rm', '-f', NAME], { env });
