@@ -25,9 +25,13 @@ export interface Exported {
   readonly warnings: string[];
 }
 
-/** One YAML document; long lines (the spec annotation) stay on one line. */
+/**
+ * One YAML document; long lines (the spec annotation) stay on one line. Written as YAML 1.1, which
+ * quotes strings such as "off", "yes" and "on": kubectl reads YAML 1.1, where they are booleans, and
+ * refuses a boolean env value (OpenClaw under gVisor gets OPENCLAW_FS_SAFE_NATIVE_MODE=off).
+ */
 export function toYaml(obj: unknown): string {
-  return stringify(obj, { lineWidth: 0 });
+  return stringify(obj, { lineWidth: 0, version: '1.1' });
 }
 
 export function multiDoc(objects: readonly KubeObject[], header: string): string {

@@ -5,7 +5,7 @@ import { deepMerge, isPlainObject } from './merge.js';
 import { openclaw } from './openclaw.js';
 import { reference, runnerShell } from './reference.js';
 import { runner } from './runner.js';
-import type { Profile, RenderContext } from './types.js';
+import type { Profile, RenderContext, SpecTier } from './types.js';
 import type { Agent, SecretSpec } from '../spec/schema.js';
 import { CDP_URL } from '../browser/sidecar.js';
 
@@ -52,6 +52,17 @@ export function withProfileDefaults(raw: Record<string, unknown>): { raw: Record
     return { raw, problem: { path: ['spec', 'profile'], message: `got "${ref.name}", expected ${guess ? `"${guess}" (or another profile: ` : 'a profile: '}${Object.keys(PROFILES).join(', ')}${guess ? ')' : ''}` } };
   }
   const version = typeof ref.version === 'string' ? ref.version : profile.defaultVersion;
-  const merged = deepMerge(profile.specDefaults(version), spec);
+  const merged = withTierEnv(profile, deepMerge(profile.specDefaults(version), spec));
   return { raw: { ...raw, spec: { ...merged, profile: { ...ref, version } } } };
+}
+
+/** The profile's env for the spec's isolation tier appended, except variables the spec sets itself. */
+function withTierEnv(profile: Profile, spec: Record<string, unknown>): Record<string, unknown> {
+  const tiers = profile.tierEnv ?? {};
+  // own keys only: the schema has not checked spec.isolation yet ("toString" must miss)
+  const extra = typeof spec.isolation === 'string' && Object.hasOwn(tiers, spec.isolation) ? tiers[spec.isolation as SpecTier] : undefined;
+  if (!extra?.length) return spec;
+  const env: unknown[] = Array.isArray(spec.env) ? spec.env : [];
+  const named = new Set(env.map((e) => (isPlainObject(e) ? e.name : undefined)));
+  return { ...spec, env: [...env, ...extra.filter((e) => !named.has(e.name)).map((e) => ({ ...e }))] };
 }

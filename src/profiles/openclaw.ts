@@ -78,6 +78,13 @@ export const openclaw: Profile = {
       { name: 'OPENCLAW_SUPERVISOR_MODE', value: 'external' },
     ],
   }),
+  // gVisor 2022-12 (Debian 12's runsc) has no openat2: it returns ENOSYS, and OpenClaw's fs-safe
+  // native helper creates its state lock files with openat2(RESOLVE_BENEATH), so the first-boot
+  // migration's lock fails and is reported as "the Gateway or another SQLite maintenance command
+  // owns this state directory". "off" is OpenClaw's documented setting for fs-safe's guarded
+  // JavaScript paths (docs/gateway/security/secure-file-operations.md); its locks still hold (a
+  // second gateway on the same state is refused under gVisor). docs/runtimes.md.
+  tierEnv: { gvisor: [{ name: 'OPENCLAW_FS_SAFE_NATIVE_MODE', value: 'off' }] },
   portStep: 20,
   probes: {
     port: PORT,

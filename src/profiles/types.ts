@@ -5,6 +5,7 @@ import type { StartDoc } from '../agent/protocol.js';
 import type { AgentInput } from '../spec/schema.js';
 
 export type SpecDefaults = NonNullable<AgentInput['spec']>;
+export type SpecTier = NonNullable<SpecDefaults['isolation']>;
 
 /** An HTTP probe on the agent's own port whose JSON body says whether it is up. */
 export interface JsonProbe {
@@ -104,4 +105,10 @@ export interface Profile {
   readonly forcedConfig?: readonly string[];
   /** A long-running service: `clawpod run` starts it in the background and waits for its probes. */
   readonly service?: boolean;
+  /**
+   * Env the payload needs under one isolation tier only: settings for a kernel that lacks what the
+   * payload would use. Added after the user's spec is merged (a variable the spec names wins), so
+   * every driver and `kube export` get it.
+   */
+  readonly tierEnv?: Partial<Record<SpecTier, readonly { readonly name: string; readonly value: string }[]>>;
 }

@@ -1,7 +1,7 @@
 // Drives the built CLI as a user does: a child process, real Podman, real files. Every test
 // names its objects with a per-run prefix and labels nothing by hand, so `cleanup` can find them.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,13 @@ export const BIN = join(ROOT, 'bin/clawpod.js');
 export const CONF = join(ROOT, '.clawpod/containers.conf');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
+
+/** An OCI runtime (runsc, runsc-net) that scripts/setup.sh registered in the project's containers.conf, gVisor installed. */
+export function runtimeRegistered(name: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v runsc']).status === 0 && existsSync(CONF) && new RegExp(`^${name}\\s*=`, 'm').test(readFileSync(CONF, 'utf8'));
+}
+/** What installs and registers gVisor. */
+export const GVISOR_FIX = 'apt-get install -y runsc, then ./scripts/setup.sh';
 
 /** A scratch HOME/config so the user's own allowlist and data are never touched. */
 export function scratchEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -1,14 +1,12 @@
 // The same agents under gVisor (runsc) for real: a plain `clawpod run` (Node inside gVisor's
 // kernel, output and exit code back), a control-plane session whose follow-up reaches the runner
 // (attach stdin: inotify on a bind mount does not fire under gVisor), and a networked gVisor agent
-// serving on a published port (the `runsc-net` runtime, docs/runtimes.md). OpenClaw's gateway does
-// not start under gVisor yet (its state-migration lock times out): docs/runtimes.md.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+// serving on a published port (the `runsc-net` runtime, docs/runtimes.md). An OpenClaw gateway
+// under gVisor: test/integration/openclaw-gvisor.test.ts.
 import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
-import { agentYaml, cleanup, clawpod, CONF, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { agentYaml, cleanup, clawpod, GVISOR_FIX, podman, runtimeRegistered, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type MessageView, type Plane } from '../helpers/control.js';
 import { need } from '../helpers/prereq.js';
 
@@ -17,10 +15,6 @@ const env = scratchEnv();
 const dir = tmpDir();
 let model: ModelServer | undefined;
 let plane: Plane | undefined;
-
-// setup.sh installs runsc and registers it (and runsc-net) in the project's containers.conf
-const registered = (name: string) => spawnSync('sh', ['-c', 'command -v runsc']).status === 0 && existsSync(CONF) && new RegExp(`^${name}\\s*=`, 'm').test(readFileSync(CONF, 'utf8'));
-const FIX = 'apt-get install -y runsc, then ./scripts/setup.sh';
 
 beforeAll(async () => { model = await modelServer(); });
 afterAll(async () => {
@@ -33,7 +27,7 @@ afterAll(async () => {
 
 describe('isolation: gvisor, end to end', () => {
   it('clawpod run: Node runs on gVisor\'s kernel, its output and exit code come back', async (ctx) => {
-    need(ctx, registered('runsc'), 'runsc registered with Podman', FIX);
+    need(ctx, runtimeRegistered('runsc'), 'runsc registered with Podman', GVISOR_FIX);
     const spec = writeSpec(dir, 'a.yaml', agentYaml(`${P}a`, 'isolation: gvisor\ncommand: [node, -e, "console.log(\'kernel\', require(\'os\').release()); process.exit(3)"]'));
     const r = await clawpod(['run', '-f', spec], { env, timeoutMs: 90_000 });
     expect(r.stderr).not.toContain('Error');
@@ -44,7 +38,7 @@ describe('isolation: gvisor, end to end', () => {
   }, 120_000);
 
   it('clawpod serve: a gVisor session answers a tool call, and a follow-up reaches the same runner over stdin', async (ctx) => {
-    need(ctx, registered('runsc'), 'runsc registered with Podman', FIX);
+    need(ctx, runtimeRegistered('runsc'), 'runsc registered with Podman', GVISOR_FIX);
     const g = `${P}s`;
     const agentFile = writeSpec(dir, 'session-agent.yaml', agentYaml('session', 'isolation: gvisor\ncommand: [clawpod-agent]'));
     plane = await startPlane(planeYaml(model!, { groups: [g], extra: `  agent: ${agentFile}` }));
@@ -71,7 +65,7 @@ describe('isolation: gvisor, end to end', () => {
   }, 180_000);
 
   it('a networked gVisor agent (runsc-net) serves on its published port from its own network namespace', async (ctx) => {
-    need(ctx, registered('runsc-net'), 'runsc-net registered with Podman (networked gVisor)', FIX);
+    need(ctx, runtimeRegistered('runsc-net'), 'runsc-net registered with Podman (networked gVisor)', GVISOR_FIX);
     const name = `${P}n`;
     const port = 20000 + (process.pid % 20000);
     const server = 'require("http").createServer((q, s) => s.end(require("os").release())).listen(8080)';

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelServer } from '../fixtures/model-server.js';
 import { cleanup, clawpod, podman, ROOT, tmpDir, uniquePrefix, type CliResult } from '../helpers/cli.js';
 import { modelServer, planeYaml, startPlane, type Plane } from '../helpers/control.js';
+import { chatAt, ensureOpenclawImage, OPENCLAW_IMAGE, OPENCLAW_VERSION, started } from '../helpers/openclaw.js';
 import { need } from '../helpers/prereq.js';
 
-const VERSION = '2026.9.6';
-const IMAGE = `localhost/clawpod-openclaw:${VERSION}`;
+const VERSION = OPENCLAW_VERSION;
+const IMAGE = OPENCLAW_IMAGE;
 const P = uniquePrefix('oc');
 const A = `${P}a`;
 const B = `${P}b`;
@@ -29,20 +30,7 @@ const info: Record<string, { port: number; token: string }> = {};
 
 const run = (args: string[], timeoutMs = 400_000): Promise<CliResult> => clawpod(args, { env: plane.env, timeoutMs });
 
-function started(name: string, r: CliResult): { port: number; token: string | undefined } {
-  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-  const port = Number(/127\.0\.0\.1:(\d+)->18789/.exec(r.stdout)?.[1]);
-  const token = new RegExp(`gateway token of ${name} \\(shown once[^)]*\\): (\\S+)`).exec(r.stdout)?.[1];
-  return { port, token };
-}
-
-async function chat(name: string, text: string, token = info[name]!.token): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${info[name]!.port}/v1/chat/completions`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'openclaw', messages: [{ role: 'user', content: text }] }), signal: AbortSignal.timeout(120_000),
-  });
-  return { status: res.status, body: await res.text() };
-}
+const chat = (name: string, text: string, token = info[name]!.token) => chatAt(info[name]!.port, token, text);
 
 const sh = (name: string, script: string) => podman(['exec', name, 'sh', '-c', script]);
 
@@ -64,10 +52,7 @@ async function runningOrDone(name: string, pending: Promise<unknown>): Promise<v
 }
 
 beforeAll(async () => {
-  if (podman(['image', 'exists', IMAGE]).code !== 0) {
-    const b = await clawpod(['image', 'build', '--profile', 'openclaw', '--version', VERSION], { timeoutMs: 1_200_000 });
-    expect(b.code, b.stderr).toBe(0);
-  }
+  await ensureOpenclawImage();
   model = await modelServer();
   plane = await startPlane(planeYaml(model, { groups: [`${A}=fixa`, B, `${C}=fixa`], extra: '  gateway: {listen: "0.0.0.0:0"}' }));
 }, 1_300_000);

@@ -356,6 +356,15 @@ describe('export formats', () => {
     expect(docs.every((d) => d.metadata!.namespace === 'team')).toBe(true);
   });
 
+  it('kube: quotes env values that YAML 1.1 (kubectl) would read as booleans', () => {
+    // OpenClaw under gVisor gets OPENCLAW_FS_SAFE_NATIVE_MODE=off from its profile
+    const a = agent('apiVersion: clawpod.dev/v1alpha1\nkind: Agent\nmetadata: {name: oc}\nspec:\n  profile: openclaw\n  isolation: gvisor\n');
+    const text = exportAgents([a], { format: 'kube', mode: 'persistent' }).files.get('')!;
+    expect(text).toMatch(/- name: OPENCLAW_FS_SAFE_NATIVE_MODE\n\s+value: "off"\n/);
+    const set = parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJS() as KubeObject).find((d) => d.kind === 'StatefulSet') as { spec: { template: { spec: { containers: { env: { name: string; value: unknown }[] }[] } } } };
+    expect(set.spec.template.spec.containers[0]!.env.find((e) => e.name === 'OPENCLAW_FS_SAFE_NATIVE_MODE')?.value).toBe('off');
+  });
+
   it('kustomize: base/ with one file per object, overlays/NS/ setting namespace and a label', () => {
     const r = exportAgents([hello(), isolated()], { format: 'kustomize', mode: 'persistent', namespace: 'team' });
     const files = [...r.files.keys()].sort();

@@ -35,6 +35,20 @@ describe('profile defaults', () => {
     expect(a!.agent.spec.env).toEqual([{ name: 'A', value: 'b' }]);
   });
 
+  it("add the profile's env for the spec's isolation tier only, a variable the user set winning", () => {
+    const env = (extra: string) => parseAgents(`${head}spec:\n  profile: openclaw\n${extra}`)[0]!.agent.spec.env;
+    const native = (e: { name: string; value: string }[]) => e.filter((v) => v.name === 'OPENCLAW_FS_SAFE_NATIVE_MODE');
+    expect(native(env(''))).toEqual([]);
+    expect(native(env('  isolation: runc\n'))).toEqual([]);
+    // gVisor 2022-12 has no openat2, which fs-safe's native helper needs (docs/runtimes.md)
+    expect(native(env('  isolation: gvisor\n'))).toEqual([{ name: 'OPENCLAW_FS_SAFE_NATIVE_MODE', value: 'off' }]);
+    expect(env('  isolation: gvisor\n').map((v) => v.name)).toContain('OPENCLAW_STATE_DIR');
+    expect(env('  isolation: gvisor\n  env: [{name: OPENCLAW_FS_SAFE_NATIVE_MODE, value: require}, {name: A, value: b}]\n')).toEqual([
+      { name: 'OPENCLAW_FS_SAFE_NATIVE_MODE', value: 'require' }, { name: 'A', value: 'b' },
+    ]);
+    expect(problem(() => env('  isolation: toString\n')).details[0]).toMatch(/spec\.isolation/);
+  });
+
   it('name an unknown profile with the closest one, at its line', () => {
     const e = problem(() => parseAgents(`${head}spec:\n  profile: opencla\n`, 'a.yaml'));
     expect(e.code).toBe('SPEC_INVALID');
