@@ -129,7 +129,7 @@ describe.skipIf(!haveChromium && !IN_CI)('OpenClaw browser tool on the sidecar',
     const agentIp = podman(['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', NAME]).stdout.trim();
     expect(visits.length).toBeGreaterThan(0);
     expect(visits.at(-1)!.userAgent).toContain('HeadlessChrome/');
-    expect(visits.at(-1)!.from.replace(/^::ffff:/, '')).toBe(agentIp);
+    expect(visits.at(-1)!.from.replace(/^::ffff:/, ''), JSON.stringify(visits)).toBe(agentIp);
     // the rendered profile, as OpenClaw keeps it (no legacy key its doctor strips at start)
     const cfg = JSON.parse(podman(['exec', NAME, 'cat', '/home/agent/.openclaw/openclaw.json']).stdout) as { browser: unknown };
     expect(cfg.browser).toMatchObject({ enabled: true, attachOnly: true, defaultProfile: 'clawpod', profiles: { clawpod: { cdpUrl: 'http://127.0.0.1:9222' } } });
