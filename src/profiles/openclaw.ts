@@ -42,10 +42,13 @@ function browserOrigins(published: RenderContext['published']): string[] {
 /**
  * spec.browser: OpenClaw's browser tool drives clawpod's sidecar as a remote CDP profile. attachOnly:
  * a loopback CDP URL without it is taken for a browser OpenClaw launches itself (docs.openclaw.ai,
- * tools/browser/remote), and this image has none to launch.
+ * tools/browser/remote), and this image has none to launch. No `color`: OpenClaw's start-up doctor
+ * takes it for a legacy key on such a profile and rewrites openclaw.json without it at every start.
+ * Its SSRF policy stays OpenClaw's default (private addresses refused): a user names the private
+ * hosts it may open in spec.config.values.browser.ssrfPolicy (docs/browser.md).
  */
 function sidecarBrowser(cdpUrl: string): Record<string, unknown> {
-  return { enabled: true, attachOnly: true, defaultProfile: 'clawpod', profiles: { clawpod: { cdpUrl, color: '#2E7D32' } } };
+  return { enabled: true, attachOnly: true, defaultProfile: 'clawpod', profiles: { clawpod: { cdpUrl } } };
 }
 
 export const openclaw: Profile = {

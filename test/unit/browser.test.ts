@@ -114,7 +114,7 @@ describe('OpenClaw with spec.browser', () => {
   it('its browser tool attaches to the sidecar as a remote CDP profile', () => {
     const a = agent('profile: openclaw\nbrowser: { enabled: true }');
     const cfg = renderConfig(openclaw, a, { instance: 'web', secretsDir: '/run/secrets' }) as { browser?: Record<string, unknown> };
-    expect(cfg.browser).toEqual({ enabled: true, attachOnly: true, defaultProfile: 'clawpod', profiles: { clawpod: { cdpUrl: 'http://127.0.0.1:9222', color: '#2E7D32' } } });
+    expect(cfg.browser).toEqual({ enabled: true, attachOnly: true, defaultProfile: 'clawpod', profiles: { clawpod: { cdpUrl: 'http://127.0.0.1:9222' } } });
     const none = renderConfig(openclaw, agent('profile: openclaw'), { instance: 'web', secretsDir: '/run/secrets' }) as { browser?: unknown };
     expect(none.browser).toBeUndefined();
   });
