@@ -125,5 +125,8 @@ export function egressCommand(dir: string = EGRESS_DEFAULTS.dir): string[] {
 /** Environment for the agent: both spellings (curl reads the lower-case ones, many SDKs the upper-case). */
 export function agentProxyEnv(proxyHost: string, httpPort: number = EGRESS_DEFAULTS.httpPort): Record<string, string> {
   const url = `http://${proxyHost}:${httpPort}`;
-  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url };
+  // the container's own loopback (a browser sidecar's CDP, a payload's local servers) is not the
+  // internet: the proxy would refuse it anyway (loopback-address), so clients must not send it there
+  const local = 'localhost,127.0.0.1,::1';
+  return { HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url, NO_PROXY: local, no_proxy: local };
 }
