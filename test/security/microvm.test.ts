@@ -2,9 +2,10 @@
 // commands as any user, so it must refuse the agent — which can reach it on the guest's address but
 // cannot read its token; the agent's root stays read-only (QEMU exports it read-only, whatever the
 // guest kernel is told); `network: none` leaves only the forwarded sockets (QEMU's restrict=on).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { agentYaml, cleanup, clawpod, CONF, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
+import { agentYaml, cleanup, clawpod, CONF, podman, scratchEnv, tmpDir, uniquePrefix, writeSpec } from '../helpers/cli.js';
 
 const P = uniquePrefix('mvmsec');
 const registered = (() => { try { return readFileSync(CONF, 'utf8').includes('clawpod-microvm'); } catch { return false; } })();
@@ -31,4 +32,22 @@ run('microVM agent attacks', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['token-denied', 'init-root-denied', 'exec-refused', 'root-read-only', 'host-unreachable', 'internet-unreachable']);
   }, 300_000);
+
+  it('an image whose mount point is a symlink to the jail (/workspace -> /vm) is refused before the VM starts', async () => {
+    // runc resolves mounts inside the VMM's jail: followed, the agent's writable volume would cover /vm (QEMU, launch, exec token)
+    const tag = `localhost/${P}-linked:latest`;
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'Containerfile'), 'FROM localhost/clawpod-agent:latest\nUSER root\nRUN rm -rf /workspace && ln -s /vm /workspace\nUSER 1000\n');
+    const b = podman(['build', '-q', '-t', tag, dir]);
+    expect(b.code, b.stderr).toBe(0);
+    try {
+      const spec = writeSpec(dir, 'l.yaml', agentYaml(`${P}l`, [`image: ${tag}`, 'isolation: microvm', 'network: none', 'resources: {cpu: "1", memory: 512Mi, pids: 128}', 'command: [sh, -c, "echo VM-STARTED"]'].join('\n')));
+      const r = await clawpod(['run', '--rm', '-f', spec], { env: scratchEnv(hostEnv), timeoutMs: 120_000 });
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).not.toContain('VM-STARTED');
+      expect(r.stderr).toContain('/workspace is a symlink');
+    } finally {
+      podman(['rmi', '-f', tag]);
+    }
+  }, 180_000);
 });

@@ -6,6 +6,10 @@ import { renderAgent } from '../../src/kube/render.js';
 import { jobForContainer } from '../../src/runtime/kubernetes/container-job.js';
 import type { ContainerSpec } from '../../src/runtime/runtime.js';
 import { execProcess, guestMemoryMiB, sq, vmBundle, type OciConfig, type SourceFacts } from '../../src/runtime/microvm/vm-config.js';
+import { hostFacts } from '../../src/runtime/microvm/host-facts.js';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MAP = [{ containerID: 0, hostID: 0x70000000, size: 65536 }];
 const podmanConfig = (): OciConfig => ({
@@ -30,6 +34,7 @@ const podmanConfig = (): OciConfig => ({
 const facts: SourceFacts = {
   isDir: (s) => s !== '/sec/TOKEN',
   sockets: (s) => (s === '/host/gw' ? ['llm.sock'] : []),
+  linkOn: () => undefined,
 };
 const opts = { jail: '/jail', ctlDir: '/b/microvm/ctl', kvmNode: '/b/microvm/kvm', hostCpus: 2, execToken: 'tok123' };
 
@@ -114,5 +119,39 @@ describe('microVM on Kubernetes', () => {
     const spec = { name: 'x', image: 'i', env: {}, user: '1000:1000', labels: {}, mounts: [], ports: [], resources: { cpus: 1, memoryBytes: 1 << 28, pids: 64 }, network: 'none', isolation: 'microvm', security: { readOnlyRootfs: true, dropAllCapabilities: true, noNewPrivileges: true } } satisfies ContainerSpec;
     expect(jobForContainer(spec, { serviceAccount: 'default' }).spec!.template.spec!.runtimeClassName).toBe('kata');
     expect(jobForContainer({ ...spec, isolation: 'runc' }, { serviceAccount: 'default' }).spec!.template.spec!.runtimeClassName).toBeUndefined();
+  });
+});
+
+describe('microVM mount destinations: a symlink on the way would put the mount on the jail', () => {
+  // a real image root and volume on disk, looked at with the shim's own lstat walk
+  const dir = mkdtempSync(join(tmpdir(), 'microvm-links-'));
+  const root = join(dir, 'root');
+  const vol = join(dir, 'vol');
+  mkdirSync(join(root, 'home', 'agent'), { recursive: true });
+  mkdirSync(vol);
+  symlinkSync('/vm', join(root, 'workspace'));
+  symlinkSync('/vm/ctl', join(vol, 'cache'));
+  const withMounts = (mounts: OciConfig['mounts']): OciConfig => ({ ...podmanConfig(), root: { path: root, readonly: true }, mounts });
+  const build = (mounts: OciConfig['mounts']) => () => vmBundle(withMounts(mounts), { ...opts, accel: 'tcg' }, { ...facts, linkOn: hostFacts.linkOn });
+
+  it('refuses a destination whose path in the image is a symlink', () => {
+    expect(build([{ destination: '/workspace', type: 'bind', source: vol, options: ['rbind', 'rw'] }])).toThrow('mount destination /workspace: /workspace is a symlink');
+  });
+
+  it('refuses a mount under an earlier one whose folder holds a symlink there (a volume the agent wrote)', () => {
+    expect(build([
+      { destination: '/home/agent', type: 'bind', source: vol, options: ['rbind', 'rw'] },
+      { destination: '/home/agent/cache/x', type: 'bind', source: '/sec/TOKEN', options: ['bind', 'ro'] },
+    ])).toThrow('mount destination /home/agent/cache/x: /home/agent/cache is a symlink');
+  });
+
+  it('refuses . and .., and takes plain paths, missing ones and mounts under a fresh tmpfs', () => {
+    expect(build([{ destination: '/home/agent/../../vm', type: 'tmpfs', source: 'tmpfs' }])).toThrow('has . or .. in it');
+    expect(build([
+      { destination: '/home/agent', type: 'bind', source: vol, options: ['rbind', 'rw'] },
+      { destination: '/home/agent/new/deeper', type: 'tmpfs', source: 'tmpfs' },
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs' },
+      { destination: '/run/secrets/TOKEN', type: 'bind', source: '/sec/TOKEN', options: ['bind', 'ro'] },
+    ])).not.toThrow();
   });
 });

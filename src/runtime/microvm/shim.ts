@@ -5,11 +5,12 @@
 // the jail that hands the process to the guest's exec server. Registered by scripts/setup.sh with
 // CLAWPOD_RUNC (the runc to delegate to) and CLAWPOD_MICROVM_JAIL (scripts/microvm/build.sh).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execProcess, MICROVM_ANNOTATION, vmBundle, type OciConfig, type SourceFacts } from './vm-config.js';
+import { hostFacts } from './host-facts.js';
+import { execProcess, MICROVM_ANNOTATION, vmBundle, type OciConfig } from './vm-config.js';
 
 /** runc's global options that take a value (the verb is the first word after them). */
 const VALUED = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
@@ -32,17 +33,6 @@ function bundleOf(args: readonly string[]): string {
   return process.cwd();
 }
 
-const facts: SourceFacts = {
-  isDir: (s) => { try { return statSync(s).isDirectory(); } catch { return false; } },
-  sockets: (s) => {
-    try {
-      const st = lstatSync(s);
-      if (st.isSocket()) return [''];
-      if (!st.isDirectory()) return [];
-      return readdirSync(s, { withFileTypes: true }).filter((d) => d.isSocket() && /^[A-Za-z0-9._@+-]+$/.test(d.name)).map((d) => d.name);
-    } catch { return []; }
-  },
-};
 
 function writeOwned(path: string, text: string, owner: { uid: number; gid: number }): void {
   writeFileSync(path, text, { mode: 0o600 });
@@ -63,7 +53,7 @@ function prepare(bundle: string, jail: string): string {
   mkdirSync(ctlDir, { mode: 0o700 });
   const kvmNode = join(ctlDir, 'kvm');
   const accel = readFileSync(join(jail, 'vm', 'accel'), 'utf8').trim() === 'kvm' ? 'kvm' : 'tcg';
-  const vm = vmBundle(cfg, { jail, ctlDir: join(ctlDir, 'ctl'), kvmNode, hostCpus: availableParallelism(), accel, execToken: randomBytes(24).toString('hex') }, facts);
+  const vm = vmBundle(cfg, { jail, ctlDir: join(ctlDir, 'ctl'), kvmNode, hostCpus: availableParallelism(), accel, execToken: randomBytes(24).toString('hex') }, hostFacts);
   // the VMM runs as the container's user: it alone may open its /dev/kvm and read its control files
   chownSync(ctlDir, vm.owner.uid, vm.owner.gid);
   const ctl = join(ctlDir, 'ctl');

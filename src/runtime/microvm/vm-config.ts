@@ -29,6 +29,11 @@ export interface SourceFacts {
   isDir(source: string): boolean;
   /** Unix sockets directly in a directory source, by name; for a socket source, [''] (itself). */
   sockets(source: string): readonly string[];
+  /**
+   * The first symlink on `rel` (a plain relative path) under the host directory `base`, as a path
+   * relative to base; undefined when there is none (a component that does not exist ends the walk).
+   */
+  linkOn(base: string, rel: string): string | undefined;
 }
 
 export interface VmOptions {
@@ -94,7 +99,25 @@ export function guestCpus(quota: number | undefined, period: number | undefined,
 /** Paths go into the guest init's word lists: refuse what it could not split safely. */
 function plainPath(p: string): string {
   if (!/^\/[A-Za-z0-9._@+\-/]*$/.test(p)) throw new Error(`mount path ${JSON.stringify(p)} has characters the microVM's init does not take`);
+  if (p.split('/').some((c) => c === '.' || c === '..')) throw new Error(`mount path ${JSON.stringify(p)} has . or .. in it`);
   return p.replace(/\/+$/, '') || '/';
+}
+
+/**
+ * runc resolves a mount's destination inside the VMM's jail, where the agent's root is /guest: a
+ * symlink on the way (the image's, or one the agent left in a volume a later mount goes under) would
+ * land the mount on the jail's own files (/vm: QEMU, launch, the exec token) instead of the guest's.
+ * So no symlink may be on the way; each part is looked at where it comes from: the root's image, or
+ * the host folder of the deepest earlier mount it lies under (a fresh tmpfs has none).
+ */
+function refuseLinks(dest: string, earlier: readonly { dest: string; m: OciMount }[], root: string, facts: SourceFacts): void {
+  const under = [...earlier].reverse().find((e) => dest.startsWith(`${e.dest}/`));
+  if (under?.m.type === 'tmpfs') return;
+  const [base, rel] = under ? [under.m.source ?? '', dest.slice(under.dest.length + 1)] : [root, dest.slice(1)];
+  const link = rel ? facts.linkOn(base, rel) : undefined;
+  if (link !== undefined) {
+    throw new Error(`mount destination ${dest}: ${under ? `${under.dest}/` : '/'}${link} is a symlink, which would take the mount out of the microVM's guest; use a plain directory there`);
+  }
 }
 
 function qemuOpt(s: string): string {
@@ -113,9 +136,12 @@ export function vmBundle(cfg: OciConfig, o: VmOptions, facts: SourceFacts): VmBu
   const exports: { tag: string; jailPath: string; guestPath: string; ro: boolean }[] = [{ tag: 'root', jailPath: '/guest', guestPath: '/', ro: rootRo }];
   const sockets: { guest: string; jail: string }[] = [];
   const sockMounts: OciMount[] = [];
+  const placed: { dest: string; m: OciMount }[] = [];
   for (const m of cfg.mounts ?? []) {
     if (SYSTEM.test(m.destination)) { jailMounts.push(m); continue; }
     const dest = plainPath(m.destination);
+    refuseLinks(dest, placed, cfg.root.path, facts);
+    placed.push({ dest, m });
     guestMounts.push({ ...m, destination: `/guest${dest}` });
     const opts = m.options ?? [];
     const ro = opts.includes('ro');
