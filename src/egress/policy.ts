@@ -23,22 +23,57 @@ const LOOPBACK = blockList([['127.0.0.0', 8, 'ipv4'], ['0.0.0.0', 8, 'ipv4'], ['
 const LINK_LOCAL = blockList([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6'], ['224.0.0.0', 4, 'ipv4'], ['240.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']]);
 const PRIVATE = blockList([['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['fc00::', 7, 'ipv6']]);
 
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is checked as the IPv4 address it is. */
-function unmapped(ip: string): { ip: string; type: 'ipv4' | 'ipv6' } {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (m) return { ip: m[1]!, type: 'ipv4' };
-  return { ip, type: isIP(ip) === 6 ? 'ipv6' : 'ipv4' };
+/** The 16 bytes of an IPv6 address (any textual form Node accepts); undefined for anything else. */
+function v6Bytes(ip: string): number[] | undefined {
+  if (isIP(ip) !== 6) return undefined;
+  let text = ip.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) text = `${text.slice(0, dotted.index)}${((+dotted[1]! << 8) | +dotted[2]!).toString(16)}:${((+dotted[3]! << 8) | +dotted[4]!).toString(16)}`;
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const hs = head ? head.split(':') : [];
+  const ts = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
+  return groups.flatMap((g) => { const n = parseInt(g || '0', 16); return [n >> 8, n & 0xff]; });
+}
+
+const v4 = (b: readonly number[]) => b.join('.');
+
+/**
+ * The IPv4 address an IPv6 one carries, when it is a form that reaches it: IPv4-mapped and
+ * -compatible (::ffff:a.b.c.d, ::a.b.c.d), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16)
+ * and Teredo's client (2001:0::/32, inverted). Each is checked as that IPv4 address too.
+ */
+export function embeddedV4(ip: string): string | undefined {
+  const b = v6Bytes(ip);
+  if (!b) return undefined;
+  const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
+  if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(b.slice(12));
+  if (zero(0, 12) && !zero(12, 14)) return v4(b.slice(12)); // ::a.b.c.d, not :: or ::1
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && (zero(4, 12) || (b[4] === 0 && b[5] === 1))) return v4(b.slice(12));
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(b.slice(2, 6));
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) return v4(b.slice(12).map((x) => x ^ 0xff));
+  return undefined;
+}
+
+function refusalOf(ip: string, type: 'ipv4' | 'ipv6', allowPrivate: boolean): RefusalReason | undefined {
+  if (METADATA.check(ip, type)) return 'metadata-address';
+  if (LOOPBACK.check(ip, type)) return 'loopback-address';
+  if (LINK_LOCAL.check(ip, type)) return 'link-local-address';
+  if (!allowPrivate && PRIVATE.check(ip, type)) return 'private-address';
+  return undefined;
 }
 
 /** undefined when the proxy may connect to `ip`; otherwise why not. */
 export function addressRefusal(ip: string, allowPrivate: boolean): RefusalReason | undefined {
-  const a = unmapped(ip);
-  if (METADATA.check(a.ip, a.type)) return 'metadata-address';
-  if (LOOPBACK.check(a.ip, a.type)) return 'loopback-address';
-  if (LINK_LOCAL.check(a.ip, a.type)) return 'link-local-address';
-  if (!allowPrivate && PRIVATE.check(a.ip, a.type)) return 'private-address';
-  return undefined;
+  const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+  const inner = type === 'ipv6' ? embeddedV4(ip) : undefined;
+  return refusalOf(ip, type, allowPrivate) ?? (inner ? refusalOf(inner, 'ipv4', allowPrivate) : undefined);
 }
+
+const isMetadata = (ip: string): boolean => {
+  const inner = embeddedV4(ip);
+  return METADATA.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4') || (inner !== undefined && METADATA.check(inner, 'ipv4'));
+};
 
 /** A host as the proxy compares it: lower-case, no trailing dot, no IPv6 brackets. */
 export function normalizeHost(h: string): string {
@@ -60,7 +95,7 @@ export class AllowList {
   /** undefined when host:port may be reached by name; IP literals never are. */
   refusal(host: string, port: number): RefusalReason | undefined {
     const h = normalizeHost(host);
-    if (isIP(h) !== 0) return METADATA.check(unmapped(h).ip, unmapped(h).type) ? 'metadata-address' : 'ip-literal';
+    if (isIP(h) !== 0) return isMetadata(h) ? 'metadata-address' : 'ip-literal';
     return this.rules.some((r) => ruleMatches(r, h, port)) ? undefined : 'not-allowed';
   }
 }

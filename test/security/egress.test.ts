@@ -33,8 +33,8 @@ beforeAll(async () => {
   const spec = writeSpec(dir, 'agent.yaml', agentYaml(NAME, `${IDLE_COMMAND}
 network: bridge
 egress:
-  allow: ["allowed.egress.test:${up.port}", "cred.egress.test:${up.port}", "loop.egress.test:${up.port}", "meta.egress.test:${up.port}", "meta6.egress.test:${up.port}"]
-  hosts: {allowed.egress.test: "${gw}", cred.egress.test: "${gw}", denied.egress.test: "${gw}", loop.egress.test: "127.0.0.1", meta.egress.test: "169.254.169.254", meta6.egress.test: "fd00:ec2::254"}
+  allow: ["allowed.egress.test:${up.port}", "cred.egress.test:${up.port}", "loop.egress.test:${up.port}", "meta.egress.test:${up.port}", "meta6.egress.test:${up.port}", "nat64.egress.test:${up.port}"]
+  hosts: {allowed.egress.test: "${gw}", cred.egress.test: "${gw}", denied.egress.test: "${gw}", loop.egress.test: "127.0.0.1", meta.egress.test: "169.254.169.254", meta6.egress.test: "fd00:ec2::254", nat64.egress.test: "64:ff9b::a9fe:a9fe"}
   allowPrivate: true
   caFile: upstream-ca.pem
   credentials:
@@ -70,13 +70,15 @@ describe('egress proxy under attack', () => {
       inAgent(NAME, up.caPem, 'connect', `2130706433:${up.port}`, 'allowed.egress.test', '/decimal'),
       inAgent(NAME, up.caPem, 'connect', `meta.egress.test:${up.port}`, 'meta.egress.test', '/meta'),
       inAgent(NAME, up.caPem, 'connect', `meta6.egress.test:${up.port}`, 'meta6.egress.test', '/meta6'),
+      // 169.254.169.254 inside a NAT64 address
+      inAgent(NAME, up.caPem, 'connect', `nat64.egress.test:${up.port}`, 'nat64.egress.test', '/nat64'),
       inAgent(NAME, up.caPem, 'connect', `loop.egress.test:${up.port}`, 'loop.egress.test', '/loop'),
       inAgent(NAME, undefined, 'http', 'http://169.254.169.254/latest/meta-data/'),
       inAgent(NAME, undefined, 'http', 'http://[fd00:ec2::254]/latest/meta-data/'),
       inAgent(NAME, undefined, 'http', `http://meta.egress.test:${up.port}/`),
     ]);
     for (const r of rs) expect(r.ok === false || r.status === 403, JSON.stringify(r)).toBe(true);
-    expect(up.seen.some((s) => ['/front', '/front-cred', '/ip', '/ip6', '/decimal', '/meta', '/meta6', '/loop'].includes(s.path))).toBe(false);
+    expect(up.seen.some((s) => ['/front', '/front-cred', '/ip', '/ip6', '/decimal', '/meta', '/meta6', '/nat64', '/loop'].includes(s.path))).toBe(false);
     const reasons = (await proxyEvents(NAME)).filter((e) => e.type === 'egress.refused').map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['sni-mismatch', 'ip-literal', 'metadata-address', 'loopback-address', 'not-allowed']));
   }, 60_000);

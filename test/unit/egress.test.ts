@@ -50,6 +50,17 @@ describe('policy', () => {
     expect(addressRefusal('140.82.112.5', false)).toBeUndefined();
   });
 
+  it('IPv6 forms that carry an IPv4 address are checked as that address too (mapped in hex, NAT64, 6to4, Teredo, compatible)', () => {
+    for (const a of ['::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '64:ff9b:1::a9fe:a9fe', '2002:a9fe:a9fe::1']) expect(addressRefusal(a, true)).toBe('metadata-address');
+    for (const a of ['2002:7f00:1::1', '::127.0.0.1', '64:ff9b::7f00:1']) expect(addressRefusal(a, true)).toBe('loopback-address');
+    for (const a of ['64:ff9b::10.0.0.1', '2002:0a00:0001::', '2001:0:4136:e378:8000:63bf:f5ff:fffe']) {
+      expect(addressRefusal(a, false)).toBe('private-address');
+      expect(addressRefusal(a, true)).toBeUndefined();
+    }
+    for (const a of ['2606:4700::1111', '::ffff:8.8.8.8', '64:ff9b::808:808']) expect(addressRefusal(a, false)).toBeUndefined();
+    expect(new AllowList(['x.test:443']).refusal('64:ff9b::a9fe:a9fe', 443)).toBe('metadata-address');
+  });
+
   it('names match exactly or below a wildcard, on the listed port; IP literals never', () => {
     const l = new AllowList(['api.github.com:443', '*.example.com:443']);
     expect(l.refusal('API.GitHub.com.', 443)).toBeUndefined();
