@@ -251,7 +251,11 @@ node_start() {
   local sock=$NODE_DIR/containerd/containerd.sock
   start_bg containerd "$NODE_DIR/containerd.log" containerd --config "$NODE_DIR/containerd/config.toml"
   wait_for 30 containerd "$NODE_DIR/containerd.pid" ctr -a "$sock" version
-  import_images "$sock" "$pause" ${CLAWPOD_KUBE_NODE_IMAGES:-localhost/clawpod-agent:latest}
+  import_images "$sock" "$pause"
+  # the payload images while the scheduler and kubelet start: the node takes 10-20 s to get Ready,
+  # the agent image 5-8 s to import (it is only needed once a Pod is scheduled, after `start`)
+  import_images "$sock" ${CLAWPOD_KUBE_NODE_IMAGES:-localhost/clawpod-agent:latest} &
+  local imports=$!
 
   start_bg scheduler "$NODE_DIR/scheduler.log" "$BIN/kube-scheduler" \
     --kubeconfig "$NODE_DIR/kubeconfig" --authentication-kubeconfig "$NODE_DIR/kubeconfig" --authorization-kubeconfig "$NODE_DIR/kubeconfig" \
@@ -270,6 +274,7 @@ node_start() {
     bash -c "kubectl --kubeconfig '$NODE_DIR/kubeconfig' get node localhost -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
   make_storage
   make_runtime_class
+  wait "$imports" || die "importing the node's images failed (see the lines above)"
   printf 'CLAWPOD_KUBE_NODE_IP=%s\nCLAWPOD_KUBE_CONTAINERD=%s\nCLAWPOD_KUBE_NODES=1\n' "$nip" "$sock" >>"$NODE_DIR/env.node"
   say "node localhost Ready in $((SECONDS - t0))s (node IP $nip, Pod subnet $subnet, sandbox $pause)"
 }
