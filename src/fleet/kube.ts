@@ -90,8 +90,36 @@ async function ensureSecret(c: Cluster, tenant: Tenant, plan: Plan, issue: Apply
   return { ...(wiring ? { wiring } : {}), secret };
 }
 
-/** Deletes the namespace and waits until the API server has removed it and all it held. */
+// Workloads that make the tenant's Pods: removed before the namespace (their controllers would make the Pods again).
+const WORKLOADS = ['apis/apps/v1/namespaces/NS/statefulsets', 'apis/apps/v1/namespaces/NS/deployments', 'apis/batch/v1/namespaces/NS/jobs'];
+// how long the Pods get to go before the namespace is deleted anyway (the agent stops in ~1 s on SIGTERM)
+const PODS_GONE_MS = 15_000;
+
+/**
+ * The namespace's Pods stopped first, best effort: a namespace deleted while its Pods terminate is
+ * looked at again by the namespace controller only after about half their grace period, so a
+ * tenant's delete took ~17 s on the harness, most of it waiting for that second look. No right to
+ * delete a workload (403) or a slow Pod only means the namespace's own deletion does the rest.
+ */
+async function stopPods(c: Cluster, timeoutMs: number): Promise<void> {
+  const ns = c.namespace;
+  for (const w of WORKLOADS) {
+    try { await c.api.deletePath(`/${w.replace('NS', ns)}`, { propagationPolicy: 'Background' }); } catch (e) {
+      if (httpCode(e) === 404 || httpCode(e) === 403) continue;
+      throw apiError(e, c, { action: 'delete', object: w.split('/').pop()! });
+    }
+  }
+  const end = Date.now() + Math.min(timeoutMs, PODS_GONE_MS);
+  for (;;) {
+    const pods = await get<{ items?: KObj[] }>(c, `/api/v1/namespaces/${ns}/pods`).catch(() => undefined);
+    if (!pods?.items?.length || Date.now() > end) return;
+    await sleep(200);
+  }
+}
+
+/** Deletes the namespace (its Pods first) and waits until the API server has removed it and all it held. */
 async function deleteNamespace(c: Cluster, timeoutMs: number, say: (l: string) => void): Promise<void> {
+  await stopPods(c, timeoutMs);
   try { await c.api.deletePath(`/api/v1/namespaces/${c.namespace}`, { propagationPolicy: 'Foreground' }); } catch (e) {
     if (httpCode(e) !== 404) throw apiError(e, c, { action: 'delete', object: `namespace/${c.namespace}` });
   }

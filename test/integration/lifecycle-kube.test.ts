@@ -177,6 +177,29 @@ describe('a tenant scales to 0 when idle and back to 1 on a request (harness clu
     expect(JSON.parse(unknown.body)).toMatchObject({ error: { code: 'NOT_FOUND', message: 'no tenant answers at nobody.agents.test' } });
   }, 300_000);
 
+  // before the wake-timeout test: that one starts by waiting for the idle tenant to scale to 0
+  // again (its 10 s idle tier), which this test's apply and ttl wait cover
+  it('a ttl\'d tenant: clawpod gc --kube deletes its namespace and gateway group once the ttl has passed, and not before', async (t) => {
+    if (skip) return missing(t, skip);
+    const short = `${TENANT}-ttl`;
+    writeFileSync(join(dir, 'ttl.yaml'), FLEET.replace('metadata: {name: idle}', 'metadata: {name: brief}').replace('lifecycle: {idle: [{after: 10s, action: stop}]}', 'lifecycle: {ttl: 8s}')
+      .replace(`metadata: {name: ${TENANT}}`, `metadata: {name: ${short}}`).replace('plan: idle', 'plan: brief'));
+    const r = await cli(['tenant', 'apply', '-f', join(dir, 'ttl.yaml'), '--kube', '--gateway-url', `http://${kube!.nodeIp}:${gwPort}`, '--gateway-namespace', GW_NS]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(kubectl('get', 'namespace', `tenant-${short}`, '-o', 'jsonpath={.metadata.annotations.clawpod\\.dev/ttl}').stdout).toBe('8s');
+    const created = Date.parse(kubectl('get', 'namespace', `tenant-${short}`, '-o', 'jsonpath={.metadata.creationTimestamp}').stdout);
+    if (Date.now() < created + 7000) expect((await cli(['gc', '--kube'])).stdout.trim()).toBe('no expired tenants');
+    await new Promise((res) => setTimeout(res, Math.max(0, created + 9000 - Date.now())));
+    const gc = await cli(['gc', '--kube']);
+    expect(gc.code, gc.stderr).toBe(0);
+    expect(gc.stdout).toContain(`removed expired tenant ${short}: namespace tenant-${short}`);
+    expect(kubectl('get', 'namespace', `tenant-${short}`).status).not.toBe(0);
+    const groups = await plane!.client.call<{ name: string }[]>('GET', '/v1/groups');
+    expect(groups.map((g) => g.name)).not.toContain(`tenant-${short}`);
+    // the idle tenant (no ttl) is untouched
+    expect(kubectl('get', 'namespace', TNS).status).toBe(0);
+  }, 180_000);
+
   it('a request held past a short wake timeout gets 503 with Retry-After (JSON, and a page for a browser); the wake goes on', async (t) => {
     if (skip) return missing(t, skip);
     // idle again: back to 0
@@ -206,25 +229,4 @@ describe('a tenant scales to 0 when idle and back to 1 on a request (harness clu
       await new Promise((res) => server.close(res));
     }
   }, 120_000);
-
-  it('a ttl\'d tenant: clawpod gc --kube deletes its namespace and gateway group once the ttl has passed, and not before', async (t) => {
-    if (skip) return missing(t, skip);
-    const short = `${TENANT}-ttl`;
-    writeFileSync(join(dir, 'ttl.yaml'), FLEET.replace('metadata: {name: idle}', 'metadata: {name: brief}').replace('lifecycle: {idle: [{after: 10s, action: stop}]}', 'lifecycle: {ttl: 8s}')
-      .replace(`metadata: {name: ${TENANT}}`, `metadata: {name: ${short}}`).replace('plan: idle', 'plan: brief'));
-    const r = await cli(['tenant', 'apply', '-f', join(dir, 'ttl.yaml'), '--kube', '--gateway-url', `http://${kube!.nodeIp}:${gwPort}`, '--gateway-namespace', GW_NS]);
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(kubectl('get', 'namespace', `tenant-${short}`, '-o', 'jsonpath={.metadata.annotations.clawpod\\.dev/ttl}').stdout).toBe('8s');
-    const created = Date.parse(kubectl('get', 'namespace', `tenant-${short}`, '-o', 'jsonpath={.metadata.creationTimestamp}').stdout);
-    if (Date.now() < created + 7000) expect((await cli(['gc', '--kube'])).stdout.trim()).toBe('no expired tenants');
-    await new Promise((res) => setTimeout(res, Math.max(0, created + 9000 - Date.now())));
-    const gc = await cli(['gc', '--kube']);
-    expect(gc.code, gc.stderr).toBe(0);
-    expect(gc.stdout).toContain(`removed expired tenant ${short}: namespace tenant-${short}`);
-    expect(kubectl('get', 'namespace', `tenant-${short}`).status).not.toBe(0);
-    const groups = await plane!.client.call<{ name: string }[]>('GET', '/v1/groups');
-    expect(groups.map((g) => g.name)).not.toContain(`tenant-${short}`);
-    // the idle tenant (no ttl) is untouched
-    expect(kubectl('get', 'namespace', TNS).status).toBe(0);
-  }, 180_000);
 });
