@@ -53,6 +53,8 @@ export function checkIdleTiers(l: { idle?: readonly { after: string | number; ac
 const containerPath = z.string().superRefine((p, ctx) => {
   if (!p.startsWith('/')) ctx.addIssue({ code: 'custom', message: 'expected an absolute path inside the container, e.g. "/data"' });
   else if (p.split('/').includes('..')) ctx.addIssue({ code: 'custom', message: 'expected a path without ".." segments' });
+  // "//proc" or "/./proc" is /proc to the engine, but not to the checks below (nor to the microVM's mount checks)
+  else if (p.length > 1 && p.slice(1).replace(/\/$/, '').split('/').some((c) => c === '' || c === '.')) ctx.addIssue({ code: 'custom', message: 'expected a plain path: no "//" and no "." segments, e.g. "/data"' });
   else if (p === '/' || FORBIDDEN_TARGETS.some((t) => p === t || p.startsWith(`${t}/`)))
     ctx.addIssue({ code: 'custom', message: `expected a path outside /, ${FORBIDDEN_TARGETS.join(', ')}` });
 });
@@ -218,6 +220,9 @@ export const AgentSchema = z.strictObject({
     const i = a.spec.secrets.findIndex((s) => s.exposeAs === 'podman');
     ctx.addIssue({ code: 'custom', path: ['spec', 'secrets', i, 'exposeAs'], message: 'expected one file delivery per agent: "file" and "podman" both use /run/secrets, so use one of them for all file secrets' });
   }
+  // runsc 2022-12 does not apply OCI sysctls, and the one that keeps an egress agent off the host's IPv6 link-local address is one
+  if (a.spec.egress && a.spec.isolation === 'gvisor')
+    ctx.addIssue({ code: 'custom', path: ['spec', 'isolation'], message: 'expected runc or microvm with spec.egress: gVisor here (runsc 2022-12) ignores the sysctl that keeps the agent\'s interface off the host\'s IPv6 link-local address, so the proxy would not be its only way out' });
   if (a.spec.egress && a.spec.network !== 'bridge')
     ctx.addIssue({ code: 'custom', path: ['spec', 'network'], message: 'expected "bridge" when spec.egress is set: the agent reaches its allowed hosts through a proxy on a network of its own (set network: bridge)' });
   if (a.spec.ports.length > 0 && a.spec.network === 'none')

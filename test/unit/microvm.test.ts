@@ -145,6 +145,20 @@ describe('microVM mount destinations: a symlink on the way would put the mount o
     ])).toThrow('mount destination /home/agent/cache/x: /home/agent/cache is a symlink');
   });
 
+  it('refuses a doubled slash, which runc cleans but a prefix check would not see as under the earlier mount', () => {
+    expect(build([
+      { destination: '/home//agent', type: 'bind', source: vol, options: ['rbind', 'rw'] },
+      { destination: '/home/agent/cache/x', type: 'tmpfs', source: 'tmpfs' },
+    ])).toThrow('has an empty segment (//) in it');
+  });
+
+  it('refuses an image whose /proc, /sys or /dev (where the guest init mounts its own) is a symlink', () => {
+    const root2 = join(dir, 'root2');
+    mkdirSync(root2);
+    symlinkSync('/vm', join(root2, 'proc'));
+    expect(() => vmBundle({ ...podmanConfig(), root: { path: root2, readonly: true }, mounts: [] }, { ...opts, accel: 'tcg' }, { ...facts, linkOn: hostFacts.linkOn })).toThrow('mount destination /proc: /proc is a symlink');
+  });
+
   it('refuses . and .., and takes plain paths, missing ones and mounts under a fresh tmpfs', () => {
     expect(build([{ destination: '/home/agent/../../vm', type: 'tmpfs', source: 'tmpfs' }])).toThrow('has . or .. in it');
     expect(build([

@@ -98,6 +98,11 @@ describe('spec parsing', () => {
     const p = problems(`${head}spec:\n  mounts: [{hostPath: /tmp, containerPath: /proc/x}, {hostPath: /tmp, containerPath: rel}]\n`);
     expect(p.details.join('\n')).toContain('spec.mounts[0].containerPath: got "/proc/x", expected a path outside /, /proc, /sys, /dev');
     expect(p.details.join('\n')).toContain('spec.mounts[1].containerPath: got "rel", expected an absolute path');
+    // the engine cleans "//proc" and "/./proc" to /proc: refused as written, not let past the prefix check
+    const q = problems(`${head}spec:\n  mounts: [{hostPath: /tmp, containerPath: //proc}, {hostPath: /tmp, containerPath: /./sys}]\n  workspace: {mountPath: /data//x}\n`);
+    expect(q.details.join('\n')).toContain('spec.mounts[0].containerPath: got "//proc", expected a plain path');
+    expect(q.details.join('\n')).toContain('spec.mounts[1].containerPath: got "/./sys", expected a plain path');
+    expect(q.details.join('\n')).toContain('spec.workspace.mountPath: got "/data//x", expected a plain path');
   });
 
   it('reports malformed YAML with a line and column', () => {

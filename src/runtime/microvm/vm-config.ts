@@ -100,6 +100,8 @@ export function guestCpus(quota: number | undefined, period: number | undefined,
 function plainPath(p: string): string {
   if (!/^\/[A-Za-z0-9._@+\-/]*$/.test(p)) throw new Error(`mount path ${JSON.stringify(p)} has characters the microVM's init does not take`);
   if (p.split('/').some((c) => c === '.' || c === '..')) throw new Error(`mount path ${JSON.stringify(p)} has . or .. in it`);
+  // "//": runc cleans it, the prefix checks here would not (a mount under another would be checked against the wrong folder)
+  if (p.length > 1 && p.replace(/\/+$/, '').slice(1).split('/').includes('')) throw new Error(`mount path ${JSON.stringify(p)} has an empty segment (//) in it`);
   return p.replace(/\/+$/, '') || '/';
 }
 
@@ -136,6 +138,8 @@ export function vmBundle(cfg: OciConfig, o: VmOptions, facts: SourceFacts): VmBu
   const exports: { tag: string; jailPath: string; guestPath: string; ro: boolean }[] = [{ tag: 'root', jailPath: '/guest', guestPath: '/', ro: rootRo }];
   const sockets: { guest: string; jail: string }[] = [];
   const sockMounts: OciMount[] = [];
+  // the mount points the guest's init uses are the image's too
+  for (const d of ['/proc', '/sys', '/dev']) refuseLinks(d, [], cfg.root.path, facts);
   const placed: { dest: string; m: OciMount }[] = [];
   for (const m of cfg.mounts ?? []) {
     if (SYSTEM.test(m.destination)) { jailMounts.push(m); continue; }
