@@ -15,22 +15,15 @@ import { setDirMode, writeNewFile } from '../security/safe-fs.js';
 import { createAgentCa, issueLeaf } from './ca.js';
 import { agentProxyEnv, EGRESS_DEFAULTS, egressCommand, egressConfig, egressFiles } from './config.js';
 import { EVENT_PREFIX } from './events.js';
+import { EGRESS_LABEL, egressNames } from './names.js';
 
-/** The label that ties a proxy container and its network to the agent instance they serve. */
-export const EGRESS_LABEL = 'dev.clawpod.egress-of';
+export { EGRESS_LABEL, egressKeyOf, egressNames } from './names.js';
+
 /** Where the agent sees the CA bundle it trusts: the per-agent CA plus the host's bundle. */
 export const AGENT_TRUST_DIR = '/etc/clawpod/egress';
 const PROXY_USER = '1000:1000';
 // a loaded 2-core machine took 17 s to start a proxy that issued its certificates itself
 const READY_TIMEOUT_MS = 30_000;
-
-/**
- * Whose proxy a container uses: the instance it was made as. A claimed warm-pool member keeps its
- * member name in that label (the engine cannot relabel), and its proxy is named after it.
- */
-export const egressKeyOf = (c: { readonly name: string; readonly labels: Readonly<Record<string, string>> }): string => c.labels[LABELS.instance] ?? c.name;
-
-export const egressNames = (instance: string) => ({ container: `clawpod-egress-${instance}`, network: `clawpod-egress-${instance}`, folder: `${instance}.egress`, trust: `${instance}.egress-trust` });
 
 export interface EgressWiring {
   /** The agent's container spec behind the proxy. */

@@ -40,7 +40,7 @@ const v4 = (b: readonly number[]) => b.join('.');
 
 /**
  * The IPv4 address an IPv6 one carries, when it is a form that reaches it: IPv4-mapped and
- * -compatible (::ffff:a.b.c.d, ::a.b.c.d), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16)
+ * -compatible (::ffff:a.b.c.d, ::a.b.c.d), NAT64 (64:ff9b::/96; 64:ff9b:1::/48 in RFC 6052's layout), 6to4 (2002::/16)
  * and Teredo's client (2001:0::/32, inverted). Each is checked as that IPv4 address too.
  */
 export function embeddedV4(ip: string): string | undefined {
@@ -49,7 +49,11 @@ export function embeddedV4(ip: string): string | undefined {
   const zero = (from: number, to: number) => b.slice(from, to).every((x) => x === 0);
   if (zero(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(b.slice(12));
   if (zero(0, 12) && !zero(12, 14)) return v4(b.slice(12)); // ::a.b.c.d, not :: or ::1
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && (zero(4, 12) || (b[4] === 0 && b[5] === 1))) return v4(b.slice(12));
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) {
+    if (zero(4, 12)) return v4(b.slice(12));
+    // 64:ff9b:1::/48, RFC 6052's /48 layout: the address in bytes 6-7 and 9-10 (byte 8 is zero)
+    if (b[4] === 0 && b[5] === 1) return v4([b[6]!, b[7]!, b[9]!, b[10]!]);
+  }
   if (b[0] === 0x20 && b[1] === 0x02) return v4(b.slice(2, 6));
   if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0 && b[3] === 0) return v4(b.slice(12).map((x) => x ^ 0xff));
   return undefined;

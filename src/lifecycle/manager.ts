@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import { ClawpodError, isClawpodError, messageOf } from '../errors.js';
+import { egressKeyOf } from '../egress/names.js';
 import { loadTenant } from '../fleet/store.js';
 import { tenantNames } from '../fleet/derive.js';
 import { publishedUrl, waitHealthy } from '../ops/health.js';
@@ -49,8 +50,8 @@ export interface Managed {
   readonly tenant: string | undefined;
   /** Its LLM gateway group: gateway calls with that group's tokens count as its activity. */
   readonly group: string | undefined;
-  /** It has spec.egress: a proxy whose refusals are copied into the events. */
-  readonly egress: boolean;
+  /** With spec.egress: whose proxy it uses (src/egress/local.ts egressKeyOf; a claimed member's is its member name). */
+  readonly egressKey: string | undefined;
 }
 
 export interface AgentStatus {
@@ -131,7 +132,7 @@ export class Lifecycle extends Traffic {
       policy: policyOf(spec.agent.spec.lifecycle),
       tenant: isTenant ? tenant : undefined,
       group: llm === false || llm === undefined ? undefined : llm.group ?? c.name,
-      egress: spec.agent.spec.egress !== undefined,
+      egressKey: spec.agent.spec.egress ? egressKeyOf(c) : undefined,
     };
   }
 

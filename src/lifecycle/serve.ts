@@ -33,7 +33,7 @@ export function lifecycleParts(o: { config: Config; rt: Runtime; cp: ControlPlan
   });
   const lifecycle: Lifecycle = new Lifecycle({
     rt: o.rt, config: o.config, store, clock: o.clock ?? trustedClock(), say: o.say,
-    afterPass: (agents) => egress.collect(agents.filter((a) => a.egress).map((a) => a.name)),
+    afterPass: (agents) => egress.collect(agents.flatMap((a) => (a.egressKey ? [{ name: a.name, key: a.egressKey }] : []))),
     destroy: (name) => destroyAgent({
       rt: o.rt, config: o.config, say: o.say,
       revokeToken: (t, why) => { o.daemon.groups.revokeToken(t, why); },

@@ -210,8 +210,10 @@ export async function createAgent(rt: Runtime, config: Config, loaded: LoadedAge
     let spec = unproxied;
     if (agent.spec.egress) {
       const eg = await import('../egress/local.js');
+      // startEgress undoes what it made itself; the undo is ours only once it succeeded (a proxy it refused to replace is another agent's)
+      const wiring = await eg.startEgress(rt, config, agent, name, { specDir: loaded.dir, ...(x?.network ? { outNetwork: x.network } : {}), say: opts.say });
       undo.push(() => eg.removeEgressOf(rt, config, name));
-      spec = (await eg.startEgress(rt, config, agent, name, { specDir: loaded.dir, ...(x?.network ? { outNetwork: x.network } : {}), say: opts.say })).wrap(unproxied);
+      spec = wiring.wrap(unproxied);
     }
     const sidecar = browserImage ? (await import('../browser/run.js')).sidecarOf(agent, spec, browserImage) : undefined;
     // The image and the name are checked by the engine itself (404, 409): one round trip less.

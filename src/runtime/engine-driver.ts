@@ -152,6 +152,7 @@ export abstract class EngineDriver implements EngineRuntime {
   protected async createBody(spec: ContainerSpec): Promise<EngineCreateBody> {
     // Docker's create takes one network; more need a connect each, which nothing here does yet
     if (spec.extraNetworks?.length) throw new ClawpodError('RUNTIME_ERROR', `${spec.name}: joining several networks (an egress proxy) is implemented for Podman only`, { hint: 'use Podman (docs/egress.md), or drop spec.egress' });
+    if (spec.noLinkIpv6) throw new ClawpodError('RUNTIME_ERROR', `${spec.name}: an interface without IPv6 (an agent behind an egress proxy) is implemented for Podman only`, { hint: 'use Podman (docs/egress.md), or drop spec.egress' });
     const exposed: Record<string, object> = {};
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of spec.ports) {

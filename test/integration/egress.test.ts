@@ -116,6 +116,25 @@ describe('egress allowlist (local, Podman)', () => {
     expect((await recorded()).filter((e) => e.data.target === `late.egress.test:${up.port}`)).toHaveLength(1);
     const none = await clawpod(['logs', `${P}nobody`, '--egress'], { env });
     expect(none.code).not.toBe(0);
+
+    // a flood: at most 20 copied per pass, the rest one egress_refused_dropped event with their count
+    type Any = { seq: number; type: string; data: { target?: string; count?: number } };
+    const after = Math.max(...(await plane.client.call<Any[]>('GET', `/v1/lifecycle/events?agent=${NAME}`)).map((e) => e.seq));
+    const flood = await podmanAsync(['exec', NAME, 'node', '-e', "const d = require('node:dns'); Promise.all(Array.from({ length: 100 }, (_, i) => new Promise((r) => d.lookup('flood-' + i + '.egress.test', () => r())))).then(() => console.log('sent'))"]);
+    expect(flood.stdout).toContain('sent');
+    const tally = async () => {
+      const es = (await plane.client.call<Any[]>('GET', `/v1/lifecycle/events?agent=${NAME}&after=${after}`));
+      const copied = es.filter((e) => e.type === 'egress_refused' && e.data.target?.startsWith('flood-')).length;
+      const dropped = es.filter((e) => e.type === 'egress_refused_dropped').reduce((n, e) => n + (e.data.count ?? 0), 0);
+      return { copied, dropped };
+    };
+    // each lookup may be asked for A and AAAA (and retried): count what the proxy logged
+    const logged = (await proxyEvents(NAME)).filter((e) => e.type === 'egress.refused' && e.target?.startsWith('flood-')).length;
+    expect(logged).toBeGreaterThanOrEqual(100);
+    await waitFor('the flood accounted for', async () => { const t = await tally(); return t.copied + t.dropped >= logged ? true : undefined; }, 15_000);
+    const t = await tally();
+    expect(t.copied + t.dropped).toBe(logged);
+    expect(t.dropped).toBeGreaterThan(0);
   }, 60_000);
 
   it('a warm pool of an egress spec: the claimed instance keeps its member\'s proxy, rm and pool rm remove theirs; credentials cannot be pooled', async () => {

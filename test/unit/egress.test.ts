@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { AgentSchema } from '../../src/spec/schema.js';
 import { EgressSchema, parseAllowPattern } from '../../src/spec/egress.js';
+import { tame } from '../../src/egress/host-events.js';
 import { addressRefusal, AllowList } from '../../src/egress/policy.js';
 import { peekClientHello } from '../../src/egress/sni.js';
 import { egressConfig, EgressConfigSchema } from '../../src/egress/config.js';
@@ -36,6 +37,20 @@ describe('spec.egress', () => {
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(['spec', 'network']);
   });
+
+  it('is refused under gVisor, whose runsc ignores the sysctl that keeps the agent off the host\'s IPv6 link-local address', () => {
+    const r = AgentSchema.safeParse({ apiVersion: 'clawpod.dev/v1alpha1', kind: 'Agent', metadata: { name: 'a' }, spec: { network: 'bridge', isolation: 'gvisor', egress: { allow: ['x.com:443'] } } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([expect.stringMatching(/^spec\.isolation: expected runc or microvm with spec\.egress/)]);
+  });
+});
+
+describe('what the host shows of agent-chosen strings', () => {
+  it('escapes control characters and cuts long ones', () => {
+    expect(tame('evil\u001b[2Jname\r')).toBe('evil\\x1b[2Jname\\x0d');
+    expect(tame('a'.repeat(300))).toBe(`${'a'.repeat(256)}…`);
+    expect(tame(undefined)).toBeUndefined();
+  });
 });
 
 describe('policy', () => {
@@ -51,7 +66,9 @@ describe('policy', () => {
   });
 
   it('IPv6 forms that carry an IPv4 address are checked as that address too (mapped in hex, NAT64, 6to4, Teredo, compatible)', () => {
-    for (const a of ['::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '64:ff9b:1::a9fe:a9fe', '2002:a9fe:a9fe::1']) expect(addressRefusal(a, true)).toBe('metadata-address');
+    for (const a of ['::ffff:a9fe:a9fe', '64:ff9b::a9fe:a9fe', '64:ff9b:1:a9fe:a9:fe00::', '2002:a9fe:a9fe::1']) expect(addressRefusal(a, true)).toBe('metadata-address');
+    // the /48 layout's address is not in the last 32 bits: 8.8.8.8 there is only the suffix
+    expect(addressRefusal('64:ff9b:1:a9fe:a9:fe00:808:808', true)).toBe('metadata-address');
     for (const a of ['2002:7f00:1::1', '::127.0.0.1', '64:ff9b::7f00:1']) expect(addressRefusal(a, true)).toBe('loopback-address');
     for (const a of ['64:ff9b::10.0.0.1', '2002:0a00:0001::', '2001:0:4136:e378:8000:63bf:f5ff:fffe']) {
       expect(addressRefusal(a, false)).toBe('private-address');
