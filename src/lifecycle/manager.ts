@@ -50,7 +50,7 @@ export interface Managed {
   readonly tenant: string | undefined;
   /** Its LLM gateway group: gateway calls with that group's tokens count as its activity. */
   readonly group: string | undefined;
-  /** With spec.egress: whose proxy it uses (src/egress/local.ts egressKeyOf; a claimed member's is its member name). */
+  /** With spec.egress: whose proxy it uses (src/egress/names.ts egressKeyOf; a claimed member's is its member name). */
   readonly egressKey: string | undefined;
 }
 

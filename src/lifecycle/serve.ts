@@ -28,7 +28,12 @@ export interface LifecycleParts {
 export function lifecycleParts(o: { config: Config; rt: Runtime; cp: ControlPlane; store: Store; daemon: Daemon; say: (l: string) => void; clock?: Clock }): LifecycleParts {
   const store = new LifecycleStore(o.store.db);
   const egress = new EgressCollector(o.rt, {
-    lastCopied: (agent) => { const e = store.last(agent, 'egress_refused'); return e ? (JSON.parse(e.data) as { time?: string }).time : undefined; },
+    // where copying stopped before a restart: the newest refusal copied, or counted as dropped
+    lastCopied: (agent) => {
+      const times = [store.last(agent, 'egress_refused'), store.last(agent, 'egress_refused_dropped')]
+        .flatMap((e) => { const d = e ? (JSON.parse(e.data) as { time?: string; until?: string }) : undefined; const t = d?.time ?? d?.until; return t ? [t] : []; });
+      return times.sort().pop();
+    },
     record: (agent, type, data) => lifecycle.event(agent, type, data),
   });
   const lifecycle: Lifecycle = new Lifecycle({
