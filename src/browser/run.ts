@@ -63,6 +63,15 @@ export async function stopSidecar(rt: Runtime, name: string, timeoutSeconds: num
   if (s && (s.state === 'running' || s.state === 'restarting' || s.state === 'paused')) await rt.stopContainer(s.id, timeoutSeconds);
 }
 
+/**
+ * Before the agent is removed: the sidecar first. Removed along with the agent as a joined container,
+ * its restart policy raced the removal (CI: "unlinkat …/userdata/shm: device or resource busy").
+ */
+export async function removeSidecar(rt: Runtime, name: string): Promise<void> {
+  const s = await sidecarFor(rt, name);
+  if (s) await rt.removeContainer(s.id, { force: true });
+}
+
 /** After the agent starts: the browser joins its new namespace (a stop first, should it still hold the old one). */
 export async function restartSidecar(rt: Runtime, name: string): Promise<void> {
   const s = await sidecarFor(rt, name);

@@ -67,6 +67,7 @@ export async function removeAgent(rt: Runtime, config: Config, name: string, opt
   const exists = opts.volumes ? (await ownedVolume(rt, config, volume)) !== undefined : (await rt.inspectVolume(volume)) !== undefined;
   const others = exists && opts.volumes ? (await usersOf(rt, volume)).filter((c) => c.id !== d.id) : [];
   if (others.length) throw inUse(volume, others, inUseHint(volume));
+  await (await import('../browser/run.js')).removeSidecar(rt, d.name);
   await rt.removeContainer(d.id, { force: true });
   removeDeliveredSecrets(config.secretsDir, secretsFolderOf(config, d));
   if (trustedSpec(config, d)?.agent.spec.egress) {
